@@ -1,1 +1,304 @@
-fn main() {}
+//! The `confab` command: argument parsing, logging, the runtime, and wiring
+//! cores to drivers. Everything with a decision in it lives in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use confab::client::{Client, ClientConfig};
+use confab::net::{SipDriver, SipSockets};
+use confab::proto::Peer;
+use confab::server::{Server, ServerConfig};
+use confab::store::Directory;
+
+/// The server a client uses when none is named: local mode.
+const LOCAL_SERVER: &str = "127.0.0.1:5060";
+const LOCAL_DOMAIN: &str = "confab.local";
+const LOCAL_USER: &str = "vivian";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "confab",
+    version,
+    about = "Unified communications in the terminal: buddies, presence, IM and audio conferences over SIP",
+    long_about = "confab is a SIP client and, when asked, the server side of a unified-communications \
+                  system: registrar and proxy today, with presence, conference focus and audio MCU to come.\n\n\
+                  Modes:\n  \
+                  confab serve   the server alone (registrar, proxy), headless\n  \
+                  confab agent   the client with no screen: JSON lines on stdin and stdout"
+)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive).
+    #[arg(long, global = true, default_value = "info", env = "CONFAB_LOG")]
+    log_level: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Run the server: registrar and proxy on UDP and TCP.
+    Serve(ServeArgs),
+    /// Run the client headless: JSON-line commands on stdin, events on stdout.
+    Agent(ClientArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on, UDP and TCP.
+    #[arg(long, default_value = LOCAL_SERVER)]
+    listen: SocketAddr,
+    /// The SIP domain this server is authoritative for (also the digest realm).
+    #[arg(long, default_value = LOCAL_DOMAIN)]
+    domain: String,
+    /// Directory for the server's SQLite data (default: the XDG data directory).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// A CSV file of users to load: a header line, then `username,password,display_name`.
+    #[arg(long)]
+    directory: Option<PathBuf>,
+    /// Load the demo directory: vivian, amy and hao (password = user name).
+    #[arg(long)]
+    demo: bool,
+    /// A peer trusted without authentication (a trunk or gateway), by IP address. Repeatable.
+    #[arg(long = "trusted-peer")]
+    trusted_peers: Vec<std::net::IpAddr>,
+}
+
+#[derive(Args, Debug)]
+struct ClientArgs {
+    /// The SIP server (registrar and proxy). Without it: local mode on 127.0.0.1:5060.
+    #[arg(long)]
+    server: Option<String>,
+    /// Who to sign in as: a SIP URI, or a user name of the server's domain.
+    #[arg(long)]
+    user: Option<String>,
+    /// A file holding the password (else CONFAB_PASSWORD; in local mode the demo password).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Seconds a registration asks to last; it is refreshed at half of what the server grants.
+    #[arg(long, default_value_t = 300)]
+    register_expiry: u32,
+    /// Seconds between keep-alives to the server, which also notice it going away.
+    #[arg(long, default_value_t = 30)]
+    keepalive: u32,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_level)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    match cli.mode {
+        Some(Mode::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Mode::Agent(args)) => runtime.block_on(agent(args)),
+        None => bail!(
+            "the terminal UI is not part of this build yet; run `confab serve --demo` for the \
+             server or `confab agent` for the headless client (see `confab --help`)"
+        ),
+    }
+}
+
+/// Logs go to stderr: stdout belongs to the agent's JSON lines.
+fn init_logging(filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("bad --log-level {filter:?}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+fn data_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = match explicit {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .context("no XDG data directory; pass --data DIR")?
+            .join("confab"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let data = data_dir(args.data)?;
+    let directory = Directory::open(&data.join("server.sqlite3"))
+        .with_context(|| format!("opening the directory in {}", data.display()))?;
+    if args.demo {
+        directory.seed_demo(&args.domain).context("loading the demo directory")?;
+    }
+    if let Some(file) = &args.directory {
+        let count = directory
+            .load_csv(file, &args.domain)
+            .with_context(|| format!("loading users from {}", file.display()))?;
+        tracing::info!(count, file = %file.display(), "users loaded");
+    }
+    let sockets = SipSockets::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = sockets.local_addr()?;
+    let config = ServerConfig {
+        domain: args.domain.clone(),
+        local,
+        trusted_peers: args.trusted_peers,
+        seed: rand::random(),
+    };
+    let server = Server::new(config, Box::new(directory));
+    tracing::info!(%local, domain = %args.domain, "confab serve: listening on UDP and TCP");
+    let (_commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let driver = SipDriver::new(server, sockets, tokio::time::Instant::now());
+    let logger = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            tracing::info!(?event, "server");
+        }
+    });
+    tokio::select! {
+        result = driver.run(commands_rx, events_tx) => { result?; }
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+    }
+    logger.abort();
+    Ok(())
+}
+
+/// Who a client signs in as, where, with what password: the flags with the
+/// local-mode defaults filled in.
+struct SignIn {
+    server: SocketAddr,
+    user: String,
+    domain: String,
+    password: String,
+}
+
+fn sign_in(args: &ClientArgs) -> Result<SignIn> {
+    let local_mode = args.server.is_none();
+    let server_text = args.server.as_deref().unwrap_or(LOCAL_SERVER);
+    let server = resolve_server(server_text)?;
+    let (user, domain) = match args.user.as_deref() {
+        Some(uri) if uri.contains('@') => {
+            let bare = uri.trim_start_matches("sip:");
+            let (user, domain) = bare.split_once('@').context("a user URI needs user@domain")?;
+            (user.to_owned(), domain.to_owned())
+        }
+        Some(user) => (user.to_owned(), LOCAL_DOMAIN.to_owned()),
+        None if local_mode => (LOCAL_USER.to_owned(), LOCAL_DOMAIN.to_owned()),
+        None => bail!("--user is needed with --server"),
+    };
+    let password = if let Some(file) = &args.password_file {
+        std::fs::read_to_string(file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned()
+    } else if let Ok(password) = std::env::var("CONFAB_PASSWORD") {
+        password
+    } else if local_mode {
+        // The demo directory's passwords are the user names (DESIGN.md section 6).
+        user.clone()
+    } else {
+        bail!("no password: use --password-file or CONFAB_PASSWORD")
+    };
+    Ok(SignIn {
+        server,
+        user,
+        domain,
+        password,
+    })
+}
+
+fn resolve_server(text: &str) -> Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let with_port = if text.contains(':') {
+        text.to_owned()
+    } else {
+        format!("{text}:5060")
+    };
+    with_port
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {with_port}"))?
+        .find(SocketAddr::is_ipv4)
+        .with_context(|| format!("{with_port} has no IPv4 address"))
+}
+
+async fn agent(args: ClientArgs) -> Result<()> {
+    let sign_in = sign_in(&args)?;
+    let bind: SocketAddr = if sign_in.server.ip().is_loopback() {
+        "127.0.0.1:0".parse()?
+    } else {
+        "0.0.0.0:0".parse()?
+    };
+    let sockets = SipSockets::bind(bind).await.context("binding a local SIP port")?;
+    let mut local = sockets.local_addr()?;
+    if local.ip().is_unspecified() {
+        local.set_ip(outbound_ip(sign_in.server)?);
+    }
+    let config = ClientConfig {
+        user: sign_in.user,
+        domain: sign_in.domain,
+        password: sign_in.password,
+        server: Peer::udp(sign_in.server),
+        local,
+        register_expiry: Duration::from_secs(args.register_expiry.into()),
+        keepalive_interval: Duration::from_secs(args.keepalive.into()),
+        seed: rand::random(),
+    };
+    let client = Client::new(config);
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(
+        SipDriver::new(client, sockets, tokio::time::Instant::now()).run(commands_rx, events_tx),
+    );
+
+    let mut stdout = tokio::io::stdout();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if stdin_open => match line? {
+                Some(line) => match confab::agent::parse_command(&line) {
+                    Ok(Some(command)) => { let _ = commands.send(command); }
+                    Ok(None) => {}
+                    Err(error) => write_line(&mut stdout, &serde_json::to_string(&error)?).await?,
+                },
+                // End of input is a quit: the core unregisters, then stops.
+                None => {
+                    stdin_open = false;
+                    let _ = commands.send(confab::client::Command::Quit);
+                }
+            },
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Some(line) = confab::agent::event_line(&event) {
+                        write_line(&mut stdout, &line).await?;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    driver.await.context("client driver")??;
+    Ok(())
+}
+
+async fn write_line(stdout: &mut tokio::io::Stdout, line: &str) -> Result<()> {
+    stdout.write_all(line.as_bytes()).await?;
+    stdout.write_all(b"\n").await?;
+    stdout.flush().await?;
+    Ok(())
+}
+
+/// The local address the kernel would use to reach `server`, for Contact
+/// and Via when bound to 0.0.0.0.
+fn outbound_ip(server: SocketAddr) -> Result<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    probe.connect(server)?;
+    Ok(probe.local_addr()?.ip())
+}

@@ -39,4 +39,10 @@ pub trait SipCore {
     fn poll_event(&mut self) -> Option<Self::Event>;
     /// When the core next needs `handle_timeout`; `None` if it is idle.
     fn poll_timeout(&self) -> Option<Time>;
+
+    /// True once the core has nothing left to do (a client that has
+    /// unregistered after a quit); the driver then stops.
+    fn is_finished(&self) -> bool {
+        false
+    }
 }

@@ -1,0 +1,166 @@
+//! `confab agent`: the client core with no screen, for scripts, bots and
+//! tests (DESIGN.md section 5).
+//!
+//! One JSON object per line each way: commands on stdin carry `"cmd"`,
+//! events on stdout carry `"event"`. The names here are a contract with
+//! scripts outside the crate: fields may be added, nothing is renamed. A line
+//! that is not a command we know gets an `error` event naming what was wrong;
+//! the agent never exits on bad input.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client;
+
+/// A command line from stdin.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum AgentCommand {
+    #[serde(rename = "call.answer")]
+    CallAnswer {},
+    #[serde(rename = "call.decline")]
+    CallDecline {},
+    #[serde(rename = "call.hangup")]
+    CallHangup {},
+    #[serde(rename = "quit")]
+    Quit {},
+}
+
+/// An event line for stdout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEvent {
+    Registered {
+        uri: String,
+    },
+    RegistrationFailed {
+        reason: String,
+    },
+    IncomingCall {
+        from: String,
+    },
+    Call {
+        peer: String,
+        state: CallState,
+    },
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    Ringing,
+    Connected,
+    Held,
+    Ended,
+}
+
+/// Reads one stdin line into a core command, or the error event to print.
+pub fn parse_command(line: &str) -> Result<Option<client::Command>, AgentEvent> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let command: AgentCommand = serde_json::from_str(line).map_err(|error| AgentEvent::Error {
+        command: command_name(line),
+        reason: format!("not a command: {error}"),
+    })?;
+    Ok(Some(match command {
+        AgentCommand::CallAnswer {} => client::Command::AnswerCall,
+        AgentCommand::CallDecline {} => client::Command::DeclineCall,
+        AgentCommand::CallHangup {} => client::Command::HangUp,
+        AgentCommand::Quit {} => client::Command::Quit,
+    }))
+}
+
+/// The `cmd` of a line that failed to parse, so the error names it.
+fn command_name(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    value.get("cmd")?.as_str().map(str::to_owned)
+}
+
+/// Turns a core event into the line to print, if the contract has one.
+pub fn event_line(event: &client::Event) -> Option<String> {
+    let event = match event {
+        client::Event::Registered { uri } => AgentEvent::Registered { uri: uri.clone() },
+        client::Event::RegistrationFailed { reason } => AgentEvent::RegistrationFailed {
+            reason: reason.clone(),
+        },
+        client::Event::IncomingCall { from } => AgentEvent::IncomingCall { from: from.clone() },
+        client::Event::CallRinging { peer } => AgentEvent::Call {
+            peer: peer.clone(),
+            state: CallState::Ringing,
+        },
+        client::Event::CallConnected { peer } => AgentEvent::Call {
+            peer: peer.clone(),
+            state: CallState::Connected,
+        },
+        client::Event::CallEnded { peer, .. } => AgentEvent::Call {
+            peer: peer.clone(),
+            state: CallState::Ended,
+        },
+        client::Event::CommandFailed { command, reason } => AgentEvent::Error {
+            command: Some(command.to_string()),
+            reason: reason.clone(),
+        },
+        client::Event::Unregistered => return None,
+    };
+    // Serialising a plain enum of strings cannot fail.
+    serde_json::to_string(&event).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_by_their_contract_names() {
+        assert_eq!(parse_command(r#"{"cmd":"quit"}"#), Ok(Some(client::Command::Quit)));
+        assert_eq!(
+            parse_command(r#"{"cmd":"call.answer"}"#),
+            Ok(Some(client::Command::AnswerCall))
+        );
+        assert_eq!(parse_command("   "), Ok(None));
+    }
+
+    #[test]
+    fn bad_lines_become_error_events_naming_the_command() {
+        let Err(AgentEvent::Error { command, reason }) = parse_command(r#"{"cmd":"fly"}"#) else {
+            panic!("an unknown command must be an error");
+        };
+        assert_eq!(command.as_deref(), Some("fly"));
+        assert!(reason.contains("not a command"), "{reason}");
+        assert!(matches!(
+            parse_command("{not json"),
+            Err(AgentEvent::Error { command: None, .. })
+        ));
+    }
+
+    #[test]
+    fn events_print_with_their_contract_names() {
+        let line = event_line(&client::Event::Registered {
+            uri: "sip:amy@confab.local".into(),
+        });
+        assert_eq!(
+            line.as_deref(),
+            Some(r#"{"event":"registered","uri":"sip:amy@confab.local"}"#)
+        );
+        let line = event_line(&client::Event::RegistrationFailed {
+            reason: "403 Forbidden".into(),
+        });
+        assert_eq!(
+            line.as_deref(),
+            Some(r#"{"event":"registration_failed","reason":"403 Forbidden"}"#)
+        );
+        let line = event_line(&client::Event::CallRinging {
+            peer: "sip:hao@confab.local".into(),
+        });
+        assert_eq!(
+            line.as_deref(),
+            Some(r#"{"event":"call","peer":"sip:hao@confab.local","state":"ringing"}"#)
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The tokio drivers: the only place in confab with sockets and timers.
+//!
+//! A driver owns a sans-IO core (anything that implements
+//! [`SipCore`](crate::proto::SipCore)), the UDP socket and TCP connections of
+//! one SIP port, a command channel in and an event channel out. It feeds
+//! bytes and time into the core and drains what the core wants sent. It makes
+//! no SIP decision of its own: the only thing it knows about SIP is how to cut
+//! a TCP stream into messages, and that comes from `proto::framing`.
+
+mod sip;
+
+pub use sip::{SipDriver, SipSockets};

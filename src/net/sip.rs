@@ -1,0 +1,282 @@
+//! One SIP port: a UDP socket and a TCP listener on the same address, and
+//! the TCP connections accepted or opened from it.
+//!
+//! The driver loop is the run loop of STYLE.md's sans-IO models: feed one
+//! input, drain transmits and events, sleep until the core's next timeout or
+//! the next input. Connections run in their own tasks and only frame bytes;
+//! every message goes through the one core, in arrival order per connection.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::proto::framing::{Framed, StreamFramer};
+use crate::proto::{Peer, SipCore, Time, Transmit, Transport};
+
+/// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
+/// well under this, and anything bigger is not SIP we want.
+const MAX_DATAGRAM: usize = 65_535;
+/// Messages queued for one TCP connection before we drop rather than block
+/// the core.
+const CONNECTION_QUEUE: usize = 256;
+
+/// The bound sockets of one SIP port.
+pub struct SipSockets {
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+impl SipSockets {
+    /// Binds UDP and TCP on `addr`. Port 0 picks a free port, the same one
+    /// for both transports when it can.
+    pub async fn bind(addr: SocketAddr) -> io::Result<SipSockets> {
+        if addr.is_ipv6() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "IPv6 is not supported yet; listen on an IPv4 address",
+            ));
+        }
+        let udp = UdpSocket::bind(addr).await?;
+        let bound = udp.local_addr()?;
+        let tcp = TcpListener::bind(bound).await?;
+        Ok(SipSockets { udp, tcp })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+}
+
+/// What connection tasks tell the driver loop.
+enum FromConnection {
+    Message(Peer, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+/// Runs a core on a SIP port until the core is finished or the command
+/// channel closes.
+pub struct SipDriver<C: SipCore> {
+    core: C,
+    sockets: SipSockets,
+    epoch: Instant,
+    connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    from_connections_tx: mpsc::Sender<FromConnection>,
+    from_connections_rx: mpsc::Receiver<FromConnection>,
+}
+
+impl<C> SipDriver<C>
+where
+    C: SipCore,
+{
+    /// `epoch` is the instant the core's [`Time::ZERO`] stands for; the
+    /// caller makes the core with times relative to it.
+    pub fn new(core: C, sockets: SipSockets, epoch: Instant) -> Self {
+        let (from_connections_tx, from_connections_rx) = mpsc::channel(1024);
+        SipDriver {
+            core,
+            sockets,
+            epoch,
+            connections: HashMap::new(),
+            from_connections_tx,
+            from_connections_rx,
+        }
+    }
+
+    fn now(&self) -> Time {
+        Time::from_epoch(self.epoch.elapsed())
+    }
+
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<C::Command>,
+        events: mpsc::UnboundedSender<C::Event>,
+    ) -> io::Result<C> {
+        let mut datagram = vec![0u8; MAX_DATAGRAM];
+        let mut commands_open = true;
+        loop {
+            self.flush(&events).await;
+            if self.core.is_finished() {
+                return Ok(self.core);
+            }
+            let deadline = self.core.poll_timeout().map(|t| self.epoch + t.since_epoch());
+            tokio::select! {
+                received = self.sockets.udp.recv_from(&mut datagram) => match received {
+                    Ok((len, from)) => {
+                        let now = self.now();
+                        let bytes = datagram.get(..len).unwrap_or_default();
+                        self.core.handle_datagram(now, Peer::udp(from), bytes);
+                    }
+                    // ICMP errors surface here on Linux; the transaction
+                    // layer's timers deal with the silence.
+                    Err(error) => tracing::debug!(%error, "udp receive"),
+                },
+                accepted = self.sockets.tcp.accept() => match accepted {
+                    Ok((stream, from)) => self.adopt_connection(stream, from),
+                    Err(error) => tracing::warn!(%error, "tcp accept"),
+                },
+                Some(message) = self.from_connections_rx.recv() => match message {
+                    FromConnection::Message(from, bytes) => {
+                        let now = self.now();
+                        self.core.handle_datagram(now, from, &bytes);
+                    }
+                    FromConnection::Closed(addr) => {
+                        self.connections.remove(&addr);
+                    }
+                },
+                command = commands.recv(), if commands_open => match command {
+                    Some(command) => {
+                        let now = self.now();
+                        self.core.handle_command(now, command);
+                    }
+                    None => commands_open = false,
+                },
+                () = sleep_until_deadline(deadline) => {
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+            }
+            if !commands_open && self.core.poll_timeout().is_none() {
+                return Ok(self.core);
+            }
+        }
+    }
+
+    /// Sends everything the core has queued and hands its events on.
+    async fn flush(&mut self, events: &mpsc::UnboundedSender<C::Event>) {
+        while let Some(transmit) = self.core.poll_transmit() {
+            self.send(transmit).await;
+        }
+        while let Some(event) = self.core.poll_event() {
+            // A front end that went away is not the core's problem.
+            let _ = events.send(event);
+        }
+    }
+
+    async fn send(&mut self, transmit: Transmit) {
+        let Transmit { destination, payload } = transmit;
+        match destination.transport {
+            Transport::Udp => {
+                if let Err(error) = self.sockets.udp.send_to(&payload, destination.addr).await {
+                    tracing::debug!(%error, to = %destination, "udp send");
+                }
+            }
+            Transport::Tcp => self.send_tcp(destination.addr, payload),
+        }
+    }
+
+    fn send_tcp(&mut self, addr: SocketAddr, payload: Vec<u8>) {
+        let sender = match self.connections.get(&addr) {
+            Some(sender) => sender.clone(),
+            None => self.open_connection(addr),
+        };
+        if let Err(error) = sender.try_send(payload) {
+            tracing::warn!(%addr, %error, "tcp connection queue full or closed; message dropped");
+        }
+    }
+
+    fn adopt_connection(&mut self, stream: TcpStream, from: SocketAddr) {
+        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
+        self.connections.insert(from, sender);
+        let to_driver = self.from_connections_tx.clone();
+        tokio::spawn(serve_connection(stream, from, receiver, to_driver));
+    }
+
+    /// Connects in the background; messages queue until the connection is up.
+    fn open_connection(&mut self, addr: SocketAddr) -> mpsc::Sender<Vec<u8>> {
+        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
+        self.connections.insert(addr, sender.clone());
+        let to_driver = self.from_connections_tx.clone();
+        tokio::spawn(async move {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => serve_connection(stream, addr, receiver, to_driver).await,
+                Err(error) => {
+                    tracing::debug!(%addr, %error, "tcp connect");
+                    let _ = to_driver.send(FromConnection::Closed(addr)).await;
+                }
+            }
+        });
+        sender
+    }
+}
+
+async fn sleep_until_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads and frames one TCP connection, and writes what the driver queues
+/// for it, until either side closes.
+async fn serve_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    to_driver: mpsc::Sender<FromConnection>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let mut framer = StreamFramer::new();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let peer = Peer::tcp(addr);
+    loop {
+        tokio::select! {
+            read = reader.read(&mut buffer) => {
+                let len = match read {
+                    Ok(0) => break,
+                    Ok(len) => len,
+                    Err(error) => {
+                        tracing::debug!(%addr, %error, "tcp read");
+                        break;
+                    }
+                };
+                framer.push(buffer.get(..len).unwrap_or_default());
+                if !forward_frames(&mut framer, peer, &to_driver, &mut writer).await {
+                    break;
+                }
+            }
+            Some(payload) = outgoing.recv() => {
+                if let Err(error) = writer.write_all(&payload).await {
+                    tracing::debug!(%addr, %error, "tcp write");
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to_driver.send(FromConnection::Closed(addr)).await;
+}
+
+/// Hands every whole message in the framer to the driver. Returns false when
+/// the stream can no longer be framed and the connection must close.
+async fn forward_frames(
+    framer: &mut StreamFramer,
+    peer: Peer,
+    to_driver: &mpsc::Sender<FromConnection>,
+    writer: &mut tokio::net::tcp::OwnedWriteHalf,
+) -> bool {
+    while let Some(frame) = framer.next_frame() {
+        match frame {
+            Ok(Framed::Message(bytes)) => {
+                if to_driver.send(FromConnection::Message(peer, bytes)).await.is_err() {
+                    return false;
+                }
+            }
+            // RFC 5626 §3.5.1: answer a double-CRLF ping with one CRLF.
+            Ok(Framed::Ping) => {
+                if writer.write_all(b"\r\n").await.is_err() {
+                    return false;
+                }
+            }
+            Err(error) => {
+                tracing::info!(%peer, %error, "closing a TCP connection that cannot be framed");
+                return false;
+            }
+        }
+    }
+    true
+}

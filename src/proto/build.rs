@@ -1,0 +1,257 @@
+//! Building messages: responses to requests (RFC 3261 §8.2.6), status lines
+//! with real reason phrases, and the random identifiers every request needs.
+//!
+//! rsip prints a known status code with its Rust variant name as the reason
+//! phrase ("404 NotFound"); [`status`] always makes the RFC 3261 §21 phrase
+//! instead, so compare status codes with `.code()`, never by variant.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rsip::headers::UntypedHeader;
+use rsip::{Header, Request, Response, StatusCode};
+
+/// RFC 3261 §8.1.1.7: every branch we make starts with the magic cookie.
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+/// A status code with the reason phrase of RFC 3261 §21 (or of the RFC that
+/// defines it).
+pub fn status(code: u16) -> StatusCode {
+    StatusCode::Other(code, reason_phrase(code).to_owned())
+}
+
+/// A status code with our own reason phrase, to say precisely what was wrong
+/// (`400 Missing Call-ID`).
+pub fn status_with_reason(code: u16, reason: &str) -> StatusCode {
+    StatusCode::Other(code, reason.to_owned())
+}
+
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        202 => "Accepted",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        423 => "Interval Too Brief",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        484 => "Address Incomplete",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        489 => "Bad Event",
+        491 => "Request Pending",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        604 => "Does Not Exist Anywhere",
+        606 => "Not Acceptable",
+        _ => match code / 100 {
+            1 => "Trying",
+            2 => "OK",
+            3 => "Redirection",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Global Failure",
+        },
+    }
+}
+
+/// A response to `request` per RFC 3261 §8.2.6.2: Via (all of them, in
+/// order), From, To, Call-ID and CSeq copied; a To tag added when the
+/// request had none, except on 100 Trying.
+pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&str>) -> Response {
+    let add_tag = status_code.code() > 100;
+    let mut headers = rsip::Headers::default();
+    for header in request.headers.iter() {
+        match header {
+            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                headers.push(header.clone())
+            }
+            Header::To(to) => {
+                let value = to.value();
+                let has_tag = to_has_tag(value);
+                match to_tag {
+                    Some(tag) if add_tag && !has_tag => {
+                        headers.push(Header::To(rsip::headers::To::new(format!("{value};tag={tag}"))))
+                    }
+                    _ => headers.push(header.clone()),
+                }
+            }
+            _ => {}
+        }
+    }
+    Response {
+        status_code,
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// True if a From or To header value carries a `tag` parameter outside its
+/// `<...>` URI.
+pub fn to_has_tag(value: &str) -> bool {
+    tag_of(value).is_some()
+}
+
+/// The `tag` parameter of a From or To header value.
+pub fn tag_of(value: &str) -> Option<&str> {
+    // Parameters after a name-addr's '>' belong to the header; without angle
+    // brackets, everything after the first ';' does (RFC 3261 §20.10).
+    let params = match value.rfind('>') {
+        Some(end) => value.get(end + 1..)?,
+        None => value.split_once(';').map(|(_, params)| params)?,
+    };
+    params
+        .split(';')
+        .filter_map(|param| param.trim().split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("tag"))
+        .map(|(_, tag)| tag.trim())
+        .filter(|tag| !tag.is_empty())
+}
+
+/// Random identifiers for branches, tags and Call-IDs, from a seeded RNG so
+/// that a core's output is repeatable in tests.
+#[derive(Debug)]
+pub struct Identifiers {
+    rng: StdRng,
+}
+
+impl Identifiers {
+    pub fn from_seed(seed: u64) -> Self {
+        Identifiers {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn token(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        (0..len)
+            .map(|_| {
+                let index = self.rng.random_range(0..ALPHABET.len());
+                char::from(ALPHABET.get(index).copied().unwrap_or(b'x'))
+            })
+            .collect()
+    }
+
+    /// A Via branch with the RFC 3261 magic cookie.
+    pub fn branch(&mut self) -> String {
+        format!("{MAGIC_COOKIE}{}", self.token(16))
+    }
+
+    /// A From/To tag (RFC 3261 §19.3: at least 32 bits of randomness).
+    pub fn tag(&mut self) -> String {
+        self.token(10)
+    }
+
+    /// A Call-ID unique across space and time (RFC 3261 §8.1.1.4).
+    pub fn call_id(&mut self, host: &str) -> String {
+        format!("{}@{host}", self.token(20))
+    }
+
+    /// An RFC 4122 version-4 UUID for `+sip.instance` (RFC 5626 §4.1).
+    pub fn uuid(&mut self) -> String {
+        let mut bytes: [u8; 16] = self.rng.random();
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+
+    /// A secret for nonces and the like.
+    pub fn secret(&mut self) -> [u8; 32] {
+        self.rng.random()
+    }
+
+    pub fn rng(&mut self) -> &mut StdRng {
+        &mut self.rng
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request::try_from(
+            "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n\
+             Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bK1\r\n\
+             Max-Forwards: 70\r\n\
+             To: Bob <sip:bob@biloxi.example.com>\r\n\
+             From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+             Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+             CSeq: 314159 INVITE\r\n\
+             Content-Length: 0\r\n\r\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_response_copies_the_dialog_headers_and_adds_a_to_tag() {
+        let response = response_to(&request(), status(486), Some("xyz"));
+        let text = response.to_string();
+        assert!(text.starts_with("SIP/2.0 486 Busy Here\r\n"), "{text}");
+        let vias: Vec<&str> = text.lines().filter(|line| line.starts_with("Via:")).collect();
+        assert_eq!(vias.len(), 2, "{text}");
+        assert!(vias[0].contains("pc33"), "Via order kept: {text}");
+        assert!(text.contains("To: Bob <sip:bob@biloxi.example.com>;tag=xyz"), "{text}");
+        assert!(!text.contains("Max-Forwards"), "{text}");
+    }
+
+    #[test]
+    fn trying_gets_no_tag_and_an_existing_tag_is_kept() {
+        let text = response_to(&request(), status(100), Some("xyz")).to_string();
+        assert!(!text.contains("tag=xyz"), "{text}");
+        assert_eq!(tag_of("<sip:a@b;tag=no>;tag=yes"), Some("yes"));
+        assert_eq!(tag_of("sip:a@b;tag=bare"), Some("bare"));
+        assert_eq!(tag_of("<sip:a@b;tag=inside>"), None);
+        assert_eq!(tag_of("sip:a@b;tag="), None);
+    }
+
+    #[test]
+    fn identifiers_are_repeatable_from_a_seed_and_well_formed() {
+        let mut a = Identifiers::from_seed(7);
+        let mut b = Identifiers::from_seed(7);
+        assert_eq!(a.branch(), b.branch());
+        let branch = a.branch();
+        assert!(branch.starts_with(MAGIC_COOKIE));
+        let uuid = a.uuid();
+        assert_eq!(uuid.len(), 36);
+        assert_eq!(uuid.as_bytes()[14], b'4', "version 4: {uuid}");
+    }
+}

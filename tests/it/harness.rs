@@ -1,0 +1,210 @@
+//! Real processes on loopback: `confab serve`, `confab agent`s reading JSON
+//! lines, and sipp. Every wait is for a specific line or answer, bounded by
+//! a deadline that fails the test, never a sleep that hopes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const CONFAB: &str = env!("CARGO_BIN_EXE_confab");
+pub const DOMAIN: &str = "confab.local";
+
+/// A free loopback port for UDP and TCP (bound then released; the window
+/// for a clash is tiny and a clash fails loudly at bind).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A `confab serve --demo` on its own port and data directory.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    pub fn start() -> ServerProcess {
+        let data = tempfile::tempdir().expect("tempdir");
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_at(addr, data)
+    }
+
+    pub fn start_at(addr: SocketAddr, data: tempfile::TempDir) -> ServerProcess {
+        let child = Command::new(CONFAB)
+            .args(["serve", "--demo", "--domain", DOMAIN, "--listen"])
+            .arg(addr.to_string())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--log-level", "warn"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn confab serve");
+        let server = ServerProcess { child, addr, data };
+        server.wait_until_answering();
+        server
+    }
+
+    /// Sends OPTIONS keep-alives until one is answered.
+    fn wait_until_answering(&self) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let local = socket.local_addr().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buffer = [0u8; 4096];
+        let mut attempt = 0;
+        while Instant::now() < deadline {
+            attempt += 1;
+            let options = format!(
+                "OPTIONS sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKready{attempt}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:probe@{DOMAIN}>;tag=p\r\nTo: <sip:{DOMAIN}>\r\n\
+                 Call-ID: ready{attempt}@probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            );
+            socket.send_to(options.as_bytes(), self.addr).unwrap();
+            if let Ok((len, _)) = socket.recv_from(&mut buffer) {
+                if buffer[..len].starts_with(b"SIP/2.0 200") {
+                    return;
+                }
+            }
+        }
+        panic!("confab serve on {} never answered OPTIONS", self.addr);
+    }
+
+    /// Stops the server, keeping its data directory for a restart.
+    pub fn kill(mut self) -> (SocketAddr, tempfile::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let ServerProcess { addr, data, child } = self;
+        std::mem::forget(child);
+        (addr, data)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `confab agent` whose events arrive on a channel.
+pub struct AgentProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Receiver<Value>,
+    pub name: String,
+}
+
+impl AgentProcess {
+    pub fn start(name: &str, server: SocketAddr, user: &str, password: &str, extra: &[&str]) -> AgentProcess {
+        let mut child = Command::new(CONFAB)
+            .args(["agent", "--server"])
+            .arg(server.to_string())
+            .args(["--user", &format!("sip:{user}@{DOMAIN}")])
+            .args(["--log-level", "warn"])
+            .args(extra)
+            .env("CONFAB_PASSWORD", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn confab agent");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|error| panic!("agent printed a non-JSON line {line:?}: {error}"));
+                if sender.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        AgentProcess {
+            stdin: child.stdin.take(),
+            child,
+            events,
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn send(&mut self, command: Value) {
+        let stdin = self.stdin.as_mut().expect("agent stdin open");
+        writeln!(stdin, "{command}").expect("write to agent");
+        stdin.flush().expect("flush agent stdin");
+    }
+
+    /// Waits for the first event named `name`, failing on timeout. Events of
+    /// other names before it are returned too, for assertions.
+    pub fn expect(&self, name: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) if event["event"] == name => return event,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("{}: no {name:?} event within {within:?}", self.name)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("{}: agent exited before a {name:?} event", self.name)
+                }
+            }
+        }
+    }
+
+    /// Closes stdin (a quit) and waits for the process to exit.
+    pub fn quit(mut self, within: Duration) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait agent") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!("{}: agent did not exit within {within:?} of quitting", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a sipp scenario to completion; returns its exit status and output.
+pub fn sipp(server: SocketAddr, scenario: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new("sipp")
+        .arg(server.to_string())
+        .arg("-sf")
+        .arg(repo_path(&format!("tests/sipp/{scenario}")))
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
+        .args(args)
+        .output()
+        .expect("sipp is installed (scripts/setup-system.sh)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
