@@ -1,0 +1,191 @@
+//! The auth-param lists of `WWW-Authenticate`, `Proxy-Authenticate`,
+//! `Authorization` and `Proxy-Authorization` (RFC 3261 §25.1 `challenge`
+//! and `credentials`; RFC 7235 §2.1 for quoting).
+//!
+//! One header holds one challenge or credentials: RFC 3261 §7.3.1 exempts
+//! these four headers from comma-joining, so commas here only separate
+//! parameters. Names are case-insensitive and may appear once each
+//! (RFC 7235 §2.2); a repeated name is malformed rather than resolved, so
+//! two readers can never disagree on which value counts.
+
+use super::DigestError;
+
+/// The parameters of one Digest challenge or credentials, names lowercased,
+/// quoted values unescaped.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct DigestParams {
+    params: Vec<(String, String)>,
+}
+
+impl DigestParams {
+    /// Parses a header value. `Ok(None)` when the scheme is not Digest
+    /// (Basic, Bearer, ...), which is not an error: such headers are
+    /// somebody else's business.
+    pub(super) fn parse(value: &str) -> Result<Option<DigestParams>, DigestError> {
+        let value = value.trim_start();
+        let scheme_end = value
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(value.len());
+        let (scheme, mut rest) = value.split_at(scheme_end);
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return Ok(None);
+        }
+        let mut params: Vec<(String, String)> = Vec::new();
+        loop {
+            // RFC 7230 §7: empty list elements are tolerated.
+            rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+            if rest.is_empty() {
+                break;
+            }
+            let name_end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+            if name_end == 0 {
+                return Err(DigestError::Malformed("expected a parameter name"));
+            }
+            let (name, after_name) = rest.split_at(name_end);
+            let Some(after_equals) = after_name.trim_start().strip_prefix('=') else {
+                return Err(DigestError::Malformed(
+                    "expected '=' after a parameter name",
+                ));
+            };
+            let after_equals = after_equals.trim_start();
+            let (value, after_value) = match after_equals.strip_prefix('"') {
+                Some(quoted) => read_quoted(quoted)?,
+                None => read_bare(after_equals)?,
+            };
+            let name = name.to_ascii_lowercase();
+            if params.iter().any(|(seen, _)| *seen == name) {
+                return Err(DigestError::Malformed("a parameter appears twice"));
+            }
+            params.push((name, value));
+            rest = after_value.trim_start();
+            if !rest.is_empty() && !rest.starts_with(',') {
+                return Err(DigestError::Malformed("expected ',' between parameters"));
+            }
+        }
+        Ok(Some(DigestParams { params }))
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A parameter that must be present.
+    pub(super) fn require(&self, name: &'static str) -> Result<&str, DigestError> {
+        self.get(name)
+            .ok_or(DigestError::Malformed("a required parameter is missing"))
+    }
+}
+
+/// A quoted-string value (the opening quote already consumed): returns the
+/// unescaped value and what follows the closing quote.
+fn read_quoted(input: &str) -> Result<(String, &str), DigestError> {
+    let mut value = String::new();
+    let mut chars = input.char_indices();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '"' => return Ok((value, &input[index + c.len_utf8()..])),
+            // RFC 3261 §25.1 quoted-pair.
+            '\\' => match chars.next() {
+                Some((_, escaped)) => value.push(escaped),
+                None => break,
+            },
+            c => value.push(c),
+        }
+    }
+    Err(DigestError::Malformed("unterminated quoted string"))
+}
+
+/// An unquoted value: up to the next comma or whitespace. Lenient about
+/// which characters it holds, since some servers send unquoted nonces with
+/// base64 characters that are not token characters.
+fn read_bare(input: &str) -> Result<(String, &str), DigestError> {
+    let end = input
+        .find(|c: char| c == ',' || c == '"' || c.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    if end == 0 {
+        return Err(DigestError::Malformed("a parameter has no value"));
+    }
+    let (value, rest) = input.split_at(end);
+    Ok((value.to_owned(), rest))
+}
+
+/// RFC 3261 §25.1 `token` characters.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+}
+
+/// A value as a quoted-string, escaping `"` and `\`.
+pub(super) fn quote(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // unwrap is how a test fails
+mod tests {
+    use super::*;
+
+    fn parse(value: &str) -> DigestParams {
+        DigestParams::parse(value).unwrap().unwrap()
+    }
+
+    #[test]
+    fn reads_quoted_and_bare_values_case_insensitive_names() {
+        let p =
+            parse("Digest Realm=\"a, b\",nonce=\"x=y\" , algorithm=SHA-256,qop=auth, nc=0000000a");
+        assert_eq!(p.get("realm"), Some("a, b"));
+        assert_eq!(p.get("nonce"), Some("x=y"));
+        assert_eq!(p.get("algorithm"), Some("SHA-256"));
+        assert_eq!(p.get("qop"), Some("auth"));
+        assert_eq!(p.get("nc"), Some("0000000a"));
+        assert_eq!(p.get("opaque"), None);
+    }
+
+    #[test]
+    fn unescapes_quoted_pairs_and_round_trips_through_quote() {
+        let tricky = r#"a "quoted" \ name"#;
+        let p = parse(&format!("digest username={}, realm=\"r\"", quote(tricky)));
+        assert_eq!(p.get("username"), Some(tricky));
+    }
+
+    #[test]
+    fn other_schemes_are_not_ours() {
+        assert_eq!(DigestParams::parse("Basic QWxhZGRpbjpvcGVu"), Ok(None));
+        assert_eq!(DigestParams::parse(""), Ok(None));
+        assert_eq!(DigestParams::parse("Digestive realm=\"x\""), Ok(None));
+    }
+
+    #[test]
+    fn malformed_lists_are_errors() {
+        for bad in [
+            "Digest realm",
+            "Digest realm=",
+            "Digest realm=\"open",
+            "Digest realm=\"a\" nonce=\"b\"",
+            "Digest =x",
+            "Digest realm=\"a\", REALM=\"b\"",
+            "Digest realm=\"a\\",
+            "Digest realm=a\"b\"",
+        ] {
+            assert!(DigestParams::parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn empty_list_elements_are_tolerated() {
+        let p = parse("Digest ,, realm=\"r\",,nonce=n,");
+        assert_eq!(p.get("realm"), Some("r"));
+        assert_eq!(p.get("nonce"), Some("n"));
+    }
+}

@@ -1,0 +1,361 @@
+//! The server's users: who may register in which domain, their names and
+//! work numbers, and their digest credentials as HA1s (RFC 7616 §3.4.2),
+//! never the password.
+//!
+//! The digest realm is the domain, lowercased: domains compare
+//! case-insensitively (RFC 3261 §19.1.4), so they are stored and looked up
+//! in lowercase, and the server's realm must be that same lowercase domain
+//! for the stored HA1s to verify. User names compare case-sensitively, as
+//! the user part of a SIP URI does.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::StoreError;
+use crate::proto::digest::Credentials;
+
+/// The directory's schema, one migration per entry (see the module docs of
+/// [`crate::store`]).
+const MIGRATIONS: &[&str] = &["CREATE TABLE users (
+        username     TEXT NOT NULL,
+        domain       TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        work_number  TEXT,
+        ha1_md5      TEXT NOT NULL,
+        ha1_sha256   TEXT NOT NULL,
+        PRIMARY KEY (username, domain)
+    ) STRICT;"];
+
+const SELECT_USER: &str = "SELECT username, domain, display_name, work_number, ha1_md5, ha1_sha256
+     FROM users WHERE username = ?1 AND domain = ?2";
+const SELECT_USERS: &str = "SELECT username, domain, display_name, work_number, ha1_md5, ha1_sha256
+     FROM users WHERE domain = ?1 ORDER BY username";
+const SELECT_CREDENTIALS: &str =
+    "SELECT ha1_md5, ha1_sha256 FROM users WHERE username = ?1 AND domain = ?2";
+const INSERT_USER: &str = "INSERT INTO users
+     (username, domain, display_name, work_number, ha1_md5, ha1_sha256)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (username, domain) DO NOTHING";
+
+/// A user to add. The password is hashed into HA1s on the way in.
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub domain: String,
+    pub password: String,
+    pub display_name: String,
+    /// E.164, e.g. `+14255032002`.
+    pub work_number: Option<String>,
+}
+
+// The password stays out of logs.
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("domain", &self.domain)
+            .field("display_name", &self.display_name)
+            .field("work_number", &self.work_number)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username: String,
+    pub domain: String,
+    pub display_name: String,
+    pub work_number: Option<String>,
+    pub credentials: Credentials,
+}
+
+/// The users of the server's domains, in one SQLite file (or in memory).
+pub struct Directory {
+    connection: Connection,
+}
+
+impl Directory {
+    pub fn open(path: &Path) -> Result<Directory, StoreError> {
+        Ok(Directory {
+            connection: super::open_file(path, MIGRATIONS)?,
+        })
+    }
+
+    /// An empty directory that lives as long as the value (tests, local
+    /// mode without `--data`).
+    pub fn open_in_memory() -> Result<Directory, StoreError> {
+        Ok(Directory {
+            connection: super::open_memory(MIGRATIONS)?,
+        })
+    }
+
+    /// Adds a user; fails with [`StoreError::UserExists`] if the name is
+    /// taken in that domain.
+    pub fn add_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        if self.insert(user)? {
+            Ok(())
+        } else {
+            Err(StoreError::UserExists {
+                username: user.username.clone(),
+                domain: user.domain.to_ascii_lowercase(),
+            })
+        }
+    }
+
+    pub fn user(&self, username: &str, domain: &str) -> Result<Option<UserRecord>, StoreError> {
+        let mut statement = self.connection.prepare_cached(SELECT_USER)?;
+        let user = statement
+            .query_row(params![username, domain.to_ascii_lowercase()], user_record)
+            .optional()?;
+        Ok(user)
+    }
+
+    /// The users of a domain, by user name.
+    pub fn users(&self, domain: &str) -> Result<Vec<UserRecord>, StoreError> {
+        let mut statement = self.connection.prepare_cached(SELECT_USERS)?;
+        let users = statement
+            .query_map(params![domain.to_ascii_lowercase()], user_record)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(users)
+    }
+
+    /// The HA1s of a user, for [`crate::proto::digest::Challenger::verify`];
+    /// one cached statement, no other columns read.
+    pub fn credentials(
+        &self,
+        username: &str,
+        domain: &str,
+    ) -> Result<Option<Credentials>, StoreError> {
+        let mut statement = self.connection.prepare_cached(SELECT_CREDENTIALS)?;
+        let credentials = statement
+            .query_row(params![username, domain.to_ascii_lowercase()], |row| {
+                Ok(Credentials {
+                    ha1_md5: row.get(0)?,
+                    ha1_sha256: row.get(1)?,
+                })
+            })
+            .optional()?;
+        Ok(credentials)
+    }
+
+    /// The demo directory of DESIGN.md section 6: vivian, amy and hao,
+    /// each one's password their user name. Users already present are left
+    /// as they are, so seeding twice changes nothing.
+    pub fn seed_demo(&self, domain: &str) -> Result<(), StoreError> {
+        let demo = [
+            ("vivian", "Vivian Chen", "+14255032002"),
+            ("amy", "Amy Rivera", "+14255550143"),
+            ("hao", "Hao Nguyen", "+14255550178"),
+        ];
+        let transaction = self.connection.unchecked_transaction()?;
+        for (username, display_name, work_number) in demo {
+            self.insert(&NewUser {
+                username: username.to_owned(),
+                domain: domain.to_owned(),
+                password: username.to_owned(),
+                display_name: display_name.to_owned(),
+                work_number: Some(work_number.to_owned()),
+            })?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Inserts unless the user exists; whether it inserted.
+    fn insert(&self, user: &NewUser) -> Result<bool, StoreError> {
+        validate(user)?;
+        let domain = user.domain.to_ascii_lowercase();
+        let credentials = Credentials::from_password(&user.username, &domain, &user.password);
+        let mut statement = self.connection.prepare_cached(INSERT_USER)?;
+        let inserted = statement.execute(params![
+            user.username,
+            domain,
+            user.display_name,
+            user.work_number,
+            credentials.ha1_md5,
+            credentials.ha1_sha256,
+        ])?;
+        Ok(inserted == 1)
+    }
+}
+
+/// Rejects names that could not be the user part and host of a SIP URI,
+/// or that would make `username:realm:password` ambiguous.
+fn validate(user: &NewUser) -> Result<(), StoreError> {
+    let bad_username = |c: char| c == ':' || c == '@' || c.is_whitespace() || c.is_control();
+    if user.username.is_empty() || user.username.contains(bad_username) {
+        return Err(StoreError::InvalidUser(
+            "user name empty or with ':', '@' or whitespace",
+        ));
+    }
+    let bad_domain = |c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if user.domain.is_empty() || user.domain.contains(bad_domain) {
+        return Err(StoreError::InvalidUser("domain empty or not a host name"));
+    }
+    Ok(())
+}
+
+fn user_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        username: row.get(0)?,
+        domain: row.get(1)?,
+        display_name: row.get(2)?,
+        work_number: row.get(3)?,
+        credentials: Credentials {
+            ha1_md5: row.get(4)?,
+            ha1_sha256: row.get(5)?,
+        },
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // unwrap is how a test fails
+mod tests {
+    use super::*;
+
+    fn user(username: &str, domain: &str, password: &str) -> NewUser {
+        NewUser {
+            username: username.to_owned(),
+            domain: domain.to_owned(),
+            password: password.to_owned(),
+            display_name: format!("{username} of {domain}"),
+            work_number: None,
+        }
+    }
+
+    #[test]
+    fn users_are_stored_as_ha1_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("directory.sqlite3");
+        let password = "Tr0ub4dor&3";
+        {
+            let directory = Directory::open(&path).unwrap();
+            let mut zoe = user("zoe", "Example.COM", password);
+            zoe.work_number = Some("+14255550100".to_owned());
+            directory.add_user(&zoe).unwrap();
+        }
+        let directory = Directory::open(&path).unwrap();
+        let expected = Credentials::from_password("zoe", "example.com", password);
+        let zoe = directory.user("zoe", "EXAMPLE.com").unwrap().unwrap();
+        assert_eq!(zoe.domain, "example.com");
+        assert_eq!(zoe.display_name, "zoe of Example.COM");
+        assert_eq!(zoe.work_number.as_deref(), Some("+14255550100"));
+        assert_eq!(zoe.credentials, expected);
+        assert_eq!(
+            directory.credentials("zoe", "example.com").unwrap(),
+            Some(expected)
+        );
+        // User names are case-sensitive; unknown users are None, not errors.
+        assert_eq!(directory.credentials("Zoe", "example.com").unwrap(), None);
+        assert_eq!(directory.user("zoe", "example.org").unwrap(), None);
+        drop(directory);
+
+        // The password is nowhere in the files (database and WAL).
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(
+                !bytes
+                    .windows(password.len())
+                    .any(|w| w == password.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn a_taken_name_is_refused() {
+        let directory = Directory::open_in_memory().unwrap();
+        directory
+            .add_user(&user("amy", "confab.local", "a"))
+            .unwrap();
+        match directory.add_user(&user("amy", "CONFAB.local", "b")) {
+            Err(StoreError::UserExists { username, domain }) => {
+                assert_eq!(
+                    (username.as_str(), domain.as_str()),
+                    ("amy", "confab.local")
+                );
+            }
+            other => panic!("expected UserExists, got {other:?}"),
+        }
+        // The same name in another domain is another user.
+        directory
+            .add_user(&user("amy", "example.com", "c"))
+            .unwrap();
+        let amy = directory.credentials("amy", "confab.local").unwrap();
+        assert_eq!(
+            amy,
+            Some(Credentials::from_password("amy", "confab.local", "a"))
+        );
+    }
+
+    #[test]
+    fn users_lists_one_domain_by_name() {
+        let directory = Directory::open_in_memory().unwrap();
+        for (name, domain) in [("zed", "a.test"), ("bob", "a.test"), ("eve", "b.test")] {
+            directory.add_user(&user(name, domain, name)).unwrap();
+        }
+        let names: Vec<_> = directory
+            .users("A.test")
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["bob", "zed"]);
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let directory = Directory::open_in_memory().unwrap();
+        for (name, domain) in [
+            ("", "a.test"),
+            ("a:b", "a.test"),
+            ("a@b", "a.test"),
+            ("a b", "a.test"),
+            ("amy", ""),
+            ("amy", "a test"),
+            ("amy", "a:5060"),
+        ] {
+            assert!(
+                matches!(
+                    directory.add_user(&user(name, domain, "p")),
+                    Err(StoreError::InvalidUser(_))
+                ),
+                "{name:?} {domain:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_demo_directory_seeds_once_and_keeps_existing_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("directory.sqlite3");
+        let directory = Directory::open(&path).unwrap();
+        directory
+            .add_user(&user("amy", "confab.local", "changed"))
+            .unwrap();
+        directory.seed_demo("confab.local").unwrap();
+        directory.seed_demo("confab.local").unwrap();
+        drop(directory);
+        let directory = Directory::open(&path).unwrap();
+        directory.seed_demo("confab.local").unwrap();
+
+        let users = directory.users("confab.local").unwrap();
+        let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
+        assert_eq!(names, ["amy", "hao", "vivian"]);
+        let vivian = directory.user("vivian", "confab.local").unwrap().unwrap();
+        assert_eq!(vivian.display_name, "Vivian Chen");
+        assert_eq!(vivian.work_number.as_deref(), Some("+14255032002"));
+        assert_eq!(
+            vivian.credentials,
+            Credentials::from_password("vivian", "confab.local", "vivian")
+        );
+        // amy existed before the seed: her password was not reset.
+        assert_eq!(
+            directory.credentials("amy", "confab.local").unwrap(),
+            Some(Credentials::from_password("amy", "confab.local", "changed"))
+        );
+        let numbers: Vec<_> = users.iter().filter_map(|u| u.work_number.clone()).collect();
+        assert_eq!(numbers.len(), 2, "amy was added without a number");
+    }
+}
