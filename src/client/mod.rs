@@ -18,7 +18,7 @@ use rsip::message::HeadersExt as _;
 use rsip::{Header, Method, Request, Response};
 
 use crate::proto::build::{self, Identifiers};
-use crate::proto::digest::DigestClient;
+use crate::proto::digest::{ChallengeKind, DigestClient, DigestError};
 use crate::proto::message;
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
@@ -219,9 +219,7 @@ impl Client {
             return;
         };
         if matches!(purpose, Purpose::Register | Purpose::Unregister) {
-            if let Some(authorization) = self.digest.authorization(&method, &uri) {
-                headers.push(authorization);
-            }
+            headers.extend(self.digest.authorization(self.ids.rng(), &method, &uri));
         }
         let request = Request {
             method,
@@ -299,7 +297,10 @@ impl Client {
                     self.events.push_back(Event::Registered { uri: self.aor.clone() });
                 }
             }
-            401 | 407 => match self.digest.handle_challenge(&response) {
+            401 | 407 => match ChallengeKind::from_status(&response.status_code)
+                .ok_or(DigestError::NoUsableChallenge)
+                .and_then(|kind| self.digest.handle_challenge(kind, &response.headers))
+            {
                 Ok(()) => self.send_register(now, self.config.register_expiry),
                 Err(error) => {
                     self.registration.failed_permanently();

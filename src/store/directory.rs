@@ -163,6 +163,46 @@ impl Directory {
         Ok(())
     }
 
+    /// Loads users from a CSV file: a header line, then
+    /// `username,password,display_name` (display name optional). Users
+    /// already present are left as they are. Returns how many lines were
+    /// read; a malformed line fails the load, naming the line.
+    pub fn load_csv(&self, path: &Path, domain: &str) -> Result<usize, StoreError> {
+        let text = std::fs::read_to_string(path)?;
+        let transaction = self.connection.unchecked_transaction()?;
+        let mut count = 0;
+        for (index, line) in text.lines().enumerate().skip(1) {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut fields = line.split(',').map(str::trim);
+            let (Some(username), Some(password)) = (fields.next(), fields.next()) else {
+                return Err(StoreError::BadFile {
+                    line: index + 1,
+                    reason: "expected username,password[,display_name]",
+                });
+            };
+            if password.is_empty() {
+                return Err(StoreError::BadFile {
+                    line: index + 1,
+                    reason: "empty password",
+                });
+            }
+            let display_name = fields.next().filter(|name| !name.is_empty()).unwrap_or(username);
+            self.insert(&NewUser {
+                username: username.to_owned(),
+                domain: domain.to_owned(),
+                password: password.to_owned(),
+                display_name: display_name.to_owned(),
+                work_number: None,
+            })?;
+            count += 1;
+        }
+        transaction.commit()?;
+        Ok(count)
+    }
+
     /// Inserts unless the user exists; whether it inserted.
     fn insert(&self, user: &NewUser) -> Result<bool, StoreError> {
         validate(user)?;
@@ -178,6 +218,18 @@ impl Directory {
             credentials.ha1_sha256,
         ])?;
         Ok(inserted == 1)
+    }
+}
+
+/// The server core reads credentials through this; a database error is
+/// logged and treated as "no such user", which the core answers with the
+/// same challenge as any stranger, so it fails closed.
+impl crate::server::UserDirectory for Directory {
+    fn credentials(&self, username: &str, domain: &str) -> Option<Credentials> {
+        Directory::credentials(self, username, domain)
+            .map_err(|error| tracing::error!(%error, "directory lookup failed"))
+            .ok()
+            .flatten()
     }
 }
 
@@ -357,5 +409,20 @@ mod tests {
         );
         let numbers: Vec<_> = users.iter().filter_map(|u| u.work_number.clone()).collect();
         assert_eq!(numbers.len(), 2, "amy was added without a number");
+    }
+
+    #[test]
+    fn users_load_from_csv_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.csv");
+        std::fs::write(&path, "username,password,display_name\nuser0001,user0001,User One\nuser0002,secret\n").unwrap();
+        let directory = Directory::open_in_memory().unwrap();
+        assert_eq!(directory.load_csv(&path, "confab.local").unwrap(), 2);
+        let user = directory.user("user0001", "confab.local").unwrap().unwrap();
+        assert_eq!(user.display_name, "User One");
+        assert_eq!(directory.user("user0002", "confab.local").unwrap().unwrap().display_name, "user0002");
+        std::fs::write(&path, "username,password\nlonely\n").unwrap();
+        let error = directory.load_csv(&path, "confab.local").unwrap_err();
+        assert!(error.to_string().starts_with("line 2:"), "{error}");
     }
 }

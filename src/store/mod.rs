@@ -37,6 +37,8 @@ pub enum StoreError {
     UserExists { username: String, domain: String },
     #[error("invalid user: {0}")]
     InvalidUser(&'static str),
+    #[error("line {line}: {reason}")]
+    BadFile { line: usize, reason: &'static str },
 }
 
 /// Opens (creating if needed) a database file and its parent directory,

@@ -1,0 +1,16 @@
+//! The server cores, sans-IO: what `confab serve` (and local mode) runs.
+//!
+//! - [`registrar`]: the location service (RFC 3261 §10.3), several contacts
+//!   per address of record.
+//! - [`sip`]: the SIP server proper: admission (digest authentication for
+//!   everything that reaches a user), the registrar's front, and the
+//!   stateful forking proxy (RFC 3261 §16) with its response contexts in
+//!   `proxy`.
+//! - `policy`: the closed-domain rules and the Record-Route token.
+
+mod policy;
+mod proxy;
+pub mod registrar;
+pub mod sip;
+
+pub use sip::{Server, ServerConfig, ServerEvent, UserDirectory};
