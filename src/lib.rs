@@ -4,3 +4,4 @@
 //! (The architecture page is written with the modules; see DESIGN.md.)
 
 pub mod proto;
+pub mod server;
