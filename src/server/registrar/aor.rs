@@ -1,0 +1,59 @@
+//! The address of record: the key of the location service.
+//!
+//! RFC 3261 §10.3 step 5: the registrar keys bindings by the To URI in
+//! canonical form, without parameters and with escapes decoded. Invariant:
+//! the domain is lowercase (host names are case-insensitive, §19.1.4) and the
+//! user part is kept as is (user parts are case-sensitive).
+
+use std::fmt;
+
+use super::RegistrarError;
+use super::contact::unescape;
+
+/// An address of record, `sip:user@domain`.
+///
+/// `sips:` and `sip:` addresses of the same user name the same AOR, and a
+/// port in the To URI is dropped: one user has one location entry. Display
+/// prints `sip:user@domain` without re-escaping the user part, for logs and
+/// keys; build a URI for the wire from [`Aor::user`] and [`Aor::domain`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Aor {
+    user: String,
+    domain: String,
+}
+
+impl Aor {
+    pub fn new(user: impl Into<String>, domain: &str) -> Aor {
+        Aor {
+            user: user.into(),
+            domain: domain.to_ascii_lowercase(),
+        }
+    }
+
+    /// The canonical AOR of a To URI (RFC 3261 §10.3 step 5).
+    pub fn from_uri(uri: &rsip::Uri) -> Result<Aor, RegistrarError> {
+        let not_an_aor = || RegistrarError::NotAnAor(uri.to_string());
+        if !matches!(uri.scheme, Some(rsip::Scheme::Sip | rsip::Scheme::Sips)) {
+            return Err(not_an_aor());
+        }
+        let user = uri
+            .user()
+            .filter(|user| !user.is_empty())
+            .ok_or_else(not_an_aor)?;
+        Ok(Aor::new(unescape(user), &uri.host().to_string()))
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+}
+
+impl fmt::Display for Aor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sip:{}@{}", self.user, self.domain)
+    }
+}

@@ -1,0 +1,466 @@
+//! The registrar's location service: bindings from an address of record to
+//! the contact addresses its user agents registered (RFC 3261 §10.3), with
+//! several bindings per AOR so that one user can be signed in from several
+//! clients at once (multiple points of presence, RFC 5626 in part).
+//!
+//! The server core authenticates the REGISTER and decides the [`Aor`] (§10.3
+//! steps 1-5); [`Registrar::handle_register`] does steps 6-8 and returns a
+//! [`RegisterOutcome`] that the server core turns into the response. Bindings
+//! expire in virtual time: [`Registrar::poll_timeout`] says when the next one
+//! does, [`Registrar::handle_timeout`] removes it, and every change of the
+//! location service comes out of [`Registrar::poll_event`].
+//!
+//! Of RFC 5626 the registrar keeps `+sip.instance` and `reg-id`, matches a
+//! binding by (instance, reg-id) before its contact URI, so a client that
+//! re-registers from a new address replaces its old binding (§6), and
+//! remembers the [`Peer`] each REGISTER came from, which the proxy uses to
+//! reach clients behind NAT or over their TCP connection. It does not
+//! implement flow tokens, `Path`, or keep-alives.
+//!
+//! Invariants: within one AOR no two bindings have equal contact keys
+//! (§19.1.4, see `contact.rs`); every stored binding has exactly one entry in
+//! the expiry index, at its `expires_at`; an AOR with no bindings is not
+//! stored; a REGISTER changes all of its bindings or none (§10.3 step 7).
+
+mod aor;
+mod contact;
+mod error;
+mod outcome;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use rsip::headers::{ToTypedHeader, UntypedHeader};
+use tracing::debug;
+
+use crate::proto::{Peer, Time};
+use contact::{ContactAddress, ContactKey, ContactValue, DeltaSeconds};
+
+pub use aor::Aor;
+pub use error::RegistrarError;
+pub use outcome::{Binding, RegisterOutcome, RegistrarEvent};
+
+/// Local policy of the location service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrarConfig {
+    /// Seconds granted when a contact asks for nothing, or asks with a
+    /// malformed value (RFC 3261 §10.2.1.1 says to read that as 3600).
+    pub default_expires: u32,
+    /// Shorter non-zero requests are refused with 423 (§10.3 step 7).
+    pub min_expires: u32,
+    /// Longer requests are shortened to this (§10.3 step 7 allows it).
+    pub max_expires: u32,
+    /// Bindings one AOR may hold at once; a REGISTER that would go past it is
+    /// refused with 403, see [`RegistrarError::TooManyContacts`].
+    pub max_contacts: usize,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        RegistrarConfig {
+            default_expires: 3600,
+            min_expires: 60,
+            max_expires: 7200,
+            max_contacts: 16,
+        }
+    }
+}
+
+/// A stored binding and what the registrar needs to find it again.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Unique for the registrar's lifetime; keys the expiry index.
+    serial: u64,
+    key: ContactKey,
+    /// The qvalue in thousandths, for exact ordering.
+    q: Option<u16>,
+    binding: Binding,
+}
+
+/// The location service. See the module documentation.
+#[derive(Debug)]
+pub struct Registrar {
+    config: RegistrarConfig,
+    aors: HashMap<Aor, Vec<Entry>>,
+    /// (expires_at, serial) of every stored binding: the earliest expiry is
+    /// the first key, and a refresh moves its entry (no stale entries).
+    expiries: BTreeMap<(Time, u64), Aor>,
+    events: VecDeque<RegistrarEvent>,
+    next_serial: u64,
+}
+
+/// The request fields every binding records (§10.3 step 7).
+struct RequestIds<'a> {
+    call_id: &'a str,
+    cseq: u32,
+}
+
+/// One contact of a REGISTER and the expiry granted to it (0 removes).
+struct ContactUpdate {
+    address: ContactAddress,
+    seconds: u32,
+}
+
+impl Registrar {
+    pub fn new(config: RegistrarConfig) -> Registrar {
+        Registrar {
+            config,
+            aors: HashMap::new(),
+            expiries: BTreeMap::new(),
+            events: VecDeque::new(),
+            next_serial: 0,
+        }
+    }
+
+    pub fn config(&self) -> &RegistrarConfig {
+        &self.config
+    }
+
+    /// Processes an authenticated REGISTER for `aor` that arrived from
+    /// `source` (RFC 3261 §10.3 steps 6-8). With no Contact it is a query:
+    /// 200 with the current bindings.
+    pub fn handle_register(
+        &mut self,
+        now: Time,
+        source: Peer,
+        request: &rsip::Request,
+        aor: &Aor,
+    ) -> RegisterOutcome {
+        // Bindings already due must neither be listed nor block this request.
+        self.handle_timeout(now);
+        match self.register(now, source, request, aor) {
+            Ok(()) => RegisterOutcome::ok(self.contacts(aor, now)),
+            Err(error) => {
+                debug!(%aor, %source, %error, "REGISTER refused");
+                RegisterOutcome::refused(error)
+            }
+        }
+    }
+
+    /// The live bindings of `aor`, highest q first (a missing q counts as
+    /// 1), then the most recently refreshed first.
+    pub fn contacts(&self, aor: &Aor, now: Time) -> Vec<Binding> {
+        let Some(entries) = self.aors.get(aor) else {
+            return Vec::new();
+        };
+        let mut live: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.binding.expires_at > now)
+            .collect();
+        live.sort_by(|a, b| {
+            let q = |e: &Entry| e.q.unwrap_or(1000);
+            q(b).cmp(&q(a))
+                .then(b.binding.refreshed_at.cmp(&a.binding.refreshed_at))
+                .then(b.serial.cmp(&a.serial))
+        });
+        live.into_iter().map(|e| e.binding.clone()).collect()
+    }
+
+    pub fn is_registered(&self, aor: &Aor, now: Time) -> bool {
+        self.aors
+            .get(aor)
+            .is_some_and(|entries| entries.iter().any(|e| e.binding.expires_at > now))
+    }
+
+    /// Bindings stored, over all AORs (expired ones not yet timed out count).
+    pub fn binding_count(&self) -> usize {
+        self.expiries.len()
+    }
+
+    /// Removes every binding whose expiry is at or before `now`. A binding
+    /// lives while `now < expires_at`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        while let Some(entry) = self.expiries.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((_, serial), aor) = entry.remove_entry();
+            let Some(entries) = self.aors.get_mut(&aor) else {
+                continue;
+            };
+            if let Some(position) = entries.iter().position(|e| e.serial == serial) {
+                let expired = entries.remove(position);
+                self.events.push_back(RegistrarEvent::BindingExpired {
+                    aor: aor.clone(),
+                    contact: expired.binding.contact,
+                });
+            }
+            if entries.is_empty() {
+                self.aors.remove(&aor);
+                self.events.push_back(RegistrarEvent::AorOffline { aor });
+            }
+        }
+    }
+
+    /// When the earliest binding expires; cheap (the first key of a map).
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.expiries.first_key_value().map(|(&(at, _), _)| at)
+    }
+
+    pub fn poll_event(&mut self) -> Option<RegistrarEvent> {
+        self.events.pop_front()
+    }
+
+    fn register(
+        &mut self,
+        now: Time,
+        source: Peer,
+        request: &rsip::Request,
+        aor: &Aor,
+    ) -> Result<(), RegistrarError> {
+        let ids = RequestIds {
+            call_id: call_id(request)?,
+            cseq: cseq(request)?,
+        };
+        let expires_header = request.headers.iter().find_map(|header| match header {
+            rsip::Header::Expires(expires) => Some(DeltaSeconds::parse(expires.value())),
+            _ => None,
+        });
+        let contacts = contact_values(request)?;
+        if contacts.is_empty() {
+            return Ok(());
+        }
+        let old = self.aors.get(aor).cloned().unwrap_or_default();
+
+        if contacts.contains(&ContactValue::Star) {
+            // RFC 3261 §10.3 step 6.
+            if contacts.len() != 1 {
+                return Err(RegistrarError::WildcardNotAlone);
+            }
+            if expires_header != Some(DeltaSeconds::Seconds(0)) {
+                return Err(RegistrarError::WildcardWithoutZeroExpires);
+            }
+            for entry in &old {
+                check_order(entry, &ids)?;
+            }
+            self.commit(aor, old, Vec::new());
+            return Ok(());
+        }
+
+        // Every expiry is checked before any binding changes, so a 423 for
+        // one contact leaves the others untouched.
+        let mut requested = Vec::with_capacity(contacts.len());
+        for value in contacts {
+            let ContactValue::Address(address) = value else {
+                return Err(RegistrarError::WildcardNotAlone);
+            };
+            let seconds = self.granted_expiry(address.expires.or(expires_header))?;
+            requested.push((*address, seconds));
+        }
+
+        let mut working = old.clone();
+        let mut written = Vec::new();
+        for (address, seconds) in requested {
+            let contact = ContactUpdate { address, seconds };
+            self.apply(&mut working, &mut written, now, source, &ids, contact)?;
+        }
+        let max = self.config.max_contacts;
+        if working.len() > max && working.len() > old.len() {
+            return Err(RegistrarError::TooManyContacts { max });
+        }
+        self.commit(aor, old, working);
+        Ok(())
+    }
+
+    /// RFC 3261 §10.3 step 7: the expiry granted to one contact; 0 removes.
+    fn granted_expiry(&self, asked: Option<DeltaSeconds>) -> Result<u32, RegistrarError> {
+        let config = &self.config;
+        let requested = match asked {
+            Some(DeltaSeconds::Seconds(seconds)) => seconds,
+            Some(DeltaSeconds::Malformed) | None => config.default_expires,
+        };
+        if requested == 0 {
+            return Ok(0);
+        }
+        if requested < config.min_expires {
+            return Err(RegistrarError::IntervalTooBrief {
+                requested,
+                min_expires: config.min_expires,
+            });
+        }
+        Ok(requested.min(config.max_expires))
+    }
+
+    /// Adds, refreshes or removes the binding of one contact in the working
+    /// copy of an AOR's bindings (RFC 3261 §10.3 step 7). `written` holds the
+    /// serials this request has already set: a contact listed twice meets
+    /// its own Call-ID and CSeq, which is no sign of an out-of-order request.
+    fn apply(
+        &mut self,
+        working: &mut Vec<Entry>,
+        written: &mut Vec<u64>,
+        now: Time,
+        source: Peer,
+        ids: &RequestIds<'_>,
+        ContactUpdate { address, seconds }: ContactUpdate,
+    ) -> Result<(), RegistrarError> {
+        let key = ContactKey::of(&address.uri);
+        // RFC 5626 §6: the same instance and reg-id is the same binding,
+        // whatever its contact URI; otherwise §19.1.4 URI equality decides.
+        let same_flow = |e: &Entry| match (&address.instance, address.reg_id) {
+            (Some(instance), Some(reg_id)) => {
+                e.binding.reg_id == Some(reg_id)
+                    && e.binding
+                        .instance
+                        .as_deref()
+                        .is_some_and(|i| i.eq_ignore_ascii_case(instance))
+            }
+            _ => false,
+        };
+        let found = working
+            .iter()
+            .position(same_flow)
+            .or_else(|| working.iter().position(|e| e.key == key));
+
+        let serial = match found {
+            Some(position) => {
+                let existing = &working[position];
+                if !written.contains(&existing.serial) {
+                    check_order(existing, ids)?;
+                }
+                if seconds == 0 {
+                    working.remove(position);
+                    return Ok(());
+                }
+                let serial = if existing.key == key {
+                    existing.serial
+                } else {
+                    self.fresh_serial()
+                };
+                working.remove(position);
+                serial
+            }
+            None if seconds == 0 => return Ok(()),
+            None => self.fresh_serial(),
+        };
+        // A flow that moved onto the URI of another binding absorbs it, so
+        // that contact keys stay unique.
+        working.retain(|e| e.key != key);
+        written.push(serial);
+        working.push(Entry {
+            serial,
+            key,
+            q: address.q,
+            binding: Binding {
+                contact: address.uri,
+                expires_at: now + Duration::from_secs(u64::from(seconds)),
+                q: address.q.map(|q| f32::from(q) / 1000.0),
+                call_id: ids.call_id.to_owned(),
+                cseq: ids.cseq,
+                instance: address.instance,
+                reg_id: address.reg_id,
+                source,
+                refreshed_at: now,
+            },
+        });
+        Ok(())
+    }
+
+    fn fresh_serial(&mut self) -> u64 {
+        self.next_serial += 1;
+        self.next_serial
+    }
+
+    /// Makes `new` the bindings of `aor`, keeping the expiry index in step
+    /// and reporting the difference from `old` as events.
+    fn commit(&mut self, aor: &Aor, old: Vec<Entry>, new: Vec<Entry>) {
+        if old.is_empty() && !new.is_empty() {
+            self.events
+                .push_back(RegistrarEvent::AorOnline { aor: aor.clone() });
+        }
+        for gone in old
+            .iter()
+            .filter(|o| !new.iter().any(|n| n.serial == o.serial))
+        {
+            self.expiries
+                .remove(&(gone.binding.expires_at, gone.serial));
+            self.events.push_back(RegistrarEvent::Unregistered {
+                aor: aor.clone(),
+                contact: gone.binding.contact.clone(),
+            });
+        }
+        for entry in &new {
+            match old.iter().find(|o| o.serial == entry.serial) {
+                Some(before) => {
+                    self.expiries
+                        .remove(&(before.binding.expires_at, before.serial));
+                }
+                None => self.events.push_back(RegistrarEvent::Registered {
+                    aor: aor.clone(),
+                    contact: entry.binding.contact.clone(),
+                }),
+            }
+            self.expiries
+                .insert((entry.binding.expires_at, entry.serial), aor.clone());
+        }
+        if new.is_empty() {
+            if self.aors.remove(aor).is_some() {
+                self.events
+                    .push_back(RegistrarEvent::AorOffline { aor: aor.clone() });
+            }
+        } else {
+            self.aors.insert(aor.clone(), new);
+        }
+    }
+}
+
+/// RFC 3261 §10.3 step 7: same Call-ID needs a higher CSeq.
+fn check_order(entry: &Entry, ids: &RequestIds<'_>) -> Result<(), RegistrarError> {
+    let binding = &entry.binding;
+    if binding.call_id == ids.call_id && ids.cseq <= binding.cseq {
+        return Err(RegistrarError::OutOfOrder {
+            call_id: binding.call_id.clone(),
+            stored: binding.cseq,
+            received: ids.cseq,
+        });
+    }
+    Ok(())
+}
+
+/// The Call-ID, also under its compact name `i` (RFC 3261 §7.3.3) in case
+/// the message layer has not expanded it.
+fn call_id(request: &rsip::Request) -> Result<&str, RegistrarError> {
+    request
+        .headers
+        .iter()
+        .find_map(|header| match header {
+            rsip::Header::CallId(call_id) => Some(call_id.value()),
+            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("i") => {
+                Some(value.as_str())
+            }
+            _ => None,
+        })
+        .map(str::trim)
+        .filter(|call_id| !call_id.is_empty())
+        .ok_or(RegistrarError::MissingCallId)
+}
+
+fn cseq(request: &rsip::Request) -> Result<u32, RegistrarError> {
+    request
+        .headers
+        .iter()
+        .find_map(|header| match header {
+            rsip::Header::CSeq(cseq) => Some(cseq.typed().map(|typed| typed.seq)),
+            _ => None,
+        })
+        .and_then(Result::ok)
+        .ok_or(RegistrarError::MalformedCseq)
+}
+
+/// Every Contact value of the request, in order, also under the compact
+/// name `m`.
+fn contact_values(request: &rsip::Request) -> Result<Vec<ContactValue>, RegistrarError> {
+    let mut values = Vec::new();
+    for header in request.headers.iter() {
+        let raw = match header {
+            rsip::Header::Contact(contact) => contact.value(),
+            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("m") => value.as_str(),
+            _ => continue,
+        };
+        values.extend(contact::parse_contact_header(raw)?);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests;
