@@ -200,7 +200,7 @@ impl Server {
                 let Some(aor) = self.aor_of_to(&request) else {
                     return self.reply(now, &key, &request, status_with_reason(404, "Not Our Domain"));
                 };
-                let outcome = self.registrar.handle_register(now, &request, &aor, from);
+                let outcome = self.registrar.handle_register(now, from, &request, &aor);
                 let mut response =
                     build::response_to(&request, outcome.status_code(), Some(&self.ids.tag()));
                 for header in outcome.response_headers(now) {
@@ -226,7 +226,7 @@ impl Server {
     }
 
     fn route_to_user(&mut self, now: Time, key: TransactionKey, request: Request, aor: Aor) {
-        if self.directory.credentials(&aor.user, &aor.domain).is_none() {
+        if self.directory.credentials(aor.user(), aor.domain()).is_none() {
             return self.reply(now, &key, &request, status(404));
         }
         let targets: Vec<_> = self
@@ -418,7 +418,7 @@ impl Server {
                 .and_then(|from| from.typed().ok())
                 .and_then(|from| self.aor_of_uri(&from.uri))
         };
-        claimed.is_some_and(|aor| aor.user.eq_ignore_ascii_case(username))
+        claimed.is_some_and(|aor| aor.user() == username)
     }
 
     fn aor_of_to(&self, request: &Request) -> Option<Aor> {
@@ -426,13 +426,11 @@ impl Server {
         self.aor_of_uri(&to.uri)
     }
 
+    /// The address of record a URI names, if it is a user of our domain.
     fn aor_of_uri(&self, uri: &rsip::Uri) -> Option<Aor> {
-        let user = uri.user()?;
-        let host = uri.host().to_string().to_ascii_lowercase();
-        (host == self.domain).then(|| Aor {
-            user: user.to_owned(),
-            domain: self.domain.clone(),
-        })
+        uri.user()?;
+        let aor = Aor::from_uri(uri).ok()?;
+        (aor.domain() == self.domain).then_some(aor)
     }
 
     fn is_us(&self, uri: &rsip::Uri) -> bool {
