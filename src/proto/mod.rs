@@ -15,6 +15,7 @@
 //! them.
 
 pub mod time;
+pub mod transaction;
 pub mod transport;
 
 pub use time::Time;
