@@ -14,6 +14,7 @@
 //! the same shape, the [`SipCore`] trait, so one driver in `net/` runs any of
 //! them.
 
+pub mod dialog;
 pub mod time;
 pub mod transaction;
 pub mod transport;
