@@ -428,6 +428,7 @@ impl TransactionLayer {
         let response = response_to(&cancel, status, Some(&tag));
         let mut ctx = context!(self, now);
         let mut tx = ServerTransaction::start(&mut ctx, key.clone(), cancel.clone(), from);
+        // A new transaction in Trying takes any final response: no error.
         let step = tx.respond(&mut ctx, response, false).unwrap_or(Step::Stay);
         self.servers.insert(key.clone(), tx);
         self.apply(now, &key, step);
