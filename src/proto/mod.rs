@@ -14,8 +14,12 @@
 //! the same shape, the [`SipCore`] trait, so one driver in `net/` runs any of
 //! them.
 
+pub mod address;
+pub mod build;
+pub mod dialog;
 pub mod digest;
 pub mod time;
+pub mod transaction;
 pub mod transport;
 
 pub use time::Time;

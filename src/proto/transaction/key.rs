@@ -1,0 +1,178 @@
+//! Transaction identity: which transaction a message belongs to.
+//!
+//! RFC 3261 §17.1.3: a response matches a client transaction by the branch
+//! of its top Via and the method of its CSeq. §17.2.3: a request matches a
+//! server transaction by the branch and sent-by of its top Via and its
+//! method, an ACK counting as the INVITE it acknowledges. Only branches with
+//! the RFC 3261 magic cookie `z9hG4bK` are matched; the RFC 2543 fallback is
+//! not implemented (see the module documentation of the layer).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use rsip::Method;
+use rsip::prelude::*;
+use rsip::typed;
+
+use super::TransactionError;
+
+/// RFC 3261 §8.1.1.7: every RFC 3261 branch starts with this.
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+/// Which side of a transaction this endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+/// Identifies one transaction of a [`super::TransactionLayer`].
+///
+/// Client keys are (branch, method); server keys add the sent-by of the top
+/// Via, since the branch is only unique per sender. The method of a server
+/// key is never ACK: an ACK belongs to its INVITE's transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionKey {
+    role: Role,
+    branch: String,
+    method: Method,
+    /// Lower-cased host[:port] of the top Via; empty for client keys.
+    sent_by: String,
+}
+
+// rsip's Method is not Hash; it is a field-less enum, so its discriminant
+// identifies it.
+impl Hash for TransactionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.role.hash(state);
+        self.branch.hash(state);
+        std::mem::discriminant(&self.method).hash(state);
+        self.sent_by.hash(state);
+    }
+}
+
+impl TransactionKey {
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    pub(super) fn client(branch: impl Into<String>, method: Method) -> Self {
+        TransactionKey {
+            role: Role::Client,
+            branch: branch.into(),
+            method,
+            sent_by: String::new(),
+        }
+    }
+
+    pub(super) fn server(
+        branch: impl Into<String>,
+        sent_by: impl Into<String>,
+        method: Method,
+    ) -> Self {
+        TransactionKey {
+            role: Role::Server,
+            branch: branch.into(),
+            // §17.2.3: "the method of the request matches the one that
+            // created the transaction, except for ACK".
+            method: if method == Method::Ack {
+                Method::Invite
+            } else {
+                method
+            },
+            sent_by: sent_by.into(),
+        }
+    }
+
+    /// The same branch (and sent-by) with another method: how a CANCEL
+    /// finds the transaction it cancels (§9.2).
+    pub(super) fn with_method(&self, method: Method) -> Self {
+        TransactionKey {
+            method,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.role {
+            Role::Client => write!(f, "client {} {}", self.method, self.branch),
+            Role::Server => write!(
+                f,
+                "server {} {} from {}",
+                self.method, self.branch, self.sent_by
+            ),
+        }
+    }
+}
+
+/// The top Via of a message, parsed.
+pub(super) fn top_via(message: &impl HeadersExt) -> Result<typed::Via, TransactionError> {
+    let via = message
+        .via_header()
+        .map_err(|_| TransactionError::MissingHeader("Via"))?;
+    via.typed()
+        .map_err(|_| TransactionError::MalformedHeader("Via"))
+}
+
+/// The branch of a top Via, if it is an RFC 3261 one.
+pub(super) fn rfc3261_branch(via: &typed::Via) -> Result<String, TransactionError> {
+    match via.branch() {
+        Some(branch) if branch.value().starts_with(MAGIC_COOKIE) => Ok(branch.value().to_owned()),
+        _ => Err(TransactionError::NoMagicCookie),
+    }
+}
+
+/// The sent-by of a Via in the form used in server keys. Hosts compare
+/// case-insensitively (RFC 3261 §19.1.4).
+pub(super) fn sent_by(via: &typed::Via) -> String {
+    via.uri.host_with_port.to_string().to_ascii_lowercase()
+}
+
+pub(super) fn cseq(message: &impl HeadersExt) -> Result<typed::CSeq, TransactionError> {
+    message
+        .cseq_header()
+        .map_err(|_| TransactionError::MissingHeader("CSeq"))?
+        .typed()
+        .map_err(|_| TransactionError::MalformedHeader("CSeq"))
+}
+
+/// §17.1.3: the client transaction a response belongs to.
+pub(super) fn client_key_of_response(
+    response: &rsip::Response,
+) -> Result<TransactionKey, TransactionError> {
+    let branch = rfc3261_branch(&top_via(response)?)?;
+    Ok(TransactionKey::client(branch, cseq(response)?.method))
+}
+
+/// What identifies a request, once it passed the checks every request
+/// passes before it is matched or sent: an RFC 3261 top Via, and a CSeq
+/// whose method is the request's (§8.1.1.5).
+pub(super) struct RequestId {
+    pub(super) branch: String,
+    pub(super) sent_by: String,
+    pub(super) cseq: u32,
+}
+
+pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, TransactionError> {
+    let via = top_via(request)?;
+    let branch = rfc3261_branch(&via)?;
+    let cseq = cseq(request)?;
+    if cseq.method != request.method {
+        return Err(TransactionError::CSeqMethodMismatch);
+    }
+    Ok(RequestId {
+        branch,
+        sent_by: sent_by(&via),
+        cseq: cseq.seq,
+    })
+}
