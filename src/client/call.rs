@@ -84,6 +84,7 @@ impl Client {
             return Err("no call is ringing".into());
         };
         call.state = CallState::Answered;
+        call.dialog.confirm();
         let mut ok = build::response_to(&call.invite, status(200), Some(&call.local_tag));
         let key = call.invite_key.clone();
         if let Some(answer) = reject_all_streams(&call.invite.body, self.config.local.ip()) {
@@ -171,7 +172,11 @@ impl Client {
         let Some(mut call) = self.call.take() else { return };
         let via = self.via();
         let contact = self.contact.clone();
-        let bye = call.dialog.build_request(Method::Bye, &via, &contact);
+        let bye = call.dialog.build_request(
+            Method::Bye,
+            rsip::headers::Via::new(via),
+            Some(rsip::headers::Contact::new(format!("<{contact}>"))),
+        );
         match uri_peer(&call.dialog.next_hop()) {
             Some(peer) => match self.transactions.send_request(now, bye, peer) {
                 Ok(key) => self.outstanding.push((key, Purpose::Bye)),

@@ -288,7 +288,7 @@ impl Server {
         let Some(response) = without_top_via(response) else { return };
         if let Upstream::Forward(response) = self.contexts.on_branch_response(branch, response) {
             if let Some(server) = self.contexts.server_of(branch).cloned() {
-                self.send_response(now, &server, response);
+                self.relay_response(now, &server, response);
             }
         }
     }
@@ -331,7 +331,15 @@ impl Server {
         if response.status_code.code() == 503 {
             response.status_code = status(500);
         }
-        self.send_response(now, server, response);
+        self.relay_response(now, server, response);
+    }
+
+    /// A downstream response going upstream: the proxy path of the
+    /// transaction layer, which never retransmits a relayed 2xx.
+    fn relay_response(&mut self, now: Time, server: &TransactionKey, response: Response) {
+        if let Err(error) = self.transactions.forward_response(now, server, response) {
+            tracing::debug!(%error, "relayed response not sent");
+        }
     }
 
     /// ACK for a 2xx: no transaction, forwarded by its route (§16.11, §13.2.2.4).
