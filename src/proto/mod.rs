@@ -14,6 +14,8 @@
 //! the same shape, the [`SipCore`] trait, so one driver in `net/` runs any of
 //! them.
 
+pub mod framing;
+pub mod message;
 pub mod time;
 pub mod transport;
 
