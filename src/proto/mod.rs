@@ -18,6 +18,8 @@ pub mod address;
 pub mod build;
 pub mod dialog;
 pub mod digest;
+pub mod framing;
+pub mod message;
 pub mod time;
 pub mod transaction;
 pub mod transport;

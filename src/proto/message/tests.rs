@@ -1,0 +1,331 @@
+#![allow(clippy::unwrap_used)] // Tests may unwrap (STYLE.md).
+
+use rsip::message::HeadersExt;
+use rsip::prelude::*;
+use rsip::{Header, SipMessage};
+
+use super::*;
+
+const OPTIONS: &str = "OPTIONS sip:amy@confab.local SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n\
+Max-Forwards: 70\r\n\
+To: <sip:amy@confab.local>\r\n\
+From: Vivian <sip:vivian@confab.local>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@192.0.2.1\r\n\
+CSeq: 63104 OPTIONS\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+fn with(from: &str, to: &str) -> Vec<u8> {
+    OPTIONS.replacen(from, to, 1).into_bytes()
+}
+
+fn request(message: SipMessage) -> rsip::Request {
+    match message {
+        SipMessage::Request(request) => request,
+        SipMessage::Response(_) => panic!("a request was expected"),
+    }
+}
+
+#[test]
+fn a_plain_request_parses() {
+    let request = request(parse(OPTIONS.as_bytes()).unwrap());
+    assert_eq!(request.method, rsip::Method::Options);
+    assert_eq!(
+        top_via_branch(&request).as_deref(),
+        Some("z9hG4bK776asdhds")
+    );
+    assert_eq!(cseq_method(&request), Some(rsip::Method::Options));
+    assert_eq!(
+        tag(request.from_header().unwrap()).as_deref(),
+        Some("1928301774")
+    );
+    assert_eq!(tag(request.to_header().unwrap()), None);
+}
+
+#[test]
+fn compact_names_are_expanded_in_any_case_but_values_are_left_alone() {
+    let message = "MESSAGE sip:amy@confab.local SIP/2.0\r\n\
+v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+f: <sip:vivian@confab.local>;tag=1\r\n\
+T: <sip:amy@confab.local>\r\n\
+I: call-1\r\n\
+CSeq: 1 MESSAGE\r\n\
+c: text/plain\r\n\
+X-Note: v: f: t: are not header names here\r\n\
+k: path\r\n\
+L: 5\r\n\
+\r\n\
+m: hi";
+    let request = request(parse(message.as_bytes()).unwrap());
+    assert_eq!(top_via_branch(&request).as_deref(), Some("z9hG4bK1"));
+    assert_eq!(request.call_id_header().unwrap().value(), "call-1");
+    assert!(
+        request
+            .headers
+            .iter()
+            .any(|h| matches!(h, Header::ContentType(_)))
+    );
+    assert!(
+        request
+            .headers
+            .iter()
+            .any(|h| matches!(h, Header::Supported(_)))
+    );
+    assert_eq!(
+        header_value(&request.headers, "X-Note"),
+        Some("v: f: t: are not header names here")
+    );
+    // The body is a body, even though it looks like a compact header.
+    assert_eq!(request.body, b"m: hi");
+}
+
+#[test]
+fn folded_lines_are_unfolded() {
+    let raw = with(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nSubject: lunch\r\n \tat noon\r\nX-Empty:\r\n  later\r\n",
+    );
+    let request = request(parse(&raw).unwrap());
+    assert!(
+        request
+            .headers
+            .iter()
+            .any(|h| matches!(h, Header::Subject(s) if s.value() == "lunch at noon"))
+    );
+    assert_eq!(header_value(&request.headers, "X-Empty"), Some("later"));
+}
+
+#[test]
+fn a_folded_line_before_any_field_is_malformed() {
+    let raw = OPTIONS.replacen("SIP/2.0\r\n", "SIP/2.0\r\n folded\r\n", 1);
+    let error = parse(raw.as_bytes()).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::Malformed);
+}
+
+#[test]
+fn content_length_frames_the_body() {
+    let raw = with(
+        "Content-Length: 0\r\n\r\n",
+        "Content-Length: 3\r\n\r\nabcdef",
+    );
+    assert_eq!(parse(&raw).unwrap().body(), b"abc");
+    // No Content-Length (UDP): the rest of the datagram.
+    let raw = with("Content-Length: 0\r\n\r\n", "\r\nabcdef");
+    assert_eq!(parse(&raw).unwrap().body(), b"abcdef");
+    // RFC 3261 §18.3: more than the datagram holds is a 400.
+    let raw = with(
+        "Content-Length: 0\r\n\r\n",
+        "Content-Length: 7\r\n\r\nabcdef",
+    );
+    let error = parse(&raw).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::BodyTruncated);
+    assert_eq!(error.reply().unwrap().status_code.code(), 400);
+}
+
+#[test]
+fn leading_crlfs_are_ignored() {
+    let mut raw = b"\r\n\r\n".to_vec();
+    raw.extend_from_slice(OPTIONS.as_bytes());
+    assert!(parse(&raw).is_ok());
+}
+
+#[test]
+fn an_unknown_method_is_a_501_with_the_request_copied() {
+    let raw = OPTIONS
+        .replace("OPTIONS sip", "FROBNICATE sip")
+        .replace("63104 OPTIONS", "63104 FROBNICATE");
+    let error = parse(raw.as_bytes()).unwrap_err();
+    assert_eq!(
+        error.kind,
+        ParseErrorKind::UnknownMethod("FROBNICATE".into())
+    );
+    let reply = error.reply().unwrap();
+    assert_eq!(reply.status_code.code(), 501);
+    assert_eq!(reply.cseq_header().unwrap().value(), "63104 FROBNICATE");
+    assert_eq!(
+        reply.via_header().unwrap().value(),
+        "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
+    );
+    assert_eq!(
+        tag(reply.from_header().unwrap()).as_deref(),
+        Some("1928301774")
+    );
+    assert!(tag(reply.to_header().unwrap()).is_some());
+    // Methods are case-sensitive.
+    let raw = OPTIONS
+        .replace("OPTIONS sip", "options sip")
+        .replace("63104 OPTIONS", "63104 options");
+    let error = parse(raw.as_bytes()).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::UnknownMethod("options".into()));
+}
+
+#[test]
+fn versions_other_than_2_0_are_a_505() {
+    let error = parse(&with("SIP/2.0\r\n", "SIP/3.0\r\n")).unwrap_err();
+    assert_eq!(error.reply().unwrap().status_code.code(), 505);
+    let error = parse(&with("SIP/2.0\r\n", "HTTP/1.1\r\n")).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::Malformed);
+}
+
+#[test]
+fn cseq_is_checked() {
+    for bad in [
+        "CSeq: 1 INVITE",
+        "CSeq: x OPTIONS",
+        "CSeq: 4294967296 OPTIONS",
+        "CSeq: 1",
+    ] {
+        let error = parse(&with("CSeq: 63104 OPTIONS", bad)).unwrap_err();
+        assert_eq!(error.kind, ParseErrorKind::Malformed, "{bad}");
+        assert_eq!(error.reply().unwrap().status_code.code(), 400, "{bad}");
+    }
+    assert!(parse(&with("CSeq: 63104 OPTIONS", "CSeq: 4294967295 OPTIONS")).is_ok());
+}
+
+#[test]
+fn mandatory_fields_are_required_but_max_forwards_is_not() {
+    let error = parse(&with("Call-ID: a84b4c76e66710@192.0.2.1\r\n", "")).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::MissingHeader("Call-ID"));
+    // A reply copies Call-ID: without it there is none.
+    assert!(error.reply().is_none());
+    assert!(parse(&with("Max-Forwards: 70\r\n", "")).is_ok());
+    let error = parse(&with("Max-Forwards: 70", "Max-Forwards: 256")).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::Malformed);
+}
+
+#[test]
+fn tel_and_ipv6_are_refused_clearly() {
+    let error = parse(&with(
+        "OPTIONS sip:amy@confab.local",
+        "OPTIONS tel:+14255550100",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        error.kind,
+        ParseErrorKind::UnsupportedUriScheme("tel".into())
+    );
+    assert_eq!(error.reply().unwrap().status_code.code(), 416);
+
+    let error = parse(&with(
+        "To: <sip:amy@confab.local>",
+        "To: <tel:+14255550100>",
+    ))
+    .unwrap_err();
+    assert!(matches!(error.kind, ParseErrorKind::UnsupportedUri(r) if r.contains("user=phone")));
+
+    let error = parse(&with(
+        "OPTIONS sip:amy@confab.local",
+        "OPTIONS sip:amy@[2001:db8::1]",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        error.kind,
+        ParseErrorKind::UnsupportedUri("IPv6 hosts are not supported")
+    );
+    let error = parse(&with("192.0.2.1:5060", "[2001:db8::1]:5060")).unwrap_err();
+    assert_eq!(
+        error.kind,
+        ParseErrorKind::UnsupportedUri("IPv6 hosts are not supported")
+    );
+    assert_eq!(error.reply().unwrap().status_code.code(), 400);
+}
+
+#[test]
+fn responses_are_never_answered() {
+    let response = "SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+To: <sip:amy@confab.local>;tag=2\r\n\
+From: <sip:vivian@confab.local>;tag=1\r\n\
+Call-ID: c\r\n\
+CSeq: 1 NOTIFY\r\n\
+\r\n";
+    assert!(parse(response.as_bytes()).unwrap().is_response());
+    let error = parse(response.replace("CSeq: 1", "CSeq: x").as_bytes()).unwrap_err();
+    assert!(error.reply().is_none());
+}
+
+#[test]
+fn to_bytes_writes_the_true_content_length_and_keeps_binary_bodies() {
+    let mut message = parse(OPTIONS.as_bytes()).unwrap();
+    *message.body_mut() = vec![0, 0xff, b'\r', b'\n', 0x80];
+    let printed = to_bytes(&message);
+    let text = String::from_utf8_lossy(&printed);
+    assert_eq!(text.matches("Content-Length").count(), 1);
+    assert!(text.contains("Content-Length: 5\r\n"));
+    assert!(printed.ends_with(&[0, 0xff, b'\r', b'\n', 0x80]));
+    let again = parse(&printed).unwrap();
+    assert_eq!(again.body(), message.body());
+
+    // A request built without any Content-Length gets one.
+    let mut request = request(message);
+    request
+        .headers
+        .retain(|h| !matches!(h, Header::ContentLength(_)));
+    request.body.clear();
+    let printed = to_bytes_request(&request);
+    assert!(printed.ends_with(b"Content-Length: 0\r\n\r\n"));
+}
+
+#[test]
+fn responses_print_rfc_reason_phrases() {
+    let response = rsip::Response {
+        status_code: 486.into(),
+        ..Default::default()
+    };
+    assert!(to_bytes_response(&response).starts_with(b"SIP/2.0 486 Busy Here\r\n"));
+}
+
+#[test]
+fn user_parts_with_dots_are_repaired() {
+    let request = request(parse(&with("sip:amy@", "sip:amy.lee@")).unwrap());
+    assert_eq!(request.uri.user(), Some("amy.lee"));
+    assert_eq!(request.uri.host().to_string(), "confab.local");
+    let mut uri = request.from_header().unwrap().typed().unwrap().uri;
+    repair_uri(&mut uri);
+    assert_eq!(uri.user(), Some("vivian"));
+}
+
+#[test]
+fn phone_numbers_travel_as_sip_uris() {
+    let uri = phone_number_uri("+1 (425) 555-0100", "confab.local");
+    assert_eq!(uri.to_string(), "sip:+14255550100@confab.local;user=phone");
+    assert_eq!(is_phone_number_uri(&uri).as_deref(), Some("+14255550100"));
+    let parsed = rsip::Uri::try_from("sip:+14255032002@confab.local;user=phone").unwrap();
+    assert_eq!(
+        is_phone_number_uri(&parsed).as_deref(),
+        Some("+14255032002")
+    );
+    let not_phone = rsip::Uri::try_from("sip:+14255032002@confab.local").unwrap();
+    assert_eq!(is_phone_number_uri(&not_phone), None);
+    let not_digits = rsip::Uri::try_from("sip:+amy@confab.local;user=phone").unwrap();
+    assert_eq!(is_phone_number_uri(&not_digits), None);
+}
+
+#[test]
+fn params_are_read_outside_quotes_and_brackets() {
+    assert_eq!(
+        param("\"a;tag=x\" <sip:b;tag=y>;tag=z", "tag"),
+        Some(Some("z".to_owned()))
+    );
+    assert_eq!(param("sip:b@c;lr;TAG=1", "lr"), Some(None));
+    assert_eq!(param("sip:b@c;lr;TAG=1", "tag"), Some(Some("1".to_owned())));
+    assert_eq!(param("<sip:b;tag=y>", "tag"), None);
+}
+
+#[test]
+fn garbage_never_panics() {
+    let inputs: [&[u8]; 8] = [
+        b"",
+        b"\r\n",
+        b"SIP/2.0",
+        b"INVITE\r\n\r\n",
+        b"INVITE sip:a SIP/2.0\r\n:\r\n\r\n",
+        b"SIP/2.0 200 OK\r\nVia: \"\r\n\r\n",
+        b"INVITE sip:@ SIP/2.0\r\nTo: <\r\nFrom: \"\\\r\n\r\n",
+        b"\xff\xfe INVITE sip:a SIP/2.0\r\nVia: a,,b\r\n\r\n",
+    ];
+    for input in inputs {
+        let _ = parse(input).map_err(|e| e.reply());
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration test binary (STYLE.md): each module is a suite.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap.
+
+mod rfc4475;
