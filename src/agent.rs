@@ -118,7 +118,10 @@ mod tests {
 
     #[test]
     fn commands_parse_by_their_contract_names() {
-        assert_eq!(parse_command(r#"{"cmd":"quit"}"#), Ok(Some(client::Command::Quit)));
+        assert_eq!(
+            parse_command(r#"{"cmd":"quit"}"#),
+            Ok(Some(client::Command::Quit))
+        );
         assert_eq!(
             parse_command(r#"{"cmd":"call.answer"}"#),
             Ok(Some(client::Command::AnswerCall))

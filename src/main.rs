@@ -134,7 +134,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let directory = Directory::open(&data.join("server.sqlite3"))
         .with_context(|| format!("opening the directory in {}", data.display()))?;
     if args.demo {
-        directory.seed_demo(&args.domain).context("loading the demo directory")?;
+        directory
+            .seed_demo(&args.domain)
+            .context("loading the demo directory")?;
     }
     if let Some(file) = &args.directory {
         let count = directory
@@ -186,7 +188,9 @@ fn sign_in(args: &ClientArgs) -> Result<SignIn> {
     let (user, domain) = match args.user.as_deref() {
         Some(uri) if uri.contains('@') => {
             let bare = uri.trim_start_matches("sip:");
-            let (user, domain) = bare.split_once('@').context("a user URI needs user@domain")?;
+            let (user, domain) = bare
+                .split_once('@')
+                .context("a user URI needs user@domain")?;
             (user.to_owned(), domain.to_owned())
         }
         Some(user) => (user.to_owned(), LOCAL_DOMAIN.to_owned()),
@@ -235,7 +239,9 @@ async fn agent(args: ClientArgs) -> Result<()> {
     } else {
         "0.0.0.0:0".parse()?
     };
-    let sockets = SipSockets::bind(bind).await.context("binding a local SIP port")?;
+    let sockets = SipSockets::bind(bind)
+        .await
+        .context("binding a local SIP port")?;
     let mut local = sockets.local_addr()?;
     if local.ip().is_unspecified() {
         local.set_ip(outbound_ip(sign_in.server)?);

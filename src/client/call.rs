@@ -39,8 +39,17 @@ pub struct Call {
 }
 
 impl Client {
-    pub(super) fn handle_invite(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
-        if request.to_header().is_ok_and(|to| build::to_has_tag(to.value())) {
+    pub(super) fn handle_invite(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+        from: Peer,
+    ) {
+        if request
+            .to_header()
+            .is_ok_and(|to| build::to_has_tag(to.value()))
+        {
             // Re-INVITEs (hold, codec changes) arrive with the audio work.
             let response = build::response_to(&request, status(488), None);
             return self.respond(now, &key, response);
@@ -67,8 +76,10 @@ impl Client {
         let mut ringing = build::response_to(&request, status(180), Some(&local_tag));
         ringing.headers.push(self.contact_header());
         self.respond(now, &key, ringing);
-        self.events.push_back(Event::IncomingCall { from: peer.clone() });
-        self.events.push_back(Event::CallRinging { peer: peer.clone() });
+        self.events
+            .push_back(Event::IncomingCall { from: peer.clone() });
+        self.events
+            .push_back(Event::CallRinging { peer: peer.clone() });
         self.call = Some(Call {
             invite_key: key,
             invite: request,
@@ -80,7 +91,11 @@ impl Client {
     }
 
     pub(super) fn answer_call(&mut self, now: Time) -> Result<(), String> {
-        let Some(call) = self.call.as_mut().filter(|call| call.state == CallState::Ringing) else {
+        let Some(call) = self
+            .call
+            .as_mut()
+            .filter(|call| call.state == CallState::Ringing)
+        else {
             return Err("no call is ringing".into());
         };
         call.state = CallState::Answered;
@@ -88,7 +103,10 @@ impl Client {
         let mut ok = build::response_to(&call.invite, status(200), Some(&call.local_tag));
         let key = call.invite_key.clone();
         if let Some(answer) = reject_all_streams(&call.invite.body, self.config.local.ip()) {
-            ok.headers.push(Header::ContentType(rsip::headers::ContentType::new("application/sdp")));
+            ok.headers
+                .push(Header::ContentType(rsip::headers::ContentType::new(
+                    "application/sdp",
+                )));
             ok.body = answer.into_bytes();
         }
         ok.headers.push(self.contact_header());
@@ -127,10 +145,14 @@ impl Client {
     }
 
     pub(super) fn call_acked(&mut self, ack: &Request) {
-        let Some(call) = self.call.as_mut() else { return };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         if call.state == CallState::Answered && same_call_id(ack, &call.invite) {
             call.state = CallState::Connected;
-            self.events.push_back(Event::CallConnected { peer: call.peer.clone() });
+            self.events.push_back(Event::CallConnected {
+                peer: call.peer.clone(),
+            });
         }
     }
 
@@ -169,7 +191,9 @@ impl Client {
     }
 
     fn send_bye(&mut self, now: Time) {
-        let Some(mut call) = self.call.take() else { return };
+        let Some(mut call) = self.call.take() else {
+            return;
+        };
         let via = self.via();
         let contact = self.contact.clone();
         let bye = call.dialog.build_request(
@@ -240,6 +264,9 @@ mod tests {
         assert!(answer.contains("m=audio 0 RTP/AVP 0\r\n"), "{answer}");
         assert!(answer.contains("m=video 0 RTP/AVP 31\r\n"), "{answer}");
         assert_eq!(reject_all_streams(b"", "127.0.0.1".parse().unwrap()), None);
-        assert_eq!(reject_all_streams(&[0xff, 0xfe], "127.0.0.1".parse().unwrap()), None);
+        assert_eq!(
+            reject_all_streams(&[0xff, 0xfe], "127.0.0.1".parse().unwrap()),
+            None
+        );
     }
 }

@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rsip::headers::UntypedHeader;
-use rsip::message::HeadersExt as _;
 use rsip::{Header, Method, Request, Response};
 
 use crate::proto::build::{self, Identifiers};
@@ -71,14 +70,30 @@ impl Command {
 /// What the core tells its front end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Registered { uri: String },
-    RegistrationFailed { reason: String },
+    Registered {
+        uri: String,
+    },
+    RegistrationFailed {
+        reason: String,
+    },
     Unregistered,
-    IncomingCall { from: String },
-    CallRinging { peer: String },
-    CallConnected { peer: String },
-    CallEnded { peer: String, reason: String },
-    CommandFailed { command: &'static str, reason: String },
+    IncomingCall {
+        from: String,
+    },
+    CallRinging {
+        peer: String,
+    },
+    CallConnected {
+        peer: String,
+    },
+    CallEnded {
+        peer: String,
+        reason: String,
+    },
+    CommandFailed {
+        command: &'static str,
+        reason: String,
+    },
 }
 
 /// Why an outstanding client transaction was sent.
@@ -116,7 +131,12 @@ impl Client {
     pub fn new(config: ClientConfig) -> Self {
         let mut ids = Identifiers::from_seed(config.seed);
         let aor = format!("sip:{}@{}", config.user, config.domain);
-        let contact = format!("sip:{}@{}:{}", config.user, config.local.ip(), config.local.port());
+        let contact = format!(
+            "sip:{}@{}:{}",
+            config.user,
+            config.local.ip(),
+            config.local.port()
+        );
         let instance = ids.uuid();
         let register_call_id = ids.call_id(&config.local.ip().to_string());
         let register_from_tag = ids.tag();
@@ -180,7 +200,10 @@ impl Client {
             ))),
             Header::To(rsip::headers::To::new(format!("<{}>", self.aor))),
             Header::CallId(rsip::headers::CallId::new(self.register_call_id.clone())),
-            Header::CSeq(rsip::headers::CSeq::new(format!("{} REGISTER", self.register_cseq))),
+            Header::CSeq(rsip::headers::CSeq::new(format!(
+                "{} REGISTER",
+                self.register_cseq
+            ))),
             Header::Contact(rsip::headers::Contact::new(format!(
                 "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
                 self.contact, self.instance
@@ -201,7 +224,11 @@ impl Client {
         let headers = vec![
             Header::Via(rsip::headers::Via::new(self.via())),
             Header::MaxForwards(70.into()),
-            Header::From(rsip::headers::From::new(format!("<{}>;tag={}", self.aor, self.ids.tag()))),
+            Header::From(rsip::headers::From::new(format!(
+                "<{}>;tag={}",
+                self.aor,
+                self.ids.tag()
+            ))),
             Header::To(rsip::headers::To::new(format!("<{uri}>"))),
             Header::CallId(rsip::headers::CallId::new(
                 self.ids.call_id(&self.config.local.ip().to_string()),
@@ -213,7 +240,14 @@ impl Client {
         self.registration.keepalive_sent(now);
     }
 
-    fn send(&mut self, now: Time, method: Method, uri: &str, mut headers: Vec<Header>, purpose: Purpose) {
+    fn send(
+        &mut self,
+        now: Time,
+        method: Method,
+        uri: &str,
+        mut headers: Vec<Header>,
+        purpose: Purpose,
+    ) {
         let Ok(uri) = rsip::Uri::try_from(uri) else {
             tracing::warn!(%uri, "cannot send to an unparseable URI");
             return;
@@ -228,7 +262,10 @@ impl Client {
             headers: headers.into(),
             body: Vec::new(),
         };
-        match self.transactions.send_request(now, request, self.config.server) {
+        match self
+            .transactions
+            .send_request(now, request, self.config.server)
+        {
             Ok(key) => self.outstanding.push((key, purpose)),
             Err(error) => tracing::warn!(%error, "request not sent"),
         }
@@ -290,11 +327,13 @@ impl Client {
         match code {
             200..=299 => {
                 let was_registered = self.registration.is_registered();
-                let expiry = granted_expiry(&response, &self.contact)
-                    .unwrap_or(self.config.register_expiry);
+                let expiry =
+                    granted_expiry(&response, &self.contact).unwrap_or(self.config.register_expiry);
                 self.registration.registered(now, expiry);
                 if !was_registered {
-                    self.events.push_back(Event::Registered { uri: self.aor.clone() });
+                    self.events.push_back(Event::Registered {
+                        uri: self.aor.clone(),
+                    });
                 }
             }
             401 | 407 => match ChallengeKind::from_status(&response.status_code)
@@ -351,11 +390,13 @@ impl Client {
             Method::Invite => self.handle_invite(now, key, request, from),
             Method::Bye => self.handle_bye(now, key, request),
             Method::Options => {
-                let response = build::response_to(&request, build::status(200), Some(&self.ids.tag()));
+                let response =
+                    build::response_to(&request, build::status(200), Some(&self.ids.tag()));
                 self.respond(now, &key, response);
             }
             _ => {
-                let response = build::response_to(&request, build::status(405), Some(&self.ids.tag()));
+                let response =
+                    build::response_to(&request, build::status(405), Some(&self.ids.tag()));
                 self.respond(now, &key, response);
             }
         }
@@ -445,7 +486,10 @@ impl SipCore for Client {
             // Not started: wake at once to send the first REGISTER.
             return Some(Time::ZERO);
         }
-        let deadline = earliest(self.transactions.poll_timeout(), self.registration.poll_timeout());
+        let deadline = earliest(
+            self.transactions.poll_timeout(),
+            self.registration.poll_timeout(),
+        );
         earliest(deadline, self.quit_deadline)
     }
 
@@ -472,13 +516,10 @@ fn granted_expiry(response: &Response, our_contact: &str) -> Option<Duration> {
         }
         _ => None,
     });
-    let from_header = response
-        .headers
-        .iter()
-        .find_map(|header| match header {
-            Header::Expires(expires) => expires.value().trim().parse::<u64>().ok(),
-            _ => None,
-        });
+    let from_header = response.headers.iter().find_map(|header| match header {
+        Header::Expires(expires) => expires.value().trim().parse::<u64>().ok(),
+        _ => None,
+    });
     from_contact.or(from_header).map(Duration::from_secs)
 }
 

@@ -129,8 +129,14 @@ impl Registration {
 
     /// What is due at `now`. A keep-alive past its deadline is a failure,
     /// reported by returning `Err(())` so the core can say so.
-    pub fn handle_timeout(&mut self, now: Time) -> Result<Option<RegistrationAction>, KeepAliveLost> {
-        if self.keepalive_deadline.is_some_and(|deadline| now >= deadline) {
+    pub fn handle_timeout(
+        &mut self,
+        now: Time,
+    ) -> Result<Option<RegistrationAction>, KeepAliveLost> {
+        if self
+            .keepalive_deadline
+            .is_some_and(|deadline| now >= deadline)
+        {
             self.failed_retryable(now);
             return Err(KeepAliveLost);
         }
@@ -184,7 +190,10 @@ mod tests {
         assert_eq!(registration.start(), RegistrationAction::SendRegister);
         registration.registered(at(0), Duration::from_secs(300));
         assert_eq!(registration.poll_timeout(), Some(at(30)));
-        assert_eq!(registration.handle_timeout(at(30)), Ok(Some(RegistrationAction::SendKeepAlive)));
+        assert_eq!(
+            registration.handle_timeout(at(30)),
+            Ok(Some(RegistrationAction::SendKeepAlive))
+        );
         registration.keepalive_sent(at(30));
         registration.keepalive_answered(at(30));
         assert_eq!(registration.poll_timeout(), Some(at(60)));
@@ -198,7 +207,10 @@ mod tests {
             registration.keepalive_answered(at(tick));
         }
         assert_eq!(registration.poll_timeout(), Some(at(150)));
-        assert_eq!(registration.handle_timeout(at(150)), Ok(Some(RegistrationAction::SendRegister)));
+        assert_eq!(
+            registration.handle_timeout(at(150)),
+            Ok(Some(RegistrationAction::SendRegister))
+        );
     }
 
     #[test]
@@ -211,9 +223,16 @@ mod tests {
         assert_eq!(registration.poll_timeout(), Some(at(35)));
         assert_eq!(registration.handle_timeout(at(35)), Err(KeepAliveLost));
         assert_eq!(registration.poll_timeout(), Some(at(36)));
-        assert_eq!(registration.handle_timeout(at(36)), Ok(Some(RegistrationAction::SendRegister)));
+        assert_eq!(
+            registration.handle_timeout(at(36)),
+            Ok(Some(RegistrationAction::SendRegister))
+        );
         registration.failed_retryable(at(40));
-        assert_eq!(registration.poll_timeout(), Some(at(42)), "second retry after 2 s");
+        assert_eq!(
+            registration.poll_timeout(),
+            Some(at(42)),
+            "second retry after 2 s"
+        );
         registration.handle_timeout(at(42)).unwrap();
         registration.failed_retryable(at(42));
         assert_eq!(registration.poll_timeout(), Some(at(46)), "third after 4 s");

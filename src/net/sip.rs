@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::proto::framing::{Framed, StreamFramer};
+use crate::proto::framing::StreamFramer;
 use crate::proto::{Peer, SipCore, Time, Transmit, Transport};
 
 /// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
@@ -103,7 +103,10 @@ where
             if self.core.is_finished() {
                 return Ok(self.core);
             }
-            let deadline = self.core.poll_timeout().map(|t| self.epoch + t.since_epoch());
+            let deadline = self
+                .core
+                .poll_timeout()
+                .map(|t| self.epoch + t.since_epoch());
             tokio::select! {
                 received = self.sockets.udp.recv_from(&mut datagram) => match received {
                     Ok((len, from)) => {
@@ -158,7 +161,10 @@ where
     }
 
     async fn send(&mut self, transmit: Transmit) {
-        let Transmit { destination, payload } = transmit;
+        let Transmit {
+            destination,
+            payload,
+        } = transmit;
         match destination.transport {
             Transport::Udp => {
                 if let Err(error) = self.sockets.udp.send_to(&payload, destination.addr).await {
@@ -259,16 +265,14 @@ async fn forward_frames(
     to_driver: &mpsc::Sender<FromConnection>,
     writer: &mut tokio::net::tcp::OwnedWriteHalf,
 ) -> bool {
-    while let Some(frame) = framer.next_frame() {
+    while let Some(frame) = framer.next_message() {
         match frame {
-            Ok(Framed::Message(bytes)) => {
-                if to_driver.send(FromConnection::Message(peer, bytes)).await.is_err() {
-                    return false;
-                }
-            }
-            // RFC 5626 §3.5.1: answer a double-CRLF ping with one CRLF.
-            Ok(Framed::Ping) => {
-                if writer.write_all(b"\r\n").await.is_err() {
+            Ok(bytes) => {
+                if to_driver
+                    .send(FromConnection::Message(peer, bytes))
+                    .await
+                    .is_err()
+                {
                     return false;
                 }
             }
@@ -276,6 +280,12 @@ async fn forward_frames(
                 tracing::info!(%peer, %error, "closing a TCP connection that cannot be framed");
                 return false;
             }
+        }
+    }
+    // RFC 5626 §3.5.1: answer each double-CRLF ping with one CRLF.
+    for _ in 0..framer.take_pings() {
+        if writer.write_all(b"\r\n").await.is_err() {
+            return false;
         }
     }
     true

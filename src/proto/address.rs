@@ -29,7 +29,10 @@ pub fn uri_peer(uri: &rsip::Uri) -> Option<Peer> {
         Host::IpAddr(ip) => *ip,
         Host::Domain(domain) => domain.to_string().parse::<IpAddr>().ok()?,
     };
-    let port = uri.port().map(|port| *port.value()).unwrap_or(DEFAULT_SIP_PORT);
+    let port = uri
+        .port()
+        .map(|port| *port.value())
+        .unwrap_or(DEFAULT_SIP_PORT);
     Some(Peer {
         transport: uri_transport(uri),
         addr: SocketAddr::new(ip, port),
@@ -49,7 +52,11 @@ pub fn via_peer(via: &rsip::headers::typed::Via) -> Option<Peer> {
         Host::IpAddr(ip) => Some(*ip),
         Host::Domain(domain) => domain.to_string().parse::<IpAddr>().ok(),
     };
-    let mut port = via.uri.port().map(|port| *port.value()).unwrap_or(DEFAULT_SIP_PORT);
+    let mut port = via
+        .uri
+        .port()
+        .map(|port| *port.value())
+        .unwrap_or(DEFAULT_SIP_PORT);
     for param in &via.params {
         match param {
             Param::Received(received) => ip = received.value().parse().ok().or(ip),
@@ -73,7 +80,7 @@ pub fn host_uri(addr: SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsip::headers::typed::TypedHeader as _;
+    use rsip::headers::{ToTypedHeader as _, UntypedHeader as _};
     use std::convert::TryFrom;
 
     fn uri(text: &str) -> rsip::Uri {
@@ -102,6 +109,9 @@ mod tests {
         let plain = rsip::headers::Via::new("SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK1;rport")
             .typed()
             .unwrap();
-        assert_eq!(via_peer(&plain), Some(Peer::tcp("192.0.2.1:5060".parse().unwrap())));
+        assert_eq!(
+            via_peer(&plain),
+            Some(Peer::tcp("192.0.2.1:5060".parse().unwrap()))
+        );
     }
 }

@@ -98,9 +98,9 @@ pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&s
                 let value = to.value();
                 let has_tag = to_has_tag(value);
                 match to_tag {
-                    Some(tag) if add_tag && !has_tag => {
-                        headers.push(Header::To(rsip::headers::To::new(format!("{value};tag={tag}"))))
-                    }
+                    Some(tag) if add_tag && !has_tag => headers.push(Header::To(
+                        rsip::headers::To::new(format!("{value};tag={tag}")),
+                    )),
                     _ => headers.push(header.clone()),
                 }
             }
@@ -226,10 +226,16 @@ mod tests {
         let response = response_to(&request(), status(486), Some("xyz"));
         let text = response.to_string();
         assert!(text.starts_with("SIP/2.0 486 Busy Here\r\n"), "{text}");
-        let vias: Vec<&str> = text.lines().filter(|line| line.starts_with("Via:")).collect();
+        let vias: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("Via:"))
+            .collect();
         assert_eq!(vias.len(), 2, "{text}");
         assert!(vias[0].contains("pc33"), "Via order kept: {text}");
-        assert!(text.contains("To: Bob <sip:bob@biloxi.example.com>;tag=xyz"), "{text}");
+        assert!(
+            text.contains("To: Bob <sip:bob@biloxi.example.com>;tag=xyz"),
+            "{text}"
+        );
         assert!(!text.contains("Max-Forwards"), "{text}");
     }
 

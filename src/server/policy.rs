@@ -59,7 +59,11 @@ impl RouteTokens {
         };
         mac.update(call_id.as_bytes());
         let digest = mac.finalize().into_bytes();
-        digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+        digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     /// Constant-time comparison, so a forger learns nothing from timing.

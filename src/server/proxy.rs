@@ -15,7 +15,6 @@ use crate::proto::transaction::TransactionKey;
 /// One request being proxied.
 #[derive(Debug)]
 pub struct ResponseContext {
-    pub server: TransactionKey,
     pub is_invite: bool,
     /// Branches with no final response yet.
     pub pending: Vec<TransactionKey>,
@@ -49,9 +48,8 @@ impl Contexts {
             self.server_of_branch.insert(branch.clone(), server.clone());
         }
         self.by_server.insert(
-            server.clone(),
+            server,
             ResponseContext {
-                server,
                 is_invite,
                 pending: branches,
                 best: None,
@@ -62,10 +60,6 @@ impl Contexts {
 
     pub fn server_of(&self, branch: &TransactionKey) -> Option<&TransactionKey> {
         self.server_of_branch.get(branch)
-    }
-
-    pub fn context(&self, server: &TransactionKey) -> Option<&ResponseContext> {
-        self.by_server.get(server)
     }
 
     /// Decides what a branch's response (our Via already removed) means
@@ -133,14 +127,6 @@ impl Contexts {
     pub fn forget(&mut self, key: &TransactionKey) {
         self.server_of_branch.remove(key);
         self.by_server.remove(key);
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_server.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_server.is_empty()
     }
 }
 

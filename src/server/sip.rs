@@ -12,8 +12,8 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use rsip::headers::ToTypedHeader as _;
 use rsip::headers::UntypedHeader;
-use rsip::headers::typed::TypedHeader as _;
 use rsip::message::HeadersExt as _;
 use rsip::{Header, Method, Request, Response, SipMessage};
 
@@ -162,18 +162,26 @@ impl Server {
             };
             let domain = self.domain.clone();
             let directory = &self.directory;
-            let outcome = self.challenger.verify(now, &request.method, &request.headers, kind, |user| {
-                directory.credentials(user, &domain)
-            });
+            let outcome =
+                self.challenger
+                    .verify(now, &request.method, &request.headers, kind, |user| {
+                        directory.credentials(user, &domain)
+                    });
             match outcome {
                 AuthOutcome::Authenticated { username } => {
                     if !self.identity_matches(&request, &username) {
-                        return self.reply(now, &key, &request, status_with_reason(403, "Identity Mismatch"));
+                        return self.reply(
+                            now,
+                            &key,
+                            &request,
+                            status_with_reason(403, "Identity Mismatch"),
+                        );
                     }
                 }
                 AuthOutcome::Challenge { stale } => {
                     let code = if kind == ChallengeKind::Www { 401 } else { 407 };
-                    let mut response = build::response_to(&request, status(code), Some(&self.ids.tag()));
+                    let mut response =
+                        build::response_to(&request, status(code), Some(&self.ids.tag()));
                     for header in self.challenger.challenge(now, kind, stale) {
                         response.headers.push(header);
                     }
@@ -189,7 +197,12 @@ impl Server {
             Target::Server => self.handle_local(now, key, request, from),
             Target::User(aor) => self.route_to_user(now, key, request, aor),
             Target::NextHop(peer) => self.forward(now, key, request, vec![(None, peer)]),
-            Target::Elsewhere => self.reply(now, &key, &request, status_with_reason(403, "Relaying Denied")),
+            Target::Elsewhere => self.reply(
+                now,
+                &key,
+                &request,
+                status_with_reason(403, "Relaying Denied"),
+            ),
         }
     }
 
@@ -198,7 +211,12 @@ impl Server {
         match request.method {
             Method::Register => {
                 let Some(aor) = self.aor_of_to(&request) else {
-                    return self.reply(now, &key, &request, status_with_reason(404, "Not Our Domain"));
+                    return self.reply(
+                        now,
+                        &key,
+                        &request,
+                        status_with_reason(404, "Not Our Domain"),
+                    );
                 };
                 let outcome = self.registrar.handle_register(now, from, &request, &aor);
                 let mut response =
@@ -226,7 +244,11 @@ impl Server {
     }
 
     fn route_to_user(&mut self, now: Time, key: TransactionKey, request: Request, aor: Aor) {
-        if self.directory.credentials(aor.user(), aor.domain()).is_none() {
+        if self
+            .directory
+            .credentials(aor.user(), aor.domain())
+            .is_none()
+        {
             return self.reply(now, &key, &request, status(404));
         }
         let targets: Vec<_> = self
@@ -285,7 +307,9 @@ impl Server {
         if response.status_code.code() >= 200 {
             return self.handle_branch_final(now, branch, response);
         }
-        let Some(response) = without_top_via(response) else { return };
+        let Some(response) = without_top_via(response) else {
+            return;
+        };
         if let Upstream::Forward(response) = self.contexts.on_branch_response(branch, response) {
             if let Some(server) = self.contexts.server_of(branch).cloned() {
                 self.relay_response(now, &server, response);
@@ -324,7 +348,9 @@ impl Server {
     /// no headers yet and takes them from the request of the transaction.
     fn send_final(&mut self, now: Time, server: &TransactionKey, mut response: Response) {
         if response.headers.is_empty() {
-            let Some(request) = self.transactions.request(server).cloned() else { return };
+            let Some(request) = self.transactions.request(server).cloned() else {
+                return;
+            };
             response = build::response_to(&request, response.status_code, Some(&self.ids.tag()));
         }
         // RFC 3261 §16.7 step 6: a 503 from downstream goes up as 500.
@@ -352,7 +378,9 @@ impl Server {
             tracing::debug!(%from, "ACK without a next hop; dropped");
             return;
         };
-        let Some(max_forwards) = decremented_max_forwards(&request) else { return };
+        let Some(max_forwards) = decremented_max_forwards(&request) else {
+            return;
+        };
         // A stateless element's branch must be the same for retransmissions:
         // derive it from the incoming one (RFC 3261 §16.11).
         let incoming = message::top_via_branch(&request).unwrap_or_default();
@@ -364,7 +392,8 @@ impl Server {
             self.route_tokens.token(&incoming)
         );
         request.headers = outgoing_headers(request.headers, via, None, max_forwards);
-        self.transactions.send_stateless(SipMessage::Request(request), peer);
+        self.transactions
+            .send_stateless(SipMessage::Request(request), peer);
     }
 
     /// A response matching no transaction: if the top Via is ours, pop it and
@@ -373,14 +402,18 @@ impl Server {
         if !self.top_via_is_ours(&response) {
             return;
         }
-        let Some(response) = without_top_via(response) else { return };
+        let Some(response) = without_top_via(response) else {
+            return;
+        };
         let next = response
             .via_header()
             .ok()
             .and_then(|via| via.typed().ok())
             .and_then(|via| address::via_peer(&via));
         match next {
-            Some(peer) => self.transactions.send_stateless(SipMessage::Response(response), peer),
+            Some(peer) => self
+                .transactions
+                .send_stateless(SipMessage::Response(response), peer),
             None => tracing::debug!("stray response with no usable Via; dropped"),
         }
     }
@@ -513,7 +546,10 @@ impl Server {
     }
 
     fn record_route(&self, request: &Request) -> String {
-        let call_id = request.call_id_header().map(|id| id.value().to_owned()).unwrap_or_default();
+        let call_id = request
+            .call_id_header()
+            .map(|id| id.value().to_owned())
+            .unwrap_or_default();
         format!(
             "<sip:{}:{};lr;{ROUTE_TOKEN_PARAM}={}>",
             self.local.ip(),
@@ -522,7 +558,13 @@ impl Server {
         )
     }
 
-    fn reply(&mut self, now: Time, key: &TransactionKey, request: &Request, code: rsip::StatusCode) {
+    fn reply(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        code: rsip::StatusCode,
+    ) {
         let response = build::response_to(request, code, Some(&self.ids.tag()));
         self.send_response(now, key, response);
     }
@@ -567,7 +609,9 @@ impl SipCore for Server {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.outbox.pop_front().or_else(|| self.transactions.poll_transmit())
+        self.outbox
+            .pop_front()
+            .or_else(|| self.transactions.poll_transmit())
     }
 
     fn poll_event(&mut self) -> Option<ServerEvent> {
@@ -575,7 +619,10 @@ impl SipCore for Server {
     }
 
     fn poll_timeout(&self) -> Option<Time> {
-        earliest(self.transactions.poll_timeout(), self.registrar.poll_timeout())
+        earliest(
+            self.transactions.poll_timeout(),
+            self.registrar.poll_timeout(),
+        )
     }
 }
 
@@ -591,7 +638,9 @@ fn outgoing_headers(
 ) -> rsip::Headers {
     let mut out = vec![Header::Via(rsip::headers::Via::new(via))];
     if let Some(record_route) = record_route {
-        out.push(Header::RecordRoute(rsip::headers::RecordRoute::new(record_route)));
+        out.push(Header::RecordRoute(rsip::headers::RecordRoute::new(
+            record_route,
+        )));
     }
     let mut max_forwards_set = false;
     for header in headers {
@@ -632,7 +681,10 @@ fn without_top_via(mut response: Response) -> Option<Response> {
         }
         true
     });
-    let has_more = response.headers.iter().any(|header| matches!(header, Header::Via(_)));
+    let has_more = response
+        .headers
+        .iter()
+        .any(|header| matches!(header, Header::Via(_)));
     (removed && has_more).then_some(response)
 }
 

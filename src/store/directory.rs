@@ -189,7 +189,10 @@ impl Directory {
                     reason: "empty password",
                 });
             }
-            let display_name = fields.next().filter(|name| !name.is_empty()).unwrap_or(username);
+            let display_name = fields
+                .next()
+                .filter(|name| !name.is_empty())
+                .unwrap_or(username);
             self.insert(&NewUser {
                 username: username.to_owned(),
                 domain: domain.to_owned(),
@@ -415,12 +418,23 @@ mod tests {
     fn users_load_from_csv_and_bad_lines_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.csv");
-        std::fs::write(&path, "username,password,display_name\nuser0001,user0001,User One\nuser0002,secret\n").unwrap();
+        std::fs::write(
+            &path,
+            "username,password,display_name\nuser0001,user0001,User One\nuser0002,secret\n",
+        )
+        .unwrap();
         let directory = Directory::open_in_memory().unwrap();
         assert_eq!(directory.load_csv(&path, "confab.local").unwrap(), 2);
         let user = directory.user("user0001", "confab.local").unwrap().unwrap();
         assert_eq!(user.display_name, "User One");
-        assert_eq!(directory.user("user0002", "confab.local").unwrap().unwrap().display_name, "user0002");
+        assert_eq!(
+            directory
+                .user("user0002", "confab.local")
+                .unwrap()
+                .unwrap()
+                .display_name,
+            "user0002"
+        );
         std::fs::write(&path, "username,password\nlonely\n").unwrap();
         let error = directory.load_csv(&path, "confab.local").unwrap_err();
         assert!(error.to_string().starts_with("line 2:"), "{error}");

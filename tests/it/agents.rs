@@ -18,10 +18,16 @@ fn an_agent_registers_and_a_wrong_password_is_reported() {
     let intruder = AgentProcess::start("intruder", server.addr, "hao", "not-hao", &[]);
     let failed = intruder.expect("registration_failed", WAIT);
     let reason = failed["reason"].as_str().unwrap();
-    assert!(reason.starts_with("403"), "a refused password says so: {reason}");
+    assert!(
+        reason.starts_with("403"),
+        "a refused password says so: {reason}"
+    );
 
     let status = amy.quit(WAIT);
-    assert!(status.success(), "agent exits cleanly on end of input: {status}");
+    assert!(
+        status.success(),
+        "agent exits cleanly on end of input: {status}"
+    );
 }
 
 #[test]
@@ -52,7 +58,13 @@ fn an_invite_forks_to_every_contact_and_the_loser_is_cancelled() {
 
     let caller = std::thread::spawn({
         let addr = server.addr;
-        move || sipp(addr, "invite_uac.xml", &["-s", "vivian", "-au", "hao", "-ap", "hao"])
+        move || {
+            sipp(
+                addr,
+                "invite_uac.xml",
+                &["-s", "vivian", "-au", "hao", "-ap", "hao"],
+            )
+        }
     });
     let ringing = first.expect("incoming_call", WAIT);
     assert_eq!(ringing["from"], "sip:hao@confab.local");
@@ -65,7 +77,10 @@ fn an_invite_forks_to_every_contact_and_the_loser_is_cancelled() {
     assert_eq!(cancelled["state"], "ended", "{cancelled}");
 
     let hung_up = first.expect("call", WAIT);
-    assert_eq!(hung_up["state"], "ended", "the caller's BYE ends the call: {hung_up}");
+    assert_eq!(
+        hung_up["state"], "ended",
+        "the caller's BYE ends the call: {hung_up}"
+    );
     let (ok, output) = caller.join().unwrap();
     assert!(ok, "sipp caller failed:\n{output}");
 }
@@ -80,7 +95,10 @@ fn an_agent_registers_again_after_the_server_restarts() {
 
     let (addr, data) = server.kill();
     let failed = agent.expect("registration_failed", Duration::from_secs(15));
-    assert!(failed["reason"].as_str().unwrap().contains("keep-alive"), "{failed}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("keep-alive"),
+        "{failed}"
+    );
 
     let _server = ServerProcess::start_at(addr, data);
     let again = agent.expect("registered", Duration::from_secs(30));

@@ -34,7 +34,7 @@ pub fn repo_path(relative: &str) -> PathBuf {
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
-    pub data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
@@ -55,7 +55,11 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn confab serve");
-        let server = ServerProcess { child, addr, data };
+        let server = ServerProcess {
+            child,
+            addr,
+            data: Some(data),
+        };
         server.wait_until_answering();
         server
     }
@@ -63,7 +67,9 @@ impl ServerProcess {
     /// Sends OPTIONS keep-alives until one is answered.
     fn wait_until_answering(&self) {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         let local = socket.local_addr().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut buffer = [0u8; 4096];
@@ -89,9 +95,8 @@ impl ServerProcess {
     pub fn kill(mut self) -> (SocketAddr, tempfile::TempDir) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let ServerProcess { addr, data, child } = self;
-        std::mem::forget(child);
-        (addr, data)
+        let data = self.data.take().expect("data directory kept until kill");
+        (self.addr, data)
     }
 }
 
@@ -111,7 +116,13 @@ pub struct AgentProcess {
 }
 
 impl AgentProcess {
-    pub fn start(name: &str, server: SocketAddr, user: &str, password: &str, extra: &[&str]) -> AgentProcess {
+    pub fn start(
+        name: &str,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> AgentProcess {
         let mut child = Command::new(CONFAB)
             .args(["agent", "--server"])
             .arg(server.to_string())
@@ -128,8 +139,9 @@ impl AgentProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|error| panic!("agent printed a non-JSON line {line:?}: {error}"));
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
+                    panic!("agent printed a non-JSON line {line:?}: {error}")
+                });
                 if sender.send(value).is_err() {
                     break;
                 }
@@ -177,7 +189,10 @@ impl AgentProcess {
                 return status;
             }
             if Instant::now() > deadline {
-                panic!("{}: agent did not exit within {within:?} of quitting", self.name);
+                panic!(
+                    "{}: agent did not exit within {within:?} of quitting",
+                    self.name
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -197,7 +212,16 @@ pub fn sipp(server: SocketAddr, scenario: &str, args: &[&str]) -> (bool, String)
         .arg(server.to_string())
         .arg("-sf")
         .arg(repo_path(&format!("tests/sipp/{scenario}")))
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-timeout",
+            "20s",
+            "-timeout_error",
+            "-nostdin",
+        ])
         .args(args)
         .output()
         .expect("sipp is installed (scripts/setup-system.sh)");

@@ -2,4 +2,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
+mod agents;
+mod harness;
 mod rfc4475;
