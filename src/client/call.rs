@@ -74,6 +74,7 @@ impl Client {
             .map(|from| from.uri.to_string())
             .unwrap_or_default();
         let mut ringing = build::response_to(&request, status(180), Some(&local_tag));
+        build::copy_record_route(&request, &mut ringing);
         ringing.headers.push(self.contact_header());
         self.respond(now, &key, ringing);
         self.events
@@ -109,6 +110,7 @@ impl Client {
                 )));
             ok.body = answer.into_bytes();
         }
+        build::copy_record_route(&call.invite, &mut ok);
         ok.headers.push(self.contact_header());
         self.respond(now, &key, ok);
         Ok(())

@@ -25,7 +25,8 @@ pub enum RegistrationState {
     Idle,
     /// A REGISTER is in flight.
     Registering,
-    /// Registered until `expires_at`; refresh at `refresh_at`.
+    /// Registered until `expires_at`; refresh at `refresh_at`. A refresh
+    /// in flight leaves the state here: the binding is still good.
     Registered { expires_at: Time, refresh_at: Time },
     /// Failed; try again at `retry_at` (None: don't, credentials were refused).
     Failed { retry_at: Option<Time> },
@@ -141,8 +142,21 @@ impl Registration {
             return Err(KeepAliveLost);
         }
         match self.state {
-            RegistrationState::Registered { refresh_at, .. } if now >= refresh_at => {
-                self.state = RegistrationState::Registering;
+            RegistrationState::Registered {
+                refresh_at,
+                expires_at,
+            } if now >= refresh_at => {
+                if now >= expires_at {
+                    // The refresh went unanswered until the binding lapsed.
+                    self.failed_retryable(now);
+                    return Ok(None);
+                }
+                // One refresh per window; if it is lost, the transaction's
+                // own timeout reports the failure.
+                self.state = RegistrationState::Registered {
+                    expires_at,
+                    refresh_at: expires_at,
+                };
                 return Ok(Some(RegistrationAction::SendRegister));
             }
             RegistrationState::Failed {

@@ -115,6 +115,16 @@ pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&s
     }
 }
 
+/// RFC 3261 §12.1.1: a UAS copies the request's Record-Route headers, in
+/// order, into every response that makes a dialog (1xx with a tag, 2xx).
+pub fn copy_record_route(request: &Request, response: &mut Response) {
+    for header in request.headers.iter() {
+        if let Header::RecordRoute(_) = header {
+            response.headers.push(header.clone());
+        }
+    }
+}
+
 /// True if a From or To header value carries a `tag` parameter outside its
 /// `<...>` URI.
 pub fn to_has_tag(value: &str) -> bool {

@@ -5,3 +5,4 @@
 mod agents;
 mod harness;
 mod rfc4475;
+mod sim;
