@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# Helpers shared by the peer benchmarks (benches/peers) and the sipp test
+# runner (tests/sipp/run.sh): a user directory in the formats each server
+# reads, Kamailio started and stopped on loopback, CPU time of a process
+# tree, and waiting for a SIP port to answer.
+#
+# Sourced, not run. Every function is bounded in time.
+
+PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KAMAILIO_CFG=${KAMAILIO_CFG:-$PEERS_DIR/kamailio/registrar.cfg}
+KAMAILIO=${KAMAILIO:-kamailio}
+
+# Refuses anything but an IPv4 or IPv6 loopback address: these scripts
+# flood a port with traffic and must never aim it at another host.
+require_loopback() {
+	case "$1" in
+	127.*|::1|\[::1\]) ;;
+	*)
+		echo "refusing non-loopback address: $1" >&2
+		return 1
+		;;
+	esac
+}
+
+# users_csv FILE COUNT: the directory confab serve --directory reads, a CSV
+# with a header line and one user per line, password = user name:
+#   username,password,display_name
+#   user0000,user0000,User 0000
+users_csv() {
+	local file=$1 count=$2 i
+	{
+		echo "username,password,display_name"
+		for ((i = 0; i < count; i++)); do
+			printf 'user%04d,user%04d,User %04d\n' "$i" "$i" "$i"
+		done
+	} >"$file"
+}
+
+# users_inf FILE COUNT DOMAIN: the same users as a sipp injection file
+# (user;password;domain), read in sequence.
+users_inf() {
+	local file=$1 count=$2 domain=$3 i
+	{
+		echo "SEQUENTIAL"
+		for ((i = 0; i < count; i++)); do
+			printf 'user%04d;user%04d;%s\n' "$i" "$i" "$domain"
+		done
+	} >"$file"
+}
+
+# kamailio_directory CSV DBDIR: the users of a confab CSV directory (header
+# line, username,password,...) as a db_text table DBDIR/subscriber, which
+# registrar.cfg loads into an htable at start-up.
+kamailio_directory() {
+	local csv=$1 dbdir=$2
+	mkdir -p "$dbdir"
+	{
+		echo "username(str) password(str)"
+		# db_text separates columns with ':' and escapes it with '\'.
+		tail -n +2 "$csv" | awk -F, 'NF >= 2 {
+			gsub(/\\/, "\\\\", $1); gsub(/:/, "\\:", $1)
+			gsub(/\\/, "\\\\", $2); gsub(/:/, "\\:", $2)
+			print $1 ":" $2 }'
+	} >"$dbdir/subscriber"
+	# db_text reads a table's version from a "version" table.
+	printf 'table_name(str) table_version(int)\nsubscriber:7\n' >"$dbdir/version"
+}
+
+# kamailio_start WORKDIR ADDR PORT AUTH CHILDREN: starts Kamailio with
+# registrar.cfg on udp+tcp ADDR:PORT, in the foreground of a background job
+# (-DD keeps the creator process, so $! is the main process), logging to
+# WORKDIR/kamailio.log. AUTH is "on" (WORKDIR/db must hold the directory,
+# see kamailio_directory) or "off". Sets KAMAILIO_PID. Waits until the port
+# answers OPTIONS, at most 10 s.
+kamailio_start() {
+	local workdir=$1 addr=$2 port=$3 auth=$4 children=$5
+	local -a args
+	require_loopback "$addr" || return 1
+	mkdir -p "$workdir/run"
+	args=(-f "$KAMAILIO_CFG" -DD -E -n "$children"
+		-l "udp:$addr:$port" -l "tcp:$addr:$port"
+		-Y "$workdir/run" -P "$workdir/run/kamailio.pid" -m 128)
+	if [[ $auth == on ]]; then
+		args+=(-A WITH_AUTH -A "USERS_DB_URL=\"text://$workdir/db\"")
+	fi
+	"$KAMAILIO" "${args[@]}" >"$workdir/kamailio.log" 2>&1 &
+	KAMAILIO_PID=$!
+	if ! wait_for_sip "$addr" "$port" 10; then
+		echo "kamailio did not come up; its log:" >&2
+		tail -n 20 "$workdir/kamailio.log" >&2
+		kamailio_stop
+		return 1
+	fi
+}
+
+kamailio_stop() {
+	stop_pid "${KAMAILIO_PID:-}"
+	KAMAILIO_PID=
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL after 5 s; reaps it if it is our child.
+stop_pid() {
+	local pid=$1 i
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# descendants PID: PID and every process below it, one per line.
+descendants() {
+	local pid=$1 child
+	echo "$pid"
+	for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+		descendants "$child"
+	done
+}
+
+# cpu_ticks PID: utime+stime, in clock ticks, of PID and all its living
+# descendants (fields 14 and 15 of /proc/PID/stat, counting every thread).
+# The comm field may hold spaces, so fields are counted after its ')'.
+cpu_ticks() {
+	local pid total=0 stat rest
+	local -a f
+	for pid in $(descendants "$1"); do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		rest=${stat##*) }
+		read -r -a f <<<"$rest"
+		# rest starts at field 3 (state): utime is f[11], stime f[12].
+		total=$((total + f[11] + f[12]))
+	done
+	echo "$total"
+}
+
+# wait_for_sip ADDR PORT SECONDS: true once an OPTIONS to the server is
+# answered (any response) over UDP.
+wait_for_sip() {
+	local addr=$1 port=$2 secs=$3
+	python3 - "$addr" "$port" "$secs" <<'PY'
+import socket, sys, time
+addr, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + secs
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+n = 0
+while time.monotonic() < deadline:
+    n += 1
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, 0))
+    lport = s.getsockname()[1]
+    host = f"[{addr}]" if fam == socket.AF_INET6 else addr
+    msg = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {host}:{lport};branch=z9hG4bK-probe-{n}\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:probe@{host}>;tag=probe{n}\r\n"
+           f"To: <sip:{host}:{port}>\r\n"
+           f"Call-ID: probe-{n}-{lport}\r\n"
+           "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+    s.settimeout(0.2)
+    try:
+        s.sendto(msg.encode(), (addr, port))
+        data = s.recv(65535)
+        if data.startswith(b"SIP/2.0 "):
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+    finally:
+        s.close()
+sys.exit(1)
+PY
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that confab's build, tests and peer
+# benchmarks need. Idempotent: when every package is already installed it
+# does nothing (and touches no network). Quiet unless something fails.
+# Runs apt-get as root, through sudo when not root.
+#
+#   build-essential pkg-config cmake   the Rust crates' C parts (bundled
+#                                      SQLite, Opus)
+#   libasound2-dev                     cpal's ALSA backend (audio)
+#   sip-tester                         sipp, for tests/sipp and benches/peers
+#   kamailio                           the reference registrar and proxy
+#                                      (benches/peers/kamailio/registrar.cfg
+#                                      uses only modules of this package:
+#                                      tm sl rr pv maxfwd textops siputils
+#                                      xlog sanity usrloc registrar auth
+#                                      htable db_text cfgutils kex corex)
+#   tmux                               side-by-side demo sessions
+#   sox espeak-ng                      test audio and demo voices
+#   python3 procps                     tests/sipp/garbage.py; ps for the
+#                                      benchmarks' CPU accounting
+#   + shellcheck                       lints these scripts
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config cmake libasound2-dev
+	sip-tester kamailio
+	tmux sox espeak-ng
+	python3 procps shellcheck
+)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for p in "${packages[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+if ((EUID == 0)); then
+	as_root=()
+elif command -v sudo >/dev/null; then
+	as_root=(sudo)
+else
+	echo "setup-system: need root (or sudo) to install: ${missing[*]}" >&2
+	exit 1
+fi
+
+had_kamailio=no
+installed kamailio && had_kamailio=yes
+
+log=$(mktemp "${TMPDIR:-/tmp}/setup-system.XXXXXX")
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! { "${as_root[@]}" apt-get update -q &&
+	"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "setup-system: installing ${missing[*]} failed" >&2
+	exit 1
+fi
+
+# On a systemd host the package starts a system-wide Kamailio on port 5060,
+# where confab listens by default; the tests and benchmarks start their own
+# on other ports. Stop and disable the one this run installed.
+if [[ $had_kamailio == no ]] && [[ -d /run/systemd/system ]] &&
+	systemctl is-enabled --quiet kamailio.service 2>/dev/null; then
+	"${as_root[@]}" systemctl disable --now --quiet kamailio.service
+	echo "setup-system: stopped and disabled the kamailio system service (it held port 5060)"
+fi
