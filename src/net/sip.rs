@@ -41,10 +41,19 @@ impl SipSockets {
                 "IPv6 is not supported yet; listen on an IPv4 address",
             ));
         }
-        let udp = UdpSocket::bind(addr).await?;
-        let bound = udp.local_addr()?;
-        let tcp = TcpListener::bind(bound).await?;
-        Ok(SipSockets { udp, tcp })
+        // With port 0 the kernel picks a free UDP port, whose TCP twin may
+        // be taken: pick again a few times before giving up.
+        let attempts = if addr.port() == 0 { 16 } else { 1 };
+        let mut last_error = None;
+        for _ in 0..attempts {
+            let udp = UdpSocket::bind(addr).await?;
+            let bound = udp.local_addr()?;
+            match TcpListener::bind(bound).await {
+                Ok(tcp) => return Ok(SipSockets { udp, tcp }),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("no port free for both UDP and TCP")))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -180,8 +189,16 @@ where
             Some(sender) => sender.clone(),
             None => self.open_connection(addr),
         };
-        if let Err(error) = sender.try_send(payload) {
-            tracing::warn!(%addr, %error, "tcp connection queue full or closed; message dropped");
+        match sender.try_send(payload) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(%addr, "tcp connection queue full; message dropped")
+            }
+            // The peer hung up; its Closed notice is on the way.
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::debug!(%addr, "tcp connection closed; message dropped");
+                self.connections.remove(&addr);
+            }
         }
     }
 

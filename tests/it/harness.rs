@@ -164,11 +164,21 @@ impl AgentProcess {
     /// Waits for the first event named `name`, failing on timeout. Events of
     /// other names before it are returned too, for assertions.
     pub fn expect(&self, name: &str, within: Duration) -> Value {
+        self.expect_where(name, within, |_| true)
+    }
+
+    /// Waits for the first event named `name` that `wanted` accepts.
+    pub fn expect_where(
+        &self,
+        name: &str,
+        within: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
-                Ok(event) if event["event"] == name => return event,
+                Ok(event) if event["event"] == name && wanted(&event) => return event,
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => {
                     panic!("{}: no {name:?} event within {within:?}", self.name)
@@ -178,6 +188,11 @@ impl AgentProcess {
                 }
             }
         }
+    }
+
+    /// Waits for a `call` event with this state.
+    pub fn expect_call(&self, state: &str, within: Duration) -> Value {
+        self.expect_where("call", within, |event| event["state"] == state)
     }
 
     /// Closes stdin (a quit) and waits for the process to exit.
@@ -208,8 +223,10 @@ impl Drop for AgentProcess {
 
 /// Runs a sipp scenario to completion; returns its exit status and output.
 pub fn sipp(server: SocketAddr, scenario: &str, args: &[&str]) -> (bool, String) {
+    // sipp reads the scenario at -sf, so the keys it uses go first.
     let output = Command::new("sipp")
         .arg(server.to_string())
+        .args(args)
         .arg("-sf")
         .arg(repo_path(&format!("tests/sipp/{scenario}")))
         .args([
@@ -222,7 +239,6 @@ pub fn sipp(server: SocketAddr, scenario: &str, args: &[&str]) -> (bool, String)
             "-timeout_error",
             "-nostdin",
         ])
-        .args(args)
         .output()
         .expect("sipp is installed (scripts/setup-system.sh)");
     let text = format!(

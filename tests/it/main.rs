@@ -6,3 +6,4 @@ mod agents;
 mod harness;
 mod rfc4475;
 mod sim;
+mod sipp;

@@ -40,9 +40,12 @@ use crate::proto::Time;
 /// that authenticate often, not against strangers.
 pub const DEFAULT_MAX_TRACKED_NONCES: usize = 4096;
 
-/// The offered algorithms, preferred first (RFC 8760 §2.4: the server
-/// lists its challenges in order of preference).
-const OFFERED: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
+/// The offered algorithms, in the order they are listed. RFC 8760 §2.4 has
+/// a server list its preferred one first, but deployed UAs that know only
+/// MD5 (sipp 3.6, many desk phones) answer the first challenge they see and
+/// fail on SHA-256. So MD5 comes first, and clients that know SHA-256 (ours
+/// among them, RFC 8760 §2.4 again) pick it from anywhere in the list.
+const OFFERED: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Sha256];
 
 const TAG_LEN: usize = 16;
 const NONCE_LEN: usize = 8 + 8 + TAG_LEN;

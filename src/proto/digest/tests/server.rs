@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use super::*;
 
 #[test]
-fn challenge_offers_sha256_then_md5_with_one_nonce() {
+fn challenge_offers_md5_then_sha256_with_one_nonce() {
     let mut server = challenger();
     let headers = server.challenge(at(1), ChallengeKind::Www, false);
     assert_eq!(headers.len(), 2);
@@ -22,11 +22,11 @@ fn challenge_offers_sha256_then_md5_with_one_nonce() {
         "{first}"
     );
     assert!(
-        first.ends_with(", algorithm=SHA-256, qop=\"auth\""),
-        "{first}"
+        first.ends_with(", algorithm=MD5, qop=\"auth\""),
+        "MD5 first, for UAs that read only the first challenge: {first}"
     );
     assert!(
-        second.ends_with(", algorithm=MD5, qop=\"auth\""),
+        second.ends_with(", algorithm=SHA-256, qop=\"auth\""),
         "{second}"
     );
     let nonce = |v: &str| v.split('"').nth(3).unwrap().to_owned();
