@@ -181,7 +181,7 @@ impl Client {
             None => Err("there is no call".into()),
             Some(CallState::Ringing) => self.decline_call(now),
             Some(_) => {
-                self.send_bye(now);
+                self.send_bye(now, "hung up");
                 Ok(())
             }
         }
@@ -192,7 +192,19 @@ impl Client {
         let _ = self.hang_up(now);
     }
 
-    fn send_bye(&mut self, now: Time) {
+    /// RFC 3261 §13.3.1.4: a 2xx that no ACK confirmed within 64*T1 ends
+    /// the call with a BYE.
+    pub(super) fn call_timed_out(&mut self, now: Time, key: &TransactionKey) {
+        let unacknowledged = self
+            .call
+            .as_ref()
+            .is_some_and(|call| &call.invite_key == key && call.state == CallState::Answered);
+        if unacknowledged {
+            self.send_bye(now, "the caller never confirmed the answer (no ACK)");
+        }
+    }
+
+    fn send_bye(&mut self, now: Time, reason: &str) {
         let Some(mut call) = self.call.take() else {
             return;
         };
@@ -212,7 +224,7 @@ impl Client {
         }
         self.events.push_back(Event::CallEnded {
             peer: call.peer,
-            reason: "hung up".into(),
+            reason: reason.into(),
         });
     }
 

@@ -290,11 +290,10 @@ impl Client {
                         None => tracing::debug!(?key, "response to a finished request"),
                     }
                 }
-                TransactionEvent::Timeout { key } => {
-                    if let Some(purpose) = self.take_purpose(&key, true) {
-                        self.handle_timeout_of(now, purpose);
-                    }
-                }
+                TransactionEvent::Timeout { key } => match self.take_purpose(&key, true) {
+                    Some(purpose) => self.handle_timeout_of(now, purpose),
+                    None => self.call_timed_out(now, &key),
+                },
                 TransactionEvent::Request { key, request, from } => {
                     self.handle_request(now, key, request, from)
                 }

@@ -10,6 +10,8 @@ use rand::{Rng, SeedableRng};
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Request, Response, StatusCode};
 
+use super::message;
+
 /// RFC 3261 §8.1.1.7: every branch we make starts with the magic cookie.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
@@ -25,54 +27,10 @@ pub fn status_with_reason(code: u16, reason: &str) -> StatusCode {
     StatusCode::Other(code, reason.to_owned())
 }
 
+/// The RFC reason phrase of a code, or a generic one for its class.
 pub fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        100 => "Trying",
-        180 => "Ringing",
-        181 => "Call Is Being Forwarded",
-        182 => "Queued",
-        183 => "Session Progress",
-        200 => "OK",
-        202 => "Accepted",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Moved Temporarily",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        410 => "Gone",
-        413 => "Request Entity Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Unsupported URI Scheme",
-        420 => "Bad Extension",
-        423 => "Interval Too Brief",
-        480 => "Temporarily Unavailable",
-        481 => "Call/Transaction Does Not Exist",
-        482 => "Loop Detected",
-        483 => "Too Many Hops",
-        484 => "Address Incomplete",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        488 => "Not Acceptable Here",
-        489 => "Bad Event",
-        491 => "Request Pending",
-        500 => "Server Internal Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Server Time-out",
-        505 => "Version Not Supported",
-        513 => "Message Too Large",
-        600 => "Busy Everywhere",
-        603 => "Decline",
-        604 => "Does Not Exist Anywhere",
-        606 => "Not Acceptable",
-        _ => match code / 100 {
+    match message::reason_phrase(code) {
+        "" => match code / 100 {
             1 => "Trying",
             2 => "OK",
             3 => "Redirection",
@@ -80,6 +38,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
             5 => "Server Error",
             _ => "Global Failure",
         },
+        phrase => phrase,
     }
 }
 

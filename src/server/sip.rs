@@ -95,7 +95,12 @@ impl Server {
         Server {
             domain: config.domain.to_ascii_lowercase(),
             local: config.local,
-            transactions: TransactionLayer::new(TimerConfig::default()),
+            transactions: TransactionLayer::new(TimerConfig {
+                // RFC 3261 §16.6 step 11: a proxy gives up on a branch that
+                // rings for more than three minutes.
+                timer_c: Some(std::time::Duration::from_secs(180)),
+                ..TimerConfig::default()
+            }),
             registrar: Registrar::new(RegistrarConfig::default()),
             challenger,
             directory,

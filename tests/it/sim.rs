@@ -499,3 +499,51 @@ fn garbage_gets_a_400_or_silence_and_the_server_carries_on() {
     let reply = net.expect_raw(ua, "SIP/2.0 200");
     assert!(message::parse(reply.as_bytes()).is_ok());
 }
+
+/// RFC 3261 §13.3.1.4: an answer nobody ACKs is retransmitted, then the
+/// callee gives up after 64*T1 and hangs up with a BYE.
+#[test]
+fn an_answer_without_ack_ends_the_call_after_timer_l() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let hao = net.add_raw("10.0.0.20:5060");
+    net.run_until(Duration::from_secs(5), |net| {
+        net.has_event(vivian, registered)
+    });
+    let target = "sip:vivian@confab.local";
+    let ua = net.raw[hao].addr;
+    net.send_raw(
+        hao,
+        &raw_request("INVITE", target, "hao", ua, "noack", 1, ""),
+    );
+    let challenge = net.expect_raw(hao, "SIP/2.0 407");
+    net.send_raw(hao, &raw_request("ACK", target, "hao", ua, "noack", 1, ""));
+    let credentials = answer("hao", &challenge, "INVITE", target);
+    net.send_raw(
+        hao,
+        &raw_request("INVITE", target, "hao", ua, "noack", 2, &credentials),
+    );
+    net.run_until(Duration::from_secs(5), |net| {
+        net.has_event(vivian, |e| matches!(e, client::Event::IncomingCall { .. }))
+    });
+    let answered_at = net.now;
+    net.clients[vivian]
+        .core
+        .handle_command(net.now, client::Command::AnswerCall);
+    net.expect_raw(hao, "SIP/2.0 200");
+    let retransmitted = net.expect_raw(hao, "SIP/2.0 200");
+    assert!(retransmitted.contains("Call-ID: noack"));
+    net.run_until(Duration::from_secs(40), |net| {
+        net.has_event(
+            vivian,
+            |e| matches!(e, client::Event::CallEnded { reason, .. } if reason.contains("no ACK")),
+        )
+    });
+    let waited = net.now - answered_at;
+    assert!(
+        waited >= Duration::from_secs(32),
+        "gave up after {waited:?}"
+    );
+    let bye = net.expect_raw(hao, "BYE ");
+    assert!(bye.contains("Call-ID: noack"), "{bye}");
+}

@@ -13,10 +13,10 @@ use rsip::{Header, Method, Param, Request, Response, SipMessage, StatusCode};
 
 use crate::proto::Peer;
 
-/// Bytes for the wire. rsip's printer for now; the one place to swap for
-/// the message layer's encoder.
+/// Bytes for the wire, through the message layer's printer (exact body
+/// bytes, one correct Content-Length, RFC reason phrases).
 pub(super) fn encode(message: impl Into<SipMessage>) -> Vec<u8> {
-    message.into().to_string().into_bytes()
+    crate::proto::message::to_bytes(&message.into())
 }
 
 /// The first via-parm of the first Via header: a header may carry several,
