@@ -154,14 +154,14 @@ challenge_shape() { # challenge_shape LOG known|unknown
 
 echo "sipp: $({ "$SIPP" -v 2>&1 || true; } | grep -m1 -o 'SIPp v[^ ]*' || echo unknown); server: $remote; logs: $logs"
 
-check "options_ping" 5161 options_ping.xml amy.csv
-check "register_ok (udp)" 5162 register_ok.xml amy.csv -auth_uri "$domain"
-check "register_ok (tcp)" 5163 register_ok.xml amy.csv -auth_uri "$domain" -t t1
-check "register_wrong_password" 5164 register_wrong_password.xml wrong_password.csv \
+check "options_ping" 5210 options_ping.xml amy.csv
+check "register_ok (udp)" 5220 register_ok.xml amy.csv -auth_uri "$domain"
+check "register_ok (tcp)" 5230 register_ok.xml amy.csv -auth_uri "$domain" -t t1
+check "register_wrong_password" 5240 register_wrong_password.xml wrong_password.csv \
 	-auth_uri "$domain"
 
 name="register_unknown_user"
-if ! sipp_run "$name" 5165 register_unknown_user.xml unknown_user.csv -auth_uri "$domain"; then
+if ! sipp_run "$name" 5250 register_unknown_user.xml unknown_user.csv -auth_uri "$domain"; then
 	report FAIL "$name" "$(why "$name")"
 elif ! diff <(challenge_shape "$logs/$name.log" known) \
 	<(challenge_shape "$logs/$name.log" unknown) >"$logs/$name.diff"; then
@@ -174,7 +174,7 @@ fi
 # log says it is registered; both must pass.
 pair() { # pair NAME CALLEE_SCENARIO CALLEE_CSV CALLER_SCENARIO RECIPIENT
 	local name=$1 callee=$2 callee_csv=$3 caller=$4 recipient=$5 pid i
-	sipp_run "$name.callee" 5166 "$callee" "$callee_csv" -auth_uri "$domain" \
+	sipp_run "$name.callee" 5260 "$callee" "$callee_csv" -auth_uri "$domain" \
 		-oocsf "$here/${callee%.xml}_ooc.xml" -timeout 15s &
 	pid=$!
 	for ((i = 0; i < 50; i++)); do
@@ -182,7 +182,7 @@ pair() { # pair NAME CALLEE_SCENARIO CALLEE_CSV CALLER_SCENARIO RECIPIENT
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! sipp_run "$name.caller" 5167 "$caller" amy.csv -key recipient "$recipient" \
+	if ! sipp_run "$name.caller" 5270 "$caller" amy.csv -key recipient "$recipient" \
 		-auth_uri "$recipient@$domain"; then
 		wait "$pid" || true
 		report FAIL "$name" "caller: $(why "$name.caller")"
@@ -196,7 +196,7 @@ pair() { # pair NAME CALLEE_SCENARIO CALLEE_CSV CALLER_SCENARIO RECIPIENT
 pair "message (amy to hao)" message_uas.xml hao.csv message_uac.xml hao
 
 if [[ $external_callee == yes ]]; then
-	check "invite (amy to vivian)" 5167 invite_uac.xml amy.csv -key recipient vivian \
+	check "invite (amy to vivian)" 5270 invite_uac.xml amy.csv -key recipient vivian \
 		-auth_uri "vivian@$domain"
 else
 	pair "invite (amy to vivian)" invite_uas.xml vivian.csv invite_uac.xml vivian
@@ -208,7 +208,7 @@ else
 	report FAIL "garbage" "$(tail -n 1 "$logs/garbage.out"); see $logs/garbage.out"
 fi
 # Still serving real requests after the garbage.
-check "register_ok after garbage" 5168 register_ok.xml amy.csv -auth_uri "$domain"
+check "register_ok after garbage" 5280 register_ok.xml amy.csv -auth_uri "$domain"
 
 if ((failures)); then
 	echo "$failures check(s) failed; logs in $logs"
