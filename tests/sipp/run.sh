@@ -154,6 +154,11 @@ challenge_shape() { # challenge_shape LOG known|unknown
 
 echo "sipp: $({ "$SIPP" -v 2>&1 || true; } | grep -m1 -o 'SIPp v[^ ]*' || echo unknown); server: $remote; logs: $logs"
 
+if ! wait_for_sip "$host" "$port" 3; then
+	report FAIL "server" "no answer to OPTIONS over UDP on $remote within 3 s; nothing else run"
+	exit 1
+fi
+
 check "options_ping" 5210 options_ping.xml amy.csv
 check "register_ok (udp)" 5220 register_ok.xml amy.csv -auth_uri "$domain"
 check "register_ok (tcp)" 5230 register_ok.xml amy.csv -auth_uri "$domain" -t t1
@@ -182,6 +187,12 @@ pair() { # pair NAME CALLEE_SCENARIO CALLEE_CSV CALLER_SCENARIO RECIPIENT
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		# The callee ended before the call: it could not register.
+		wait "$pid" || true
+		report FAIL "$name" "callee: $(why "$name.callee")"
+		return
+	fi
 	if ! sipp_run "$name.caller" 5270 "$caller" amy.csv -key recipient "$recipient" \
 		-auth_uri "$recipient@$domain"; then
 		wait "$pid" || true

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The registrar benchmark: server CPU time per registration under a sipp
+# REGISTER load, confab against Kamailio, on loopback.
+#
+#   benches/peers/registrar.sh [--quick] [--out FILE] [--runs N]
+#                              [--count N] [--rate R] [--users N]
+#
+# For each run a server starts afresh (N users in its directory, password =
+# user name), sipp registers COUNT times at RATE per second cycling through
+# the users, and the server's CPU time (utime+stime from /proc/PID/stat,
+# summed over the process and all its children, every thread counted) is
+# read just before and just after. CPU per registration = difference /
+# successful registrations. Digest on: REGISTER, 401, REGISTER, 200 (two
+# requests per registration); digest off: REGISTER, 200. Candidate and
+# peer runs alternate; the table gives medians, every run, and the ratio.
+#
+#   Kamailio: benches/peers/kamailio/registrar.cfg, 2 children (-n 2),
+#     users in an htable loaded from db_text at start-up, usrloc in memory.
+#   confab: $CONFAB (default target/release/confab) serve --directory CSV
+#     (username,password,display_name with a header line). Digest off only
+#     if confab serve offers --no-auth. When the binary is missing or does
+#     not serve, the table says so and Kamailio is still measured.
+#
+# Output: a markdown table on stdout and, with --out, in FILE.
+# Defaults: 3 runs, 20000 registrations at 1000/s over 1000 users;
+# --quick: 1 run of 5000. Each sipp run is cut off after 60 s.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+
+CONFAB=${CONFAB:-$root/target/release/confab}
+SIPP=${SIPP:-sipp}
+ADDR=127.0.0.1
+PORT=${BENCH_PORT:-5080}
+SIPP_PORT=${BENCH_SIPP_PORT:-5190}
+DOMAIN=confab.local
+CHILDREN=2
+
+runs=3 count=20000 rate=1000 users=1000 out=
+while (($#)); do
+	case "$1" in
+	--quick) runs=1 count=5000; shift ;;
+	--out) out=${2:?}; shift 2 ;;
+	--runs) runs=${2:?}; shift 2 ;;
+	--count) count=${2:?}; shift 2 ;;
+	--rate) rate=${2:?}; shift 2 ;;
+	--users) users=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+for n in "$runs" "$count" "$rate" "$users"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
+done
+require_loopback "$ADDR"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/confab-bench-registrar.XXXXXX")
+CONFAB_PID=
+RESULT=
+WHY=
+cleanup() {
+	kamailio_stop
+	stop_pid "$CONFAB_PID"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+users_csv "$work/users.csv" "$users"
+users_inf "$work/users.inf" "$users" "$DOMAIN"
+tick=$(getconf CLK_TCK)
+
+# confab_start AUTH: sets CONFAB_PID, or sets WHY and fails.
+confab_start() {
+	local auth=$1 dir
+	local -a args
+	if [[ ! -x $CONFAB ]]; then
+		WHY="binary $CONFAB not found"
+		return 1
+	fi
+	if [[ $auth == off ]] && ! "$CONFAB" serve --help 2>/dev/null | grep -q -- '--no-auth'; then
+		WHY="confab serve has no --no-auth"
+		return 1
+	fi
+	dir=$(mktemp -d "$work/confab.XXXXXX")
+	args=(serve --listen "$ADDR:$PORT" --domain "$DOMAIN" --data "$dir/data"
+		--directory "$work/users.csv")
+	[[ $auth == on ]] || args+=(--no-auth)
+	"$CONFAB" "${args[@]}" >"$dir/serve.log" 2>&1 &
+	CONFAB_PID=$!
+	if ! wait_for_sip "$ADDR" "$PORT" 10; then
+		stop_pid "$CONFAB_PID"
+		CONFAB_PID=
+		WHY="confab serve did not answer OPTIONS within 10 s: $(tail -n 1 "$dir/serve.log" | cut -c1-100)"
+		return 1
+	fi
+}
+
+# measure SERVER AUTH: one run; sets RESULT to
+# "OK MICROSECONDS SUCCESSFUL FAILED" or "SKIP reason".
+measure() {
+	local server=$1 auth=$2 pid scenario stat t0 t1 ok failed
+	if [[ $server == kamailio ]]; then
+		if [[ $auth == on ]]; then
+			kamailio_directory "$work/users.csv" "$work/kamailio/db"
+		fi
+		if ! kamailio_start "$work/kamailio" "$ADDR" "$PORT" "$auth" "$CHILDREN" >/dev/null 2>"$work/kamailio.err"; then
+			RESULT="SKIP kamailio did not start: $(tail -n 1 "$work/kamailio.err" | cut -c1-100)"
+			return
+		fi
+		pid=$KAMAILIO_PID
+	else
+		if ! confab_start "$auth"; then
+			RESULT="SKIP $WHY"
+			return
+		fi
+		pid=$CONFAB_PID
+	fi
+
+	scenario=register_load.xml
+	[[ $auth == on ]] || scenario=register_load_noauth.xml
+	stat=$work/stat.csv
+	rm -f "$stat"
+	t0=$(cpu_ticks "$pid")
+	(cd "$work" && timeout 70 "$SIPP" -sf "$here/sipp/$scenario" -inf "$work/users.inf" \
+		-auth_uri "$DOMAIN" -r "$rate" -m "$count" -l $((rate * 2)) \
+		-p "$SIPP_PORT" -mp $((SIPP_PORT * 10 % 50000 + 10000)) \
+		-timeout 60s -nostdin -trace_stat -stf "$stat" -fd 60 \
+		"$ADDR:$PORT" >"$work/sipp.out" 2>&1) || true
+	t1=$(cpu_ticks "$pid")
+	if [[ $server == kamailio ]]; then kamailio_stop; else stop_pid "$CONFAB_PID"; CONFAB_PID=; fi
+
+	read -r ok failed < <(stat_counts "$stat")
+	if ((ok == 0)); then
+		RESULT="SKIP no successful registration ($failed failed)"
+		return
+	fi
+	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
+}
+
+# stat_counts FILE: "SUCCESSFUL FAILED" from the last line of a sipp
+# -trace_stat file (columns found by name).
+stat_counts() {
+	[[ -s $1 ]] || { echo "0 0"; return; }
+	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		{ ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
+		END { print ok + 0, failed + 0 }' "$1"
+}
+
+median() {
+	tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
+		      else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A values failures skipped
+record() { # record KEY RESULT-LINE
+	local key=$1 status us ok failed
+	read -r status us ok failed <<<"$2"
+	if [[ $status == OK ]]; then
+		values[$key]+="$us "
+		failures[$key]=$((${failures[$key]:-0} + failed))
+	else
+		skipped[$key]=${2#SKIP }
+	fi
+}
+
+echo "registrar benchmark: $runs run(s) x $count registrations at $rate/s over $users users, $ADDR:$PORT" >&2
+for ((i = 1; i <= runs; i++)); do
+	for server in kamailio confab; do
+		[[ -n ${skipped[$server.on]:-} ]] && continue
+		measure "$server" on
+		echo "  run $i $server digest on: $RESULT" >&2
+		record "$server.on" "$RESULT"
+	done
+done
+for ((i = 1; i <= runs; i++)); do
+	for server in kamailio confab; do
+		[[ -n ${skipped[$server.off]:-} ]] && continue
+		measure "$server" off
+		echo "  run $i $server digest off: $RESULT" >&2
+		record "$server.off" "$RESULT"
+	done
+done
+
+kamailio_version=$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p' | head -n 1)
+confab_version=$("$CONFAB" --version 2>/dev/null | head -n 1 || true)
+label() {
+	if [[ $1 == kamailio ]]; then
+		echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)"
+	else
+		echo "${confab_version:-confab}"
+	fi
+}
+
+table() {
+	local auth server key med prefix
+	echo "| server | digest | CPU µs per registration (median) | every run (µs) | failed registrations |"
+	echo "|---|---|---:|---|---:|"
+	for auth in on off; do
+		for server in kamailio confab; do
+			key=$server.$auth
+			if [[ -n ${values[$key]:-} ]]; then
+				med=$(median <<<"${values[$key]}")
+				echo "| $(label "$server") | $auth | $med | $(echo "${values[$key]}" | sed 's/ $//; s/ /, /g') | ${failures[$key]:-0} |"
+			else
+				echo "| $(label "$server") | $auth | not measured | ${skipped[$key]:-} | |"
+			fi
+		done
+	done
+	echo
+	for auth in on off; do
+		if [[ -n ${values[confab.$auth]:-} && -n ${values[kamailio.$auth]:-} ]]; then
+			awk -v c="$(median <<<"${values[confab.$auth]}")" \
+				-v k="$(median <<<"${values[kamailio.$auth]}")" -v a="$auth" \
+				'BEGIN { printf "confab / Kamailio, digest %s: %.2f (below 1: confab uses less CPU)\n", a, c / k }'
+		elif [[ -z ${values[confab.$auth]:-} ]]; then
+			[[ $auth == on ]] && prefix="confab" || prefix="confab, digest off"
+			echo "$prefix: not measured (${skipped[confab.$auth]:-no run})"
+		else
+			echo "Kamailio, digest $auth: not measured (${skipped[kamailio.$auth]:-no run})"
+		fi
+	done
+	echo
+	echo "$runs run(s) per row, alternating servers; each run: a fresh server, $count registrations at $rate/s over $users users by sipp on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the sipp run. Digest on: REGISTER, 401, REGISTER, 200 (MD5, qop=auth)."
+}
+
+table | tee "${out:-/dev/null}"
