@@ -187,30 +187,43 @@ impl Client {
         )
     }
 
+    /// The headers every out-of-dialog request from us starts with
+    /// (RFC 3261 §8.1.1).
+    fn request_headers(
+        &mut self,
+        to: &str,
+        from_tag: &str,
+        call_id: String,
+        cseq: &str,
+    ) -> Vec<Header> {
+        vec![
+            Header::Via(rsip::headers::Via::new(self.via())),
+            Header::MaxForwards(70.into()),
+            Header::From(rsip::headers::From::new(format!(
+                "<{}>;tag={from_tag}",
+                self.aor
+            ))),
+            Header::To(rsip::headers::To::new(format!("<{to}>"))),
+            Header::CallId(rsip::headers::CallId::new(call_id)),
+            Header::CSeq(rsip::headers::CSeq::new(cseq)),
+            Header::UserAgent(rsip::headers::UserAgent::new(USER_AGENT)),
+        ]
+    }
+
     fn send_register(&mut self, now: Time, expiry: Duration) {
         self.register_cseq += 1;
         let expires = expiry.as_secs();
         let uri = format!("sip:{}", self.config.domain);
-        let headers = vec![
-            Header::Via(rsip::headers::Via::new(self.via())),
-            Header::MaxForwards(70.into()),
-            Header::From(rsip::headers::From::new(format!(
-                "<{}>;tag={}",
-                self.aor, self.register_from_tag
-            ))),
-            Header::To(rsip::headers::To::new(format!("<{}>", self.aor))),
-            Header::CallId(rsip::headers::CallId::new(self.register_call_id.clone())),
-            Header::CSeq(rsip::headers::CSeq::new(format!(
-                "{} REGISTER",
-                self.register_cseq
-            ))),
-            Header::Contact(rsip::headers::Contact::new(format!(
-                "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
-                self.contact, self.instance
-            ))),
-            Header::Expires(rsip::headers::Expires::new(expires.to_string())),
-            Header::UserAgent(rsip::headers::UserAgent::new(USER_AGENT)),
-        ];
+        let (aor, tag) = (self.aor.clone(), self.register_from_tag.clone());
+        let cseq = format!("{} REGISTER", self.register_cseq);
+        let mut headers = self.request_headers(&aor, &tag, self.register_call_id.clone(), &cseq);
+        headers.push(Header::Contact(rsip::headers::Contact::new(format!(
+            "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
+            self.contact, self.instance
+        ))));
+        headers.push(Header::Expires(rsip::headers::Expires::new(
+            expires.to_string(),
+        )));
         let purpose = if expires == 0 {
             Purpose::Unregister
         } else {
@@ -221,21 +234,9 @@ impl Client {
 
     fn send_keepalive(&mut self, now: Time) {
         let uri = format!("sip:{}", self.config.domain);
-        let headers = vec![
-            Header::Via(rsip::headers::Via::new(self.via())),
-            Header::MaxForwards(70.into()),
-            Header::From(rsip::headers::From::new(format!(
-                "<{}>;tag={}",
-                self.aor,
-                self.ids.tag()
-            ))),
-            Header::To(rsip::headers::To::new(format!("<{uri}>"))),
-            Header::CallId(rsip::headers::CallId::new(
-                self.ids.call_id(&self.config.local.ip().to_string()),
-            )),
-            Header::CSeq(rsip::headers::CSeq::new("1 OPTIONS")),
-            Header::UserAgent(rsip::headers::UserAgent::new(USER_AGENT)),
-        ];
+        let tag = self.ids.tag();
+        let call_id = self.ids.call_id(&self.config.local.ip().to_string());
+        let headers = self.request_headers(&uri, &tag, call_id, "1 OPTIONS");
         self.send(now, Method::Options, &uri, headers, Purpose::KeepAlive);
         self.registration.keepalive_sent(now);
     }

@@ -184,6 +184,20 @@ impl Network {
         while self.now < deadline && self.step() {}
     }
 
+    /// hao's INVITE from a raw UA: challenged, ACKed, sent again with
+    /// credentials as CSeq 2.
+    fn invite_as_hao(&mut self, hao: usize, target: &str, call: &str) {
+        let ua = self.raw[hao].addr;
+        self.send_raw(hao, &raw_request("INVITE", target, "hao", ua, call, 1, ""));
+        let challenge = self.expect_raw(hao, "SIP/2.0 407");
+        self.send_raw(hao, &raw_request("ACK", target, "hao", ua, call, 1, ""));
+        let credentials = answer("hao", &challenge, "INVITE", target);
+        self.send_raw(
+            hao,
+            &raw_request("INVITE", target, "hao", ua, call, 2, &credentials),
+        );
+    }
+
     fn has_event(&self, client: usize, wanted: impl Fn(&client::Event) -> bool) -> bool {
         self.clients[client].events.iter().any(wanted)
     }
@@ -308,19 +322,7 @@ fn an_invite_forks_and_the_first_answer_wins() {
         net.has_event(first, registered) && net.has_event(second, registered)
     });
 
-    let target = "sip:vivian@confab.local";
-    let ua = net.raw[hao].addr;
-    net.send_raw(
-        hao,
-        &raw_request("INVITE", target, "hao", ua, "call1", 1, ""),
-    );
-    let challenge = net.expect_raw(hao, "SIP/2.0 407");
-    net.send_raw(hao, &raw_request("ACK", target, "hao", ua, "call1", 1, ""));
-    let credentials = answer("hao", &challenge, "INVITE", target);
-    net.send_raw(
-        hao,
-        &raw_request("INVITE", target, "hao", ua, "call1", 2, &credentials),
-    );
+    net.invite_as_hao(hao, "sip:vivian@confab.local", "call1");
     net.expect_raw(hao, "SIP/2.0 100");
     net.run_until(Duration::from_secs(5), |net| {
         [first, second].iter().all(|&c| {
@@ -345,6 +347,7 @@ fn an_invite_forks_and_the_first_answer_wins() {
     });
 
     // ACK and BYE follow the Record-Route back through the proxy.
+    let ua = net.raw[hao].addr;
     let to = header_line(&ok, "To")
         .unwrap()
         .trim_start_matches("To:")
@@ -510,19 +513,7 @@ fn an_answer_without_ack_ends_the_call_after_timer_l() {
     net.run_until(Duration::from_secs(5), |net| {
         net.has_event(vivian, registered)
     });
-    let target = "sip:vivian@confab.local";
-    let ua = net.raw[hao].addr;
-    net.send_raw(
-        hao,
-        &raw_request("INVITE", target, "hao", ua, "noack", 1, ""),
-    );
-    let challenge = net.expect_raw(hao, "SIP/2.0 407");
-    net.send_raw(hao, &raw_request("ACK", target, "hao", ua, "noack", 1, ""));
-    let credentials = answer("hao", &challenge, "INVITE", target);
-    net.send_raw(
-        hao,
-        &raw_request("INVITE", target, "hao", ua, "noack", 2, &credentials),
-    );
+    net.invite_as_hao(hao, "sip:vivian@confab.local", "noack");
     net.run_until(Duration::from_secs(5), |net| {
         net.has_event(vivian, |e| matches!(e, client::Event::IncomingCall { .. }))
     });
