@@ -15,6 +15,32 @@ use crate::client;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "cmd")]
 pub enum AgentCommand {
+    #[serde(rename = "presence")]
+    Presence {
+        state: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    #[serde(rename = "im")]
+    Im {
+        to: String,
+        text: String,
+        /// Echoed in `im_status`; the agent numbers messages itself if absent.
+        #[serde(default)]
+        id: Option<u64>,
+    },
+    #[serde(rename = "typing")]
+    Typing { to: String },
+    #[serde(rename = "buddy.add")]
+    BuddyAdd {
+        uri: String,
+        #[serde(default)]
+        group: Option<String>,
+        #[serde(default)]
+        display: Option<String>,
+    },
+    #[serde(rename = "buddy.remove")]
+    BuddyRemove { uri: String },
     #[serde(rename = "call.answer")]
     CallAnswer {},
     #[serde(rename = "call.decline")]
@@ -35,6 +61,28 @@ pub enum AgentEvent {
     RegistrationFailed {
         reason: String,
     },
+    Presence {
+        uri: String,
+        state: &'static str,
+        note: String,
+    },
+    Buddies {
+        buddies: Vec<AgentBuddy>,
+    },
+    Im {
+        from: String,
+        text: String,
+    },
+    ImStatus {
+        id: u64,
+        to: String,
+        delivered: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Typing {
+        from: String,
+    },
     IncomingCall {
         from: String,
     },
@@ -49,6 +97,13 @@ pub enum AgentEvent {
     },
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentBuddy {
+    pub uri: String,
+    pub display: String,
+    pub group: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
@@ -58,22 +113,69 @@ pub enum CallState {
     Ended,
 }
 
-/// Reads one stdin line into a core command, or the error event to print.
-pub fn parse_command(line: &str) -> Result<Option<client::Command>, AgentEvent> {
-    let line = line.trim();
-    if line.is_empty() {
-        return Ok(None);
+/// Reads stdin lines into core commands, numbering messages that come
+/// without an `id`.
+#[derive(Debug, Default)]
+pub struct CommandReader {
+    next_im_id: u64,
+}
+
+impl CommandReader {
+    /// One stdin line: a core command, nothing (a blank line), or the error
+    /// event to print.
+    pub fn read(&mut self, line: &str) -> Result<Option<client::Command>, AgentEvent> {
+        let line = line.trim();
+        if line.is_empty() {
+            return Ok(None);
+        }
+        let command: AgentCommand =
+            serde_json::from_str(line).map_err(|error| AgentEvent::Error {
+                command: command_name(line),
+                reason: format!("not a command: {error}"),
+            })?;
+        self.convert(command)
+            .map(Some)
+            .map_err(|reason| AgentEvent::Error {
+                command: command_name(line),
+                reason,
+            })
     }
-    let command: AgentCommand = serde_json::from_str(line).map_err(|error| AgentEvent::Error {
-        command: command_name(line),
-        reason: format!("not a command: {error}"),
-    })?;
-    Ok(Some(match command {
-        AgentCommand::CallAnswer {} => client::Command::AnswerCall,
-        AgentCommand::CallDecline {} => client::Command::DeclineCall,
-        AgentCommand::CallHangup {} => client::Command::HangUp,
-        AgentCommand::Quit {} => client::Command::Quit,
-    }))
+
+    fn convert(&mut self, command: AgentCommand) -> Result<client::Command, String> {
+        Ok(match command {
+            AgentCommand::Presence { state, note } => client::Command::SetPresence {
+                availability: state.parse()?,
+                note,
+            },
+            AgentCommand::Im { to, text, id } => {
+                let id = id.unwrap_or_else(|| {
+                    self.next_im_id += 1;
+                    self.next_im_id
+                });
+                client::Command::SendIm { id, to, text }
+            }
+            AgentCommand::Typing { to } => client::Command::Typing { to },
+            AgentCommand::BuddyAdd {
+                uri,
+                group,
+                display,
+            } => client::Command::AddBuddy {
+                uri,
+                display,
+                group,
+            },
+            AgentCommand::BuddyRemove { uri } => client::Command::RemoveBuddy { uri },
+            AgentCommand::CallAnswer {} => client::Command::AnswerCall,
+            AgentCommand::CallDecline {} => client::Command::DeclineCall,
+            AgentCommand::CallHangup {} => client::Command::HangUp,
+            AgentCommand::Quit {} => client::Command::Quit,
+        })
+    }
+}
+
+/// Reads one line with a fresh reader (for tests and one-off use).
+pub fn parse_command(line: &str) -> Result<Option<client::Command>, AgentEvent> {
+    CommandReader::default().read(line)
 }
 
 /// The `cmd` of a line that failed to parse, so the error names it.
@@ -89,6 +191,41 @@ pub fn event_line(event: &client::Event) -> Option<String> {
         client::Event::RegistrationFailed { reason } => AgentEvent::RegistrationFailed {
             reason: reason.clone(),
         },
+        client::Event::Presence {
+            uri,
+            availability,
+            note,
+        } => AgentEvent::Presence {
+            uri: uri.clone(),
+            state: availability.as_str(),
+            note: note.clone(),
+        },
+        client::Event::Buddies { buddies } => AgentEvent::Buddies {
+            buddies: buddies
+                .iter()
+                .map(|buddy| AgentBuddy {
+                    uri: buddy.uri.clone(),
+                    display: buddy.display.clone(),
+                    group: buddy.group.clone(),
+                })
+                .collect(),
+        },
+        client::Event::Im { from, text } => AgentEvent::Im {
+            from: from.clone(),
+            text: text.clone(),
+        },
+        client::Event::ImStatus {
+            id,
+            to,
+            delivered,
+            reason,
+        } => AgentEvent::ImStatus {
+            id: *id,
+            to: to.clone(),
+            delivered: *delivered,
+            reason: reason.clone(),
+        },
+        client::Event::Typing { from } => AgentEvent::Typing { from: from.clone() },
         client::Event::IncomingCall { from } => AgentEvent::IncomingCall { from: from.clone() },
         client::Event::CallRinging { peer } => AgentEvent::Call {
             peer: peer.clone(),

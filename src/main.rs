@@ -266,10 +266,11 @@ async fn agent(args: ClientArgs) -> Result<()> {
     let mut stdout = tokio::io::stdout();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
+    let mut reader = confab::agent::CommandReader::default();
     loop {
         tokio::select! {
             line = lines.next_line(), if stdin_open => match line? {
-                Some(line) => match confab::agent::parse_command(&line) {
+                Some(line) => match reader.read(&line) {
                     Ok(Some(command)) => { let _ = commands.send(command); }
                     Ok(None) => {}
                     Err(error) => write_line(&mut stdout, &serde_json::to_string(&error)?).await?,

@@ -6,8 +6,11 @@
 //! incoming calls far enough to ring, answer, decline and hang up (see
 //! [`call`]); media arrives with the audio work.
 
+mod api;
 pub mod call;
 pub mod registration;
+
+pub use api::{Availability, Buddy, Command, Event};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -43,57 +46,6 @@ pub struct ClientConfig {
     pub register_expiry: Duration,
     pub keepalive_interval: Duration,
     pub seed: u64,
-}
-
-/// What a front end asks of the core.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    AnswerCall,
-    DeclineCall,
-    HangUp,
-    /// Unregister and stop.
-    Quit,
-}
-
-impl Command {
-    /// The agent-contract name of the command, for error events.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::AnswerCall => "call.answer",
-            Command::DeclineCall => "call.decline",
-            Command::HangUp => "call.hangup",
-            Command::Quit => "quit",
-        }
-    }
-}
-
-/// What the core tells its front end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Registered {
-        uri: String,
-    },
-    RegistrationFailed {
-        reason: String,
-    },
-    Unregistered,
-    IncomingCall {
-        from: String,
-    },
-    CallRinging {
-        peer: String,
-    },
-    CallConnected {
-        peer: String,
-    },
-    CallEnded {
-        peer: String,
-        reason: String,
-    },
-    CommandFailed {
-        command: &'static str,
-        reason: String,
-    },
 }
 
 /// Why an outstanding client transaction was sent.
@@ -442,6 +394,11 @@ impl SipCore for Client {
             Command::AnswerCall => self.answer_call(now),
             Command::DeclineCall => self.decline_call(now),
             Command::HangUp => self.hang_up(now),
+            Command::SetPresence { .. }
+            | Command::SendIm { .. }
+            | Command::Typing { .. }
+            | Command::AddBuddy { .. }
+            | Command::RemoveBuddy { .. } => Err("not available in this build".into()),
         };
         if let Err(reason) = result {
             self.events.push_back(Event::CommandFailed {
