@@ -2,4 +2,5 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
+mod fuzz_regressions;
 mod rfc4475;

@@ -15,7 +15,8 @@
 //!
 //! A rejected request that still names its Via, From, To, Call-ID and CSeq
 //! carries the response to send ([`ParseError::reply`], §8.2.6); anything
-//! else is to be dropped and logged.
+//! else (responses, ACKs, requests missing those fields) is to be dropped
+//! and logged.
 //!
 //! Invariants: [`parse`] never panics, whatever the bytes. A message that
 //! is already in canonical form is handed to rsip without being copied.
@@ -172,7 +173,9 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
         .take_while(|b| scan::is_token_char(**b))
         .count();
     let looks_like_request = method_len > 0 && scanned.start_line.get(method_len) == Some(&b' ');
-    let reply = if is_request && looks_like_request {
+    // RFC 3261 §17.1.1.3, §17.2.1: an ACK is never answered.
+    let is_ack = scanned.start_line.starts_with(b"ACK ");
+    let reply = if is_request && looks_like_request && !is_ack {
         ReplyContext::from_headers(&scanned.headers).map(Box::new)
     } else {
         None
