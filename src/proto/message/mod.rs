@@ -8,9 +8,9 @@
 //! Route and Record-Route values split, and the body cut to Content-Length
 //! (§18.3: bytes past it are discarded, a Content-Length past the end of a
 //! datagram is a 400). It also checks what rsip accepts but a server must
-//! not: missing or repeated mandatory fields (§8.1.1), CSeq (§8.2.2.3, a
-//! method that differs from the Request-Line's is a 400), the SIP version
-//! (505, §8.2.2.3 of RFC 3261 and RFC 4475 §3.1.2.16), an unknown method
+//! not: missing or repeated mandatory fields (§8.1.1, §7.3.1), CSeq
+//! (§20.16; a method that differs from the Request-Line's is a 400, RFC
+//! 4475 §3.1.2.17), the SIP version (505, §21.5.7), an unknown method
 //! (501, §8.2.1) and an unsupported Request-URI scheme (416, §8.2.2.1).
 //!
 //! A rejected request that still names its Via, From, To, Call-ID and CSeq
@@ -75,7 +75,7 @@ pub enum ParseErrorKind {
     /// A method this stack does not know (501, §8.2.1).
     #[error("unknown method {0}")]
     UnknownMethod(String),
-    /// A SIP version other than 2.0 (505, §8.2.2.3... and §21.5.7).
+    /// A SIP version other than 2.0 (505, §21.5.7; RFC 4475 §3.1.2.16).
     #[error("SIP version {0} not supported")]
     VersionNotSupported(String),
     /// A Request-URI scheme other than sip/sips (416, §8.2.2.1).
@@ -444,8 +444,7 @@ fn check_status_line(line: &[u8]) -> Result<(), ParseError> {
 }
 
 /// RFC 3261 §20.16: CSeq = 1*DIGIT LWS Method, the number below 2**32, and
-/// in a request the method is the Request-Line's (§8.2.2.3... RFC 4475
-/// §3.1.2.17).
+/// in a request the method is the Request-Line's (RFC 4475 §3.1.2.17).
 fn check_cseq(value: &[u8], request_method: Option<&[u8]>) -> Result<(), ParseError> {
     let malformed = |reason: &str| ParseError::new(ParseErrorKind::Malformed, reason);
     let split = value
