@@ -175,13 +175,11 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     let looks_like_request = method_len > 0 && scanned.start_line.get(method_len) == Some(&b' ');
     // RFC 3261 §17.1.1.3, §17.2.1: an ACK is never answered.
     let is_ack = scanned.start_line.starts_with(b"ACK ");
-    let reply = if is_request && looks_like_request && !is_ack {
-        ReplyContext::from_headers(&scanned.headers).map(Box::new)
-    } else {
-        None
-    };
     check(msg, &scanned, is_request).map_err(|mut e| {
-        e.reply = reply;
+        // Only a refused request pays for copying what its reply needs.
+        if is_request && looks_like_request && !is_ack {
+            e.reply = ReplyContext::from_headers(&scanned.headers).map(Box::new);
+        }
         e
     })
 }
