@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
 mod agents;
+mod fuzz_regressions;
 mod harness;
 mod rfc4475;
 mod sim;

@@ -142,7 +142,7 @@ pub fn repair_uri(uri: &mut Uri) {
         return;
     };
     let Some((userinfo, host)) = domain
-        .to_string()
+        .value()
         .rsplit_once('@')
         .map(|(u, h)| (u.to_owned(), h.to_owned()))
     else {

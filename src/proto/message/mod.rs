@@ -8,14 +8,15 @@
 //! Route and Record-Route values split, and the body cut to Content-Length
 //! (§18.3: bytes past it are discarded, a Content-Length past the end of a
 //! datagram is a 400). It also checks what rsip accepts but a server must
-//! not: missing or repeated mandatory fields (§8.1.1), CSeq (§8.2.2.3, a
-//! method that differs from the Request-Line's is a 400), the SIP version
-//! (505, §8.2.2.3 of RFC 3261 and RFC 4475 §3.1.2.16), an unknown method
+//! not: missing or repeated mandatory fields (§8.1.1, §7.3.1), CSeq
+//! (§20.16; a method that differs from the Request-Line's is a 400, RFC
+//! 4475 §3.1.2.17), the SIP version (505, §21.5.7), an unknown method
 //! (501, §8.2.1) and an unsupported Request-URI scheme (416, §8.2.2.1).
 //!
 //! A rejected request that still names its Via, From, To, Call-ID and CSeq
 //! carries the response to send ([`ParseError::reply`], §8.2.6); anything
-//! else is to be dropped and logged.
+//! else (responses, ACKs, requests missing those fields) is to be dropped
+//! and logged.
 //!
 //! Invariants: [`parse`] never panics, whatever the bytes. A message that
 //! is already in canonical form is handed to rsip without being copied.
@@ -74,7 +75,7 @@ pub enum ParseErrorKind {
     /// A method this stack does not know (501, §8.2.1).
     #[error("unknown method {0}")]
     UnknownMethod(String),
-    /// A SIP version other than 2.0 (505, §8.2.2.3... and §21.5.7).
+    /// A SIP version other than 2.0 (505, §21.5.7; RFC 4475 §3.1.2.16).
     #[error("SIP version {0} not supported")]
     VersionNotSupported(String),
     /// A Request-URI scheme other than sip/sips (416, §8.2.2.1).
@@ -172,13 +173,13 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
         .take_while(|b| scan::is_token_char(**b))
         .count();
     let looks_like_request = method_len > 0 && scanned.start_line.get(method_len) == Some(&b' ');
-    let reply = if is_request && looks_like_request {
-        ReplyContext::from_headers(&scanned.headers).map(Box::new)
-    } else {
-        None
-    };
+    // RFC 3261 §17.1.1.3, §17.2.1: an ACK is never answered.
+    let is_ack = scanned.start_line.starts_with(b"ACK ");
     check(msg, &scanned, is_request).map_err(|mut e| {
-        e.reply = reply;
+        // Only a refused request pays for copying what its reply needs.
+        if is_request && looks_like_request && !is_ack {
+            e.reply = ReplyContext::from_headers(&scanned.headers).map(Box::new);
+        }
         e
     })
 }
@@ -441,8 +442,7 @@ fn check_status_line(line: &[u8]) -> Result<(), ParseError> {
 }
 
 /// RFC 3261 §20.16: CSeq = 1*DIGIT LWS Method, the number below 2**32, and
-/// in a request the method is the Request-Line's (§8.2.2.3... RFC 4475
-/// §3.1.2.17).
+/// in a request the method is the Request-Line's (RFC 4475 §3.1.2.17).
 fn check_cseq(value: &[u8], request_method: Option<&[u8]>) -> Result<(), ParseError> {
     let malformed = |reason: &str| ParseError::new(ParseErrorKind::Malformed, reason);
     let split = value

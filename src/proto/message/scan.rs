@@ -173,8 +173,17 @@ pub(crate) fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
-pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// The first CRLF in `haystack`.
+fn find_crlf(haystack: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(cr) = haystack[from..].iter().position(|b| *b == b'\r') {
+        let at = from + cr;
+        if haystack.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn trim_ws(mut s: &[u8]) -> &[u8] {
@@ -197,14 +206,14 @@ fn trim_ws(mut s: &[u8]) -> &[u8] {
 /// at the first empty line; if there is none, every line after the start
 /// line is read as a header field so that a reply can still be built.
 pub(crate) fn scan(msg: &[u8]) -> Result<Scanned<'_>, ScanError> {
-    let start_end = find(msg, b"\r\n").ok_or(ScanError::NoStartLine)?;
+    let start_end = find_crlf(msg).ok_or(ScanError::NoStartLine)?;
     let start_line = &msg[..start_end];
     let mut headers: Vec<RawHeader<'_>> = Vec::with_capacity(16);
     let mut pos = start_end + 2;
     let mut body_start = None;
     while pos < msg.len() {
         let rest = &msg[pos..];
-        let (line, next) = match find(rest, b"\r\n") {
+        let (line, next) = match find_crlf(rest) {
             Some(0) => {
                 body_start = Some(pos + 2);
                 break;
@@ -272,20 +281,18 @@ pub(crate) fn canonical_elements(
     kind: HeaderKind,
     value: &[u8],
 ) -> Result<Vec<Cow<'_, [u8]>>, ValueError> {
-    const SEPARATORS: &[u8] = b";=/,";
     let mut elements = Vec::with_capacity(1);
-    let mut out: Vec<u8> = Vec::new();
-    // Offset in `value` where the current element began, while `out` is
-    // still identical to the input (no whitespace changed yet).
-    let mut element_start = 0;
-    let mut changed = false;
+    let mut element = Element {
+        value,
+        start: 0,
+        out: None,
+    };
     let mut i = 0;
     while i < value.len() {
-        let b = value[i];
-        match b {
+        match value[i] {
             b'"' => {
                 let end = quoted_end(value, i).ok_or("unterminated quoted string")?;
-                out.extend_from_slice(&value[i..end]);
+                element.keep(i, end);
                 i = end;
             }
             b'<' => {
@@ -293,74 +300,100 @@ pub(crate) fn canonical_elements(
                     .iter()
                     .position(|c| *c == b'>')
                     .ok_or("'<' without '>'")?;
-                let inner = &value[i..i + close + 1];
-                if inner.iter().any(|c| is_ws(*c)) {
+                if value[i..i + close].iter().any(|c| is_ws(*c)) {
                     return Err("whitespace inside <...>");
                 }
-                out.extend_from_slice(inner);
+                element.keep(i, i + close + 1);
                 i += close + 1;
             }
             b' ' | b'\t' => {
                 let run = value[i..].iter().take_while(|c| is_ws(**c)).count();
                 let next = value.get(i + run).copied();
-                let prev = out.last().copied();
+                let prev = element.last_out(i);
                 let drop = prev.is_none_or(|p| SEPARATORS.contains(&p))
                     || next.is_none_or(|n| SEPARATORS.contains(&n));
-                if drop || run > 1 || b == b'\t' {
-                    changed = true;
-                }
-                if !drop {
-                    out.push(b' ');
+                if drop {
+                    element.change(i);
+                } else if run > 1 || value[i] == b'\t' {
+                    element.change(i);
+                    element.push(b' ');
+                } else {
+                    element.keep(i, i + 1);
                 }
                 i += run;
             }
             b',' if kind.is_list() => {
-                finish_element(&mut elements, &mut out, value, element_start, i, changed)?;
-                changed = false;
+                elements.push(element.finish(i)?);
                 i += 1;
-                element_start = i;
-                // The whitespace after the comma is dropped by the rule above
-                // only when `out` is non-empty; skip it here.
-                let run = value[i..].iter().take_while(|c| is_ws(**c)).count();
-                if run > 0 {
-                    changed = true;
-                    i += run;
-                }
+                // Whitespace after the comma belongs to COMMA (SWS).
+                i += value[i..].iter().take_while(|c| is_ws(**c)).count();
+                element = Element {
+                    value,
+                    start: i,
+                    out: None,
+                };
             }
             b',' if kind.is_address() => return Err("a comma outside quotes"),
             _ => {
-                out.push(b);
+                element.keep(i, i + 1);
                 i += 1;
             }
         }
     }
-    finish_element(
-        &mut elements,
-        &mut out,
-        value,
-        element_start,
-        value.len(),
-        changed,
-    )?;
+    elements.push(element.finish(value.len())?);
     Ok(elements)
 }
 
-fn finish_element<'a>(
-    elements: &mut Vec<Cow<'a, [u8]>>,
-    out: &mut Vec<u8>,
+const SEPARATORS: &[u8] = b";=/,";
+
+/// One list element being canonicalised: a slice of the input until the
+/// first change, a copy from then on.
+struct Element<'a> {
     value: &'a [u8],
     start: usize,
-    end: usize,
-    changed: bool,
-) -> Result<(), ValueError> {
-    check_params(out)?;
-    if changed {
-        elements.push(Cow::Owned(std::mem::take(out)));
-    } else {
-        elements.push(Cow::Borrowed(&value[start..end]));
-        out.clear();
+    out: Option<Vec<u8>>,
+}
+
+impl<'a> Element<'a> {
+    /// Input bytes `from..to` are kept as they are.
+    fn keep(&mut self, from: usize, to: usize) {
+        if let Some(out) = &mut self.out {
+            out.extend_from_slice(&self.value[from..to]);
+        }
     }
-    Ok(())
+
+    /// The input differs from the output from `at` on: start copying.
+    fn change(&mut self, at: usize) {
+        if self.out.is_none() {
+            let mut out = Vec::with_capacity(self.value.len() - self.start);
+            out.extend_from_slice(&self.value[self.start..at]);
+            self.out = Some(out);
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(out) = &mut self.out {
+            out.push(b);
+        }
+    }
+
+    /// The last output byte before input position `at`.
+    fn last_out(&self, at: usize) -> Option<u8> {
+        match &self.out {
+            Some(out) => out.last().copied(),
+            None if at > self.start => Some(self.value[at - 1]),
+            None => None,
+        }
+    }
+
+    fn finish(self, end: usize) -> Result<Cow<'a, [u8]>, ValueError> {
+        let element = match self.out {
+            Some(out) => Cow::Owned(out),
+            None => Cow::Borrowed(&self.value[self.start..end]),
+        };
+        check_params(&element)?;
+        Ok(element)
+    }
 }
 
 /// Refuses an empty element or an empty parameter (`;;`, a trailing `;`),

@@ -232,6 +232,16 @@ fn tel_and_ipv6_are_refused_clearly() {
 }
 
 #[test]
+fn a_malformed_ack_is_never_answered() {
+    let raw = OPTIONS
+        .replace("OPTIONS sip", "ACK sip")
+        .replace("63104 OPTIONS", "63104 INVITE");
+    let error = parse(raw.as_bytes()).unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::Malformed);
+    assert!(error.reply().is_none());
+}
+
+#[test]
 fn responses_are_never_answered() {
     let response = "SIP/2.0 200 OK\r\n\
 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
