@@ -41,6 +41,8 @@
 
 pub mod agent;
 pub mod client;
+pub mod demo;
+pub mod local;
 pub mod net;
 pub mod proto;
 pub mod server;

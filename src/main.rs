@@ -11,10 +11,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use confab::client::{Client, ClientConfig};
+use confab::local::{ServeOptions, Service};
 use confab::net::{SipDriver, SipSockets};
 use confab::proto::Peer;
-use confab::server::{Server, ServerConfig};
-use confab::store::Directory;
 
 /// The server a client uses when none is named: local mode.
 const LOCAL_SERVER: &str = "127.0.0.1:5060";
@@ -66,6 +65,9 @@ struct ServeArgs {
     /// Load the demo directory: vivian, amy and hao (password = user name).
     #[arg(long)]
     demo: bool,
+    /// Also sign in Amy and Hao as demo buddies that answer IMs (implies --demo).
+    #[arg(long)]
+    demo_buddies: bool,
     /// A peer trusted without authentication (a trunk or gateway), by IP address. Repeatable.
     #[arg(long = "trusted-peer")]
     trusted_peers: Vec<std::net::IpAddr>,
@@ -130,45 +132,21 @@ fn data_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let data = data_dir(args.data)?;
-    let directory = Directory::open(&data.join("server.sqlite3"))
-        .with_context(|| format!("opening the directory in {}", data.display()))?;
-    if args.demo {
-        directory
-            .seed_demo(&args.domain)
-            .context("loading the demo directory")?;
-    }
-    if let Some(file) = &args.directory {
-        let count = directory
-            .load_csv(file, &args.domain)
-            .with_context(|| format!("loading users from {}", file.display()))?;
-        tracing::info!(count, file = %file.display(), "users loaded");
-    }
-    let sockets = SipSockets::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let local = sockets.local_addr()?;
-    let config = ServerConfig {
-        domain: args.domain.clone(),
-        local,
+    let options = ServeOptions {
+        listen: args.listen,
+        domain: args.domain,
+        data: data_dir(args.data)?,
+        directory_csv: args.directory,
+        demo: args.demo,
+        demo_buddies: args.demo_buddies,
         trusted_peers: args.trusted_peers,
-        seed: rand::random(),
     };
-    let server = Server::new(config, Box::new(directory));
-    tracing::info!(%local, domain = %args.domain, "confab serve: listening on UDP and TCP");
-    let (_commands, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let driver = SipDriver::new(server, sockets, tokio::time::Instant::now());
-    let logger = tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            tracing::info!(?event, "server");
-        }
-    });
-    tokio::select! {
-        result = driver.run(commands_rx, events_tx) => { result?; }
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
-    }
-    logger.abort();
+    let service = Service::bind(options).await?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("interrupted; stopping");
+    };
+    service.run(shutdown).await?;
     Ok(())
 }
 

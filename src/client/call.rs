@@ -216,10 +216,7 @@ impl Client {
             Some(rsip::headers::Contact::new(format!("<{contact}>"))),
         );
         match uri_peer(&call.dialog.next_hop()) {
-            Some(peer) => match self.transactions.send_request(now, bye, peer) {
-                Ok(key) => self.outstanding.push((key, Purpose::Bye)),
-                Err(error) => tracing::warn!(%error, "BYE not sent"),
-            },
+            Some(peer) => self.send_request(now, bye, peer, Purpose::Bye),
             None => tracing::warn!("the dialog's next hop is not an address; BYE not sent"),
         }
         self.events.push_back(Event::CallEnded {

@@ -2,12 +2,17 @@
 //! I/O. Front ends (the agent, the TUI) send it [`Command`]s and read its
 //! [`Event`]s; a driver feeds it datagrams and time.
 //!
-//! Today it keeps a registration alive (see [`registration`]) and takes
-//! incoming calls far enough to ring, answer, decline and hang up (see
-//! [`call`]); media arrives with the audio work.
+//! It keeps a registration alive ([`registration`], `register`), sends and
+//! receives instant messages (`im`), and takes incoming calls far enough to
+//! ring, answer, decline and hang up ([`call`]); media arrives with the
+//! audio work. Requests it starts go through `outgoing`, which answers
+//! digest challenges.
 
 mod api;
 pub mod call;
+mod im;
+mod outgoing;
+mod register;
 pub mod registration;
 
 pub use api::{Availability, Buddy, Command, Event};
@@ -49,12 +54,20 @@ pub struct ClientConfig {
 }
 
 /// Why an outstanding client transaction was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Purpose {
     Register,
     Unregister,
     KeepAlive,
     Bye,
+    Message { id: u64, to: String },
+    Typing,
+}
+
+impl Purpose {
+    fn is_registration(&self) -> bool {
+        matches!(self, Purpose::Register | Purpose::Unregister)
+    }
 }
 
 pub struct Client {
@@ -69,9 +82,9 @@ pub struct Client {
     register_call_id: String,
     register_from_tag: String,
     register_cseq: u32,
-    /// Whether the last REGISTER carried credentials (a second plain
-    /// challenge then means they were wrong).
-    outstanding: Vec<(TransactionKey, Purpose)>,
+    /// The transport named in the Via of the request being built.
+    via_transport: crate::proto::Transport,
+    outstanding: Vec<outgoing::Outstanding>,
     /// The one call this client handles at a time.
     call: Option<Call>,
     events: VecDeque<Event>,
@@ -104,6 +117,7 @@ impl Client {
             register_call_id,
             register_from_tag,
             register_cseq: 0,
+            via_transport: config.server.transport,
             outstanding: Vec::new(),
             call: None,
             events: VecDeque::new(),
@@ -111,13 +125,6 @@ impl Client {
             finished: false,
             ids,
             config,
-        }
-    }
-
-    /// Starts registering; call once, at `now`.
-    pub fn start(&mut self, now: Time) {
-        if let RegistrationAction::SendRegister = self.registration.start() {
-            self.send_register(now, self.config.register_expiry);
         }
     }
 
@@ -132,105 +139,11 @@ impl Client {
     fn via(&mut self) -> String {
         format!(
             "SIP/2.0/{} {}:{};branch={};rport",
-            self.config.server.transport,
+            self.via_transport,
             self.config.local.ip(),
             self.config.local.port(),
             self.ids.branch()
         )
-    }
-
-    /// The headers every out-of-dialog request from us starts with
-    /// (RFC 3261 §8.1.1).
-    fn request_headers(
-        &mut self,
-        to: &str,
-        from_tag: &str,
-        call_id: String,
-        cseq: &str,
-    ) -> Vec<Header> {
-        vec![
-            Header::Via(rsip::headers::Via::new(self.via())),
-            Header::MaxForwards(70.into()),
-            Header::From(rsip::headers::From::new(format!(
-                "<{}>;tag={from_tag}",
-                self.aor
-            ))),
-            Header::To(rsip::headers::To::new(format!("<{to}>"))),
-            Header::CallId(rsip::headers::CallId::new(call_id)),
-            Header::CSeq(rsip::headers::CSeq::new(cseq)),
-            Header::UserAgent(rsip::headers::UserAgent::new(USER_AGENT)),
-        ]
-    }
-
-    fn send_register(&mut self, now: Time, expiry: Duration) {
-        self.register_cseq += 1;
-        let expires = expiry.as_secs();
-        let uri = format!("sip:{}", self.config.domain);
-        let (aor, tag) = (self.aor.clone(), self.register_from_tag.clone());
-        let cseq = format!("{} REGISTER", self.register_cseq);
-        let mut headers = self.request_headers(&aor, &tag, self.register_call_id.clone(), &cseq);
-        headers.push(Header::Contact(rsip::headers::Contact::new(format!(
-            "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
-            self.contact, self.instance
-        ))));
-        headers.push(Header::Expires(rsip::headers::Expires::new(
-            expires.to_string(),
-        )));
-        let purpose = if expires == 0 {
-            Purpose::Unregister
-        } else {
-            Purpose::Register
-        };
-        self.send(now, Method::Register, &uri, headers, purpose);
-    }
-
-    fn send_keepalive(&mut self, now: Time) {
-        let uri = format!("sip:{}", self.config.domain);
-        let tag = self.ids.tag();
-        let call_id = self.ids.call_id(&self.config.local.ip().to_string());
-        let headers = self.request_headers(&uri, &tag, call_id, "1 OPTIONS");
-        self.send(now, Method::Options, &uri, headers, Purpose::KeepAlive);
-        self.registration.keepalive_sent(now);
-    }
-
-    fn send(
-        &mut self,
-        now: Time,
-        method: Method,
-        uri: &str,
-        mut headers: Vec<Header>,
-        purpose: Purpose,
-    ) {
-        let Ok(uri) = rsip::Uri::try_from(uri) else {
-            tracing::warn!(%uri, "cannot send to an unparseable URI");
-            return;
-        };
-        if matches!(purpose, Purpose::Register | Purpose::Unregister) {
-            headers.extend(self.digest.authorization(self.ids.rng(), &method, &uri));
-        }
-        let request = Request {
-            method,
-            uri,
-            version: rsip::Version::V2,
-            headers: headers.into(),
-            body: Vec::new(),
-        };
-        match self
-            .transactions
-            .send_request(now, request, self.config.server)
-        {
-            Ok(key) => self.outstanding.push((key, purpose)),
-            Err(error) => tracing::warn!(%error, "request not sent"),
-        }
-    }
-
-    fn take_purpose(&mut self, key: &TransactionKey, is_final: bool) -> Option<Purpose> {
-        let index = self.outstanding.iter().position(|(k, _)| k == key)?;
-        let purpose = self.outstanding.get(index).map(|(_, purpose)| *purpose);
-        if is_final {
-            self.outstanding.remove(index);
-        }
-        purpose
     }
 
     fn drain_transaction_events(&mut self, now: Time) {
@@ -238,13 +151,14 @@ impl Client {
             match event {
                 TransactionEvent::Response { key, response } => {
                     let is_final = response.status_code.code() >= 200;
-                    match self.take_purpose(&key, is_final) {
-                        Some(purpose) => self.handle_response(now, purpose, response),
+                    match self.take_outstanding(&key, is_final) {
+                        Some(outstanding) if is_final => self.handle_final(now, outstanding, response),
+                        Some(_) => {}
                         None => tracing::debug!(?key, "response to a finished request"),
                     }
                 }
-                TransactionEvent::Timeout { key } => match self.take_purpose(&key, true) {
-                    Some(purpose) => self.handle_timeout_of(now, purpose),
+                TransactionEvent::Timeout { key } => match self.take_outstanding(&key, true) {
+                    Some(outstanding) => self.handle_no_answer(now, outstanding.purpose),
                     None => self.call_timed_out(now, &key),
                 },
                 TransactionEvent::Request { key, request, from } => {
@@ -257,90 +171,68 @@ impl Client {
         }
     }
 
-    fn handle_response(&mut self, now: Time, purpose: Purpose, response: Response) {
+    /// A final response to a request we sent.
+    fn handle_final(&mut self, now: Time, outstanding: outgoing::Outstanding, response: Response) {
         let code = response.status_code.code();
-        if code < 200 {
-            return;
-        }
-        match purpose {
-            Purpose::KeepAlive => self.registration.keepalive_answered(now),
-            Purpose::Bye => {}
-            Purpose::Unregister => {
-                self.registration.closed();
-                self.events.push_back(Event::Unregistered);
-                self.finished = true;
-            }
-            Purpose::Register => self.handle_register_response(now, response),
-        }
-    }
-
-    fn handle_register_response(&mut self, now: Time, response: Response) {
-        let code = response.status_code.code();
-        match code {
-            200..=299 => {
-                let was_registered = self.registration.is_registered();
-                let expiry =
-                    granted_expiry(&response, &self.contact).unwrap_or(self.config.register_expiry);
-                self.registration.registered(now, expiry);
-                if !was_registered {
-                    self.events.push_back(Event::Registered {
-                        uri: self.aor.clone(),
-                    });
-                }
-            }
-            401 | 407 => match ChallengeKind::from_status(&response.status_code)
-                .ok_or(DigestError::NoUsableChallenge)
-                .and_then(|kind| self.digest.handle_challenge(kind, &response.headers))
-            {
-                Ok(()) => self.send_register(now, self.config.register_expiry),
+        if code == 401 || code == 407 {
+            let purpose = outstanding.purpose.clone();
+            match self.retry_with_credentials(now, outstanding, &response) {
+                Ok(()) => return,
                 Err(error) => {
-                    self.registration.failed_permanently();
-                    self.events.push_back(Event::RegistrationFailed {
-                        reason: format!("{}: {error}", status_line(&response)),
-                    });
+                    let reason = format!("{}: {error}", status_line(&response));
+                    return self.handle_failure(now, purpose, reason, &response);
                 }
-            },
-            423 => {
-                // RFC 3261 §10.2.8: ask again with at least Min-Expires.
-                let min = min_expires(&response).unwrap_or(3600);
-                self.send_register(now, Duration::from_secs(min.into()));
             }
-            500..=699 | 408 | 480 => {
-                self.registration.failed_retryable(now);
-                self.events.push_back(Event::RegistrationFailed {
-                    reason: status_line(&response),
-                });
-            }
-            _ => {
-                self.registration.failed_permanently();
-                self.events.push_back(Event::RegistrationFailed {
-                    reason: status_line(&response),
-                });
-            }
+        }
+        match outstanding.purpose {
+            Purpose::KeepAlive => self.registration.keepalive_answered(now),
+            Purpose::Bye | Purpose::Typing => {}
+            Purpose::Unregister => self.unregistered(),
+            Purpose::Register => self.handle_register_response(now, response),
+            Purpose::Message { id, to } => self.message_answered(id, to, Some(&response)),
         }
     }
 
-    fn handle_timeout_of(&mut self, now: Time, purpose: Purpose) {
+    /// A request we could not get through: refused credentials.
+    fn handle_failure(&mut self, now: Time, purpose: Purpose, reason: String, response: &Response) {
         match purpose {
-            Purpose::Register => {
-                self.registration.failed_retryable(now);
-                self.events.push_back(Event::RegistrationFailed {
-                    reason: "no answer from the server (408 Request Timeout)".into(),
-                });
-            }
-            Purpose::Unregister => {
-                self.registration.closed();
-                self.finished = true;
-            }
-            // A lost keep-alive is judged by its own, shorter deadline.
-            Purpose::KeepAlive | Purpose::Bye => {}
+            Purpose::Register => self.registration_failed(now, reason, false),
+            Purpose::Unregister => self.unregistered(),
+            Purpose::Message { id, to } => self.message_answered(id, to, Some(response)),
+            Purpose::KeepAlive => self.registration.keepalive_answered(now),
+            Purpose::Bye | Purpose::Typing => tracing::info!(%reason, "request refused"),
         }
     }
+
+    /// Timer B or F: nothing answered.
+    fn handle_no_answer(&mut self, now: Time, purpose: Purpose) {
+        match purpose {
+            Purpose::Register => self.registration_failed(
+                now,
+                "no answer from the server (408 Request Timeout)".into(),
+                true,
+            ),
+            Purpose::Unregister => self.unregistered(),
+            Purpose::Message { id, to } => self.message_answered(id, to, None),
+            // A lost keep-alive is judged by its own, shorter deadline.
+            Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
+        }
+    }
+
+    fn unregistered(&mut self) {
+        self.registration.closed();
+        self.events.push_back(Event::Unregistered);
+        self.finished = true;
+    }
+
+    /// What follows a (re)registration: nothing yet beyond the event.
+    fn on_registered(&mut self, _now: Time) {}
 
     fn handle_request(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
         match request.method {
             Method::Invite => self.handle_invite(now, key, request, from),
             Method::Bye => self.handle_bye(now, key, request),
+            Method::Message => self.handle_message(now, key, request),
             Method::Options => {
                 let response =
                     build::response_to(&request, build::status(200), Some(&self.ids.tag()));
@@ -394,11 +286,11 @@ impl SipCore for Client {
             Command::AnswerCall => self.answer_call(now),
             Command::DeclineCall => self.decline_call(now),
             Command::HangUp => self.hang_up(now),
-            Command::SetPresence { .. }
-            | Command::SendIm { .. }
-            | Command::Typing { .. }
-            | Command::AddBuddy { .. }
-            | Command::RemoveBuddy { .. } => Err("not available in this build".into()),
+            Command::SendIm { id, ref to, ref text } => self.send_im(now, id, to, text),
+            Command::Typing { ref to } => self.send_typing(now, to),
+            Command::SetPresence { .. } | Command::AddBuddy { .. } | Command::RemoveBuddy { .. } => {
+                Err("not available in this build".into())
+            }
         };
         if let Err(reason) = result {
             self.events.push_back(Event::CommandFailed {
@@ -462,37 +354,4 @@ fn status_line(response: &Response) -> String {
         rsip::StatusCode::Other(_, reason) => format!("{code} {reason}"),
         _ => format!("{code} {}", build::reason_phrase(code)),
     }
-}
-
-/// RFC 3261 §10.2.4: the expiry the registrar granted our contact, from its
-/// `expires` parameter in the 2xx, else the Expires header.
-fn granted_expiry(response: &Response, our_contact: &str) -> Option<Duration> {
-    let from_contact = response.headers.iter().find_map(|header| match header {
-        Header::Contact(contact) if contact.value().contains(our_contact) => {
-            param_value(contact.value(), "expires").and_then(|value| value.parse::<u64>().ok())
-        }
-        _ => None,
-    });
-    let from_header = response.headers.iter().find_map(|header| match header {
-        Header::Expires(expires) => expires.value().trim().parse::<u64>().ok(),
-        _ => None,
-    });
-    from_contact.or(from_header).map(Duration::from_secs)
-}
-
-fn min_expires(response: &Response) -> Option<u32> {
-    response.headers.iter().find_map(|header| match header {
-        Header::MinExpires(value) => value.value().trim().parse().ok(),
-        _ => None,
-    })
-}
-
-/// A header parameter after the `>` of a name-addr.
-fn param_value<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    let params = value.rfind('>').and_then(|end| value.get(end + 1..))?;
-    params
-        .split(';')
-        .filter_map(|param| param.trim().split_once('='))
-        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.trim())
 }

@@ -84,6 +84,21 @@ pub fn copy_record_route(request: &Request, response: &mut Response) {
     }
 }
 
+/// The address of a From, To or Contact value: `"Amy" <sip:amy@example.com:5060;transport=tcp>;tag=1`
+/// gives `sip:amy@example.com`, the form users and buddy lists are keyed by.
+pub fn address_of(value: &str) -> Option<String> {
+    let uri_text = match (value.find('<'), value.rfind('>')) {
+        (Some(start), Some(end)) if start < end => value.get(start + 1..end)?,
+        _ => value.split(';').next()?.trim(),
+    };
+    let uri = rsip::Uri::try_from(uri_text).ok()?;
+    let host = uri.host().to_string().to_ascii_lowercase();
+    Some(match uri.user() {
+        Some(user) => format!("sip:{user}@{host}"),
+        None => format!("sip:{host}"),
+    })
+}
+
 /// True if a From or To header value carries a `tag` parameter outside its
 /// `<...>` URI.
 pub fn to_has_tag(value: &str) -> bool {
@@ -216,6 +231,17 @@ mod tests {
         assert_eq!(tag_of("sip:a@b;tag=bare"), Some("bare"));
         assert_eq!(tag_of("<sip:a@b;tag=inside>"), None);
         assert_eq!(tag_of("sip:a@b;tag="), None);
+    }
+
+    #[test]
+    fn addresses_drop_display_names_ports_and_parameters() {
+        assert_eq!(
+            address_of("\"Amy\" <sip:amy@Example.com:5060;transport=tcp>;tag=1").as_deref(),
+            Some("sip:amy@example.com")
+        );
+        assert_eq!(address_of("sip:hao@confab.local;tag=9").as_deref(), Some("sip:hao@confab.local"));
+        assert_eq!(address_of("<sip:confab.local>").as_deref(), Some("sip:confab.local"));
+        assert_eq!(address_of("<>"), None);
     }
 
     #[test]

@@ -1,0 +1,305 @@
+//! The server as a running service: `confab serve`, and the server that
+//! local mode starts inside the client when none answers on its port.
+//!
+//! It binds the port, opens the SQLite stores, runs the server core on a
+//! driver, and, when asked, plays the demo buddies (see [`crate::demo`]).
+//! A demo buddy steps aside when the real user signs in from elsewhere
+//! (`confab --user amy`) and comes back when that user's last binding goes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::client::{Client, ClientConfig, Command, Event};
+use crate::demo::{DemoBuddy, PERSONAS, Persona};
+use crate::net::{SipDriver, SipSockets};
+use crate::proto::{Peer, Time};
+use crate::server::registrar::RegistrarEvent;
+use crate::server::{Server, ServerConfig, ServerEvent};
+use crate::store::{Directory, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("the server's data in {dir}: {source}")]
+    Store { dir: PathBuf, source: StoreError },
+    #[error("loading users from {file}: {source}")]
+    Directory { file: PathBuf, source: StoreError },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub domain: String,
+    pub data: PathBuf,
+    pub directory_csv: Option<PathBuf>,
+    pub demo: bool,
+    pub demo_buddies: bool,
+    pub trusted_peers: Vec<IpAddr>,
+}
+
+/// A bound, ready server; [`Service::run`] serves until shut down.
+pub struct Service {
+    options: ServeOptions,
+    sockets: SipSockets,
+    directory: Directory,
+}
+
+impl Service {
+    pub async fn bind(options: ServeOptions) -> Result<Service, ServiceError> {
+        let store_error = |source| ServiceError::Store {
+            dir: options.data.clone(),
+            source,
+        };
+        let directory = Directory::open(&options.data.join("server.sqlite3")).map_err(store_error)?;
+        if options.demo || options.demo_buddies {
+            directory.seed_demo(&options.domain).map_err(store_error)?;
+        }
+        if let Some(file) = &options.directory_csv {
+            let count = directory
+                .load_csv(file, &options.domain)
+                .map_err(|source| ServiceError::Directory {
+                    file: file.clone(),
+                    source,
+                })?;
+            tracing::info!(count, file = %file.display(), "users loaded");
+        }
+        let sockets = SipSockets::bind(options.listen)
+            .await
+            .map_err(|source| ServiceError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+        Ok(Service {
+            options,
+            sockets,
+            directory,
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.sockets.local_addr()
+    }
+
+    /// Serves until `shutdown` completes or the driver fails.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServiceError> {
+        let local = self.local_addr()?;
+        let config = ServerConfig {
+            domain: self.options.domain.clone(),
+            local,
+            trusted_peers: self.options.trusted_peers.clone(),
+            seed: rand::random(),
+        };
+        let server = Server::new(config, Box::new(self.directory));
+        tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
+        let (_commands, commands_rx) = mpsc::unbounded_channel();
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let driver = SipDriver::new(server, self.sockets, Instant::now());
+        let mut buddies = DemoBuddies::new(local, &self.options.domain, self.options.demo_buddies);
+        buddies.start_all().await;
+        let driver = driver.run(commands_rx, events_tx);
+        tokio::pin!(driver, shutdown);
+        loop {
+            tokio::select! {
+                result = &mut driver => { result?; break; }
+                () = &mut shutdown => break,
+                Some(event) = events.recv() => {
+                    tracing::info!(?event, "server");
+                    let ServerEvent::Registrar(event) = event;
+                    buddies.handle_registrar_event(&event).await;
+                }
+            }
+        }
+        buddies.stop_all().await;
+        Ok(())
+    }
+}
+
+/// The running demo buddies, and the hand-over to real users.
+struct DemoBuddies {
+    server: SocketAddr,
+    domain: String,
+    enabled: bool,
+    running: HashMap<&'static str, RunningBuddy>,
+}
+
+struct RunningBuddy {
+    contact: String,
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl DemoBuddies {
+    fn new(server: SocketAddr, domain: &str, enabled: bool) -> Self {
+        DemoBuddies {
+            server,
+            domain: domain.to_owned(),
+            enabled,
+            running: HashMap::new(),
+        }
+    }
+
+    async fn start_all(&mut self) {
+        if !self.enabled {
+            return;
+        }
+        for persona in PERSONAS {
+            self.start(persona).await;
+        }
+    }
+
+    async fn start(&mut self, persona: Persona) {
+        match spawn_buddy(persona.clone(), self.server, &self.domain).await {
+            Ok(running) => {
+                self.running.insert(persona.user, running);
+            }
+            Err(error) => tracing::warn!(user = persona.user, %error, "demo buddy not started"),
+        }
+    }
+
+    /// A real sign-in sends the demo buddy away; the real user's last
+    /// binding going brings it back.
+    async fn handle_registrar_event(&mut self, event: &RegistrarEvent) {
+        if !self.enabled {
+            return;
+        }
+        match event {
+            RegistrarEvent::Registered { aor, contact } => {
+                let contact = contact.to_string();
+                let Some(running) = self.running.get(aor.user()) else { return };
+                if aor.domain() == self.domain && !contact.contains(&running.contact) {
+                    tracing::info!(user = aor.user(), "the real user signed in; demo buddy steps aside");
+                    if let Some(running) = self.running.remove(aor.user()) {
+                        let _ = running.stop.send(());
+                    }
+                }
+            }
+            RegistrarEvent::AorOffline { aor } if aor.domain() == self.domain => {
+                let persona = PERSONAS.iter().find(|p| p.user == aor.user());
+                if let Some(persona) = persona.filter(|p| !self.running.contains_key(p.user)) {
+                    tracing::info!(user = persona.user, "the real user left; demo buddy is back");
+                    self.start(persona.clone()).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        for (_, running) in self.running.drain() {
+            let _ = running.stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(3), running.done).await;
+        }
+    }
+}
+
+/// Signs a demo buddy in on a port of its own and runs its brain.
+async fn spawn_buddy(persona: Persona, server: SocketAddr, domain: &str) -> io::Result<RunningBuddy> {
+    let sockets = SipSockets::bind(SocketAddr::new(server.ip(), 0)).await?;
+    let local = sockets.local_addr()?;
+    let contact = format!("{}@{}:{}", persona.user, local.ip(), local.port());
+    let config = ClientConfig {
+        user: persona.user.to_owned(),
+        domain: domain.to_owned(),
+        password: persona.user.to_owned(),
+        server: Peer::udp(server),
+        local,
+        register_expiry: Duration::from_secs(300),
+        keepalive_interval: Duration::from_secs(30),
+        seed: rand::random(),
+    };
+    let (stop, stopped) = oneshot::channel();
+    let done = tokio::spawn(async move {
+        if let Err(error) = run_buddy(persona.clone(), config, sockets, stopped).await {
+            tracing::warn!(user = persona.user, %error, "demo buddy stopped");
+        }
+    });
+    Ok(RunningBuddy {
+        contact,
+        stop,
+        done,
+    })
+}
+
+async fn run_buddy(
+    persona: Persona,
+    config: ClientConfig,
+    sockets: SipSockets,
+    mut stopped: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let epoch = Instant::now();
+    let now = || Time::from_epoch(epoch.elapsed());
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(SipDriver::new(Client::new(config), sockets, epoch).run(commands_rx, events_tx));
+    let mut brain = DemoBuddy::new(persona);
+    let mut quitting = false;
+    loop {
+        let wake = brain.poll_timeout().map(|at| epoch + at.since_epoch());
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Event::CommandFailed { command, reason } = &event {
+                        tracing::debug!(command, %reason, "demo buddy command failed");
+                    }
+                    brain.handle_event(now(), &event);
+                }
+                None => break,
+            },
+            () = sleep_until(wake) => brain.handle_timeout(now()),
+            _ = &mut stopped, if !quitting => {
+                quitting = true;
+                let _ = commands.send(Command::Quit);
+            }
+        }
+        while let Some(command) = brain.poll_command() {
+            let _ = commands.send(command);
+        }
+    }
+    driver.await.map_err(io::Error::other)??;
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether a SIP server answers an OPTIONS on `addr` within `wait`: how
+/// local mode tells that a confab server is already running.
+pub async fn server_answers(addr: SocketAddr, domain: &str, wait: Duration) -> bool {
+    let Ok(socket) = tokio::net::UdpSocket::bind(SocketAddr::new(addr.ip(), 0)).await else {
+        return false;
+    };
+    let Ok(local) = socket.local_addr() else {
+        return false;
+    };
+    let mut ids = crate::proto::build::Identifiers::from_seed(rand::random());
+    let probe = format!(
+        "OPTIONS sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={};rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:probe@{domain}>;tag={}\r\nTo: <sip:{domain}>\r\n\
+         Call-ID: {}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        ids.branch(),
+        ids.tag(),
+        ids.call_id(&local.ip().to_string()),
+    );
+    if socket.send_to(probe.as_bytes(), addr).await.is_err() {
+        return false;
+    }
+    let mut buffer = [0u8; 2048];
+    matches!(
+        tokio::time::timeout(wait, socket.recv_from(&mut buffer)).await,
+        Ok(Ok((len, _))) if buffer.get(..len).is_some_and(|reply| reply.starts_with(b"SIP/2.0 "))
+    )
+}
