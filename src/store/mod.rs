@@ -13,8 +13,10 @@
 //! twice, or seeding it twice, changes nothing.
 
 pub mod directory;
+pub mod history;
 
 pub use directory::{Directory, NewUser, UserRecord};
+pub use history::{History, HistoryEntry};
 
 use std::path::Path;
 use std::time::Duration;
