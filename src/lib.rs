@@ -41,6 +41,7 @@
 
 pub mod agent;
 pub mod client;
+pub mod config;
 pub mod net;
 pub mod proto;
 pub mod server;
