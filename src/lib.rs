@@ -41,6 +41,7 @@
 
 pub mod agent;
 pub mod client;
+pub mod config;
 pub mod demo;
 pub mod local;
 pub mod net;

@@ -12,9 +12,13 @@
 //! HA1s only, see [`crate::proto::digest::Credentials`]); opening a file
 //! twice, or seeding it twice, changes nothing.
 
+pub mod contacts;
 pub mod directory;
+pub mod history;
 
+pub use contacts::{ContactListRecord, ContactRecord, Contacts, ContactsError};
 pub use directory::{Directory, NewUser, UserRecord};
+pub use history::{History, HistoryEntry};
 
 use std::path::Path;
 use std::time::Duration;
