@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use confab::client::{Client, ClientConfig};
+use confab::config::{Config, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, or_file};
 use confab::local::{ServeOptions, Service};
 use confab::net::{SipDriver, SipSockets};
 use confab::proto::Peer;
@@ -38,6 +39,10 @@ struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing directive).
     #[arg(long, global = true, default_value = "info", env = "CONFAB_LOG")]
     log_level: String,
+
+    /// The config file (default: $XDG_CONFIG_HOME/confab/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,12 +89,12 @@ struct ClientArgs {
     /// A file holding the password (else CONFAB_PASSWORD; in local mode the demo password).
     #[arg(long)]
     password_file: Option<PathBuf>,
-    /// Seconds a registration asks to last; it is refreshed at half of what the server grants.
-    #[arg(long, default_value_t = 300)]
-    register_expiry: u32,
-    /// Seconds between keep-alives to the server, which also notice it going away.
-    #[arg(long, default_value_t = 30)]
-    keepalive: u32,
+    /// Seconds a registration asks to last (300); refreshed at half of what the server grants.
+    #[arg(long)]
+    register_expiry: Option<u32>,
+    /// Seconds between keep-alives to the server, which also notice it going away (30).
+    #[arg(long)]
+    keepalive: Option<u32>,
 }
 
 fn main() -> Result<()> {
@@ -99,9 +104,10 @@ fn main() -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    let config = Config::load(cli.config.as_deref())?;
     match cli.mode {
-        Some(Mode::Serve(args)) => runtime.block_on(serve(args)),
-        Some(Mode::Agent(args)) => runtime.block_on(agent(args)),
+        Some(Mode::Serve(args)) => runtime.block_on(serve(args, &config)),
+        Some(Mode::Agent(args)) => runtime.block_on(agent(args, &config)),
         None => bail!(
             "the terminal UI is not part of this build yet; run `confab serve --demo` for the \
              server or `confab agent` for the headless client (see `confab --help`)"
@@ -131,11 +137,11 @@ fn data_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
     let options = ServeOptions {
         listen: args.listen,
         domain: args.domain,
-        data: data_dir(args.data)?,
+        data: data_dir(args.data.or(config.data.clone()))?,
         directory_csv: args.directory,
         demo: args.demo,
         demo_buddies: args.demo_buddies,
@@ -150,20 +156,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Who a client signs in as, where, with what password: the flags with the
-/// local-mode defaults filled in.
+/// Who a client signs in as, where, with what password: the flags, then
+/// the config file, then the local-mode defaults.
 struct SignIn {
+    local_mode: bool,
     server: SocketAddr,
     user: String,
     domain: String,
     password: String,
+    register_expiry: Duration,
+    keepalive: Duration,
 }
 
-fn sign_in(args: &ClientArgs) -> Result<SignIn> {
-    let local_mode = args.server.is_none();
-    let server_text = args.server.as_deref().unwrap_or(LOCAL_SERVER);
-    let server = resolve_server(server_text)?;
-    let (user, domain) = match args.user.as_deref() {
+fn sign_in(args: &ClientArgs, config: &Config) -> Result<SignIn> {
+    let server_text = args.server.clone().or(config.server.clone());
+    let local_mode = server_text.is_none();
+    let server = resolve_server(server_text.as_deref().unwrap_or(LOCAL_SERVER))?;
+    let default_domain = config.domain.as_deref().unwrap_or(LOCAL_DOMAIN);
+    let user_text = args.user.clone().or(config.user.clone());
+    let (user, domain) = match user_text.as_deref() {
         Some(uri) if uri.contains('@') => {
             let bare = uri.trim_start_matches("sip:");
             let (user, domain) = bare
@@ -171,11 +182,12 @@ fn sign_in(args: &ClientArgs) -> Result<SignIn> {
                 .context("a user URI needs user@domain")?;
             (user.to_owned(), domain.to_owned())
         }
-        Some(user) => (user.to_owned(), LOCAL_DOMAIN.to_owned()),
-        None if local_mode => (LOCAL_USER.to_owned(), LOCAL_DOMAIN.to_owned()),
+        Some(user) => (user.to_owned(), default_domain.to_owned()),
+        None if local_mode => (LOCAL_USER.to_owned(), default_domain.to_owned()),
         None => bail!("--user is needed with --server"),
     };
-    let password = if let Some(file) = &args.password_file {
+    let password_file = args.password_file.clone().or(config.password_file.clone());
+    let password = if let Some(file) = &password_file {
         std::fs::read_to_string(file)
             .with_context(|| format!("reading {}", file.display()))?
             .trim_end_matches(['\r', '\n'])
@@ -188,11 +200,20 @@ fn sign_in(args: &ClientArgs) -> Result<SignIn> {
     } else {
         bail!("no password: use --password-file or CONFAB_PASSWORD")
     };
+    let register_expiry = or_file(
+        args.register_expiry,
+        config.register_expiry,
+        DEFAULT_REGISTER_EXPIRY,
+    );
+    let keepalive = or_file(args.keepalive, config.keepalive, DEFAULT_KEEPALIVE);
     Ok(SignIn {
+        local_mode,
         server,
         user,
         domain,
         password,
+        register_expiry: Duration::from_secs(register_expiry.into()),
+        keepalive: Duration::from_secs(keepalive.into()),
     })
 }
 
@@ -210,8 +231,8 @@ fn resolve_server(text: &str) -> Result<SocketAddr> {
         .with_context(|| format!("{with_port} has no IPv4 address"))
 }
 
-async fn agent(args: ClientArgs) -> Result<()> {
-    let sign_in = sign_in(&args)?;
+async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
+    let sign_in = sign_in(&args, config)?;
     let bind: SocketAddr = if sign_in.server.ip().is_loopback() {
         "127.0.0.1:0".parse()?
     } else {
@@ -230,8 +251,8 @@ async fn agent(args: ClientArgs) -> Result<()> {
         password: sign_in.password,
         server: Peer::udp(sign_in.server),
         local,
-        register_expiry: Duration::from_secs(args.register_expiry.into()),
-        keepalive_interval: Duration::from_secs(args.keepalive.into()),
+        register_expiry: sign_in.register_expiry,
+        keepalive_interval: sign_in.keepalive,
         seed: rand::random(),
     };
     let client = Client::new(config);

@@ -84,8 +84,13 @@ impl Registration {
             expires_at: now + expires,
             refresh_at: now + expires / 2,
         };
-        self.next_keepalive = Some(now + self.keepalive_interval);
+        self.next_keepalive = self.next_keepalive_after(now);
         self.keepalive_deadline = None;
+    }
+
+    /// A zero interval turns keep-alives off.
+    fn next_keepalive_after(&self, now: Time) -> Option<Time> {
+        (!self.keepalive_interval.is_zero()).then(|| now + self.keepalive_interval)
     }
 
     /// The REGISTER failed for a reason worth retrying (timeout, 5xx).
@@ -114,7 +119,7 @@ impl Registration {
     pub fn keepalive_answered(&mut self, now: Time) {
         self.keepalive_deadline = None;
         if self.is_registered() {
-            self.next_keepalive = Some(now + self.keepalive_interval);
+            self.next_keepalive = self.next_keepalive_after(now);
         }
     }
 
@@ -263,6 +268,14 @@ mod tests {
         registration.registered(at(100), Duration::from_secs(60));
         registration.failed_retryable(at(100));
         assert_eq!(registration.poll_timeout(), Some(at(101)));
+    }
+
+    #[test]
+    fn a_zero_interval_sends_no_keepalives() {
+        let mut registration = Registration::new(Duration::ZERO);
+        registration.start();
+        registration.registered(at(0), Duration::from_secs(300));
+        assert_eq!(registration.poll_timeout(), Some(at(150)), "only the refresh");
     }
 
     #[test]
