@@ -20,9 +20,11 @@ pub mod dialog;
 pub mod digest;
 pub mod framing;
 pub mod message;
+pub mod pidf;
 pub mod time;
 pub mod transaction;
 pub mod transport;
+pub mod xml;
 
 pub use time::Time;
 pub use transport::{Peer, Transmit, Transport};
