@@ -19,6 +19,7 @@ pub mod build;
 pub mod dialog;
 pub mod digest;
 pub mod framing;
+pub mod iscomposing;
 pub mod message;
 pub mod pidf;
 pub mod time;
