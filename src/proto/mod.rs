@@ -16,13 +16,17 @@
 
 pub mod address;
 pub mod build;
+pub mod contacts;
 pub mod dialog;
 pub mod digest;
 pub mod framing;
+pub mod iscomposing;
 pub mod message;
+pub mod pidf;
 pub mod time;
 pub mod transaction;
 pub mod transport;
+pub mod xml;
 
 pub use time::Time;
 pub use transport::{Peer, Transmit, Transport};
