@@ -112,7 +112,10 @@ impl DemoBuddy {
         } else if lower.contains('?') {
             "Good question. I'm only a demo, but I read every word.".into()
         } else {
-            format!("Got it ({} characters). Anything else?", text.chars().count())
+            format!(
+                "Got it ({} characters). Anything else?",
+                text.chars().count()
+            )
         }
     }
 
@@ -120,7 +123,9 @@ impl DemoBuddy {
         while let Some(reply) = self.pending.front_mut() {
             if !reply.typed && now >= reply.typing_at {
                 reply.typed = true;
-                self.commands.push_back(Command::Typing { to: reply.to.clone() });
+                self.commands.push_back(Command::Typing {
+                    to: reply.to.clone(),
+                });
             }
             if now < reply.send_at {
                 break;
@@ -141,9 +146,13 @@ impl DemoBuddy {
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.pending
-            .front()
-            .map(|reply| if reply.typed { reply.send_at } else { reply.typing_at })
+        self.pending.front().map(|reply| {
+            if reply.typed {
+                reply.send_at
+            } else {
+                reply.typing_at
+            }
+        })
     }
 }
 
@@ -170,7 +179,12 @@ mod tests {
     #[test]
     fn a_registered_buddy_sets_its_presence_and_note() {
         let mut amy = DemoBuddy::new(PERSONAS[0].clone());
-        amy.handle_event(at(0), &Event::Registered { uri: "sip:amy@confab.local".into() });
+        amy.handle_event(
+            at(0),
+            &Event::Registered {
+                uri: "sip:amy@confab.local".into(),
+            },
+        );
         assert_eq!(
             drain(&mut amy),
             vec![Command::SetPresence {
@@ -184,7 +198,13 @@ mod tests {
     fn an_im_gets_a_typing_indication_then_a_reply() {
         let mut amy = DemoBuddy::new(PERSONAS[0].clone());
         let from = "sip:vivian@confab.local".to_owned();
-        amy.handle_event(at(1000), &Event::Im { from: from.clone(), text: "hello\nthere".into() });
+        amy.handle_event(
+            at(1000),
+            &Event::Im {
+                from: from.clone(),
+                text: "hello\nthere".into(),
+            },
+        );
         assert!(drain(&mut amy).is_empty(), "nothing at once");
         assert_eq!(amy.poll_timeout(), Some(at(1400)));
         amy.handle_timeout(at(1400));
@@ -204,8 +224,20 @@ mod tests {
     #[test]
     fn replies_keep_their_order_when_messages_come_quickly() {
         let mut hao = DemoBuddy::new(PERSONAS[1].clone());
-        hao.handle_event(at(0), &Event::Im { from: "sip:a@x".into(), text: "one".into() });
-        hao.handle_event(at(100), &Event::Im { from: "sip:b@x".into(), text: "two?".into() });
+        hao.handle_event(
+            at(0),
+            &Event::Im {
+                from: "sip:a@x".into(),
+                text: "one".into(),
+            },
+        );
+        hao.handle_event(
+            at(100),
+            &Event::Im {
+                from: "sip:b@x".into(),
+                text: "two?".into(),
+            },
+        );
         hao.handle_timeout(at(10_000));
         let sent: Vec<_> = drain(&mut hao)
             .into_iter()

@@ -60,7 +60,8 @@ impl Service {
             dir: options.data.clone(),
             source,
         };
-        let directory = Directory::open(&options.data.join("server.sqlite3")).map_err(store_error)?;
+        let directory =
+            Directory::open(&options.data.join("server.sqlite3")).map_err(store_error)?;
         if options.demo || options.demo_buddies {
             directory.seed_demo(&options.domain).map_err(store_error)?;
         }
@@ -73,12 +74,13 @@ impl Service {
                 })?;
             tracing::info!(count, file = %file.display(), "users loaded");
         }
-        let sockets = SipSockets::bind(options.listen)
-            .await
-            .map_err(|source| ServiceError::Bind {
-                addr: options.listen,
-                source,
-            })?;
+        let sockets =
+            SipSockets::bind(options.listen)
+                .await
+                .map_err(|source| ServiceError::Bind {
+                    addr: options.listen,
+                    source,
+                })?;
         Ok(Service {
             options,
             sockets,
@@ -175,9 +177,14 @@ impl DemoBuddies {
         match event {
             RegistrarEvent::Registered { aor, contact } => {
                 let contact = contact.to_string();
-                let Some(running) = self.running.get(aor.user()) else { return };
+                let Some(running) = self.running.get(aor.user()) else {
+                    return;
+                };
                 if aor.domain() == self.domain && !contact.contains(&running.contact) {
-                    tracing::info!(user = aor.user(), "the real user signed in; demo buddy steps aside");
+                    tracing::info!(
+                        user = aor.user(),
+                        "the real user signed in; demo buddy steps aside"
+                    );
                     if let Some(running) = self.running.remove(aor.user()) {
                         let _ = running.stop.send(());
                     }
@@ -186,7 +193,10 @@ impl DemoBuddies {
             RegistrarEvent::AorOffline { aor } if aor.domain() == self.domain => {
                 let persona = PERSONAS.iter().find(|p| p.user == aor.user());
                 if let Some(persona) = persona.filter(|p| !self.running.contains_key(p.user)) {
-                    tracing::info!(user = persona.user, "the real user left; demo buddy is back");
+                    tracing::info!(
+                        user = persona.user,
+                        "the real user left; demo buddy is back"
+                    );
                     self.start(persona.clone()).await;
                 }
             }
@@ -203,7 +213,11 @@ impl DemoBuddies {
 }
 
 /// Signs a demo buddy in on a port of its own and runs its brain.
-async fn spawn_buddy(persona: Persona, server: SocketAddr, domain: &str) -> io::Result<RunningBuddy> {
+async fn spawn_buddy(
+    persona: Persona,
+    server: SocketAddr,
+    domain: &str,
+) -> io::Result<RunningBuddy> {
     let sockets = SipSockets::bind(SocketAddr::new(server.ip(), 0)).await?;
     let local = sockets.local_addr()?;
     let contact = format!("{}@{}:{}", persona.user, local.ip(), local.port());
@@ -240,7 +254,9 @@ async fn run_buddy(
     let now = || Time::from_epoch(epoch.elapsed());
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let driver = tokio::spawn(SipDriver::new(Client::new(config), sockets, epoch).run(commands_rx, events_tx));
+    let driver = tokio::spawn(
+        SipDriver::new(Client::new(config), sockets, epoch).run(commands_rx, events_tx),
+    );
     let mut brain = DemoBuddy::new(persona);
     let mut quitting = false;
     loop {

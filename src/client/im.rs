@@ -22,7 +22,13 @@ const MAX_TEXT: usize = 60 * 1024;
 const UDP_BODY_LIMIT: usize = 1000;
 
 impl Client {
-    pub(super) fn send_im(&mut self, now: Time, id: u64, to: &str, text: &str) -> Result<(), String> {
+    pub(super) fn send_im(
+        &mut self,
+        now: Time,
+        id: u64,
+        to: &str,
+        text: &str,
+    ) -> Result<(), String> {
         let target = self.target_uri(to)?;
         if text.trim().is_empty() {
             return Err("an empty message is not sent".into());
@@ -30,15 +36,28 @@ impl Client {
         if text.len() > MAX_TEXT {
             return Err(format!("a message is at most {MAX_TEXT} bytes"));
         }
-        let extra = vec![Header::ContentType(rsip::headers::ContentType::new(TEXT_PLAIN))];
+        let extra = vec![Header::ContentType(rsip::headers::ContentType::new(
+            TEXT_PLAIN,
+        ))];
         let body = text.as_bytes().to_vec();
         let destination = if body.len() > UDP_BODY_LIMIT {
             Peer::tcp(self.config.server.addr)
         } else {
             self.config.server
         };
-        let purpose = Purpose::Message { id, to: target.clone() };
-        self.send_new_request_to(now, Method::Message, &target, extra, body, purpose, destination);
+        let purpose = Purpose::Message {
+            id,
+            to: target.clone(),
+        };
+        self.send_new_request_to(
+            now,
+            Method::Message,
+            &target,
+            extra,
+            body,
+            purpose,
+            destination,
+        );
         Ok(())
     }
 
@@ -76,7 +95,12 @@ impl Client {
                 _ => None,
             })
             .unwrap_or_else(|| "text/plain".into());
-        let media_type = content_type.split(';').next().unwrap_or_default().trim().to_owned();
+        let media_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let code = match media_type.as_str() {
             "text/plain" => match String::from_utf8(request.body.clone()) {
                 Ok(text) => {
@@ -85,7 +109,7 @@ impl Client {
                 }
                 Err(_) => 400,
             },
-            iscomposing::CONTENT_TYPE => match IsComposing::parse(&request.body) {
+            iscomposing::CONTENT_TYPE => match iscomposing::parse(&request.body) {
                 Ok(document) => {
                     if document.active {
                         self.events.push_back(Event::Typing { from });
@@ -102,10 +126,12 @@ impl Client {
         let mut response = build::response_to(&request, status(code), Some(&self.ids.tag()));
         if code == 415 {
             // RFC 3261 §21.4.13: say what we do accept.
-            response.headers.push(Header::Accept(rsip::headers::Accept::new(format!(
-                "text/plain, {}",
-                iscomposing::CONTENT_TYPE
-            ))));
+            response
+                .headers
+                .push(Header::Accept(rsip::headers::Accept::new(format!(
+                    "text/plain, {}",
+                    iscomposing::CONTENT_TYPE
+                ))));
         }
         self.respond(now, &key, response);
     }
@@ -122,6 +148,16 @@ impl Client {
             to,
             delivered,
             reason,
+        });
+    }
+
+    /// A MESSAGE we could not get through: the server refused our credentials.
+    pub(super) fn message_failed(&mut self, id: u64, to: String, reason: String) {
+        self.events.push_back(Event::ImStatus {
+            id,
+            to,
+            delivered: false,
+            reason: Some(reason),
         });
     }
 

@@ -12,6 +12,7 @@ mod api;
 pub mod call;
 mod im;
 mod outgoing;
+mod publish;
 mod register;
 pub mod registration;
 
@@ -21,11 +22,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rsip::headers::UntypedHeader;
-use rsip::{Header, Method, Request, Response};
+use rsip::{Method, Request, Response};
 
 use crate::proto::build::{self, Identifiers};
-use crate::proto::digest::{ChallengeKind, DigestClient, DigestError};
+use crate::proto::digest::DigestClient;
 use crate::proto::message;
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
@@ -62,6 +62,7 @@ enum Purpose {
     Bye,
     Message { id: u64, to: String },
     Typing,
+    Publish,
 }
 
 impl Purpose {
@@ -85,6 +86,8 @@ pub struct Client {
     /// The transport named in the Via of the request being built.
     via_transport: crate::proto::Transport,
     outstanding: Vec<outgoing::Outstanding>,
+    /// What we publish about ourselves.
+    own: publish::OwnPresence,
     /// The one call this client handles at a time.
     call: Option<Call>,
     events: VecDeque<Event>,
@@ -119,6 +122,7 @@ impl Client {
             register_cseq: 0,
             via_transport: config.server.transport,
             outstanding: Vec::new(),
+            own: publish::OwnPresence::new(),
             call: None,
             events: VecDeque::new(),
             quit_deadline: None,
@@ -152,7 +156,9 @@ impl Client {
                 TransactionEvent::Response { key, response } => {
                     let is_final = response.status_code.code() >= 200;
                     match self.take_outstanding(&key, is_final) {
-                        Some(outstanding) if is_final => self.handle_final(now, outstanding, response),
+                        Some(outstanding) if is_final => {
+                            self.handle_final(now, outstanding, response)
+                        }
                         Some(_) => {}
                         None => tracing::debug!(?key, "response to a finished request"),
                     }
@@ -190,6 +196,7 @@ impl Client {
             Purpose::Unregister => self.unregistered(),
             Purpose::Register => self.handle_register_response(now, response),
             Purpose::Message { id, to } => self.message_answered(id, to, Some(&response)),
+            Purpose::Publish => self.publish_answered(now, Some(&response)),
         }
     }
 
@@ -198,7 +205,8 @@ impl Client {
         match purpose {
             Purpose::Register => self.registration_failed(now, reason, false),
             Purpose::Unregister => self.unregistered(),
-            Purpose::Message { id, to } => self.message_answered(id, to, Some(response)),
+            Purpose::Message { id, to } => self.message_failed(id, to, reason),
+            Purpose::Publish => self.publish_answered(now, Some(response)),
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
             Purpose::Bye | Purpose::Typing => tracing::info!(%reason, "request refused"),
         }
@@ -214,6 +222,7 @@ impl Client {
             ),
             Purpose::Unregister => self.unregistered(),
             Purpose::Message { id, to } => self.message_answered(id, to, None),
+            Purpose::Publish => self.publish_answered(now, None),
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
         }
@@ -225,8 +234,11 @@ impl Client {
         self.finished = true;
     }
 
-    /// What follows a (re)registration: nothing yet beyond the event.
-    fn on_registered(&mut self, _now: Time) {}
+    /// What follows a (re)registration: publish our presence afresh.
+    fn on_registered(&mut self, now: Time) {
+        self.own.reset();
+        self.publish(now, true);
+    }
 
     fn handle_request(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
         match request.method {
@@ -286,9 +298,17 @@ impl SipCore for Client {
             Command::AnswerCall => self.answer_call(now),
             Command::DeclineCall => self.decline_call(now),
             Command::HangUp => self.hang_up(now),
-            Command::SendIm { id, ref to, ref text } => self.send_im(now, id, to, text),
+            Command::SendIm {
+                id,
+                ref to,
+                ref text,
+            } => self.send_im(now, id, to, text),
             Command::Typing { ref to } => self.send_typing(now, to),
-            Command::SetPresence { .. } | Command::AddBuddy { .. } | Command::RemoveBuddy { .. } => {
+            Command::SetPresence {
+                availability,
+                ref note,
+            } => self.set_presence(now, availability, note.clone()),
+            Command::AddBuddy { .. } | Command::RemoveBuddy { .. } => {
                 Err("not available in this build".into())
             }
         };
@@ -316,6 +336,7 @@ impl SipCore for Client {
                 reason: "the server stopped answering keep-alives".into(),
             }),
         }
+        self.handle_publish_timer(now);
         if self.quit_deadline.is_some_and(|deadline| now >= deadline) {
             self.finished = true;
         }
@@ -339,6 +360,7 @@ impl SipCore for Client {
             self.transactions.poll_timeout(),
             self.registration.poll_timeout(),
         );
+        let deadline = earliest(deadline, self.own.poll_timeout());
         earliest(deadline, self.quit_deadline)
     }
 

@@ -24,6 +24,8 @@ pub(super) struct Outstanding {
     pub purpose: Purpose,
     /// As first built, without credentials, for a retry.
     request: Request,
+    /// The credentials it went out with.
+    credentials: rsip::Headers,
     destination: Peer,
 }
 
@@ -112,12 +114,13 @@ impl Client {
         let credentials =
             self.digest
                 .authorization_for(self.ids.rng(), kind, &sent.method, &sent.uri);
-        sent.headers.extend(credentials);
+        sent.headers.extend(credentials.clone());
         match self.transactions.send_request(now, sent, destination) {
             Ok(key) => self.outstanding.push(Outstanding {
                 key,
                 purpose,
                 request,
+                credentials: credentials.into(),
                 destination,
             }),
             Err(error) => tracing::warn!(%error, method = %request.method, "request not sent"),
@@ -138,6 +141,7 @@ impl Client {
             key: o.key.clone(),
             purpose: o.purpose.clone(),
             request: o.request.clone(),
+            credentials: o.credentials.clone(),
             destination: o.destination,
         })
     }
@@ -151,9 +155,10 @@ impl Client {
         outstanding: Outstanding,
         response: &Response,
     ) -> Result<(), DigestError> {
-        let kind =
-            ChallengeKind::from_status(&response.status_code).ok_or(DigestError::NoUsableChallenge)?;
-        self.digest.handle_challenge(kind, &response.headers)?;
+        let kind = ChallengeKind::from_status(&response.status_code)
+            .ok_or(DigestError::NoUsableChallenge)?;
+        self.digest
+            .handle_challenge_to(kind, &response.headers, &outstanding.credentials)?;
         let mut request = outstanding.request;
         let via = self.via();
         let mut cseq_number = 1;

@@ -89,7 +89,9 @@ impl Client {
         let with_body = with_body || self.own.etag.is_none();
         let mut extra = vec![
             Header::Event(rsip::headers::Event::new("presence")),
-            Header::Expires(rsip::headers::Expires::new(PUBLISH_EXPIRY.as_secs().to_string())),
+            Header::Expires(rsip::headers::Expires::new(
+                PUBLISH_EXPIRY.as_secs().to_string(),
+            )),
         ];
         if let Some(etag) = &self.own.etag {
             extra.push(Header::Other("SIP-If-Match".into(), etag.clone()));
@@ -102,7 +104,9 @@ impl Client {
                 note: self.own.note.clone(),
                 contact: Some(self.contact.clone()),
             };
-            extra.push(Header::ContentType(rsip::headers::ContentType::new(pidf::CONTENT_TYPE)));
+            extra.push(Header::ContentType(rsip::headers::ContentType::new(
+                pidf::CONTENT_TYPE,
+            )));
             body = document.to_xml().into_bytes();
         }
         self.own.in_flight = true;
@@ -154,8 +158,12 @@ impl Client {
 /// A header rsip keeps as `Other`, or a typed one, by name.
 fn header_value(response: &Response, name: &str) -> Option<String> {
     response.headers.iter().find_map(|header| match header {
-        Header::Other(key, value) if key.eq_ignore_ascii_case(name) => Some(value.trim().to_owned()),
-        Header::Expires(value) if name.eq_ignore_ascii_case("Expires") => Some(value.value().to_owned()),
+        Header::Other(key, value) if key.eq_ignore_ascii_case(name) => {
+            Some(value.trim().to_owned())
+        }
+        Header::Expires(value) if name.eq_ignore_ascii_case("Expires") => {
+            Some(value.value().to_owned())
+        }
         _ => None,
     })
 }

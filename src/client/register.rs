@@ -30,7 +30,9 @@ impl Client {
             "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
             self.contact, self.instance
         ))));
-        headers.push(Header::Expires(rsip::headers::Expires::new(expires.to_string())));
+        headers.push(Header::Expires(rsip::headers::Expires::new(
+            expires.to_string(),
+        )));
         let Ok(uri) = rsip::Uri::try_from(format!("sip:{}", self.config.domain)) else {
             tracing::error!(domain = %self.config.domain, "the domain is not a SIP host");
             return;
@@ -53,7 +55,14 @@ impl Client {
     /// OPTIONS to the server: proof that it is still there.
     pub(super) fn send_keepalive(&mut self, now: Time) {
         let server = format!("sip:{}", self.config.domain);
-        self.send_new_request(now, Method::Options, &server, Vec::new(), Vec::new(), Purpose::KeepAlive);
+        self.send_new_request(
+            now,
+            Method::Options,
+            &server,
+            Vec::new(),
+            Vec::new(),
+            Purpose::KeepAlive,
+        );
         self.registration.keepalive_sent(now);
     }
 

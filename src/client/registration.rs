@@ -275,7 +275,11 @@ mod tests {
         let mut registration = Registration::new(Duration::ZERO);
         registration.start();
         registration.registered(at(0), Duration::from_secs(300));
-        assert_eq!(registration.poll_timeout(), Some(at(150)), "only the refresh");
+        assert_eq!(
+            registration.poll_timeout(),
+            Some(at(150)),
+            "only the refresh"
+        );
     }
 
     #[test]

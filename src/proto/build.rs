@@ -239,8 +239,14 @@ mod tests {
             address_of("\"Amy\" <sip:amy@Example.com:5060;transport=tcp>;tag=1").as_deref(),
             Some("sip:amy@example.com")
         );
-        assert_eq!(address_of("sip:hao@confab.local;tag=9").as_deref(), Some("sip:hao@confab.local"));
-        assert_eq!(address_of("<sip:confab.local>").as_deref(), Some("sip:confab.local"));
+        assert_eq!(
+            address_of("sip:hao@confab.local;tag=9").as_deref(),
+            Some("sip:hao@confab.local")
+        );
+        assert_eq!(
+            address_of("<sip:confab.local>").as_deref(),
+            Some("sip:confab.local")
+        );
         assert_eq!(address_of("<>"), None);
     }
 

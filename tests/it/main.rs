@@ -7,4 +7,6 @@ mod fuzz_regressions;
 mod harness;
 mod rfc4475;
 mod sim;
+mod sim_im;
+mod simnet;
 mod sipp;

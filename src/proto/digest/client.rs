@@ -154,6 +154,42 @@ impl DigestClient {
         }
     }
 
+    /// [`handle_challenge`](Self::handle_challenge) for the answer to one
+    /// particular request, whose headers (as sent) are `request_headers`.
+    /// Several requests may be challenged at once: a challenge to a request
+    /// that did not carry our latest fresh answer for a realm says nothing
+    /// about the password, so only a request that did can be "rejected".
+    pub fn handle_challenge_to(
+        &mut self,
+        kind: ChallengeKind,
+        response_headers: &rsip::Headers,
+        request_headers: &rsip::Headers,
+    ) -> Result<(), DigestError> {
+        let carried: Vec<(String, String)> = kind
+            .credentials(request_headers)
+            .filter_map(|value| DigestParams::parse(value).ok().flatten())
+            .filter_map(|params| {
+                Some((
+                    params.get("realm")?.to_owned(),
+                    params.get("nonce")?.to_owned(),
+                ))
+            })
+            .collect();
+        for session in self
+            .sessions
+            .iter_mut()
+            .filter(|session| session.kind == kind)
+        {
+            let sent_this_nonce = carried
+                .iter()
+                .any(|(realm, nonce)| *realm == session.realm && *nonce == session.nonce);
+            if !sent_this_nonce {
+                session.answered_fresh = false;
+            }
+        }
+        self.handle_challenge(kind, response_headers)
+    }
+
     /// Credentials headers for a request, one per remembered challenge,
     /// each with the next nonce count. Empty before any challenge.
     pub fn authorization(
