@@ -9,6 +9,7 @@
 mod api;
 pub mod call;
 pub mod registration;
+pub mod subscription;
 
 pub use api::{Availability, Buddy, Command, Event};
 
