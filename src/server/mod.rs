@@ -8,6 +8,7 @@
 //!   `proxy`.
 //! - `policy`: the closed-domain rules and the Record-Route token.
 
+pub mod notifier;
 mod policy;
 mod proxy;
 pub mod registrar;
