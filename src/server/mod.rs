@@ -11,6 +11,7 @@
 pub mod notifier;
 mod policy;
 mod proxy;
+pub mod publication;
 pub mod registrar;
 pub mod sip;
 
