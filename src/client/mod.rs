@@ -15,6 +15,7 @@ mod outgoing;
 mod publish;
 mod register;
 pub mod registration;
+pub mod subscription;
 
 pub use api::{Availability, Buddy, Command, Event};
 

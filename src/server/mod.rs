@@ -8,8 +8,10 @@
 //!   `proxy`.
 //! - `policy`: the closed-domain rules and the Record-Route token.
 
+pub mod notifier;
 mod policy;
 mod proxy;
+pub mod publication;
 pub mod registrar;
 pub mod sip;
 
