@@ -22,7 +22,7 @@ use crate::net::{SipDriver, SipSockets};
 use crate::proto::{Peer, Time};
 use crate::server::registrar::RegistrarEvent;
 use crate::server::{Server, ServerConfig, ServerEvent};
-use crate::store::{Directory, StoreError};
+use crate::store::{Contacts, ContactsError, Directory, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -30,6 +30,8 @@ pub enum ServiceError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("the server's data in {dir}: {source}")]
     Store { dir: PathBuf, source: StoreError },
+    #[error("the contact lists in {dir}: {source}")]
+    Contacts { dir: PathBuf, source: ContactsError },
     #[error("loading users from {file}: {source}")]
     Directory { file: PathBuf, source: StoreError },
     #[error(transparent)]
@@ -52,6 +54,7 @@ pub struct Service {
     options: ServeOptions,
     sockets: SipSockets,
     directory: Directory,
+    contacts: Contacts,
 }
 
 impl Service {
@@ -60,10 +63,18 @@ impl Service {
             dir: options.data.clone(),
             source,
         };
-        let directory =
-            Directory::open(&options.data.join("server.sqlite3")).map_err(store_error)?;
+        let contacts_error = |source| ServiceError::Contacts {
+            dir: options.data.clone(),
+            source,
+        };
+        let database = options.data.join("server.sqlite3");
+        let directory = Directory::open(&database).map_err(store_error)?;
+        let contacts = Contacts::open(&database).map_err(contacts_error)?;
         if options.demo || options.demo_buddies {
             directory.seed_demo(&options.domain).map_err(store_error)?;
+            contacts
+                .seed_demo(&options.domain)
+                .map_err(contacts_error)?;
         }
         if let Some(file) = &options.directory_csv {
             let count = directory
@@ -85,6 +96,7 @@ impl Service {
             options,
             sockets,
             directory,
+            contacts,
         })
     }
 
@@ -101,7 +113,7 @@ impl Service {
             trusted_peers: self.options.trusted_peers.clone(),
             seed: rand::random(),
         };
-        let server = Server::new(config, Box::new(self.directory));
+        let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts));
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
         let (_commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();

@@ -40,6 +40,11 @@ pub enum Command {
     RemoveBuddy {
         uri: String,
     },
+    /// The buddy list the front end saved last time: shown until the
+    /// server's arrives, and kept by the client when the server has none.
+    UseLocalBuddies {
+        buddies: Vec<Buddy>,
+    },
     AnswerCall,
     DeclineCall,
     HangUp,
@@ -56,6 +61,7 @@ impl Command {
             Command::Typing { .. } => "typing",
             Command::AddBuddy { .. } => "buddy.add",
             Command::RemoveBuddy { .. } => "buddy.remove",
+            Command::UseLocalBuddies { .. } => "buddies.local",
             Command::AnswerCall => "call.answer",
             Command::DeclineCall => "call.decline",
             Command::HangUp => "call.hangup",

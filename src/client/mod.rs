@@ -12,6 +12,7 @@ mod api;
 pub mod call;
 mod im;
 mod outgoing;
+mod presence;
 mod publish;
 mod register;
 pub mod registration;
@@ -64,6 +65,9 @@ enum Purpose {
     Message { id: u64, to: String },
     Typing,
     Publish,
+    Subscribe(presence::WatchKey),
+    Unsubscribe,
+    ContactChange(&'static str),
 }
 
 impl Purpose {
@@ -89,6 +93,8 @@ pub struct Client {
     outstanding: Vec<outgoing::Outstanding>,
     /// What we publish about ourselves.
     own: publish::OwnPresence,
+    /// Whom we watch: the buddy list and the buddies' presence.
+    watching: presence::Watching,
     /// The one call this client handles at a time.
     call: Option<Call>,
     events: VecDeque<Event>,
@@ -124,6 +130,7 @@ impl Client {
             via_transport: config.server.transport,
             outstanding: Vec::new(),
             own: publish::OwnPresence::new(),
+            watching: presence::Watching::default(),
             call: None,
             events: VecDeque::new(),
             quit_deadline: None,
@@ -181,6 +188,23 @@ impl Client {
     /// A final response to a request we sent.
     fn handle_final(&mut self, now: Time, outstanding: outgoing::Outstanding, response: Response) {
         let code = response.status_code.code();
+        if let Purpose::Subscribe(watch) = outstanding.purpose.clone() {
+            // A subscription answers its own challenges, with its own CSeq.
+            if code == 401 || code == 407 {
+                if let Some(kind) =
+                    crate::proto::digest::ChallengeKind::from_status(&response.status_code)
+                {
+                    if let Err(error) = self.digest.handle_challenge_to(
+                        kind,
+                        &response.headers,
+                        outstanding.credentials(),
+                    ) {
+                        tracing::info!(%error, "subscription challenge not answerable");
+                    }
+                }
+            }
+            return self.subscribe_answered(now, watch, Some(&response));
+        }
         if code == 401 || code == 407 {
             let purpose = outstanding.purpose.clone();
             match self.retry_with_credentials(now, outstanding, &response) {
@@ -198,6 +222,10 @@ impl Client {
             Purpose::Register => self.handle_register_response(now, response),
             Purpose::Message { id, to } => self.message_answered(id, to, Some(&response)),
             Purpose::Publish => self.publish_answered(now, Some(&response)),
+            Purpose::Unsubscribe | Purpose::Subscribe(_) => {}
+            Purpose::ContactChange(command) => {
+                self.contact_change_answered(command, Some(&response))
+            }
         }
     }
 
@@ -208,6 +236,12 @@ impl Client {
             Purpose::Unregister => self.unregistered(),
             Purpose::Message { id, to } => self.message_failed(id, to, reason),
             Purpose::Publish => self.publish_answered(now, Some(response)),
+            Purpose::ContactChange(command) => self
+                .events
+                .push_back(Event::CommandFailed { command, reason }),
+            Purpose::Subscribe(_) | Purpose::Unsubscribe => {
+                tracing::info!(%reason, "subscription refused")
+            }
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
             Purpose::Bye | Purpose::Typing => tracing::info!(%reason, "request refused"),
         }
@@ -224,6 +258,9 @@ impl Client {
             Purpose::Unregister => self.unregistered(),
             Purpose::Message { id, to } => self.message_answered(id, to, None),
             Purpose::Publish => self.publish_answered(now, None),
+            Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, None),
+            Purpose::ContactChange(command) => self.contact_change_answered(command, None),
+            Purpose::Unsubscribe => {}
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
         }
@@ -239,6 +276,7 @@ impl Client {
     fn on_registered(&mut self, now: Time) {
         self.own.reset();
         self.publish(now, true);
+        self.start_watching(now);
     }
 
     fn handle_request(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
@@ -246,6 +284,12 @@ impl Client {
             Method::Invite => self.handle_invite(now, key, request, from),
             Method::Bye => self.handle_bye(now, key, request),
             Method::Message => self.handle_message(now, key, request),
+            Method::Notify => {
+                if !self.handle_notify(now, &key, &request) {
+                    let response = build::response_to(&request, build::status(481), None);
+                    self.respond(now, &key, response);
+                }
+            }
             Method::Options => {
                 let response =
                     build::response_to(&request, build::status(200), Some(&self.ids.tag()));
@@ -267,6 +311,7 @@ impl Client {
 
     fn quit(&mut self, now: Time) {
         self.end_call(now);
+        self.unwatch_all(now);
         self.quit_deadline = Some(now + QUIT_GRACE);
         if self.registration.is_registered() {
             self.registration.unregistering();
@@ -309,8 +354,15 @@ impl SipCore for Client {
                 availability,
                 ref note,
             } => self.set_presence(now, availability, note.clone()),
-            Command::AddBuddy { .. } | Command::RemoveBuddy { .. } => {
-                Err("not available in this build".into())
+            Command::AddBuddy {
+                ref uri,
+                ref display,
+                ref group,
+            } => self.add_buddy(now, uri, display.clone(), group.clone()),
+            Command::RemoveBuddy { ref uri } => self.remove_buddy(now, uri),
+            Command::UseLocalBuddies { ref buddies } => {
+                self.use_local_buddies(now, buddies.clone());
+                Ok(())
             }
         };
         if let Err(reason) = result {
@@ -338,6 +390,7 @@ impl SipCore for Client {
             }),
         }
         self.handle_publish_timer(now);
+        self.handle_watch_timers(now);
         if self.quit_deadline.is_some_and(|deadline| now >= deadline) {
             self.finished = true;
         }
@@ -362,6 +415,7 @@ impl SipCore for Client {
             self.registration.poll_timeout(),
         );
         let deadline = earliest(deadline, self.own.poll_timeout());
+        let deadline = earliest(deadline, self.watching.poll_timeout());
         earliest(deadline, self.quit_deadline)
     }
 

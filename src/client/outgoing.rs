@@ -29,6 +29,13 @@ pub(super) struct Outstanding {
     destination: Peer,
 }
 
+impl Outstanding {
+    /// The credentials headers the request went out with.
+    pub fn credentials(&self) -> &rsip::Headers {
+        &self.credentials
+    }
+}
+
 impl Client {
     /// A request's common headers (RFC 3261 §8.1.1), From being us.
     pub(super) fn request_headers(

@@ -84,6 +84,15 @@ pub fn copy_record_route(request: &Request, response: &mut Response) {
     }
 }
 
+/// The URI of a name-addr value (`<sip:a@b;lr>;x=y` gives `sip:a@b;lr`).
+pub fn address_uri(value: &str) -> Option<rsip::Uri> {
+    let uri_text = match (value.find('<'), value.find('>')) {
+        (Some(start), Some(end)) if start < end => value.get(start + 1..end)?,
+        _ => value.split(',').next()?.trim(),
+    };
+    rsip::Uri::try_from(uri_text).ok()
+}
+
 /// The address of a From, To or Contact value: `"Amy" <sip:amy@example.com:5060;transport=tcp>;tag=1`
 /// gives `sip:amy@example.com`, the form users and buddy lists are keyed by.
 pub fn address_of(value: &str) -> Option<String> {

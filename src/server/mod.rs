@@ -10,9 +10,11 @@
 
 pub mod notifier;
 mod policy;
+pub mod presence;
 mod proxy;
 pub mod publication;
 pub mod registrar;
 pub mod sip;
 
+pub use presence::ContactStore;
 pub use sip::{Server, ServerConfig, ServerEvent, UserDirectory};

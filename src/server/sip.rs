@@ -74,24 +74,35 @@ enum Target {
 pub struct Server {
     domain: String,
     local: SocketAddr,
-    transactions: TransactionLayer,
-    registrar: Registrar,
+    pub(super) transactions: TransactionLayer,
+    pub(super) registrar: Registrar,
     challenger: Challenger,
     directory: Box<dyn UserDirectory>,
-    ids: Identifiers,
+    pub(super) ids: Identifiers,
     route_tokens: RouteTokens,
     trusted: TrustedPeers,
     contexts: Contexts,
+    pub(super) presence: super::presence::PresenceService,
     /// Messages sent outside any transaction (replies to unparseable input).
     outbox: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
 }
 
 impl Server {
-    pub fn new(config: ServerConfig, directory: Box<dyn UserDirectory>) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        directory: Box<dyn UserDirectory>,
+        contacts: Box<dyn super::ContactStore>,
+    ) -> Self {
         let mut ids = Identifiers::from_seed(config.seed);
         let challenger = Challenger::new(&config.domain, ids.secret(), NONCE_LIFETIME);
         let route_tokens = RouteTokens::new(ids.secret());
+        let presence = super::presence::PresenceService::new(
+            &address::host_uri(config.local),
+            config.local,
+            config.seed.rotate_left(17),
+            contacts,
+        );
         Server {
             domain: config.domain.to_ascii_lowercase(),
             local: config.local,
@@ -108,6 +119,7 @@ impl Server {
             route_tokens,
             trusted: TrustedPeers::new(config.trusted_peers),
             contexts: Contexts::default(),
+            presence,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -124,8 +136,11 @@ impl Server {
                     self.handle_request(now, key, request, from)
                 }
                 TransactionEvent::Response { key, response } => {
-                    self.handle_branch_response(now, &key, response)
+                    if !self.presence_response(now, &key, &response) {
+                        self.handle_branch_response(now, &key, response)
+                    }
                 }
+                TransactionEvent::Timeout { key } if self.presence_timeout(now, &key) => {}
                 TransactionEvent::Timeout { key } => {
                     // RFC 3261 §16.7 step 2: a branch that timed out counts as 408.
                     let timeout = Response {
@@ -151,6 +166,11 @@ impl Server {
             }
         }
         while let Some(event) = self.registrar.poll_event() {
+            match &event {
+                RegistrarEvent::AorOffline { aor } => self.user_offline(now, aor),
+                RegistrarEvent::AorOnline { aor } => self.notify_presence(now, &aor.to_string()),
+                _ => {}
+            }
             self.events.push_back(ServerEvent::Registrar(event));
         }
     }
@@ -159,45 +179,41 @@ impl Server {
         let routed_by_us = self.strip_own_route(&mut request);
         let target = self.target_of(&request);
         let admission = self.admission(&request, &target, from, routed_by_us.as_deref());
-        if admission == Admission::Authenticate {
-            let kind = if request.method == Method::Register {
-                ChallengeKind::Www
-            } else {
-                ChallengeKind::Proxy
-            };
-            let domain = self.domain.clone();
-            let directory = &self.directory;
-            let outcome =
-                self.challenger
-                    .verify(now, &request.method, &request.headers, kind, |user| {
-                        directory.credentials(user, &domain)
-                    });
-            match outcome {
-                AuthOutcome::Authenticated { username } => {
-                    if !self.identity_matches(&request, &username) {
-                        return self.reply(
-                            now,
-                            &key,
-                            &request,
-                            status_with_reason(403, "Identity Mismatch"),
-                        );
-                    }
-                }
-                AuthOutcome::Challenge { stale } => {
-                    let code = if kind == ChallengeKind::Www { 401 } else { 407 };
-                    let mut response =
-                        build::response_to(&request, status(code), Some(&self.ids.tag()));
-                    for header in self.challenger.challenge(now, kind, stale) {
-                        response.headers.push(header);
-                    }
-                    return self.send_response(now, &key, response);
-                }
-                AuthOutcome::Rejected { reason } => {
-                    tracing::info!(%from, %reason, method = %request.method, "credentials rejected");
-                    return self.reply(now, &key, &request, status(403));
-                }
+        let user = match admission {
+            Admission::Authenticate => match self.authenticate(now, &key, &request, from) {
+                Some(user) => Some(user),
+                // Challenged or refused: answered already.
+                None => return,
+            },
+            _ => None,
+        };
+        let presence_target = match &target {
+            Target::User(aor) => Some(aor),
+            Target::Server if request.method == Method::Subscribe => None,
+            _ => {
+                return self.dispatch(now, key, request, from, target);
             }
+        };
+        let presence_target = presence_target.cloned();
+        if let Some(request) = self.route_presence(
+            now,
+            &key,
+            request,
+            presence_target.as_ref(),
+            user.as_deref(),
+        ) {
+            self.dispatch(now, key, request, from, target);
         }
+    }
+
+    fn dispatch(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+        from: Peer,
+        target: Target,
+    ) {
         match target {
             Target::Server => self.handle_local(now, key, request, from),
             Target::User(aor) => self.route_to_user(now, key, request, aor),
@@ -209,6 +225,55 @@ impl Server {
                 status_with_reason(403, "Relaying Denied"),
             ),
         }
+    }
+
+    /// Digest authentication (RFC 3261 §22): the user the request proved
+    /// to come from, or None once it has been challenged or refused.
+    fn authenticate(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        from: Peer,
+    ) -> Option<String> {
+        let kind = if request.method == Method::Register {
+            ChallengeKind::Www
+        } else {
+            ChallengeKind::Proxy
+        };
+        let domain = self.domain.clone();
+        let directory = &self.directory;
+        let outcome =
+            self.challenger
+                .verify(now, &request.method, &request.headers, kind, |user| {
+                    directory.credentials(user, &domain)
+                });
+        match outcome {
+            AuthOutcome::Authenticated { username } => {
+                if self.identity_matches(request, &username) {
+                    return Some(username);
+                }
+                self.reply(
+                    now,
+                    key,
+                    request,
+                    status_with_reason(403, "Identity Mismatch"),
+                );
+            }
+            AuthOutcome::Challenge { stale } => {
+                let code = if kind == ChallengeKind::Www { 401 } else { 407 };
+                let mut response = build::response_to(request, status(code), Some(&self.ids.tag()));
+                for header in self.challenger.challenge(now, kind, stale) {
+                    response.headers.push(header);
+                }
+                self.send_response(now, key, response);
+            }
+            AuthOutcome::Rejected { reason } => {
+                tracing::info!(%from, %reason, method = %request.method, "credentials rejected");
+                self.reply(now, key, request, status(403));
+            }
+        }
+        None
     }
 
     /// Requests addressed to the server itself.
@@ -563,7 +628,7 @@ impl Server {
         )
     }
 
-    fn reply(
+    pub(super) fn reply(
         &mut self,
         now: Time,
         key: &TransactionKey,
@@ -574,7 +639,7 @@ impl Server {
         self.send_response(now, key, response);
     }
 
-    fn send_response(&mut self, now: Time, key: &TransactionKey, response: Response) {
+    pub(super) fn send_response(&mut self, now: Time, key: &TransactionKey, response: Response) {
         if let Err(error) = self.transactions.respond(now, key, response) {
             tracing::debug!(%error, "response not sent");
         }
@@ -610,6 +675,7 @@ impl SipCore for Server {
     fn handle_timeout(&mut self, now: Time) {
         self.transactions.handle_timeout(now);
         self.registrar.handle_timeout(now);
+        self.presence_timers(now);
         self.drain_transaction_events(now);
     }
 
@@ -624,10 +690,11 @@ impl SipCore for Server {
     }
 
     fn poll_timeout(&self) -> Option<Time> {
-        earliest(
+        let deadline = earliest(
             self.transactions.poll_timeout(),
             self.registrar.poll_timeout(),
-        )
+        );
+        earliest(deadline, self.presence.poll_timeout())
     }
 }
 

@@ -483,3 +483,41 @@ fn validate_group(name: &str) -> Result<(), ContactsError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The server core reads and changes buddy lists through this.
+impl crate::server::ContactStore for Contacts {
+    fn list(&self, owner: &str) -> Result<crate::proto::contacts::ContactList, String> {
+        let record = Contacts::list(self, owner).map_err(|error| error.to_string())?;
+        Ok(crate::proto::contacts::ContactList {
+            version: record.version,
+            groups: record.groups,
+            contacts: record
+                .contacts
+                .into_iter()
+                .map(|contact| crate::proto::contacts::ContactEntry {
+                    uri: contact.uri,
+                    display: contact.display,
+                    group: contact.group,
+                })
+                .collect(),
+        })
+    }
+
+    fn apply(
+        &self,
+        owner: &str,
+        change: &crate::proto::contacts::ContactChange,
+    ) -> Result<(), String> {
+        use crate::proto::contacts::ContactChange;
+        let result = match change {
+            ContactChange::Set(entry) => {
+                let group = (!entry.group.is_empty()).then_some(entry.group.as_str());
+                self.set_contact(owner, &entry.uri, &entry.display, group)
+            }
+            ContactChange::Delete { uri } => self.delete_contact(owner, uri),
+            ContactChange::SetGroup { name } => self.set_group(owner, name),
+            ContactChange::DeleteGroup { name } => self.delete_group(owner, name),
+        };
+        result.map(|_version| ()).map_err(|error| error.to_string())
+    }
+}

@@ -8,5 +8,6 @@ mod harness;
 mod rfc4475;
 mod sim;
 mod sim_im;
+mod sim_presence;
 mod simnet;
 mod sipp;

@@ -13,7 +13,7 @@ use confab::client::{self, Client, ClientConfig};
 use confab::proto::digest::DigestClient;
 use confab::proto::{Peer, SipCore, Time};
 use confab::server::{Server, ServerConfig};
-use confab::store::Directory;
+use confab::store::{Contacts, Directory};
 
 pub const SERVER: &str = "10.0.0.1:5060";
 
@@ -41,6 +41,7 @@ pub struct Network {
     pub in_flight: Vec<(Time, Peer, SocketAddr, Vec<u8>)>,
     pub latency: Duration,
     pub loss: f64,
+    silenced: Vec<SocketAddr>,
     rng: StdRng,
 }
 
@@ -54,6 +55,7 @@ impl Network {
             in_flight: Vec::new(),
             latency: Duration::from_millis(20),
             loss,
+            silenced: Vec::new(),
             rng: StdRng::seed_from_u64(99),
         }
     }
@@ -113,7 +115,10 @@ impl Network {
             }
         }
         for (from, transmit) in outgoing {
-            if self.rng.random_bool(self.loss) {
+            if self.rng.random_bool(self.loss)
+                || self.silenced.contains(&from.addr)
+                || self.silenced.contains(&transmit.destination.addr)
+            {
                 continue;
             }
             self.in_flight.push((
@@ -205,6 +210,11 @@ impl Network {
         );
     }
 
+    /// Cuts a client off: what it sends is lost, and so is what is sent to it.
+    pub fn silence(&mut self, client: usize) {
+        self.silenced.push(self.clients[client].addr);
+    }
+
     /// Gives a client core a command, as its front end would.
     pub fn command(&mut self, client: usize, command: client::Command) {
         let now = self.now;
@@ -236,6 +246,8 @@ impl Network {
 pub fn new_server(seed: u64) -> Server {
     let directory = Directory::open_in_memory().unwrap();
     directory.seed_demo("confab.local").unwrap();
+    let contacts = Contacts::open_in_memory().unwrap();
+    contacts.seed_demo("confab.local").unwrap();
     Server::new(
         ServerConfig {
             domain: "confab.local".into(),
@@ -244,6 +256,7 @@ pub fn new_server(seed: u64) -> Server {
             seed,
         },
         Box::new(directory),
+        Box::new(contacts),
     )
 }
 

@@ -133,7 +133,7 @@ impl ParseError {
     }
 }
 
-const KNOWN_METHODS: [&str; 14] = [
+const KNOWN_METHODS: [&str; 15] = [
     "ACK",
     "BYE",
     "CANCEL",
@@ -146,6 +146,7 @@ const KNOWN_METHODS: [&str; 14] = [
     "PUBLISH",
     "REFER",
     "REGISTER",
+    "SERVICE",
     "SUBSCRIBE",
     "UPDATE",
 ];

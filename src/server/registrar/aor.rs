@@ -43,6 +43,11 @@ impl Aor {
         Ok(Aor::new(unescape(user), &uri.host().to_string()))
     }
 
+    /// The AOR of a URI written out, e.g. a resource name `sip:amy@example.com`.
+    pub fn from_uri_text(text: &str) -> Option<Aor> {
+        Aor::from_uri(&rsip::Uri::try_from(text).ok()?).ok()
+    }
+
     pub fn user(&self) -> &str {
         &self.user
     }

@@ -1,0 +1,5 @@
+use rsip_derives::UntypedHeader;
+
+/// The `Content-Language` header in its [untyped](super) form.
+#[derive(UntypedHeader, Debug, PartialEq, Eq, Clone)]
+pub struct ContentLanguage(String);
