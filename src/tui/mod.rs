@@ -5,7 +5,7 @@
 //!
 //! The shape is model, update, view:
 //! - [`state`]: [`AppState`], plain data; it knows nothing of the terminal.
-//! - [`update`]: `update(&mut AppState, Msg) -> Effects`, the only place the
+//! - [`update`](mod@update): `update(&mut AppState, Msg) -> Effects`, the only place the
 //!   state changes. It does no I/O: what must happen outside (commands to
 //!   the core, the bell, history reads and writes) comes back as
 //!   [`Effects`] for the run loop to carry out. Time is an input
@@ -16,7 +16,7 @@
 //! - [`keys`]: the one key table, used both to dispatch keys and to write
 //!   the help overlay, so the two cannot drift apart.
 //! - [`history`]: the [`ConversationLog`] trait that stores IM history.
-//! - [`run`]: the terminal, the channels and the redraw throttle.
+//! - [`run`](mod@run): the terminal, the channels and the redraw throttle.
 //!
 //! Invariants: the terminal is restored on every exit, panics included;
 //! `render` never panics, at any terminal size down to 1x1.

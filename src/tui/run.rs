@@ -9,7 +9,7 @@
 //!   events into a tokio channel, which needs no extra crossterm feature.
 //!   It polls so it can stop when the loop ends.
 //! - It redraws only when an update says something changed, at most
-//!   [`FRAME`] apart; it ticks every second for typing and idle expiry.
+//!   `FRAME` (33 ms) apart; it ticks every second for typing and idle expiry.
 //! - It ends when the client closes the event channel (signed out), or a
 //!   grace period after Quit if the client never does.
 
@@ -249,4 +249,73 @@ fn install_panic_hook() {
         let _ = leave();
         previous(info);
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::history::{LoggedMessage, MemoryLog};
+
+    fn logged(text: &str, at_ms: i64) -> LoggedMessage {
+        LoggedMessage {
+            peer: "sip:amy@x".into(),
+            outgoing: false,
+            text: text.into(),
+            at_ms,
+            delivered: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn effects_load_history_before_logging_and_forward_commands_in_order() {
+        let mut log = MemoryLog::new();
+        log.append(&logged("yesterday", 1_000));
+        let (commands, mut sent) = unbounded_channel();
+        let fx = Effects {
+            commands: vec![
+                Command::Typing {
+                    to: "sip:amy@x".into(),
+                },
+                Command::Quit,
+            ],
+            log: vec![logged("today", 2_000)],
+            load_history: vec!["sip:amy@x".into()],
+            search: Some("day".into()),
+            ..Effects::default()
+        };
+        let answers = effects(fx, &commands, &mut log, 10);
+        let Some(Msg::History { messages, .. }) = answers.first() else {
+            panic!("history first: {answers:?}");
+        };
+        assert_eq!(messages, &[logged("yesterday", 1_000)], "not the new one");
+        let Some(Msg::SearchResults { results, .. }) = answers.get(1) else {
+            panic!("then search results: {answers:?}");
+        };
+        assert_eq!(results.len(), 2, "the search sees the new one");
+        assert_eq!(log.messages().len(), 2);
+        assert_eq!(
+            sent.try_recv().ok(),
+            Some(Command::Typing {
+                to: "sip:amy@x".into()
+            })
+        );
+        assert_eq!(sent.try_recv().ok(), Some(Command::Quit));
+    }
+
+    #[test]
+    fn terminal_events_become_messages_and_the_rest_is_dropped() {
+        assert_eq!(
+            from_terminal(TerminalEvent::Resize(100, 30)),
+            Some(Msg::Resize {
+                width: 100,
+                height: 30
+            })
+        );
+        assert_eq!(
+            from_terminal(TerminalEvent::Paste("hi".into())),
+            Some(Msg::Paste("hi".into()))
+        );
+        assert_eq!(from_terminal(TerminalEvent::FocusLost), None);
+    }
 }
