@@ -126,11 +126,12 @@ impl Key {
         }
     }
 
-    /// Whether a pressed key is this one. Shift is ignored on characters:
-    /// terminals disagree on whether `?` or `G` come with it.
+    /// Whether a pressed key is this one. Shift is ignored where it is
+    /// part of the key: terminals disagree on whether `?` or `G` come with
+    /// it, and crossterm reports Shift-Tab as BackTab with it.
     pub fn matches(&self, event: &KeyEvent) -> bool {
         let mut modifiers = event.modifiers;
-        if matches!(event.code, KeyCode::Char(_)) {
+        if matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
             modifiers.remove(KeyModifiers::SHIFT);
         }
         self.code == event.code && self.modifiers == modifiers

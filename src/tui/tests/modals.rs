@@ -129,8 +129,12 @@ fn m_moves_a_contact_through_the_same_form_with_its_uri_fixed() {
     update(&mut state, ch('m'));
     let mut msgs = vec![ctrl('u')];
     msgs.extend(typed("Friends"));
-    // Group, then Display, then back past the fixed URI field to Group.
-    msgs.extend([key(KeyCode::Tab), key(KeyCode::BackTab)]);
+    // Group, then Display, then back past the fixed URI field to Group
+    // (Shift-Tab as crossterm reports it).
+    msgs.extend([
+        key(KeyCode::Tab),
+        with(KeyModifiers::SHIFT, KeyCode::BackTab),
+    ]);
     msgs.extend(typed("x"));
     msgs.push(key(KeyCode::Enter));
     assert_eq!(
