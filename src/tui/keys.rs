@@ -1,0 +1,304 @@
+//! The key table: every key the UI answers to, in one place.
+//!
+//! [`action`] dispatches a key through [`BINDINGS`] and the help overlay
+//! prints the same table, so a key cannot work without being listed, nor be
+//! listed without working. The one exception is [`Action::Edit`]: those
+//! rows describe the line editing that tui-input does for every text field
+//! (dispatched by `tui_input::backend::crossterm::to_input_request`); a
+//! test checks that each one listed is one tui-input really handles.
+//!
+//! Keys work for vim users and arrow users alike: every motion has both.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Where a key is pressed; each context has its own bindings, and
+/// [`Context::Anywhere`] is consulted after the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Anywhere,
+    Buddies,
+    Conversation,
+    Editing,
+    Picker,
+    Form,
+    Confirm,
+    Search,
+    Help,
+}
+
+impl Context {
+    /// Every context, in the order the help overlay lists them.
+    pub const ALL: [Context; 9] = [
+        Context::Buddies,
+        Context::Conversation,
+        Context::Editing,
+        Context::Anywhere,
+        Context::Picker,
+        Context::Form,
+        Context::Confirm,
+        Context::Search,
+        Context::Help,
+    ];
+
+    /// The heading of its section in the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Anywhere => "Anywhere",
+            Context::Buddies => "Contacts",
+            Context::Conversation => "Conversation",
+            Context::Editing => "Editing text",
+            Context::Picker => "Status picker",
+            Context::Form => "Contact form",
+            Context::Confirm => "Confirmation",
+            Context::Search => "History search",
+            Context::Help => "This help",
+        }
+    }
+}
+
+/// What a key means in its context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ShowHelp,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    Open,
+    Collapse,
+    ToggleGroup,
+    AddBuddy,
+    RemoveBuddy,
+    MoveBuddy,
+    PickPresence,
+    EditNote,
+    Search,
+    SwitchFocus,
+    Send,
+    Newline,
+    Back,
+    PageUp,
+    PageDown,
+    Accept,
+    Cancel,
+    NextField,
+    PreviousField,
+    Yes,
+    No,
+    /// Line editing, done by tui-input; listed for the help overlay.
+    Edit,
+}
+
+/// One key with its modifiers, as a `const`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    const fn ctrl(code: KeyCode) -> Key {
+        Key {
+            code,
+            modifiers: KeyModifiers::CONTROL,
+        }
+    }
+
+    const fn alt(code: KeyCode) -> Key {
+        Key {
+            code,
+            modifiers: KeyModifiers::ALT,
+        }
+    }
+
+    const fn shift(code: KeyCode) -> Key {
+        Key {
+            code,
+            modifiers: KeyModifiers::SHIFT,
+        }
+    }
+
+    /// Whether a pressed key is this one. Shift is ignored where it is
+    /// part of the key: terminals disagree on whether `?` or `G` come with
+    /// it, and crossterm reports Shift-Tab as BackTab with it.
+    pub fn matches(&self, event: &KeyEvent) -> bool {
+        let mut modifiers = event.modifiers;
+        if matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
+            modifiers.remove(KeyModifiers::SHIFT);
+        }
+        self.code == event.code && self.modifiers == modifiers
+    }
+
+    /// How the help overlay writes it.
+    pub fn label(&self) -> String {
+        let mut label = String::new();
+        for (flag, name) in [
+            (KeyModifiers::CONTROL, "Ctrl-"),
+            (KeyModifiers::ALT, "Alt-"),
+            (KeyModifiers::SHIFT, "Shift-"),
+        ] {
+            if self.modifiers.contains(flag) {
+                label.push_str(name);
+            }
+        }
+        match self.code {
+            KeyCode::Char(' ') => label.push_str("Space"),
+            KeyCode::Char(c) => label.push(c),
+            KeyCode::Up => label.push('↑'),
+            KeyCode::Down => label.push('↓'),
+            KeyCode::Left => label.push('←'),
+            KeyCode::Right => label.push('→'),
+            KeyCode::Enter => label.push_str("Enter"),
+            KeyCode::Esc => label.push_str("Esc"),
+            KeyCode::Tab => label.push_str("Tab"),
+            KeyCode::BackTab => label.push_str("Shift-Tab"),
+            KeyCode::PageUp => label.push_str("PgUp"),
+            KeyCode::PageDown => label.push_str("PgDn"),
+            KeyCode::Home => label.push_str("Home"),
+            KeyCode::End => label.push_str("End"),
+            KeyCode::Backspace => label.push_str("Bksp"),
+            KeyCode::Delete => label.push_str("Del"),
+            KeyCode::F(n) => label.push_str(&format!("F{n}")),
+            other => label.push_str(&format!("{other:?}")),
+        }
+        label
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub help: &'static str,
+}
+
+impl Binding {
+    /// Its keys as the help overlay writes them: `j ↓`.
+    pub fn keys_label(&self) -> String {
+        let labels: Vec<String> = self.keys.iter().map(Key::label).collect();
+        labels.join(" ")
+    }
+}
+
+use Action as A;
+use Context as C;
+use KeyCode::{
+    BackTab, Backspace, Char, Delete, Down, End, Enter, Esc, F, Home, Left, PageDown, PageUp,
+    Right, Tab, Up,
+};
+
+const fn ch(c: char) -> Key {
+    Key::plain(Char(c))
+}
+
+const fn ctrl(c: char) -> Key {
+    Key::ctrl(Char(c))
+}
+
+const fn key(code: KeyCode) -> Key {
+    Key::plain(code)
+}
+
+const fn bind(
+    context: Context,
+    keys: &'static [Key],
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        action,
+        help,
+    }
+}
+
+/// Every key of the UI, one binding a line.
+#[rustfmt::skip]
+pub const BINDINGS: &[Binding] = &[
+    bind(C::Anywhere,     &[ctrl('c')], A::Quit, "sign out and quit"),
+    bind(C::Anywhere,     &[key(F(1))], A::ShowHelp, "this help"),
+    bind(C::Buddies,      &[ch('j'), key(Down)], A::Down, "next contact"),
+    bind(C::Buddies,      &[ch('k'), key(Up)], A::Up, "previous contact"),
+    bind(C::Buddies,      &[ch('g'), key(Home)], A::Top, "first row"),
+    bind(C::Buddies,      &[ch('G'), key(End)], A::Bottom, "last row"),
+    bind(C::Buddies,      &[key(Enter), ch('l'), key(Right)], A::Open, "open / expand group"),
+    bind(C::Buddies,      &[ch('h'), key(Left)], A::Collapse, "collapse group"),
+    bind(C::Buddies,      &[ch(' ')], A::ToggleGroup, "fold / unfold group"),
+    bind(C::Buddies,      &[key(Tab)], A::SwitchFocus, "go to the conversation"),
+    bind(C::Buddies,      &[ch('a')], A::AddBuddy, "add a contact"),
+    bind(C::Buddies,      &[ch('m')], A::MoveBuddy, "move or rename contact"),
+    bind(C::Buddies,      &[ch('d')], A::RemoveBuddy, "remove contact"),
+    bind(C::Buddies,      &[ch('p')], A::PickPresence, "set your status"),
+    bind(C::Buddies,      &[ch('n')], A::EditNote, "edit your note"),
+    bind(C::Buddies,      &[ch('/')], A::Search, "search history"),
+    bind(C::Buddies,      &[ch('?')], A::ShowHelp, "this help"),
+    bind(C::Buddies,      &[ch('q')], A::Quit, "sign out and quit"),
+    bind(C::Conversation, &[key(Enter)], A::Send, "send message"),
+    bind(C::Conversation, &[Key::alt(Enter), Key::shift(Enter), ctrl('j')],
+         A::Newline, "new line in message"),
+    bind(C::Conversation, &[key(PageUp)], A::PageUp, "older messages"),
+    bind(C::Conversation, &[key(PageDown)], A::PageDown, "newer messages"),
+    bind(C::Conversation, &[key(Tab)], A::SwitchFocus, "go to contacts"),
+    bind(C::Conversation, &[key(Esc)], A::Back, "back to contacts"),
+    bind(C::Editing,      &[key(Left), key(Right)], A::Edit, "move by character"),
+    bind(C::Editing,      &[Key::ctrl(Left), Key::ctrl(Right)], A::Edit, "move by word"),
+    bind(C::Editing,      &[key(Home), ctrl('a')], A::Edit, "start of line"),
+    bind(C::Editing,      &[key(End), ctrl('e')], A::Edit, "end of line"),
+    bind(C::Editing,      &[key(Backspace), key(Delete)], A::Edit, "delete character"),
+    bind(C::Editing,      &[ctrl('w')], A::Edit, "delete word before"),
+    bind(C::Editing,      &[ctrl('u')], A::Edit, "delete whole line"),
+    bind(C::Editing,      &[ctrl('k')], A::Edit, "delete to end"),
+    bind(C::Editing,      &[ctrl('y')], A::Edit, "paste deleted text"),
+    bind(C::Picker,       &[ch('j'), key(Down)], A::Down, "next status"),
+    bind(C::Picker,       &[ch('k'), key(Up)], A::Up, "previous status"),
+    bind(C::Picker,       &[key(Enter)], A::Accept, "choose"),
+    bind(C::Picker,       &[key(Esc), ch('q')], A::Cancel, "cancel"),
+    bind(C::Form,         &[key(Tab), key(Down)], A::NextField, "next field"),
+    bind(C::Form,         &[key(BackTab), key(Up)], A::PreviousField, "previous field"),
+    bind(C::Form,         &[key(Enter)], A::Accept, "save"),
+    bind(C::Form,         &[key(Esc)], A::Cancel, "cancel"),
+    bind(C::Confirm,      &[ch('y'), key(Enter)], A::Yes, "yes"),
+    bind(C::Confirm,      &[ch('n'), key(Esc)], A::No, "no"),
+    bind(C::Search,       &[key(Down), ctrl('n')], A::Down, "next result"),
+    bind(C::Search,       &[key(Up), ctrl('p')], A::Up, "previous result"),
+    bind(C::Search,       &[key(Enter)], A::Accept, "open its conversation"),
+    bind(C::Search,       &[key(Esc)], A::Cancel, "close"),
+    bind(C::Help,         &[ch('j'), key(Down)], A::Down, "scroll down"),
+    bind(C::Help,         &[ch('k'), key(Up)], A::Up, "scroll up"),
+    bind(C::Help,         &[key(Esc), ch('q'), ch('?')], A::Cancel, "close"),
+];
+
+/// What `event` means in `context`, [`Context::Anywhere`] bindings
+/// included. Key releases mean nothing (terminals that report them would
+/// otherwise act twice).
+pub fn action(context: Context, event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    let lookup = |wanted: Context| {
+        BINDINGS
+            .iter()
+            .filter(|binding| binding.context == wanted && binding.action != Action::Edit)
+            .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+            .map(|binding| binding.action)
+    };
+    lookup(context).or_else(|| lookup(Context::Anywhere))
+}
+
+/// The bindings of one context, in table order.
+pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS
+        .iter()
+        .filter(move |binding| binding.context == context)
+}

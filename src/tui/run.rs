@@ -1,0 +1,321 @@
+//! The run loop: owns the terminal and the [`AppState`], feeds it keys,
+//! client events and ticks, carries out the [`Effects`], and redraws.
+//!
+//! - The terminal is put in raw mode on the alternate screen with
+//!   bracketed paste, and with the kitty keyboard protocol where the
+//!   terminal has it (so Shift-Enter is told apart from Enter). It is
+//!   restored on return and, through a panic hook, on panic.
+//! - Terminal input is read by a plain thread that forwards crossterm
+//!   events into a tokio channel, which needs no extra crossterm feature.
+//!   It polls so it can stop when the loop ends.
+//! - It redraws only when an update says something changed, at most
+//!   `FRAME` (33 ms) apart; it ticks every second for typing and idle expiry.
+//! - It ends when the client closes the event channel (signed out), or a
+//!   grace period after Quit if the client never does.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    self as terminal_event, DisableBracketedPaste, EnableBracketedPaste, Event as TerminalEvent,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    supports_keyboard_enhancement,
+};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::client::{Command, Event};
+
+use super::history::ConversationLog;
+use super::state::{AppState, TuiConfig};
+use super::update::{Effects, Msg, update};
+use super::view::render;
+
+/// Least time between two frames: about 30 a second.
+const FRAME: Duration = Duration::from_millis(33);
+/// How long to wait for the client to sign out after Quit.
+const QUIT_GRACE: Duration = Duration::from_secs(3);
+/// How often the reader thread looks whether it should stop.
+const READER_POLL: Duration = Duration::from_millis(100);
+
+/// Set while the terminal is ours, so the panic hook restores it only then.
+static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Set while the kitty keyboard flags are pushed, to pop them only then.
+static KEYBOARD_PUSHED: AtomicBool = AtomicBool::new(false);
+
+/// Runs the terminal UI until the client is done or the user quits.
+pub async fn run(
+    config: TuiConfig,
+    commands: UnboundedSender<Command>,
+    mut events: UnboundedReceiver<Event>,
+    mut log: Box<dyn ConversationLog + Send>,
+) -> io::Result<()> {
+    let history_limit = config.history_limit;
+    let mut terminal = enter()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (input_tx, mut input) = unbounded_channel();
+    let reader = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || read_terminal(input_tx, stop))
+    };
+
+    let mut state = AppState::new(config);
+    let mut carry_out = |state: &mut AppState, msg: Msg| -> bool {
+        let mut queue = vec![msg];
+        let mut redraw = false;
+        while let Some(msg) = queue.pop() {
+            let fx = update(state, msg);
+            redraw |= fx.redraw;
+            queue.extend(effects(fx, &commands, log.as_mut(), history_limit));
+        }
+        redraw
+    };
+
+    let size = terminal.size()?;
+    carry_out(
+        &mut state,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    let mut ticks = interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut dirty = true;
+    let mut last_frame = Instant::now()
+        .checked_sub(FRAME)
+        .unwrap_or_else(Instant::now);
+    let mut quit_deadline: Option<Instant> = None;
+    let result = loop {
+        if dirty && last_frame.elapsed() >= FRAME {
+            if let Err(error) = terminal.draw(|frame| render(&state, frame)) {
+                break Err(error);
+            }
+            last_frame = Instant::now();
+            dirty = false;
+        }
+        if state.quitting && quit_deadline.is_none() {
+            quit_deadline = Some(Instant::now() + QUIT_GRACE);
+        }
+        let msg = tokio::select! {
+            terminal_input = input.recv() => match terminal_input {
+                Some(Ok(event)) => match from_terminal(event) {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+                Some(Err(error)) => break Err(error),
+                None => break Ok(()),
+            },
+            event = events.recv() => match event {
+                Some(event) => Msg::Client(event),
+                // The client is done: signed out, or gone.
+                None => break Ok(()),
+            },
+            _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
+            _ = sleep_until(last_frame + FRAME), if dirty => continue,
+            _ = sleep_until(quit_deadline.unwrap_or_else(Instant::now)), if quit_deadline.is_some() => {
+                break Ok(());
+            }
+        };
+        dirty |= carry_out(&mut state, msg);
+    };
+
+    stop.store(true, Ordering::Relaxed);
+    leave()?;
+    // The reader notices `stop` within one poll.
+    let _ = reader.join();
+    result
+}
+
+/// Carries out what an update asked for; returns the messages that answer
+/// it (history read, search results).
+fn effects(
+    fx: Effects,
+    commands: &UnboundedSender<Command>,
+    log: &mut (dyn ConversationLog + Send),
+    history_limit: usize,
+) -> Vec<Msg> {
+    let mut answers = Vec::new();
+    // Loaded before appending: see `Effects::load_history`.
+    for peer in fx.load_history {
+        let messages = log.load(&peer, history_limit);
+        answers.push(Msg::History { peer, messages });
+    }
+    for message in &fx.log {
+        log.append(message);
+    }
+    if let Some(query) = fx.search {
+        let results = log.search(&query, 100);
+        answers.push(Msg::SearchResults { query, results });
+    }
+    for command in fx.commands {
+        // A closed channel means the client is gone; the event channel
+        // closing too ends the loop.
+        let _ = commands.send(command);
+    }
+    if fx.bell {
+        let mut out = io::stdout();
+        let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+    }
+    answers
+}
+
+fn from_terminal(event: TerminalEvent) -> Option<Msg> {
+    match event {
+        TerminalEvent::Key(key) => Some(Msg::Key(key)),
+        TerminalEvent::Paste(text) => Some(Msg::Paste(text)),
+        TerminalEvent::Resize(width, height) => Some(Msg::Resize { width, height }),
+        TerminalEvent::FocusGained | TerminalEvent::FocusLost | TerminalEvent::Mouse(_) => None,
+    }
+}
+
+fn read_terminal(forward: UnboundedSender<io::Result<TerminalEvent>>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let event = match terminal_event::poll(READER_POLL) {
+            Ok(false) => continue,
+            Ok(true) => terminal_event::read(),
+            Err(error) => Err(error),
+        };
+        let failed = event.is_err();
+        if forward.send(event).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+fn enter() -> io::Result<DefaultTerminal> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    if supports_keyboard_enhancement().unwrap_or(false) {
+        execute!(
+            out,
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+        )?;
+        KEYBOARD_PUSHED.store(true, Ordering::SeqCst);
+    }
+    let terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out));
+    if terminal.is_err() {
+        let _ = leave();
+    }
+    terminal
+}
+
+/// Gives the terminal back as it was; harmless when it already is.
+fn leave() -> io::Result<()> {
+    if !TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut out = io::stdout();
+    // Each step is tried even if one before it failed.
+    let pop = if KEYBOARD_PUSHED.swap(false, Ordering::SeqCst) {
+        execute!(out, PopKeyboardEnhancementFlags)
+    } else {
+        Ok(())
+    };
+    let paste = execute!(out, DisableBracketedPaste);
+    let screen = execute!(out, LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
+    let raw = disable_raw_mode();
+    pop.and(paste).and(screen).and(raw)
+}
+
+/// Restores the terminal before the panic message is printed, so the
+/// message is readable and the shell usable. Installed once.
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = leave();
+        previous(info);
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::history::{LoggedMessage, MemoryLog};
+
+    fn logged(text: &str, at_ms: i64) -> LoggedMessage {
+        LoggedMessage {
+            peer: "sip:amy@x".into(),
+            outgoing: false,
+            text: text.into(),
+            at_ms,
+            delivered: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn effects_load_history_before_logging_and_forward_commands_in_order() {
+        let mut log = MemoryLog::new();
+        log.append(&logged("yesterday", 1_000));
+        let (commands, mut sent) = unbounded_channel();
+        let fx = Effects {
+            commands: vec![
+                Command::Typing {
+                    to: "sip:amy@x".into(),
+                },
+                Command::Quit,
+            ],
+            log: vec![logged("today", 2_000)],
+            load_history: vec!["sip:amy@x".into()],
+            search: Some("day".into()),
+            ..Effects::default()
+        };
+        let answers = effects(fx, &commands, &mut log, 10);
+        let Some(Msg::History { messages, .. }) = answers.first() else {
+            panic!("history first: {answers:?}");
+        };
+        assert_eq!(messages, &[logged("yesterday", 1_000)], "not the new one");
+        let Some(Msg::SearchResults { results, .. }) = answers.get(1) else {
+            panic!("then search results: {answers:?}");
+        };
+        assert_eq!(results.len(), 2, "the search sees the new one");
+        assert_eq!(log.messages().len(), 2);
+        assert_eq!(
+            sent.try_recv().ok(),
+            Some(Command::Typing {
+                to: "sip:amy@x".into()
+            })
+        );
+        assert_eq!(sent.try_recv().ok(), Some(Command::Quit));
+    }
+
+    #[test]
+    fn terminal_events_become_messages_and_the_rest_is_dropped() {
+        assert_eq!(
+            from_terminal(TerminalEvent::Resize(100, 30)),
+            Some(Msg::Resize {
+                width: 100,
+                height: 30
+            })
+        );
+        assert_eq!(
+            from_terminal(TerminalEvent::Paste("hi".into())),
+            Some(Msg::Paste("hi".into()))
+        );
+        assert_eq!(from_terminal(TerminalEvent::FocusLost), None);
+    }
+}

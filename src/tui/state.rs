@@ -1,0 +1,397 @@
+//! [`AppState`]: everything the screen shows, as plain data.
+//!
+//! It knows nothing of the terminal and nothing of time beyond what
+//! [`Msg::Tick`](super::update::Msg::Tick) told it (`now_ms`, unix
+//! milliseconds). Only [`update`](super::update::update) changes it; the view
+//! reads it. The queries here (rows of the buddy list, display names,
+//! presence of a URI) are shared by both so they agree.
+//!
+//! Invariants: `open`, when set, names a key of `conversations`; focus is
+//! [`Focus::Input`] only while a conversation is open.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tui_input::Input;
+
+use crate::client::{Availability, Buddy};
+
+use super::history::LoggedMessage;
+
+/// What the front end is told at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuiConfig {
+    /// Our address of record, until the core reports the registered one.
+    pub own_uri: String,
+    /// Our name as others see it; empty shows the URI.
+    pub own_display: String,
+    /// No key for this long while Available sets Away automatically.
+    pub idle: Duration,
+    /// How long a peer's typing indication stays on screen after the last.
+    pub typing_shown: Duration,
+    /// Least time between two typing indications we send to one peer
+    /// (RFC 3994 §4.2 refreshes an active state; shorter than the peer's
+    /// `typing_shown` keeps its indicator lit while we type).
+    pub typing_refresh: Duration,
+    /// Messages loaded from history when a conversation opens.
+    pub history_limit: usize,
+    /// Local time offset from UTC for the times shown, in minutes.
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for TuiConfig {
+    fn default() -> TuiConfig {
+        TuiConfig {
+            own_uri: String::new(),
+            own_display: String::new(),
+            idle: Duration::from_secs(5 * 60),
+            typing_shown: Duration::from_secs(5),
+            typing_refresh: Duration::from_secs(3),
+            history_limit: 200,
+            utc_offset_minutes: 0,
+        }
+    }
+}
+
+/// Where we stand with the registrar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    Connecting,
+    Registered,
+    Failed(String),
+    Unregistered,
+}
+
+/// A user's published state and note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    pub availability: Availability,
+    pub note: String,
+}
+
+/// Everyone is offline until reported otherwise.
+static OFFLINE: Presence = Presence {
+    availability: Availability::Offline,
+    note: String::new(),
+};
+
+/// Which pane takes the keys when no dialog is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Buddies,
+    Input,
+}
+
+/// One visible row of the buddy list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    Group(String),
+    Buddy { group: String, uri: String },
+}
+
+/// What became of an outgoing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent, no report yet.
+    Pending,
+    Delivered,
+    NotDelivered {
+        reason: Option<String>,
+    },
+    /// From history, sent by a run that ended before the report; also
+    /// every incoming message.
+    Unknown,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub outgoing: bool,
+    /// The id given to [`Command::SendIm`](crate::client::Command),
+    /// for outgoing messages of this run.
+    pub id: Option<u64>,
+    pub text: String,
+    pub at_ms: i64,
+    pub delivery: Delivery,
+}
+
+impl Message {
+    /// Its stored form.
+    pub fn logged(&self, peer: &str) -> LoggedMessage {
+        let (delivered, reason) = match &self.delivery {
+            Delivery::Delivered => (Some(true), None),
+            Delivery::NotDelivered { reason } => (Some(false), reason.clone()),
+            Delivery::Pending | Delivery::Unknown => (None, None),
+        };
+        LoggedMessage {
+            peer: peer.to_owned(),
+            outgoing: self.outgoing,
+            text: self.text.clone(),
+            at_ms: self.at_ms,
+            delivered: if self.outgoing { delivered } else { None },
+            reason,
+        }
+    }
+
+    /// Back from its stored form.
+    pub fn from_logged(logged: &LoggedMessage) -> Message {
+        let delivery = match (logged.outgoing, logged.delivered) {
+            (true, Some(true)) => Delivery::Delivered,
+            (true, Some(false)) => Delivery::NotDelivered {
+                reason: logged.reason.clone(),
+            },
+            _ => Delivery::Unknown,
+        };
+        Message {
+            outgoing: logged.outgoing,
+            id: None,
+            text: logged.text.clone(),
+            at_ms: logged.at_ms,
+            delivery,
+        }
+    }
+}
+
+/// The IM exchange with one peer.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    pub messages: Vec<Message>,
+    /// Incoming messages not yet seen.
+    pub unread: usize,
+    /// Messages scrolled off the bottom; 0 shows the newest.
+    pub scroll: usize,
+    /// What we are writing to this peer, kept while another is open.
+    pub draft: Input,
+    /// When we last sent this peer a typing indication.
+    pub typing_sent_ms: Option<i64>,
+}
+
+/// The field of the contact form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    Uri,
+    Display,
+    Group,
+}
+
+impl FormField {
+    pub const ALL: [FormField; 3] = [FormField::Uri, FormField::Display, FormField::Group];
+}
+
+/// The add-contact form, also used to move or rename one.
+#[derive(Debug, Clone, Default)]
+pub struct BuddyForm {
+    /// The contact being moved or renamed; its URI is not editable.
+    pub editing: Option<String>,
+    pub uri: Input,
+    pub display: Input,
+    pub group: Input,
+    pub field: usize,
+    pub error: Option<String>,
+}
+
+impl BuddyForm {
+    pub fn current(&self) -> FormField {
+        FormField::ALL[self.field % FormField::ALL.len()]
+    }
+
+    pub fn input(&self, field: FormField) -> &Input {
+        match field {
+            FormField::Uri => &self.uri,
+            FormField::Display => &self.display,
+            FormField::Group => &self.group,
+        }
+    }
+
+    pub fn input_mut(&mut self, field: FormField) -> &mut Input {
+        match field {
+            FormField::Uri => &mut self.uri,
+            FormField::Display => &mut self.display,
+            FormField::Group => &mut self.group,
+        }
+    }
+}
+
+/// The history search overlay.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub query: Input,
+    pub results: Vec<LoggedMessage>,
+    pub selected: usize,
+}
+
+/// A dialog over the main screen; it takes every key while open.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Help { scroll: u16 },
+    PresencePicker { selected: usize },
+    NoteEditor { input: Input },
+    BuddyForm(BuddyForm),
+    ConfirmRemove { uri: String },
+    Search(Search),
+}
+
+/// A line for the status bar that goes away by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub until_ms: i64,
+}
+
+/// The whole front-end state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: TuiConfig,
+    pub own_uri: String,
+    pub registration: Registration,
+    /// Our state as last chosen or reported.
+    pub own: Presence,
+    /// While the automatic Away is in force: the state it replaced.
+    pub auto_away: Option<Availability>,
+    /// The buddy list as the core last sent it.
+    pub buddies: Vec<Buddy>,
+    /// Everyone's last reported presence, by URI.
+    pub presence: BTreeMap<String, Presence>,
+    pub collapsed: BTreeSet<String>,
+    pub selection: Option<Row>,
+    pub conversations: BTreeMap<String, Conversation>,
+    /// The conversation shown in the right pane.
+    pub open: Option<String>,
+    pub focus: Focus,
+    pub modal: Option<Modal>,
+    /// Peers typing to us, until when the indication shows.
+    pub typing_until: BTreeMap<String, i64>,
+    pub notice: Option<Notice>,
+    pub now_ms: i64,
+    /// When the user last pressed a key; `None` before the first tick.
+    pub last_input_ms: Option<i64>,
+    pub next_im_id: u64,
+    /// Terminal size, for paging.
+    pub screen: (u16, u16),
+    /// Quit was sent; waiting for the core to sign out.
+    pub quitting: bool,
+}
+
+impl AppState {
+    pub fn new(config: TuiConfig) -> AppState {
+        AppState {
+            own_uri: config.own_uri.clone(),
+            config,
+            registration: Registration::Connecting,
+            own: Presence {
+                availability: Availability::Available,
+                note: String::new(),
+            },
+            auto_away: None,
+            buddies: Vec::new(),
+            presence: BTreeMap::new(),
+            collapsed: BTreeSet::new(),
+            selection: None,
+            conversations: BTreeMap::new(),
+            open: None,
+            focus: Focus::Buddies,
+            modal: None,
+            typing_until: BTreeMap::new(),
+            notice: None,
+            now_ms: 0,
+            last_input_ms: None,
+            next_im_id: 1,
+            screen: (80, 24),
+            quitting: false,
+        }
+    }
+
+    /// Groups in order of first appearance, each with its buddies sorted
+    /// by name. Buddies with no group go to "Contacts".
+    pub fn groups(&self) -> Vec<(String, Vec<&Buddy>)> {
+        let mut groups: Vec<(String, Vec<&Buddy>)> = Vec::new();
+        for buddy in &self.buddies {
+            let name = group_name(buddy);
+            match groups.iter_mut().find(|(group, _)| *group == name) {
+                Some((_, members)) => members.push(buddy),
+                None => groups.push((name.to_owned(), vec![buddy])),
+            }
+        }
+        for (_, members) in &mut groups {
+            members.sort_by_cached_key(|buddy| (buddy.display.to_lowercase(), buddy.uri.clone()));
+        }
+        groups
+    }
+
+    /// The rows of the buddy list as shown: collapsed groups hide theirs.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (group, members) in self.groups() {
+            let collapsed = self.collapsed.contains(&group);
+            rows.push(Row::Group(group.clone()));
+            if !collapsed {
+                rows.extend(members.iter().map(|buddy| Row::Buddy {
+                    group: group.clone(),
+                    uri: buddy.uri.clone(),
+                }));
+            }
+        }
+        rows
+    }
+
+    /// The position of the selection among [`AppState::rows`].
+    pub fn selected_index(&self, rows: &[Row]) -> Option<usize> {
+        let selected = self.selection.as_ref()?;
+        rows.iter().position(|row| row == selected)
+    }
+
+    pub fn buddy(&self, uri: &str) -> Option<&Buddy> {
+        self.buddies.iter().find(|buddy| buddy.uri == uri)
+    }
+
+    /// The name to show for a URI: the buddy's display name, else the URI
+    /// without its scheme.
+    pub fn display_name<'a>(&'a self, uri: &'a str) -> &'a str {
+        match self.buddy(uri) {
+            Some(buddy) if !buddy.display.trim().is_empty() => &buddy.display,
+            _ => without_scheme(uri),
+        }
+    }
+
+    /// Our own name for the status bar.
+    pub fn own_display(&self) -> &str {
+        if self.config.own_display.trim().is_empty() {
+            without_scheme(&self.own_uri)
+        } else {
+            &self.config.own_display
+        }
+    }
+
+    /// A user's presence; offline until reported.
+    pub fn presence_of(&self, uri: &str) -> &Presence {
+        self.presence.get(uri).unwrap_or(&OFFLINE)
+    }
+
+    pub fn is_typing(&self, peer: &str) -> bool {
+        self.typing_until
+            .get(peer)
+            .is_some_and(|until| *until > self.now_ms)
+    }
+
+    /// The open conversation with its peer.
+    pub fn open_conversation(&self) -> Option<(&str, &Conversation)> {
+        let peer = self.open.as_deref()?;
+        Some((peer, self.conversations.get(peer)?))
+    }
+}
+
+/// The group a buddy is listed under.
+pub fn group_name(buddy: &Buddy) -> &str {
+    match buddy.group.trim() {
+        "" => "Contacts",
+        name => name,
+    }
+}
+
+/// `sip:amy@example.com` as `amy@example.com`.
+pub fn without_scheme(uri: &str) -> &str {
+    uri.strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+        .unwrap_or(uri)
+}

@@ -1,0 +1,329 @@
+//! `update(state, msg) -> Effects`: the only code that changes
+//! [`AppState`], and it does no I/O.
+//!
+//! Instead of a bare list of client commands, [`update`] returns
+//! [`Effects`]: the commands plus what else the run loop must do outside,
+//! namely ring the bell, append to the history log, read history for a
+//! conversation (answered with [`Msg::History`]), search it (answered with
+//! [`Msg::SearchResults`]), and whether to redraw.
+//!
+//! Rules kept here:
+//! - An IM from a peer whose conversation is not open counts as unread and
+//!   rings the bell once, on the first unread message; in the open one it
+//!   does nothing extra.
+//! - A peer's typing indication shows for `typing_shown` after the last
+//!   one; an IM from them ends it. Ours go out at most every
+//!   `typing_refresh` while the draft changes (RFC 3994 §4.2).
+//! - After `idle` with no key while Available we publish Away, marked as
+//!   automatic; the next key restores the state it replaced, unless our
+//!   state changed meanwhile.
+//! - The first time a conversation is touched (opened, or an IM or a
+//!   typing indication arrives) its history is requested once.
+
+mod buddies;
+mod conversation;
+mod modal;
+
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+
+use crate::client::{Availability, Command, Event};
+
+use super::history::LoggedMessage;
+use super::state::{
+    AppState, Conversation, Delivery, Focus, Message, Notice, Presence, Registration,
+};
+
+/// How long a failed command's notice stays in the status bar.
+const NOTICE_MS: i64 = 8_000;
+
+/// Everything that can happen to the front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Client(Event),
+    /// The time now, unix milliseconds; sent about once a second.
+    Tick {
+        now_ms: i64,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// History read for a conversation, in answer to
+    /// [`Effects::load_history`]; oldest first.
+    History {
+        peer: String,
+        messages: Vec<LoggedMessage>,
+    },
+    /// Found by a history search, in answer to [`Effects::search`].
+    SearchResults {
+        query: String,
+        results: Vec<LoggedMessage>,
+    },
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// To send to the client core, in order.
+    pub commands: Vec<Command>,
+    /// Ring the terminal bell.
+    pub bell: bool,
+    /// To append to the history log.
+    pub log: Vec<LoggedMessage>,
+    /// Peers whose history to load and hand back as [`Msg::History`].
+    /// The run loop loads these before it appends `log`, so a message
+    /// logged by this same update is not loaded twice.
+    pub load_history: Vec<String>,
+    /// A history search to run and hand back as [`Msg::SearchResults`].
+    pub search: Option<String>,
+    /// Something visible changed.
+    pub redraw: bool,
+}
+
+/// Applies one message to the state.
+pub fn update(state: &mut AppState, msg: Msg) -> Effects {
+    let mut fx = Effects {
+        redraw: true,
+        ..Effects::default()
+    };
+    match msg {
+        Msg::Key(key) => handle_key(state, key, &mut fx),
+        Msg::Client(event) => handle_event(state, event, &mut fx),
+        Msg::Tick { now_ms } => fx.redraw = handle_tick(state, now_ms, &mut fx),
+        Msg::Resize { width, height } => state.screen = (width, height),
+        Msg::Paste(text) => {
+            user_active(state, &mut fx);
+            conversation::paste(state, &text, &mut fx);
+        }
+        Msg::History { peer, messages } => {
+            let conversation = state.conversations.entry(peer).or_default();
+            let mut earlier: Vec<Message> = messages.iter().map(Message::from_logged).collect();
+            earlier.append(&mut conversation.messages);
+            conversation.messages = earlier;
+        }
+        Msg::SearchResults { query, results } => {
+            if let Some(super::state::Modal::Search(search)) = &mut state.modal {
+                if search.query.value().trim() == query {
+                    search.results = results;
+                    search.selected = 0;
+                }
+            }
+        }
+    }
+    fx
+}
+
+fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
+    if key.kind == KeyEventKind::Release {
+        fx.redraw = false;
+        return;
+    }
+    user_active(state, fx);
+    if state.quitting {
+        return;
+    }
+    if state.modal.is_some() {
+        modal::handle_key(state, key, fx);
+    } else if state.focus == Focus::Input && state.open.is_some() {
+        conversation::handle_key(state, key, fx);
+    } else {
+        state.focus = Focus::Buddies;
+        buddies::handle_key(state, key, fx);
+    }
+}
+
+/// A key or a paste: the user is here. Ends the automatic Away.
+fn user_active(state: &mut AppState, fx: &mut Effects) {
+    state.last_input_ms = Some(state.now_ms);
+    if let Some(previous) = state.auto_away.take() {
+        if state.own.availability == Availability::Away {
+            set_presence(state, previous, fx);
+        }
+    }
+}
+
+fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
+    match event {
+        Event::Registered { uri } => {
+            state.own_uri = uri;
+            state.registration = Registration::Registered;
+        }
+        Event::RegistrationFailed { reason } => state.registration = Registration::Failed(reason),
+        Event::Unregistered => state.registration = Registration::Unregistered,
+        Event::Presence {
+            uri,
+            availability,
+            note,
+        } => {
+            if uri == state.own_uri {
+                if state.auto_away.is_some() && availability != Availability::Away {
+                    // Changed elsewhere (another endpoint): not ours to undo.
+                    state.auto_away = None;
+                }
+                state.own = Presence {
+                    availability,
+                    note: note.clone(),
+                };
+            }
+            state.presence.insert(uri, Presence { availability, note });
+        }
+        Event::Buddies { buddies } => buddies::replace(state, buddies),
+        Event::Im { from, text } => receive_im(state, from, text, fx),
+        Event::ImStatus {
+            id,
+            to,
+            delivered,
+            reason,
+        } => delivery_report(state, id, &to, delivered, reason, fx),
+        Event::Typing { from } => {
+            conversation_entry(state, &from, fx);
+            let until = state.now_ms + millis(state.config.typing_shown);
+            state.typing_until.insert(from, until);
+        }
+        Event::IncomingCall { from } => notice(
+            state,
+            format!(
+                "{} is calling; calls are not supported yet",
+                state.display_name(&from)
+            ),
+            false,
+        ),
+        Event::CallRinging { .. } | Event::CallConnected { .. } | Event::CallEnded { .. } => {
+            fx.redraw = false;
+        }
+        Event::CommandFailed { command, reason } => {
+            notice(state, format!("{command} failed: {reason}"), true);
+        }
+    }
+}
+
+fn receive_im(state: &mut AppState, from: String, text: String, fx: &mut Effects) {
+    let now = state.now_ms;
+    let is_open = state.open.as_deref() == Some(from.as_str());
+    state.typing_until.remove(&from);
+    let conversation = conversation_entry(state, &from, fx);
+    let message = Message {
+        outgoing: false,
+        id: None,
+        text,
+        at_ms: now,
+        delivery: Delivery::Unknown,
+    };
+    fx.log.push(message.logged(&from));
+    conversation.messages.push(message);
+    if conversation.scroll > 0 {
+        // Keep the page being read still.
+        conversation.scroll += 1;
+    }
+    if !is_open {
+        conversation.unread += 1;
+        fx.bell = conversation.unread == 1;
+    }
+}
+
+fn delivery_report(
+    state: &mut AppState,
+    id: u64,
+    to: &str,
+    delivered: bool,
+    reason: Option<String>,
+    fx: &mut Effects,
+) {
+    let Some(conversation) = state.conversations.get_mut(to) else {
+        fx.redraw = false;
+        return;
+    };
+    let Some(message) = conversation
+        .messages
+        .iter_mut()
+        .find(|message| message.outgoing && message.id == Some(id))
+    else {
+        fx.redraw = false;
+        return;
+    };
+    message.delivery = if delivered {
+        Delivery::Delivered
+    } else {
+        Delivery::NotDelivered { reason }
+    };
+    fx.log.push(message.logged(to));
+}
+
+/// Returns whether anything visible changed.
+fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
+    state.now_ms = now_ms;
+    let last_input = *state.last_input_ms.get_or_insert(now_ms);
+    let typing_before = state.typing_until.len();
+    state.typing_until.retain(|_, until| *until > now_ms);
+    let mut changed = state.typing_until.len() != typing_before;
+    if state.notice.as_ref().is_some_and(|n| n.until_ms <= now_ms) {
+        state.notice = None;
+        changed = true;
+    }
+    let idle = now_ms.saturating_sub(last_input) >= millis(state.config.idle);
+    if idle && state.own.availability == Availability::Available && !state.quitting {
+        set_presence(state, Availability::Away, fx);
+        state.auto_away = Some(Availability::Available);
+        changed = true;
+    }
+    changed
+}
+
+/// The conversation with `peer`, created (and its history requested) on
+/// first use.
+fn conversation_entry<'a>(
+    state: &'a mut AppState,
+    peer: &str,
+    fx: &mut Effects,
+) -> &'a mut Conversation {
+    if !state.conversations.contains_key(peer) {
+        fx.load_history.push(peer.to_owned());
+    }
+    state.conversations.entry(peer.to_owned()).or_default()
+}
+
+/// Shows `peer`'s conversation and moves the keys to its input.
+fn open_conversation(state: &mut AppState, peer: &str, fx: &mut Effects) {
+    let conversation = conversation_entry(state, peer, fx);
+    conversation.unread = 0;
+    conversation.scroll = 0;
+    state.open = Some(peer.to_owned());
+    state.focus = Focus::Input;
+}
+
+/// Publishes our state, keeping the note.
+fn set_presence(state: &mut AppState, availability: Availability, fx: &mut Effects) {
+    state.own.availability = availability;
+    fx.commands.push(Command::SetPresence {
+        availability,
+        note: note_option(&state.own.note),
+    });
+}
+
+fn note_option(note: &str) -> Option<String> {
+    let note = note.trim();
+    (!note.is_empty()).then(|| note.to_owned())
+}
+
+fn quit(state: &mut AppState, fx: &mut Effects) {
+    if !state.quitting {
+        state.quitting = true;
+        state.modal = None;
+        fx.commands.push(Command::Quit);
+    }
+}
+
+fn notice(state: &mut AppState, text: String, error: bool) {
+    state.notice = Some(Notice {
+        text,
+        error,
+        until_ms: state.now_ms + NOTICE_MS,
+    });
+}
+
+fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,239 @@
+//! Keys of the dialogs: help, status picker, note editor, contact form,
+//! remove confirmation and history search. A dialog takes every key while
+//! open; Esc always closes it without effect.
+
+use ratatui::crossterm::event::{Event as TerminalEvent, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+use crate::client::{Availability, Command};
+
+use super::super::keys::{self, Action, Context};
+use super::super::state::{AppState, BuddyForm, FormField, Modal, Search};
+use super::{Effects, note_option, open_conversation, quit, set_presence};
+
+pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
+    let Some(modal) = state.modal.take() else {
+        return;
+    };
+    state.modal = match modal {
+        Modal::Help { scroll } => help(state, scroll, &key, fx),
+        Modal::PresencePicker { selected } => picker(state, selected, &key, fx),
+        Modal::NoteEditor { input } => note(state, input, key, fx),
+        Modal::BuddyForm(form) => buddy_form(state, form, key, fx),
+        Modal::ConfirmRemove { uri } => confirm(state, uri, &key, fx),
+        Modal::Search(search) => search_keys(state, search, key, fx),
+    };
+}
+
+fn help(state: &mut AppState, scroll: u16, key: &KeyEvent, fx: &mut Effects) -> Option<Modal> {
+    // The overlay scrolls by columns, at most one per section; the view
+    // clamps to what the screen needs.
+    let most = u16::try_from(Context::ALL.len()).unwrap_or(u16::MAX);
+    let scroll = match keys::action(Context::Help, key) {
+        Some(Action::Down) => (scroll + 1).min(most),
+        Some(Action::Up) => scroll.saturating_sub(1),
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => {
+            fx.redraw = false;
+            scroll
+        }
+    };
+    Some(Modal::Help { scroll })
+}
+
+fn picker(
+    state: &mut AppState,
+    selected: usize,
+    key: &KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    let last = Availability::CHOSEN.len() - 1;
+    let selected = match keys::action(Context::Picker, key) {
+        Some(Action::Down) => (selected + 1).min(last),
+        Some(Action::Up) => selected.saturating_sub(1),
+        Some(Action::Accept) => {
+            let chosen = Availability::CHOSEN[selected.min(last)];
+            // Chosen by hand: no longer the automatic Away.
+            state.auto_away = None;
+            set_presence(state, chosen, fx);
+            return None;
+        }
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => {
+            fx.redraw = false;
+            selected
+        }
+    };
+    Some(Modal::PresencePicker { selected })
+}
+
+fn note(state: &mut AppState, mut input: Input, key: KeyEvent, fx: &mut Effects) -> Option<Modal> {
+    match keys::action(Context::Form, &key) {
+        Some(Action::Accept) => {
+            state.own.note = input.value().trim().to_owned();
+            fx.commands.push(Command::SetPresence {
+                availability: state.own.availability,
+                note: note_option(&state.own.note),
+            });
+            return None;
+        }
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => edit(&mut input, key, fx),
+    }
+    Some(Modal::NoteEditor { input })
+}
+
+fn buddy_form(
+    state: &mut AppState,
+    mut form: BuddyForm,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    let count = FormField::ALL.len();
+    // The URI of a contact being moved is fixed: its field is skipped.
+    let first = usize::from(form.editing.is_some());
+    match keys::action(Context::Form, &key) {
+        Some(Action::NextField) => {
+            form.field = (form.field + 1) % count;
+            if form.field < first {
+                form.field = first;
+            }
+        }
+        Some(Action::PreviousField) => {
+            form.field = if form.field <= first {
+                count - 1
+            } else {
+                form.field - 1
+            };
+        }
+        Some(Action::Accept) => match add_buddy_command(&form) {
+            Ok(command) => {
+                fx.commands.push(command);
+                return None;
+            }
+            Err(error) => form.error = Some(error.to_owned()),
+        },
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => {
+            let field = form.current();
+            if form.editing.is_some() && field == FormField::Uri {
+                fx.redraw = false;
+            } else {
+                edit(form.input_mut(field), key, fx);
+            }
+        }
+    }
+    Some(Modal::BuddyForm(form))
+}
+
+fn add_buddy_command(form: &BuddyForm) -> Result<Command, &'static str> {
+    let uri = match &form.editing {
+        Some(uri) => uri.clone(),
+        None => normalise_uri(form.uri.value())?,
+    };
+    let optional = |input: &Input| {
+        let text = input.value().trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    };
+    Ok(Command::AddBuddy {
+        uri,
+        display: optional(&form.display),
+        group: optional(&form.group),
+    })
+}
+
+/// What a person types as an address, as a URI: `amy@example.com` gains
+/// `sip:`.
+pub fn normalise_uri(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Enter an address, like amy@example.com");
+    }
+    if text.contains(char::is_whitespace) {
+        return Err("An address has no spaces");
+    }
+    let has_scheme = ["sip:", "sips:", "tel:"]
+        .iter()
+        .any(|scheme| text.to_ascii_lowercase().starts_with(scheme));
+    let uri = if has_scheme {
+        text.to_owned()
+    } else {
+        format!("sip:{text}")
+    };
+    if !uri.starts_with("tel:") && !uri.contains('@') {
+        return Err("An address looks like amy@example.com");
+    }
+    Ok(uri)
+}
+
+fn confirm(state: &mut AppState, uri: String, key: &KeyEvent, fx: &mut Effects) -> Option<Modal> {
+    match keys::action(Context::Confirm, key) {
+        Some(Action::Yes) => {
+            fx.commands.push(Command::RemoveBuddy { uri });
+            None
+        }
+        Some(Action::No) => None,
+        Some(Action::Quit) => quit_from_modal(state, fx),
+        _ => {
+            fx.redraw = false;
+            Some(Modal::ConfirmRemove { uri })
+        }
+    }
+}
+
+fn search_keys(
+    state: &mut AppState,
+    mut search: Search,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    match keys::action(Context::Search, &key) {
+        Some(Action::Down) => {
+            search.selected = (search.selected + 1).min(search.results.len().saturating_sub(1));
+        }
+        Some(Action::Up) => search.selected = search.selected.saturating_sub(1),
+        Some(Action::Accept) => match search.results.get(search.selected) {
+            Some(found) => {
+                let peer = found.peer.clone();
+                open_conversation(state, &peer, fx);
+                return None;
+            }
+            None => fx.redraw = false,
+        },
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => {
+            let before = search.query.value().to_owned();
+            edit(&mut search.query, key, fx);
+            let query = search.query.value().trim();
+            if search.query.value() != before {
+                if query.is_empty() {
+                    search.results.clear();
+                } else {
+                    fx.search = Some(query.to_owned());
+                }
+            }
+        }
+    }
+    Some(Modal::Search(search))
+}
+
+/// Line editing in a dialog's field: tui-input's keys, on one line.
+fn edit(input: &mut Input, key: KeyEvent, fx: &mut Effects) {
+    match to_input_request(&TerminalEvent::Key(key)) {
+        Some(request) => {
+            input.handle(request);
+        }
+        None => fx.redraw = false,
+    }
+}
+
+fn quit_from_modal(state: &mut AppState, fx: &mut Effects) -> Option<Modal> {
+    quit(state, fx);
+    None
+}

@@ -1,0 +1,183 @@
+//! The buddy list pane: groups with online counts, and per buddy its
+//! presence symbol, name, note (dimmed, elided to fit, dropped when there
+//! is no room) and unread count.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use crate::client::Availability;
+
+use super::super::state::{AppState, Focus, Row};
+use super::text::{elide, width};
+use super::theme;
+
+/// A note is shown only if at least this many columns are left for it.
+const NOTE_MIN: usize = 6;
+
+pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Buddies && state.modal.is_none();
+    let online = state
+        .buddies
+        .iter()
+        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
+        .count();
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(if focused {
+            theme::focused_border()
+        } else {
+            theme::border()
+        })
+        .title(Span::styled(" Contacts ", theme::title()))
+        .title(
+            Line::styled(format!(" {online}/{} ", state.buddies.len()), theme::dim())
+                .right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.is_empty() {
+        return;
+    }
+    if state.buddies.is_empty() {
+        let hint = vec![
+            Line::styled("No contacts yet.", theme::dim()),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("Press ", theme::dim()),
+                Span::styled("a", theme::key()),
+                Span::styled(" to add one.", theme::dim()),
+            ]),
+        ];
+        frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+
+    let rows = state.rows();
+    let selected = state.selected_index(&rows);
+    let height = usize::from(inner.height);
+    // Scroll just enough to keep the selection in view.
+    let offset = selected.map_or(0, |s| (s + 1).saturating_sub(height));
+    let groups = state.groups();
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(index, row)| {
+            let is_selected = Some(index) == selected;
+            let line = match row {
+                Row::Group(name) => {
+                    let members = groups
+                        .iter()
+                        .find(|(group, _)| group == name)
+                        .map(|(_, members)| members.as_slice())
+                        .unwrap_or_default();
+                    let online = members
+                        .iter()
+                        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
+                        .count();
+                    let collapsed = state.collapsed.contains(name);
+                    group_line(
+                        name,
+                        collapsed,
+                        online,
+                        members.len(),
+                        is_selected,
+                        inner.width,
+                    )
+                }
+                Row::Buddy { uri, .. } => buddy_line(state, uri, is_selected, inner.width),
+            };
+            if is_selected {
+                line.patch_style(theme::selected(focused))
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn marker(selected: bool) -> &'static str {
+    if selected { "›" } else { " " }
+}
+
+fn group_line(
+    name: &str,
+    collapsed: bool,
+    online: usize,
+    total: usize,
+    selected: bool,
+    area_width: u16,
+) -> Line<'static> {
+    let area_width = usize::from(area_width);
+    let arrow = if collapsed { "▸" } else { "▾" };
+    let count = format!("{online}/{total}");
+    let room = area_width.saturating_sub(3 + width(&count) + 1);
+    let name = elide(name, room);
+    let used = 3 + width(&name) + width(&count);
+    let pad = area_width.saturating_sub(used);
+    Line::from(vec![
+        Span::raw(marker(selected)),
+        Span::raw(arrow),
+        Span::raw(" "),
+        Span::styled(name, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(count, theme::dim()),
+    ])
+}
+
+fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> Line<'static> {
+    let area_width = usize::from(area_width);
+    let presence = state.presence_of(uri);
+    let unread = state.conversations.get(uri).map_or(0, |c| c.unread);
+    let badge = if unread > 0 {
+        format!("✉ {unread}")
+    } else {
+        String::new()
+    };
+    // "› ● " before the name, and a space before the badge.
+    let lead = 4;
+    let badge_room = if badge.is_empty() {
+        0
+    } else {
+        width(&badge) + 1
+    };
+    let room = area_width.saturating_sub(lead + badge_room);
+    let name = elide(state.display_name(uri), room);
+    let mut used = lead + width(&name);
+    let name_style = if presence.availability == Availability::Offline {
+        theme::dim()
+    } else {
+        Style::new()
+    };
+    let mut spans = vec![
+        Span::raw(marker(selected)),
+        Span::raw(" "),
+        Span::styled(
+            theme::symbol(presence.availability),
+            theme::presence(presence.availability),
+        ),
+        Span::raw(" "),
+        Span::styled(name, name_style),
+    ];
+    let left = room.saturating_sub(width(state.display_name(uri)).min(room));
+    let note = presence.note.trim();
+    if !note.is_empty() && left >= NOTE_MIN + 2 {
+        let note = elide(note, left - 2);
+        used += 2 + width(&note);
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(note, theme::dim()));
+    }
+    if !badge.is_empty() {
+        let pad = area_width.saturating_sub(used + width(&badge));
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(badge, theme::unread()));
+    } else {
+        spans.push(Span::raw(" ".repeat(area_width.saturating_sub(used))));
+    }
+    Line::from(spans)
+}

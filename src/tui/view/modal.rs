@@ -1,0 +1,260 @@
+//! The dialogs, centred over the main screen: status picker, note editor,
+//! contact form, remove confirmation and history search (the help overlay
+//! is in `help`). Each says which keys it takes on its bottom border.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use crate::client::Availability;
+
+use super::super::state::{AppState, BuddyForm, FormField, Modal, Search, without_scheme};
+use super::text::{self, clock, elide};
+use super::{help, theme};
+
+pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let Some(modal) = &state.modal else {
+        return;
+    };
+    match modal {
+        Modal::Help { scroll } => help::render(frame, area, *scroll),
+        Modal::PresencePicker { selected } => picker(state, *selected, frame, area),
+        Modal::NoteEditor { input } => note(input, frame, area),
+        Modal::BuddyForm(form) => buddy_form(state, form, frame, area),
+        Modal::ConfirmRemove { uri } => confirm(state, uri, frame, area),
+        Modal::Search(search) => search_overlay(state, search, frame, area),
+    }
+}
+
+/// A hint for a bottom border: pairs of (key, what it does).
+fn hint(pairs: &[(&'static str, &'static str)]) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (n, (key, what)) in pairs.iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(" · ", theme::dim()));
+        }
+        spans.push(Span::styled(*key, theme::key()));
+        spans.push(Span::styled(format!(" {what}"), theme::dim()));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans).right_aligned()
+}
+
+/// Clears a centred box, draws its frame and returns the inside.
+fn dialog(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    keys: Line<'static>,
+    width: u16,
+    height: u16,
+) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    let outer = area.centered(Constraint::Length(width), Constraint::Length(height));
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme::focused_border())
+        .title(Span::styled(format!(" {title} "), theme::title()))
+        .title_bottom(keys);
+    let inner = block.inner(outer).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(Clear, outer);
+    frame.render_widget(block, outer);
+    inner
+}
+
+fn row(area: Rect, n: u16) -> Rect {
+    if n >= area.height {
+        return Rect::new(area.x, area.y, area.width, 0);
+    }
+    Rect::new(area.x, area.y + n, area.width, 1)
+}
+
+/// An input on one row, with the cursor placed when `active`.
+fn input_row(frame: &mut Frame, area: Rect, input: &Input, active: bool) {
+    if area.is_empty() {
+        return;
+    }
+    let (shown, cursor) = text::field(input.value(), input.cursor(), usize::from(area.width));
+    frame.render_widget(Paragraph::new(shown), area);
+    let x = area
+        .x
+        .saturating_add(u16::try_from(cursor).unwrap_or(u16::MAX));
+    if active && x < area.right() {
+        frame.set_cursor_position(Position::new(x, area.y));
+    }
+}
+
+fn picker(state: &AppState, selected: usize, frame: &mut Frame, area: Rect) {
+    let rows = u16::try_from(Availability::CHOSEN.len()).unwrap_or(0);
+    let keys = hint(&[("Enter", "choose"), ("Esc", "cancel")]);
+    let inner = dialog(frame, area, "Your status".into(), keys, 32, rows + 4);
+    let lines: Vec<Line> = Availability::CHOSEN
+        .iter()
+        .enumerate()
+        .map(|(n, availability)| {
+            let is_selected = n == selected;
+            let mut spans = vec![
+                Span::raw(if is_selected { "› " } else { "  " }),
+                Span::styled(theme::symbol(*availability), theme::presence(*availability)),
+                Span::raw(" "),
+                Span::raw(availability.label()),
+            ];
+            if *availability == state.own.availability {
+                spans.push(Span::styled("  (now)", theme::dim()));
+            }
+            let line = Line::from(spans);
+            if is_selected {
+                line.patch_style(theme::selected(true))
+            } else {
+                line
+            }
+        })
+        .collect();
+    let mut list = inner;
+    list.y = list.y.saturating_add(1).min(list.bottom());
+    list.height = list.height.saturating_sub(1);
+    frame.render_widget(Paragraph::new(lines), list);
+}
+
+fn note(input: &Input, frame: &mut Frame, area: Rect) {
+    let keys = hint(&[("Enter", "save"), ("Esc", "cancel")]);
+    let width = area.width.saturating_sub(4).clamp(30, 64);
+    let inner = dialog(frame, area, "Your note".into(), keys, width, 7);
+    let label = Line::styled("Shown next to your name; empty clears it.", theme::dim());
+    frame.render_widget(Paragraph::new(label), row(inner, 1));
+    let field = row(inner, 3);
+    frame.render_widget(Paragraph::new(Span::styled("› ", theme::key())), field);
+    let mut text = field;
+    text.x = text.x.saturating_add(2).min(text.right());
+    text.width = text.width.saturating_sub(2);
+    input_row(frame, text, input, true);
+}
+
+fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect) {
+    let title = match &form.editing {
+        Some(uri) => format!("Move or rename {}", state.display_name(uri)),
+        None => "Add a contact".to_owned(),
+    };
+    let keys = hint(&[("Tab", "next"), ("Enter", "save"), ("Esc", "cancel")]);
+    let width = area.width.saturating_sub(4).clamp(30, 60);
+    let inner = dialog(frame, area, title, keys, width, 10);
+    let labels = [
+        (FormField::Uri, "Address", "amy@example.com"),
+        (FormField::Display, "Name", "as you want to see it"),
+        (FormField::Group, "Group", "Contacts"),
+    ];
+    for (n, (field, label, placeholder)) in labels.into_iter().enumerate() {
+        let line_area = row(inner, 1 + 2 * u16::try_from(n).unwrap_or(0));
+        let active = form.current() == field;
+        let fixed = field == FormField::Uri && form.editing.is_some();
+        let marker = if active { "› " } else { "  " };
+        let label_style = if active { theme::key() } else { theme::dim() };
+        let head = Line::from(vec![
+            Span::styled(marker, theme::key()),
+            Span::styled(format!("{label:<9}"), label_style),
+        ]);
+        frame.render_widget(Paragraph::new(head), line_area);
+        let mut value = line_area;
+        value.x = value.x.saturating_add(11).min(value.right());
+        value.width = value.width.saturating_sub(11);
+        let input = form.input(field);
+        if input.value().is_empty() && !active {
+            frame.render_widget(
+                Paragraph::new(Span::styled(placeholder, theme::dim())),
+                value,
+            );
+        } else if fixed {
+            let uri = elide(without_scheme(input.value()), usize::from(value.width));
+            frame.render_widget(Paragraph::new(Span::styled(uri, theme::dim())), value);
+        } else {
+            input_row(frame, value, input, active);
+        }
+    }
+    if let Some(error) = &form.error {
+        let line = Line::styled(format!("✗ {error}"), theme::error());
+        frame.render_widget(Paragraph::new(line), row(inner, 7));
+    }
+}
+
+fn confirm(state: &AppState, uri: &str, frame: &mut Frame, area: Rect) {
+    let keys = hint(&[("y", "remove"), ("n", "keep")]);
+    let width = area.width.saturating_sub(4).clamp(30, 56);
+    let inner = dialog(frame, area, "Remove contact".into(), keys, width, 6);
+    let text = Line::from(vec![
+        Span::raw("Remove "),
+        Span::styled(state.display_name(uri).to_owned(), theme::title()),
+        Span::styled(format!(" ({})", without_scheme(uri)), theme::dim()),
+        Span::raw(" from your contacts?"),
+    ]);
+    let mut body = inner;
+    body.y = body.y.saturating_add(1).min(body.bottom());
+    body.height = body.height.saturating_sub(1);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+}
+
+fn search_overlay(state: &AppState, search: &Search, frame: &mut Frame, area: Rect) {
+    let keys = hint(&[("↑↓", "choose"), ("Enter", "open"), ("Esc", "close")]);
+    let width = area.width.saturating_sub(4).clamp(30, 90);
+    let height = area.height.saturating_sub(4).clamp(6, 24);
+    let inner = dialog(frame, area, "Search history".into(), keys, width, height);
+    let field = row(inner, 0);
+    frame.render_widget(Paragraph::new(Span::styled("/ ", theme::key())), field);
+    let mut text = field;
+    text.x = text.x.saturating_add(2).min(text.right());
+    text.width = text.width.saturating_sub(2);
+    input_row(frame, text, &search.query, true);
+
+    let mut list = inner;
+    list.y = list.y.saturating_add(2).min(list.bottom());
+    list.height = list.height.saturating_sub(2);
+    let query = search.query.value().trim();
+    if search.results.is_empty() {
+        let message = if query.is_empty() {
+            "Type to search every conversation."
+        } else {
+            "No messages match."
+        };
+        frame.render_widget(Paragraph::new(Span::styled(message, theme::dim())), list);
+        return;
+    }
+    let height = usize::from(list.height);
+    let offset = (search.selected + 1).saturating_sub(height);
+    let room = usize::from(list.width);
+    let lines: Vec<Line> = search
+        .results
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(n, found)| {
+            let who = if found.outgoing {
+                format!("you → {}", state.display_name(&found.peer))
+            } else {
+                state.display_name(&found.peer).to_owned()
+            };
+            let who = elide(&who, 18);
+            let when = clock(found.at_ms, state.config.utc_offset_minutes);
+            let used = 2 + 5 + 1 + 18 + 2;
+            let line = Line::from(vec![
+                Span::raw(if n == search.selected { "› " } else { "  " }),
+                Span::styled(when, theme::dim()),
+                Span::raw(" "),
+                Span::styled(format!("{who:<18}"), theme::peer_name()),
+                Span::raw("  "),
+                Span::raw(elide(
+                    &found.text.replace('\n', " "),
+                    room.saturating_sub(used),
+                )),
+            ]);
+            if n == search.selected {
+                line.patch_style(theme::selected(true))
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}
