@@ -40,6 +40,7 @@
 //! tokio, a socket type or the wall clock.
 
 pub mod agent;
+pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;

@@ -10,11 +10,13 @@ use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use confab::client::{Client, ClientConfig};
-use confab::config::{Config, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, or_file};
+use confab::app::SignIn;
+use confab::client::Client;
+use confab::config::{
+    Config, DEFAULT_IDLE_MINUTES, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, or_file,
+};
 use confab::local::{ServeOptions, Service};
-use confab::net::{SipDriver, SipSockets};
-use confab::proto::Peer;
+use confab::net::SipDriver;
 
 /// The server a client uses when none is named: local mode.
 const LOCAL_SERVER: &str = "127.0.0.1:5060";
@@ -29,12 +31,23 @@ const LOCAL_USER: &str = "vivian";
     long_about = "confab is a SIP client and, when asked, the server side of a unified-communications \
                   system: registrar and proxy today, with presence, conference focus and audio MCU to come.\n\n\
                   Modes:\n  \
-                  confab serve   the server alone (registrar, proxy), headless\n  \
+                  confab         the terminal client; with no --server, local mode: it uses the \
+                  server on 127.0.0.1:5060 or starts one with the demo directory and demo buddies, \
+                  and signs in as vivian\n  \
+                  confab serve   the server alone (registrar, proxy, presence), headless\n  \
                   confab agent   the client with no screen: JSON lines on stdin and stdout"
 )]
 struct Cli {
     #[command(subcommand)]
     mode: Option<Mode>,
+
+    /// The terminal client's sign-in (with no mode given).
+    #[command(flatten)]
+    client: ClientArgs,
+
+    /// Directory for history and other client data (default: the XDG data directory).
+    #[arg(long)]
+    data: Option<PathBuf>,
 
     /// Log filter (error, warn, info, debug, trace, or a tracing directive).
     #[arg(long, global = true, default_value = "info", env = "CONFAB_LOG")]
@@ -99,7 +112,12 @@ struct ClientArgs {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(&cli.log_level)?;
+    // The terminal belongs to the TUI: its logs go to a file.
+    let log_file = match cli.mode {
+        None => Some(log_file_path()?),
+        Some(_) => None,
+    };
+    init_logging(&cli.log_level, log_file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -108,21 +126,49 @@ fn main() -> Result<()> {
     match cli.mode {
         Some(Mode::Serve(args)) => runtime.block_on(serve(args, &config)),
         Some(Mode::Agent(args)) => runtime.block_on(agent(args, &config)),
-        None => bail!(
-            "the terminal UI is not part of this build yet; run `confab serve --demo` for the \
-             server or `confab agent` for the headless client (see `confab --help`)"
-        ),
+        None => runtime.block_on(terminal_client(cli.client, cli.data, &config)),
     }
 }
 
-/// Logs go to stderr: stdout belongs to the agent's JSON lines.
-fn init_logging(filter: &str) -> Result<()> {
+/// Logs go to stderr (stdout belongs to the agent's JSON lines), or to a
+/// file under the TUI.
+fn init_logging(filter: &str, file: Option<&std::path::Path>) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("bad --log-level {filter:?}"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the log file {}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
+/// The TUI's log file, in the XDG state directory.
+fn log_file_path() -> Result<PathBuf> {
+    let dir = dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .context("no XDG state directory for the log file")?
+        .join("confab");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.join("confab.log"))
+}
+
+async fn terminal_client(args: ClientArgs, data: Option<PathBuf>, config: &Config) -> Result<()> {
+    let sign_in = sign_in(&args, config)?;
+    let data = data_dir(data.or(config.data.clone()))?;
+    let idle =
+        Duration::from_secs(u64::from(config.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES)) * 60);
+    confab::app::run_tui(sign_in, data, idle).await?;
     Ok(())
 }
 
@@ -156,18 +202,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Who a client signs in as, where, with what password: the flags, then
-/// the config file, then the local-mode defaults.
-struct SignIn {
-    local_mode: bool,
-    server: SocketAddr,
-    user: String,
-    domain: String,
-    password: String,
-    register_expiry: Duration,
-    keepalive: Duration,
-}
-
+/// Who signs in where: the flags, then the config file, then local mode.
 fn sign_in(args: &ClientArgs, config: &Config) -> Result<SignIn> {
     let server_text = args.server.clone().or(config.server.clone());
     let local_mode = server_text.is_none();
@@ -233,28 +268,10 @@ fn resolve_server(text: &str) -> Result<SocketAddr> {
 
 async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     let sign_in = sign_in(&args, config)?;
-    let bind: SocketAddr = if sign_in.server.ip().is_loopback() {
-        "127.0.0.1:0".parse()?
-    } else {
-        "0.0.0.0:0".parse()?
-    };
-    let sockets = SipSockets::bind(bind)
+    let (sockets, local) = confab::app::bind_client(sign_in.server)
         .await
         .context("binding a local SIP port")?;
-    let mut local = sockets.local_addr()?;
-    if local.ip().is_unspecified() {
-        local.set_ip(outbound_ip(sign_in.server)?);
-    }
-    let config = ClientConfig {
-        user: sign_in.user,
-        domain: sign_in.domain,
-        password: sign_in.password,
-        server: Peer::udp(sign_in.server),
-        local,
-        register_expiry: sign_in.register_expiry,
-        keepalive_interval: sign_in.keepalive,
-        seed: rand::random(),
-    };
+    let config = sign_in.client_config(local);
     let client = Client::new(config);
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -299,12 +316,4 @@ async fn write_line(stdout: &mut tokio::io::Stdout, line: &str) -> Result<()> {
     stdout.write_all(b"\n").await?;
     stdout.flush().await?;
     Ok(())
-}
-
-/// The local address the kernel would use to reach `server`, for Contact
-/// and Via when bound to 0.0.0.0.
-fn outbound_ip(server: SocketAddr) -> Result<std::net::IpAddr> {
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0")?;
-    probe.connect(server)?;
-    Ok(probe.local_addr()?.ip())
 }

@@ -65,6 +65,7 @@ enum Purpose {
     Message { id: u64, to: String },
     Typing,
     Publish,
+    Unpublish,
     Subscribe(presence::WatchKey),
     Unsubscribe,
     ContactChange(&'static str),
@@ -222,7 +223,7 @@ impl Client {
             Purpose::Register => self.handle_register_response(now, response),
             Purpose::Message { id, to } => self.message_answered(id, to, Some(&response)),
             Purpose::Publish => self.publish_answered(now, Some(&response)),
-            Purpose::Unsubscribe | Purpose::Subscribe(_) => {}
+            Purpose::Unsubscribe | Purpose::Subscribe(_) | Purpose::Unpublish => {}
             Purpose::ContactChange(command) => {
                 self.contact_change_answered(command, Some(&response))
             }
@@ -239,11 +240,12 @@ impl Client {
             Purpose::ContactChange(command) => self
                 .events
                 .push_back(Event::CommandFailed { command, reason }),
-            Purpose::Subscribe(_) | Purpose::Unsubscribe => {
-                tracing::info!(%reason, "subscription refused")
-            }
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
-            Purpose::Bye | Purpose::Typing => tracing::info!(%reason, "request refused"),
+            Purpose::Subscribe(_)
+            | Purpose::Unsubscribe
+            | Purpose::Unpublish
+            | Purpose::Bye
+            | Purpose::Typing => tracing::info!(%reason, "request refused"),
         }
     }
 
@@ -260,7 +262,7 @@ impl Client {
             Purpose::Publish => self.publish_answered(now, None),
             Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, None),
             Purpose::ContactChange(command) => self.contact_change_answered(command, None),
-            Purpose::Unsubscribe => {}
+            Purpose::Unsubscribe | Purpose::Unpublish => {}
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
         }
@@ -312,6 +314,7 @@ impl Client {
     fn quit(&mut self, now: Time) {
         self.end_call(now);
         self.unwatch_all(now);
+        self.unpublish(now);
         self.quit_deadline = Some(now + QUIT_GRACE);
         if self.registration.is_registered() {
             self.registration.unregistering();

@@ -115,6 +115,30 @@ impl Client {
         self.send_new_request(now, Method::Publish, &aor, extra, body, Purpose::Publish);
     }
 
+    /// RFC 3903 §4.5: on the way out, remove our document, so watchers
+    /// see our other endpoints' state (or Offline) at once, not when the
+    /// publication would have expired.
+    pub(super) fn unpublish(&mut self, now: Time) {
+        let Some(etag) = self.own.etag.take() else {
+            return;
+        };
+        self.own.next_at = None;
+        let extra = vec![
+            Header::Event(rsip::headers::Event::new("presence")),
+            Header::Expires(rsip::headers::Expires::new("0")),
+            Header::Other("SIP-If-Match".into(), etag),
+        ];
+        let aor = self.aor.clone();
+        self.send_new_request(
+            now,
+            Method::Publish,
+            &aor,
+            extra,
+            Vec::new(),
+            Purpose::Unpublish,
+        );
+    }
+
     pub(super) fn publish_answered(&mut self, now: Time, response: Option<&Response>) {
         self.own.in_flight = false;
         let code = response.map_or(408, |response| response.status_code.code());

@@ -44,7 +44,7 @@ pub trait ContactStore {
 pub struct PresenceService {
     publications: Publications,
     notifier: Notifier,
-    contacts: Box<dyn ContactStore>,
+    contacts: Box<dyn ContactStore + Send>,
     /// NOTIFY client transactions in flight.
     notifies: HashMap<TransactionKey, SubscriptionId>,
 }
@@ -54,7 +54,7 @@ impl PresenceService {
         contact: &str,
         local: std::net::SocketAddr,
         seed: u64,
-        contacts: Box<dyn ContactStore>,
+        contacts: Box<dyn ContactStore + Send>,
     ) -> Self {
         let notifier = Notifier::new(
             NotifierConfig::new(contact, local, seed)

@@ -77,7 +77,7 @@ pub struct Server {
     pub(super) transactions: TransactionLayer,
     pub(super) registrar: Registrar,
     challenger: Challenger,
-    directory: Box<dyn UserDirectory>,
+    directory: Box<dyn UserDirectory + Send>,
     pub(super) ids: Identifiers,
     route_tokens: RouteTokens,
     trusted: TrustedPeers,
@@ -91,8 +91,8 @@ pub struct Server {
 impl Server {
     pub fn new(
         config: ServerConfig,
-        directory: Box<dyn UserDirectory>,
-        contacts: Box<dyn super::ContactStore>,
+        directory: Box<dyn UserDirectory + Send>,
+        contacts: Box<dyn super::ContactStore + Send>,
     ) -> Self {
         let mut ids = Identifiers::from_seed(config.seed);
         let challenger = Challenger::new(&config.domain, ids.secret(), NONCE_LIFETIME);

@@ -1,0 +1,307 @@
+//! `confab` itself: the terminal client, wired to its client core, its
+//! history, and in local mode to a server it starts when none answers.
+//!
+//! The pieces meet only through channels: the driver owns the client
+//! core, the TUI owns its state, and a small relay between them keeps the
+//! last buddy list on disk, so the list shows at once on the next start and
+//! survives on servers that do not keep it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::client::{Buddy, Client, ClientConfig, Command, Event};
+use crate::local::{ServeOptions, Service, ServiceError, server_answers};
+use crate::net::{SipDriver, SipSockets};
+use crate::proto::Peer;
+use crate::store::{History, HistoryEntry, StoreError};
+use crate::tui::{self, ConversationLog, LoggedMessage, TuiConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the local server: {0}")]
+    Service(#[from] ServiceError),
+    #[error("the history in {path}: {source}")]
+    History { path: PathBuf, source: StoreError },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Who signs in where, with what (the command line and config resolved).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// No server was named: use or start the local one.
+    pub local_mode: bool,
+    pub server: SocketAddr,
+    pub user: String,
+    pub domain: String,
+    pub password: String,
+    pub register_expiry: Duration,
+    pub keepalive: Duration,
+}
+
+impl SignIn {
+    pub fn aor(&self) -> String {
+        format!("sip:{}@{}", self.user, self.domain)
+    }
+
+    /// The client core's configuration on a bound local address.
+    pub fn client_config(&self, local: SocketAddr) -> ClientConfig {
+        ClientConfig {
+            user: self.user.clone(),
+            domain: self.domain.clone(),
+            password: self.password.clone(),
+            server: Peer::udp(self.server),
+            local,
+            register_expiry: self.register_expiry,
+            keepalive_interval: self.keepalive,
+            seed: rand::random(),
+        }
+    }
+}
+
+/// Binds the client's own SIP port: loopback for a loopback server, else
+/// all interfaces, with Contact naming the address that reaches the server.
+pub async fn bind_client(server: SocketAddr) -> io::Result<(SipSockets, SocketAddr)> {
+    let ip = if server.ip().is_loopback() {
+        server.ip()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
+    let sockets = SipSockets::bind(SocketAddr::new(ip, 0)).await?;
+    let mut local = sockets.local_addr()?;
+    if local.ip().is_unspecified() {
+        let probe = std::net::UdpSocket::bind("0.0.0.0:0")?;
+        probe.connect(server)?;
+        local.set_ip(probe.local_addr()?.ip());
+    }
+    Ok((sockets, local))
+}
+
+/// Runs the terminal client until the user quits.
+pub async fn run_tui(sign_in: SignIn, data: PathBuf, idle: Duration) -> Result<(), AppError> {
+    let local_server = if sign_in.local_mode
+        && !server_answers(sign_in.server, &sign_in.domain, Duration::from_millis(300)).await
+    {
+        Some(start_local_server(&sign_in, &data).await?)
+    } else {
+        None
+    };
+
+    let (sockets, local) = bind_client(sign_in.server).await?;
+    let epoch = tokio::time::Instant::now();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (core_events, mut events_rx) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(
+        SipDriver::new(Client::new(sign_in.client_config(local)), sockets, epoch)
+            .run(commands_rx, core_events),
+    );
+
+    let aor = sign_in.aor();
+    let cache = data.join(format!("buddies-{}@{}.json", sign_in.user, sign_in.domain));
+    if let Some(buddies) = load_buddies(&cache) {
+        let _ = commands.send(Command::UseLocalBuddies { buddies });
+    }
+    let (tui_events, tui_events_rx) = mpsc::unbounded_channel();
+    let relay = tokio::spawn(async move {
+        while let Some(event) = events_rx.recv().await {
+            if let Event::Buddies { buddies } = &event {
+                if let Err(error) = save_buddies(&cache, buddies) {
+                    tracing::warn!(%error, file = %cache.display(), "buddy list not saved");
+                }
+            }
+            if tui_events.send(event).is_err() {
+                break;
+            }
+        }
+    });
+
+    let history_path = data.join(format!(
+        "history-{}@{}.sqlite3",
+        sign_in.user, sign_in.domain
+    ));
+    let history = History::open(&history_path).map_err(|source| AppError::History {
+        path: history_path.clone(),
+        source,
+    })?;
+    let log = Box::new(HistoryLog {
+        history,
+        account: aor.clone(),
+    });
+    let config = TuiConfig {
+        own_uri: aor,
+        idle,
+        ..TuiConfig::default()
+    };
+    let result = tui::run(config, commands, tui_events_rx, log).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), driver).await;
+    relay.abort();
+    if let Some((stop, server)) = local_server {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    }
+    result?;
+    Ok(())
+}
+
+/// Local mode's own server, with the demo directory and demo buddies.
+async fn start_local_server(
+    sign_in: &SignIn,
+    data: &Path,
+) -> Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>), AppError> {
+    let options = ServeOptions {
+        listen: sign_in.server,
+        domain: sign_in.domain.clone(),
+        data: data.to_owned(),
+        directory_csv: None,
+        demo: true,
+        demo_buddies: true,
+        trusted_peers: Vec::new(),
+    };
+    let service = Service::bind(options).await?;
+    tracing::info!(addr = %sign_in.server, "no server answered; started the local one");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(error) = service.run(shutdown).await {
+            tracing::error!(%error, "local server stopped");
+        }
+    });
+    Ok((stop, task))
+}
+
+/// The buddy list as a small JSON file; written whole, atomically.
+fn save_buddies(path: &Path, buddies: &[Buddy]) -> io::Result<()> {
+    let list: Vec<serde_json::Value> = buddies
+        .iter()
+        .map(|buddy| serde_json::json!({"uri": buddy.uri, "display": buddy.display, "group": buddy.group}))
+        .collect();
+    let text = serde_json::to_string_pretty(&list).map_err(io::Error::other)?;
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(partial, path)
+}
+
+fn load_buddies(path: &Path) -> Option<Vec<Buddy>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let list: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(list) => list,
+        Err(error) => {
+            tracing::warn!(%error, file = %path.display(), "saved buddy list unreadable; ignored");
+            return None;
+        }
+    };
+    let field = |value: &serde_json::Value, name: &str| {
+        value.get(name).and_then(|v| v.as_str()).map(str::to_owned)
+    };
+    Some(
+        list.iter()
+            .filter_map(|value| {
+                Some(Buddy {
+                    uri: field(value, "uri")?,
+                    display: field(value, "display").unwrap_or_default(),
+                    group: field(value, "group").unwrap_or_default(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The TUI's conversation log over the SQLite history.
+struct HistoryLog {
+    history: History,
+    account: String,
+}
+
+impl ConversationLog for HistoryLog {
+    fn load(&self, peer: &str, limit: usize) -> Vec<LoggedMessage> {
+        match self.history.conversation(&self.account, peer, limit) {
+            Ok(entries) => entries.into_iter().map(logged).collect(),
+            Err(error) => {
+                tracing::error!(%error, "history unreadable");
+                Vec::new()
+            }
+        }
+    }
+
+    fn append(&mut self, message: &LoggedMessage) {
+        let entry = HistoryEntry {
+            account: self.account.clone(),
+            peer: message.peer.clone(),
+            outgoing: message.outgoing,
+            text: message.text.clone(),
+            at_ms: message.at_ms,
+            delivered: message.delivered,
+            reason: message.reason.clone(),
+        };
+        if let Err(error) = self.history.append(&entry) {
+            tracing::error!(%error, "message not saved to history");
+        }
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Vec<LoggedMessage> {
+        match self.history.search(&self.account, query, limit) {
+            Ok(entries) => entries.into_iter().map(logged).collect(),
+            Err(error) => {
+                tracing::error!(%error, "history search failed");
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn logged(entry: HistoryEntry) -> LoggedMessage {
+    LoggedMessage {
+        peer: entry.peer,
+        outgoing: entry.outgoing,
+        text: entry.text,
+        at_ms: entry.at_ms,
+        delivered: entry.delivered,
+        reason: entry.reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buddy_cache_round_trips_and_survives_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("buddies.json");
+        let buddies = vec![Buddy {
+            uri: "sip:amy@confab.local".into(),
+            display: "Amy \"A\" Rivera".into(),
+            group: "Team".into(),
+        }];
+        save_buddies(&path, &buddies).unwrap();
+        assert_eq!(load_buddies(&path), Some(buddies));
+        std::fs::write(&path, "{not json").unwrap();
+        assert_eq!(load_buddies(&path), None);
+        assert_eq!(load_buddies(&dir.path().join("missing.json")), None);
+    }
+
+    #[test]
+    fn history_entries_keep_their_delivery_in_the_log() {
+        let mut log = HistoryLog {
+            history: History::open_in_memory().unwrap(),
+            account: "sip:vivian@confab.local".into(),
+        };
+        let message = LoggedMessage {
+            peer: "sip:amy@confab.local".into(),
+            outgoing: true,
+            text: "hello\nthere ✓".into(),
+            at_ms: 1_800_000_000_000,
+            delivered: Some(false),
+            reason: Some("480 Temporarily Unavailable".into()),
+        };
+        log.append(&message);
+        assert_eq!(log.load("sip:amy@confab.local", 10), vec![message.clone()]);
+        assert_eq!(log.search("there", 10), vec![message]);
+    }
+}
