@@ -36,7 +36,7 @@ use call::Call;
 use registration::{Registration, RegistrationAction};
 
 /// What we say we are, in User-Agent.
-const USER_AGENT: &str = concat!("confab/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = build::PRODUCT;
 /// How long a quitting client waits for its un-REGISTER to be answered.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -96,6 +96,8 @@ pub struct Client {
     own: publish::OwnPresence,
     /// Whom we watch: the buddy list and the buddies' presence.
     watching: presence::Watching,
+    /// The run of the confab server we last heard from.
+    server_boot: Option<String>,
     /// The one call this client handles at a time.
     call: Option<Call>,
     events: VecDeque<Event>,
@@ -132,6 +134,7 @@ impl Client {
             outstanding: Vec::new(),
             own: publish::OwnPresence::new(),
             watching: presence::Watching::default(),
+            server_boot: None,
             call: None,
             events: VecDeque::new(),
             quit_deadline: None,
@@ -216,6 +219,13 @@ impl Client {
                 }
             }
         }
+        if matches!(outstanding.purpose, Purpose::KeepAlive | Purpose::Register)
+            && self.server_restarted(&response)
+        {
+            tracing::info!("the server restarted; signing in afresh");
+            self.registration.start();
+            return self.send_register(now, self.config.register_expiry);
+        }
         match outstanding.purpose {
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
             Purpose::Bye | Purpose::Typing => {}
@@ -265,6 +275,19 @@ impl Client {
             Purpose::Unsubscribe | Purpose::Unpublish => {}
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
+        }
+    }
+
+    /// Whether a confab server's answer comes from a new run of it (it
+    /// then knows nothing of our publication and subscriptions). The first
+    /// answer only records the run.
+    fn server_restarted(&mut self, response: &Response) -> bool {
+        let Some(boot) = build::server_boot(response) else {
+            return false;
+        };
+        match self.server_boot.replace(boot.to_owned()) {
+            Some(previous) => previous != boot,
+            None => false,
         }
     }
 

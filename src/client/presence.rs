@@ -61,8 +61,11 @@ impl Client {
         }
     }
 
-    /// After registering: the buddy list first, presence follows it.
+    /// After registering: the buddy list first, presence follows it. A
+    /// re-registration (the server may have restarted and forgotten every
+    /// subscription) starts them all afresh.
     pub(super) fn start_watching(&mut self, now: Time) {
+        self.watching.subscriptions.clear();
         if self.watching.local_list {
             let buddies = self.watching.buddies.clone();
             self.follow_buddies(now, &buddies);

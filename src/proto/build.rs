@@ -12,6 +12,24 @@ use rsip::{Header, Request, Response, StatusCode};
 
 use super::message;
 
+/// Our product token, for User-Agent and Server (RFC 3261 §20.35, §20.41).
+pub const PRODUCT: &str = concat!("confab/", env!("CARGO_PKG_VERSION"));
+
+/// The run of a confab server that sent a response, from its Server
+/// header (`confab/0.1.0 (boot 4kq9xz2)`); None from anything else.
+pub fn server_boot(response: &Response) -> Option<&str> {
+    use rsip::headers::UntypedHeader as _;
+    response.headers.iter().find_map(|header| match header {
+        Header::Server(server) => {
+            let value = server.value();
+            let rest = value.strip_prefix("confab/")?;
+            let token = rest.split_once("(boot ")?.1;
+            token.strip_suffix(')')
+        }
+        _ => None,
+    })
+}
+
 /// RFC 3261 §8.1.1.7: every branch we make starts with the magic cookie.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
@@ -257,6 +275,27 @@ mod tests {
             Some("sip:confab.local")
         );
         assert_eq!(address_of("<>"), None);
+    }
+
+    #[test]
+    fn a_confab_servers_run_is_read_from_its_server_header() {
+        let mut response = response_to(&request(), status(200), Some("t"));
+        assert_eq!(server_boot(&response), None);
+        response
+            .headers
+            .push(Header::Server(rsip::headers::Server::new(
+                "Kamailio (5.6.3)",
+            )));
+        assert_eq!(server_boot(&response), None);
+        response
+            .headers
+            .retain(|header| !matches!(header, Header::Server(_)));
+        response
+            .headers
+            .push(Header::Server(rsip::headers::Server::new(
+                "confab/0.1.0 (boot 4kq9xz2)",
+            )));
+        assert_eq!(server_boot(&response), Some("4kq9xz2"));
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct Server {
     trusted: TrustedPeers,
     contexts: Contexts,
     pub(super) presence: super::presence::PresenceService,
+    /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
+    server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
     outbox: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
@@ -97,6 +99,7 @@ impl Server {
         let mut ids = Identifiers::from_seed(config.seed);
         let challenger = Challenger::new(&config.domain, ids.secret(), NONCE_LIFETIME);
         let route_tokens = RouteTokens::new(ids.secret());
+        let server_header = format!("{} (boot {})", crate::proto::build::PRODUCT, ids.tag());
         let presence = super::presence::PresenceService::new(
             &address::host_uri(config.local),
             config.local,
@@ -120,6 +123,7 @@ impl Server {
             trusted: TrustedPeers::new(config.trusted_peers),
             contexts: Contexts::default(),
             presence,
+            server_header,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -639,7 +643,20 @@ impl Server {
         self.send_response(now, key, response);
     }
 
-    pub(super) fn send_response(&mut self, now: Time, key: &TransactionKey, response: Response) {
+    /// Sends a response of our own. Its Server header (RFC 3261 §20.35)
+    /// names this run of the server, so that a confab client notices a
+    /// restart (and the state the server lost) at its next keep-alive.
+    pub(super) fn send_response(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        mut response: Response,
+    ) {
+        response
+            .headers
+            .push(Header::Server(rsip::headers::Server::new(
+                self.server_header.clone(),
+            )));
         if let Err(error) = self.transactions.respond(now, key, response) {
             tracing::debug!(%error, "response not sent");
         }

@@ -192,3 +192,32 @@ fn nobody_reads_or_changes_another_users_list() {
     let refused = net.expect_raw(hao, "SIP/2.0 ");
     assert!(refused.starts_with("SIP/2.0 403"), "{refused}");
 }
+
+#[test]
+fn watching_resumes_after_the_server_restarts() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let amy = net.add_client("10.0.0.12:5060", "amy", "amy");
+    net.run_until(Duration::from_secs(10), |net| {
+        sees(net, vivian, AMY, Availability::Available)
+    });
+    // The server restarts with nothing in memory; both clients notice by
+    // their keep-alives and sign in again.
+    net.server = new_server(7);
+    for client in [vivian, amy] {
+        net.clients[client].events.clear();
+    }
+    net.run_until(Duration::from_secs(120), |net| {
+        net.has_event(vivian, registered) && net.has_event(amy, registered)
+    });
+    net.command(
+        amy,
+        Command::SetPresence {
+            availability: Availability::BeRightBack,
+            note: Some("back soon".into()),
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| {
+        sees(net, vivian, AMY, Availability::BeRightBack)
+    });
+}
