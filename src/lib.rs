@@ -23,18 +23,26 @@
 //! ```
 //!
 //! - [`proto`] is the leaf: the SIP message layer over rsip, RFC 3261
-//!   transactions and dialogs, digest authentication, and the [`proto::SipCore`]
-//!   trait that every core implements (`handle_datagram`, `handle_command`,
+//!   transactions and dialogs, digest authentication, the XML bodies (PIDF,
+//!   isComposing, the buddy list), and the [`proto::SipCore`] trait that
+//!   every core implements (`handle_datagram`, `handle_command`,
 //!   `handle_timeout` in; `poll_transmit`, `poll_event`, `poll_timeout` out).
 //! - [`client`] is the user agent: registration with refresh and recovery,
-//!   incoming calls. The agent (and later the TUI) speaks to it only through
+//!   presence publication, subscriptions to the buddy list and to buddies,
+//!   instant messages, incoming calls. Front ends speak to it only through
 //!   its `Command` and `Event` types.
-//! - [`server`] holds the server cores: registrar (several contacts per user),
-//!   authenticating stateful proxy with forking.
+//! - [`server`] holds the server cores: registrar (several clients per
+//!   user), the authenticating, forking, record-routing proxy, and the
+//!   presence agent with the roaming buddy list.
 //! - [`net`] holds the tokio drivers, the only code with sockets and timers.
 //!   A driver has no SIP state: it moves bytes between sockets and a core.
-//! - [`store`] is SQLite: the server's directory of users.
-//! - [`agent`] is `confab agent`, the headless front end of JSON lines.
+//! - [`store`] is SQLite: the server's directory and buddy lists, the
+//!   client's IM history. [`config`] reads the TOML config file.
+//! - Front ends: [`tui`] (the terminal client: `update` and `render` over an
+//!   `AppState`), [`agent`] (`confab agent`, JSON lines), [`app`] (wiring
+//!   the TUI to a client core, history and local mode), [`local`] (the
+//!   server as a service, and local mode's demo buddies, whose brain is
+//!   [`demo`]).
 //!
 //! A CI check (`scripts/check-sans-io.sh`) fails the build when a core names
 //! tokio, a socket type or the wall clock.

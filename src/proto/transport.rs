@@ -1,6 +1,6 @@
 //! What crosses the boundary between a sans-IO core and its driver.
 //!
-//! A core never owns a socket. It is fed [`Received`] datagrams or framed
+//! A core never owns a socket. It is fed received datagrams or framed
 //! stream messages and hands back [`Transmit`]s; the driver in `net/` owns
 //! the UDP socket and the TCP connections and only moves bytes. RFC 3261
 //! §18.2.2: a response over TCP goes back on the connection the request came

@@ -1,5 +1,5 @@
 //! Persistent state in SQLite (rusqlite, bundled): the server's user
-//! directory now; contacts and IM history later.
+//! directory and buddy lists, and the client's IM history.
 //!
 //! Unlike the sans-IO cores this module does I/O, synchronously: each store
 //! owns one connection to its own file, under a path the caller chooses
