@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
 mod agents;
+mod agents_im;
 mod fuzz_regressions;
 mod harness;
 mod rfc4475;
@@ -11,3 +12,4 @@ mod sim_im;
 mod sim_presence;
 mod simnet;
 mod sipp;
+mod tui_tmux;

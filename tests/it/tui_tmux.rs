@@ -1,0 +1,280 @@
+//! The terminal client end to end, as a new user meets it: the real
+//! `confab` binary in a real terminal (a detached tmux session), driven by
+//! keystrokes and read back from the screen.
+//!
+//! Checked: signing in against `confab serve` shows the buddy list, the
+//! buddies' presence and notes, and "Signed in"; an IM to the demo buddy
+//! is marked delivered (✓) and answered; the help overlay opens and
+//! closes; a shrink to 80x24 redraws without a panic; `q` exits with
+//! status 0. Then the status picker sets Busy, and an IM to an offline
+//! user is marked not delivered with the 480 reason the proxy gave.
+//!
+//! Each test has its own tmux server (`tmux -S`, its socket in the test's
+//! tempdir), server port and XDG directories, so tests run in parallel.
+//! Every wait polls the screen for a specific text until a deadline that
+//! fails with the last screen.
+//! tmux is required: a missing tmux fails the test rather than skip it.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{CONFAB, ServerProcess, free_port};
+
+const WAIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(50);
+const EXITED: &str = "CONFAB-EXITED:";
+
+/// `confab serve --demo-buddies`: Amy and Hao signed in by the server
+/// itself. (The harness's `ServerProcess` loads the directory only.)
+struct DemoBuddiesServer {
+    child: Child,
+    addr: SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl DemoBuddiesServer {
+    fn start() -> DemoBuddiesServer {
+        let data = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(CONFAB)
+            .args(["serve", "--demo-buddies", "--listen", &addr.to_string()])
+            .arg("--data")
+            .arg(data.path())
+            .args(["--log-level", "warn"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn confab serve");
+        let server = DemoBuddiesServer {
+            child,
+            addr,
+            _data: data,
+        };
+        // It listens on TCP as well as UDP: a TCP connect means it is up.
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect_timeout(&addr, POLL).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "confab serve on {addr} never listened"
+            );
+            std::thread::sleep(POLL);
+        }
+        server
+    }
+}
+
+impl Drop for DemoBuddiesServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `confab` signed in as vivian, in a tmux server of its own; dropping it
+/// kills that tmux server (and so confab), also when a test panics.
+struct Terminal {
+    /// Holds the XDG directories and the tmux socket, removed on drop.
+    dir: tempfile::TempDir,
+}
+
+impl Terminal {
+    fn start(server: SocketAddr) -> Terminal {
+        let installed = Command::new("tmux").arg("-V").output();
+        assert!(
+            installed.is_ok_and(|output| output.status.success()),
+            "tmux is not installed: run scripts/setup-system.sh (CI installs it)"
+        );
+        let terminal = Terminal {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        // The pane outlives confab so that its exit status can be read.
+        let command =
+            format!("'{CONFAB}' --server {server} --user vivian; echo {EXITED}$?; sleep 60");
+        let dir = terminal.dir.path().display().to_string();
+        let status = terminal
+            .tmux()
+            .args(["new-session", "-d", "-s", "confab", "-x", "100", "-y", "30"])
+            .args(["-e", &format!("XDG_DATA_HOME={dir}/data")])
+            .args(["-e", &format!("XDG_STATE_HOME={dir}/state")])
+            .args(["-e", &format!("XDG_CONFIG_HOME={dir}/config")])
+            .args(["-e", "CONFAB_PASSWORD=vivian"])
+            .arg(command)
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed: {status}");
+        terminal
+    }
+
+    /// A tmux command for this test's server, ignoring any ~/.tmux.conf
+    /// and any tmux the tests themselves run in.
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command
+            .args(["-f", "/dev/null", "-S"])
+            .arg(self.dir.path().join("tmux.socket"))
+            .env_remove("TMUX");
+        command
+    }
+
+    fn run(&self, args: &[&str]) {
+        let status = self.tmux().args(args).status().expect("run tmux");
+        assert!(status.success(), "tmux {args:?} failed: {status}");
+    }
+
+    /// Presses named keys (`Enter`, `Escape`, `j`).
+    fn press(&self, key: &str) {
+        self.run(&["send-keys", "-t", "confab", key]);
+    }
+
+    /// Types text literally, without interpreting key names.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "confab", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        let output = self
+            .tmux()
+            .args(["capture-pane", "-p", "-t", "confab"])
+            .output()
+            .expect("run tmux capture-pane");
+        assert!(output.status.success(), "tmux capture-pane failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Polls the screen until `ready` accepts it; fails at the deadline,
+    /// or at once if confab panicked or exited unasked.
+    fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                !screen.contains("panicked") && !screen.contains(EXITED),
+                "confab ended while waiting for {what}:\n{screen}"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no {what} on screen within {WAIT:?}; last screen:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    /// Quits with `q` (from the buddy list) and waits for a clean exit.
+    fn quit(&self) {
+        self.press("q");
+        self.wait_for(&format!("{EXITED}0"));
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").status();
+    }
+}
+
+/// The screen's line holding `text`, for assertions on one row.
+fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|line| line.contains(text))
+        .unwrap_or_else(|| panic!("no line with {text:?} in:\n{screen}"))
+}
+
+/// The status bar: the bottom line.
+fn status_bar(screen: &str) -> &str {
+    screen.trim_end().lines().last().unwrap_or("")
+}
+
+#[test]
+fn tui_chats_with_a_demo_buddy_shows_help_survives_a_resize_and_quits() {
+    let server = DemoBuddiesServer::start();
+    let terminal = Terminal::start(server.addr);
+
+    let screen = terminal.wait_until("Amy online and Hao busy", |screen| {
+        screen.contains("● Amy Rivera") && screen.contains("◉ Hao Nguyen")
+    });
+    let amy = line_with(&screen, "Amy Rivera");
+    assert!(amy.contains("Demo buddy"), "Amy's note missing: {amy:?}");
+    let screen = terminal.wait_until("Signed in", |screen| {
+        status_bar(screen).contains("Signed in")
+    });
+    assert!(
+        status_bar(&screen).contains("vivian@confab.local"),
+        "{screen}"
+    );
+
+    // Amy is the first contact: Enter opens her conversation, input focused.
+    terminal.press("Enter");
+    terminal.wait_for("Enter send");
+    let screen = terminal.wait_for("Demo buddy: message me, I answer");
+    assert!(line_with(&screen, "Amy Rivera").contains("amy@confab.local"));
+    terminal.type_text("Hello from the test");
+    terminal.wait_for("Hello from the test");
+    terminal.press("Enter");
+    terminal.wait_for("Hello from the test ✓");
+    terminal.wait_for("demo buddy played by confab");
+
+    // Escape alone, then wait: Escape and a key at once read as Alt-key.
+    terminal.press("Escape");
+    terminal.wait_for("Tab to write");
+    terminal.press("?");
+    let screen = terminal.wait_for("next contact");
+    assert!(screen.contains("sign out and quit"), "{screen}");
+    terminal.press("Escape");
+    terminal.wait_until("help closed", |screen| !screen.contains("next contact"));
+
+    terminal.run(&["resize-window", "-t", "confab", "-x", "80", "-y", "24"]);
+    let screen = terminal.wait_until("the layout redrawn at 80x24", |screen| {
+        let lines: Vec<&str> = screen.trim_end().lines().collect();
+        lines.len() == 24
+            && lines.iter().all(|line| line.chars().count() <= 80)
+            && lines[0].starts_with("╭ Contacts")
+            && lines[0].chars().nth(79) == Some('╮')
+            && status_bar(screen).contains("Signed in")
+    });
+    assert!(screen.contains("Amy Rivera") && screen.contains("Hao Nguyen"));
+
+    terminal.quit();
+}
+
+#[test]
+fn tui_sets_busy_and_marks_an_im_to_an_offline_user_not_delivered() {
+    // `--demo` only: Amy and Hao exist but nobody signs them in.
+    let server = ServerProcess::start();
+    let terminal = Terminal::start(server.addr);
+    terminal.wait_until("Amy offline, signed in", |screen| {
+        screen.contains("○ Amy Rivera") && status_bar(screen).contains("Signed in")
+    });
+
+    terminal.press("p");
+    terminal.wait_for("Your status");
+    terminal.press("j");
+    terminal.wait_for("› ◉ Busy");
+    terminal.press("Enter");
+    let screen = terminal.wait_until("Busy in the status bar", |screen| {
+        !screen.contains("Your status") && status_bar(screen).contains("◉ Busy")
+    });
+    assert!(status_bar(&screen).contains("Signed in"), "{screen}");
+
+    terminal.press("Enter");
+    terminal.wait_for("Enter send");
+    terminal.type_text("Are you there");
+    terminal.wait_for("Are you there");
+    terminal.press("Enter");
+    let screen = terminal.wait_for("✗ not delivered");
+    let reason = line_with(&screen, "✗ not delivered");
+    assert!(reason.contains("480"), "no 480 in the reason: {reason:?}");
+    assert!(!screen.contains("Are you there ✓"), "{screen}");
+
+    terminal.press("Escape");
+    terminal.wait_for("Tab to write");
+    terminal.quit();
+}
