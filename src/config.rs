@@ -256,11 +256,15 @@ data = "~/.local/share/confab"
 # action = "key". A key is one character, or a name: F1 to F24, enter, esc,
 # tab, space, backspace, delete, insert, home, end, pageup, pagedown, up,
 # down, left, right; with ctrl-, alt- or shift- in front.
-# Actions: quit, help, presence, next_pane, previous_pane, search,
-# add_buddy, remove_buddy, call, answer, hangup, mute, escalate, trace.
+# Actions: quit, help, presence, note, next_pane, open, search, add_buddy,
+# remove_buddy, move_buddy.
+# A key given here replaces the action's own keys in the contact list, and
+# in the conversation too unless it is a plain character (which types
+# there). Ctrl-C (quit) and F1 (help) always work. A key that already does
+# something else where the action applies is refused at start-up.
 quit = "ctrl-q"
-presence = "p"
-help = "?"
+presence = "s"
+help = "F2"
 
 [colours]
 # A name (black, red, green, yellow, blue, magenta, cyan, gray, darkgray,

@@ -48,8 +48,8 @@ fn the_example_parses_to_what_it_says() {
     assert_eq!(config.keepalive, Some(DEFAULT_KEEPALIVE));
     assert_eq!(config.keys.len(), 3);
     assert_eq!(config.keys[&KeyAction::Quit], key("ctrl-q"));
-    assert_eq!(config.keys[&KeyAction::Presence], key("p"));
-    assert_eq!(config.keys[&KeyAction::Help], key("?"));
+    assert_eq!(config.keys[&KeyAction::Presence], key("s"));
+    assert_eq!(config.keys[&KeyAction::Help], key("F2"));
     assert_eq!(config.colours.available, Some(Colour::Green));
     assert_eq!(config.colours.busy, Some(Colour::Rgb(0xd0, 0x30, 0x30)));
     assert_eq!(config.colours.offline, Some(Colour::DarkGray));
@@ -68,7 +68,9 @@ fn the_example_parses_to_what_it_says() {
         .split([',', '.', ' '])
         .filter(|name| !name.is_empty())
         .collect();
-    assert_eq!(names.len(), 14, "{names:?}");
+    assert_eq!(names.len(), 10, "{names:?}");
+    let all: Vec<String> = KeyAction::all().map(|a| a.to_string()).collect();
+    assert_eq!(names, all, "the example lists every action, in order");
     for (n, name) in names.iter().enumerate() {
         let text = format!("[keys]\n{name} = \"F{}\"\n", n + 1);
         let config = Config::parse(&text).unwrap();
@@ -94,6 +96,11 @@ fn an_unknown_key_is_named_with_its_line() {
         message.starts_with("unknown action \"qiut\": use one of quit, help"),
         "{message}"
     );
+
+    // Actions of features still to come are not accepted yet.
+    let (line, _, message) = parse_error("[keys]\ncall = \"c\"\n");
+    assert_eq!(line, Some(2));
+    assert!(message.starts_with("unknown action \"call\""), "{message}");
 
     let (line, _, message) = parse_error("[colors]\naway = \"red\"\n");
     assert_eq!(line, Some(1));

@@ -1,15 +1,23 @@
 //! The key table: every key the UI answers to, in one place.
 //!
-//! [`action`] dispatches a key through [`BINDINGS`] and the help overlay
-//! prints the same table, so a key cannot work without being listed, nor be
-//! listed without working. The one exception is [`Action::Edit`]: those
+//! [`BINDINGS`] holds the default keys. A [`KeyMap`] is that table with
+//! the user's rebindings from the config file applied ([`KeyMap::new`]); it
+//! both dispatches keys ([`KeyMap::action`]) and writes the help overlay
+//! ([`KeyMap::bindings`]), so a key cannot work without being listed, nor
+//! be listed without working. The one exception is [`Action::Edit`]: those
 //! rows describe the line editing that tui-input does for every text field
 //! (dispatched by `tui_input::backend::crossterm::to_input_request`); a
 //! test checks that each one listed is one tui-input really handles.
 //!
 //! Keys work for vim users and arrow users alike: every motion has both.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+mod map;
+
+use std::borrow::Cow;
+
+pub use map::{KeyError, KeyMap, action_for};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Where a key is pressed; each context has its own bindings, and
 /// [`Context::Anywhere`] is consulted after the current one.
@@ -39,6 +47,15 @@ impl Context {
         Context::Search,
         Context::Help,
     ];
+
+    /// Whether a text field has the keys here: unbound keys edit it
+    /// ([`Context::Editing`]) and plain characters are typed into it.
+    pub fn takes_text(self) -> bool {
+        matches!(
+            self,
+            Context::Conversation | Context::Form | Context::Search
+        )
+    }
 
     /// The heading of its section in the help overlay.
     pub fn title(self) -> &'static str {
@@ -174,10 +191,11 @@ impl Key {
 }
 
 /// One row of the table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     pub context: Context,
-    pub keys: &'static [Key],
+    /// Borrowed from [`BINDINGS`]; owned once rebound.
+    pub keys: Cow<'static, [Key]>,
     pub action: Action,
     pub help: &'static str,
 }
@@ -217,13 +235,13 @@ const fn bind(
 ) -> Binding {
     Binding {
         context,
-        keys,
+        keys: Cow::Borrowed(keys),
         action,
         help,
     }
 }
 
-/// Every key of the UI, one binding a line.
+/// Every key of the UI by default, one binding a line.
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
     bind(C::Anywhere,     &[ctrl('c')], A::Quit, "sign out and quit"),
@@ -278,27 +296,3 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Help,         &[ch('k'), key(Up)], A::Up, "scroll up"),
     bind(C::Help,         &[key(Esc), ch('q'), ch('?')], A::Cancel, "close"),
 ];
-
-/// What `event` means in `context`, [`Context::Anywhere`] bindings
-/// included. Key releases mean nothing (terminals that report them would
-/// otherwise act twice).
-pub fn action(context: Context, event: &KeyEvent) -> Option<Action> {
-    if event.kind == KeyEventKind::Release {
-        return None;
-    }
-    let lookup = |wanted: Context| {
-        BINDINGS
-            .iter()
-            .filter(|binding| binding.context == wanted && binding.action != Action::Edit)
-            .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
-            .map(|binding| binding.action)
-    };
-    lookup(context).or_else(|| lookup(Context::Anywhere))
-}
-
-/// The bindings of one context, in table order.
-pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS
-        .iter()
-        .filter(move |binding| binding.context == context)
-}

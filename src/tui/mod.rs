@@ -13,8 +13,10 @@
 //!   without a clock.
 //! - [`view`]: `render(&AppState, &mut Frame)`, which draws and changes
 //!   nothing.
-//! - [`keys`]: the one key table, used both to dispatch keys and to write
-//!   the help overlay, so the two cannot drift apart.
+//! - [`keys`]: the one key table, with the config file's rebindings
+//!   applied ([`KeyMap`], checked at start-up so no key means two things),
+//!   used both to dispatch keys and to write the help overlay and hints,
+//!   so they cannot drift apart. Colours come from a [`Theme`].
 //! - [`history`]: the [`ConversationLog`] trait that stores IM history.
 //! - [`run`](mod@run): the terminal, the channels and the redraw throttle.
 //!
@@ -29,10 +31,12 @@ pub mod update;
 pub mod view;
 
 pub use history::{ConversationLog, LoggedMessage, MemoryLog};
+pub use keys::{KeyError, KeyMap};
 pub use run::run;
 pub use state::{AppState, TuiConfig};
 pub use update::{Effects, Msg, update};
 pub use view::render;
+pub use view::theme::Theme;
 
 #[cfg(test)]
 mod tests;

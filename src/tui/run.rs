@@ -59,6 +59,9 @@ pub async fn run(
     mut log: Box<dyn ConversationLog + Send>,
 ) -> io::Result<()> {
     let history_limit = config.history_limit;
+    // Refused before the terminal is taken, so the message is readable.
+    let mut state = AppState::new(config)
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let mut terminal = enter()?;
     let stop = Arc::new(AtomicBool::new(false));
     let (input_tx, mut input) = unbounded_channel();
@@ -67,7 +70,6 @@ pub async fn run(
         thread::spawn(move || read_terminal(input_tx, stop))
     };
 
-    let mut state = AppState::new(config);
     let mut carry_out = |state: &mut AppState, msg: Msg| -> bool {
         let mut queue = vec![msg];
         let mut redraw = false;

@@ -15,8 +15,11 @@ use std::time::Duration;
 use tui_input::Input;
 
 use crate::client::{Availability, Buddy};
+use crate::config::{self, KeyAction};
 
 use super::history::LoggedMessage;
+use super::keys::{KeyError, KeyMap};
+use super::view::theme::Theme;
 
 /// What the front end is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,25 @@ pub struct TuiConfig {
     pub history_limit: usize,
     /// Local time offset from UTC for the times shown, in minutes.
     pub utc_offset_minutes: i32,
+    /// Rebound keys (the config file's `[keys]`); actions not named keep
+    /// their default keys. See [`KeyMap::new`] for what a rebinding does.
+    pub keys: Vec<(KeyAction, config::Key)>,
+    /// The colours of presence states and of the accent.
+    pub theme: Theme,
+}
+
+impl TuiConfig {
+    /// The key table these rebindings make, or why they cannot be used.
+    pub fn key_map(&self) -> Result<KeyMap, KeyError> {
+        KeyMap::new(&self.keys)
+    }
+
+    /// Whether the UI can start with this configuration: the rebindings
+    /// give no key two meanings. [`AppState::new`] checks it too; call this
+    /// to report the problem before anything else starts.
+    pub fn validate(&self) -> Result<(), KeyError> {
+        self.key_map().map(drop)
+    }
 }
 
 impl Default for TuiConfig {
@@ -49,6 +71,8 @@ impl Default for TuiConfig {
             typing_refresh: Duration::from_secs(3),
             history_limit: 200,
             utc_offset_minutes: 0,
+            keys: Vec::new(),
+            theme: Theme::default(),
         }
     }
 }
@@ -243,6 +267,8 @@ pub struct Notice {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: TuiConfig,
+    /// The keys in force, made from `config.keys`.
+    pub keys: KeyMap,
     pub own_uri: String,
     pub registration: Registration,
     /// Our state as last chosen or reported.
@@ -274,8 +300,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: TuiConfig) -> AppState {
-        AppState {
+    /// The state at start; refused if the configured keys conflict.
+    pub fn new(config: TuiConfig) -> Result<AppState, KeyError> {
+        Ok(AppState {
+            keys: config.key_map()?,
             own_uri: config.own_uri.clone(),
             config,
             registration: Registration::Connecting,
@@ -299,7 +327,7 @@ impl AppState {
             next_im_id: 1,
             screen: (80, 24),
             quitting: false,
-        }
+        })
     }
 
     /// Groups in order of first appearance, each with its buddies sorted

@@ -3,6 +3,7 @@
 //! snapshots (in `src/tui/snapshots/`). All times come from the state, so
 //! every run draws the same screen.
 
+mod config;
 mod conversation;
 mod modals;
 mod update;
@@ -83,11 +84,17 @@ fn presence(uri: &str, availability: Availability, note: &str) -> Msg {
 /// Vivian, signed in at [`T0`], with three groups of contacts in every
 /// presence state; Partners is collapsed.
 pub fn demo_state() -> AppState {
+    demo_state_with(TuiConfig::default())
+}
+
+/// [`demo_state`] with `config`'s keys and colours.
+pub fn demo_state_with(config: TuiConfig) -> AppState {
     let mut state = AppState::new(TuiConfig {
         own_uri: OWN.into(),
         own_display: "Vivian Park".into(),
-        ..TuiConfig::default()
-    });
+        ..config
+    })
+    .unwrap();
     feed(
         &mut state,
         [

@@ -5,7 +5,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::client::{Availability, Command};
 use crate::tui::history::LoggedMessage;
-use crate::tui::keys::{self, Action, BINDINGS, Context};
+use crate::tui::keys::{Action, BINDINGS, Context, KeyMap};
 use crate::tui::state::{Modal, Row};
 use crate::tui::update::{Msg, update};
 use crate::tui::view::help;
@@ -225,7 +225,7 @@ fn help_opens_scrolls_and_closes_without_quitting() {
 
 #[test]
 fn help_lists_every_binding_of_the_key_table() {
-    let sections = help::sections();
+    let sections = help::sections(&KeyMap::default());
     for binding in BINDINGS {
         let section = sections
             .iter()
@@ -241,7 +241,7 @@ fn help_lists_every_binding_of_the_key_table() {
     }
     for context in Context::ALL {
         assert!(
-            keys::bindings(context).next().is_some(),
+            KeyMap::default().bindings(context).next().is_some(),
             "{context:?} has keys"
         );
     }
@@ -255,7 +255,7 @@ fn help_lists_every_binding_of_the_key_table() {
 #[test]
 fn every_listed_key_does_what_the_table_says() {
     for binding in BINDINGS {
-        for key in binding.keys {
+        for key in binding.keys.iter() {
             let event = KeyEvent::new(key.code, key.modifiers);
             if binding.action == Action::Edit {
                 assert!(
@@ -265,7 +265,7 @@ fn every_listed_key_does_what_the_table_says() {
                 );
             } else {
                 assert_eq!(
-                    keys::action(binding.context, &event),
+                    KeyMap::default().action(binding.context, &event),
                     Some(binding.action),
                     "{} in {:?} is shadowed",
                     key.label(),

@@ -15,7 +15,7 @@ use crate::tui::view::render;
 
 use super::*;
 
-fn draw(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
+pub(super) fn draw(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
     terminal
         .draw(|frame| render(state, frame))
@@ -180,7 +180,7 @@ fn presence_symbols_are_distinct_and_one_column_wide() {
 #[test]
 fn no_size_makes_any_screen_panic() {
     let mut screens = vec![
-        AppState::new(TuiConfig::default()),
+        AppState::new(TuiConfig::default()).unwrap(),
         buddy_list(),
         conversation(),
     ];

@@ -8,12 +8,12 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::client::{Availability, Buddy};
 
-use super::super::keys::{self, Action, Context};
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, BuddyForm, FormField, Modal, Row, Search, group_name};
 use super::{Effects, open_conversation, quit};
 
 pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
-    let Some(action) = keys::action(Context::Buddies, &key) else {
+    let Some(action) = state.keys.action(Context::Buddies, &key) else {
         fx.redraw = false;
         return;
     };

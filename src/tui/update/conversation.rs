@@ -10,7 +10,7 @@ use tui_input::{Input, InputRequest};
 
 use crate::client::Command;
 
-use super::super::keys::{self, Action, Context};
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Delivery, Focus, Message, Modal};
 use super::{Effects, millis, quit};
 
@@ -19,7 +19,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         state.focus = Focus::Buddies;
         return;
     };
-    match keys::action(Context::Conversation, &key) {
+    match state.keys.action(Context::Conversation, &key) {
         Some(Action::Send) => send(state, &peer, fx),
         Some(Action::Newline) => edit(state, &peer, InputRequest::InsertChar('\n'), fx),
         Some(Action::PageUp) => scroll(state, &peer, true),

@@ -8,7 +8,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::client::{Availability, Command};
 
-use super::super::keys::{self, Action, Context};
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, BuddyForm, FormField, Modal, Search};
 use super::{Effects, note_option, open_conversation, quit, set_presence};
 
@@ -30,7 +30,7 @@ fn help(state: &mut AppState, scroll: u16, key: &KeyEvent, fx: &mut Effects) -> 
     // The overlay scrolls by columns, at most one per section; the view
     // clamps to what the screen needs.
     let most = u16::try_from(Context::ALL.len()).unwrap_or(u16::MAX);
-    let scroll = match keys::action(Context::Help, key) {
+    let scroll = match state.keys.action(Context::Help, key) {
         Some(Action::Down) => (scroll + 1).min(most),
         Some(Action::Up) => scroll.saturating_sub(1),
         Some(Action::Cancel) => return None,
@@ -50,7 +50,7 @@ fn picker(
     fx: &mut Effects,
 ) -> Option<Modal> {
     let last = Availability::CHOSEN.len() - 1;
-    let selected = match keys::action(Context::Picker, key) {
+    let selected = match state.keys.action(Context::Picker, key) {
         Some(Action::Down) => (selected + 1).min(last),
         Some(Action::Up) => selected.saturating_sub(1),
         Some(Action::Accept) => {
@@ -71,7 +71,7 @@ fn picker(
 }
 
 fn note(state: &mut AppState, mut input: Input, key: KeyEvent, fx: &mut Effects) -> Option<Modal> {
-    match keys::action(Context::Form, &key) {
+    match state.keys.action(Context::Form, &key) {
         Some(Action::Accept) => {
             state.own.note = input.value().trim().to_owned();
             fx.commands.push(Command::SetPresence {
@@ -96,7 +96,7 @@ fn buddy_form(
     let count = FormField::ALL.len();
     // The URI of a contact being moved is fixed: its field is skipped.
     let first = usize::from(form.editing.is_some());
-    match keys::action(Context::Form, &key) {
+    match state.keys.action(Context::Form, &key) {
         Some(Action::NextField) => {
             form.field = (form.field + 1) % count;
             if form.field < first {
@@ -172,7 +172,7 @@ pub fn normalise_uri(text: &str) -> Result<String, &'static str> {
 }
 
 fn confirm(state: &mut AppState, uri: String, key: &KeyEvent, fx: &mut Effects) -> Option<Modal> {
-    match keys::action(Context::Confirm, key) {
+    match state.keys.action(Context::Confirm, key) {
         Some(Action::Yes) => {
             fx.commands.push(Command::RemoveBuddy { uri });
             None
@@ -192,7 +192,7 @@ fn search_keys(
     key: KeyEvent,
     fx: &mut Effects,
 ) -> Option<Modal> {
-    match keys::action(Context::Search, &key) {
+    match state.keys.action(Context::Search, &key) {
         Some(Action::Down) => {
             search.selected = (search.selected + 1).min(search.results.len().saturating_sub(1));
         }

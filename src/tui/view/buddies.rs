@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
 use crate::client::Availability;
 
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Focus, Row};
 use super::text::{elide, width};
 use super::theme;
@@ -18,6 +19,7 @@ use super::theme;
 const NOTE_MIN: usize = 6;
 
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
     let focused = state.focus == Focus::Buddies && state.modal.is_none();
     let online = state
         .buddies
@@ -27,7 +29,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(if focused {
-            theme::focused_border()
+            theme.focused_border()
         } else {
             theme::border()
         })
@@ -47,7 +49,10 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             Line::default(),
             Line::from(vec![
                 Span::styled("Press ", theme::dim()),
-                Span::styled("a", theme::key()),
+                Span::styled(
+                    state.keys.label(Context::Buddies, Action::AddBuddy),
+                    theme.key(),
+                ),
                 Span::styled(" to add one.", theme::dim()),
             ]),
         ];
@@ -132,6 +137,7 @@ fn group_line(
 
 fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> Line<'static> {
     let area_width = usize::from(area_width);
+    let theme = &state.config.theme;
     let presence = state.presence_of(uri);
     let unread = state.conversations.get(uri).map_or(0, |c| c.unread);
     let badge = if unread > 0 {
@@ -159,7 +165,7 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         Span::raw(" "),
         Span::styled(
             theme::symbol(presence.availability),
-            theme::presence(presence.availability),
+            theme.presence(presence.availability),
         ),
         Span::raw(" "),
         Span::styled(name, name_style),
@@ -175,7 +181,7 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
     if !badge.is_empty() {
         let pad = area_width.saturating_sub(used + width(&badge));
         spans.push(Span::raw(" ".repeat(pad)));
-        spans.push(Span::styled(badge, theme::unread()));
+        spans.push(Span::styled(badge, theme.unread()));
     } else {
         spans.push(Span::raw(" ".repeat(area_width.saturating_sub(used))));
     }

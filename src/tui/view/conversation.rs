@@ -12,9 +12,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Conversation, Delivery, Focus, Message, without_scheme};
 use super::text::{self, clock, date, day, elide, width, wrap};
-use super::theme;
+use super::theme::{self, Theme};
 
 /// The widest the sender column gets.
 const NAME_MAX: usize = 12;
@@ -22,14 +23,15 @@ const NAME_MAX: usize = 12;
 const TEXT_MIN: usize = 24;
 
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
     let focused = state.focus == Focus::Input && state.modal.is_none();
     let border = if focused {
-        theme::focused_border()
+        theme.focused_border()
     } else {
         theme::border()
     };
     let Some((peer, conversation)) = state.open_conversation() else {
-        welcome(frame, area);
+        welcome(state, frame, area);
         return;
     };
     let name = state.display_name(peer);
@@ -52,7 +54,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut spans = vec![
         Span::styled(
             theme::symbol(presence.availability),
-            theme::presence(presence.availability),
+            theme.presence(presence.availability),
         ),
         Span::raw(" "),
         Span::raw(label),
@@ -78,17 +80,23 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         );
         frame.render_widget(Paragraph::new(line), typing);
     }
-    render_input(conversation, focused, frame, input);
+    render_input(state, conversation, focused, frame, input);
 }
 
-fn welcome(frame: &mut Frame, area: Rect) {
+fn welcome(state: &AppState, frame: &mut Frame, area: Rect) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme::border())
         .title(Span::styled(" Conversation ", theme::title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let key = |k: &'static str| Span::styled(k, theme::key());
+    let key = |k: &'static str| Span::styled(k, state.config.theme.key());
+    let bound = |action| {
+        Span::styled(
+            state.keys.label(Context::Buddies, action),
+            state.config.theme.key(),
+        )
+    };
     let dim = |t: &'static str| Span::styled(t, theme::dim());
     let lines = vec![
         Line::default(),
@@ -101,9 +109,14 @@ fn welcome(frame: &mut Frame, area: Rect) {
             key("↑ ↓"),
         ])
         .centered(),
-        Line::from(vec![dim("and press "), key("Enter"), dim(" to write.")]).centered(),
+        Line::from(vec![
+            dim("and press "),
+            bound(Action::Open),
+            dim(" to write."),
+        ])
+        .centered(),
         Line::default(),
-        Line::from(vec![dim("Every key: "), key("?")]).centered(),
+        Line::from(vec![dim("Every key: "), bound(Action::ShowHelp)]).centered(),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
@@ -131,7 +144,7 @@ fn render_history(
             below,
         );
     }
-    let layout = Columns::new(peer_name, usize::from(area.width));
+    let layout = Columns::new(peer_name, usize::from(area.width), &state.config.theme);
     let height = usize::from(area.height);
     let offset = state.config.utc_offset_minutes;
     let today = day(state.now_ms, offset);
@@ -164,6 +177,7 @@ fn render_history(
 /// The columns of a history line: time, sender, text.
 struct Columns<'a> {
     peer_name: &'a str,
+    theme: &'a Theme,
     name_width: usize,
     width: usize,
     /// Text under the sender, for narrow panes.
@@ -171,11 +185,12 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn new(peer_name: &'a str, width: usize) -> Columns<'a> {
+    fn new(peer_name: &'a str, width: usize, theme: &'a Theme) -> Columns<'a> {
         let name_width = text::width(peer_name).clamp(3, NAME_MAX);
         let stacked = width.saturating_sub(5 + 1 + name_width + 2) < TEXT_MIN;
         Columns {
             peer_name,
+            theme,
             name_width,
             width,
             stacked,
@@ -184,7 +199,7 @@ impl<'a> Columns<'a> {
 
     fn message(&self, message: &Message, with_name: bool, offset: i32) -> Vec<Line<'static>> {
         let (name, name_style) = if message.outgoing {
-            ("you", theme::own_name())
+            ("you", self.theme.own_name())
         } else {
             (self.peer_name, theme::peer_name())
         };
@@ -253,26 +268,39 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn render_input(conversation: &Conversation, focused: bool, frame: &mut Frame, area: Rect) {
+fn render_input(
+    state: &AppState,
+    conversation: &Conversation,
+    focused: bool,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let theme = &state.config.theme;
     let hint = if focused && area.width < 50 {
         Line::from(vec![
-            Span::styled(" Enter", theme::key()),
+            Span::styled(" Enter", theme.key()),
             Span::styled(" send · ", theme::dim()),
-            Span::styled("Esc", theme::key()),
+            Span::styled("Esc", theme.key()),
             Span::styled(" back ", theme::dim()),
         ])
     } else if focused {
         Line::from(vec![
-            Span::styled(" Enter", theme::key()),
+            Span::styled(" Enter", theme.key()),
             Span::styled(" send · ", theme::dim()),
-            Span::styled("Alt-Enter", theme::key()),
+            Span::styled("Alt-Enter", theme.key()),
             Span::styled(" new line · ", theme::dim()),
-            Span::styled("Esc", theme::key()),
+            Span::styled("Esc", theme.key()),
             Span::styled(" back ", theme::dim()),
         ])
     } else {
         Line::from(vec![
-            Span::styled(" Tab", theme::key()),
+            Span::styled(
+                format!(
+                    " {}",
+                    state.keys.label(Context::Buddies, Action::SwitchFocus)
+                ),
+                theme.key(),
+            ),
             Span::styled(" to write ", theme::dim()),
         ])
     };
@@ -286,7 +314,7 @@ fn render_input(conversation: &Conversation, focused: bool, frame: &mut Frame, a
         return;
     }
     let draft = &conversation.draft;
-    let prompt = Span::styled("› ", if focused { theme::key() } else { theme::dim() });
+    let prompt = Span::styled("› ", if focused { theme.key() } else { theme::dim() });
     let room = usize::from(inner.width).saturating_sub(2);
     let line = if draft.value().is_empty() {
         let placeholder = if focused { "Write a message" } else { "" };

@@ -1,5 +1,6 @@
-//! The help overlay, written from the key table ([`keys::BINDINGS`]) and
-//! the presence symbols, so it lists every key there is. Sections flow into
+//! The help overlay, written from the key table in force ([`KeyMap`], the
+//! defaults with the user's rebindings) and the presence symbols, so it
+//! lists every key there is, as it is bound. Sections flow into
 //! as many columns as fit; what does not fit scrolls by columns.
 
 use ratatui::Frame;
@@ -9,9 +10,10 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use crate::client::Availability;
 
-use super::super::keys::{self, Context};
+use super::super::keys::{Context, KeyMap};
+use super::super::state::AppState;
 use super::text::{elide, width};
-use super::theme;
+use super::theme::{self, Theme};
 
 /// Narrowest and widest a column of the overlay gets.
 const COLUMN: u16 = 36;
@@ -26,12 +28,13 @@ pub struct Section {
 
 /// Every section of the overlay: the bindings of each context, then the
 /// presence symbols.
-pub fn sections() -> Vec<Section> {
+pub fn sections(keys: &KeyMap) -> Vec<Section> {
     let mut sections: Vec<Section> = Context::ALL
         .iter()
         .map(|context| Section {
             title: context.title(),
-            rows: keys::bindings(*context)
+            rows: keys
+                .bindings(*context)
                 .map(|binding| (binding.keys_label(), binding.help.to_owned()))
                 .collect(),
         })
@@ -46,7 +49,7 @@ pub fn sections() -> Vec<Section> {
     sections
 }
 
-fn section_lines(section: &Section, column: usize) -> Vec<Line<'static>> {
+fn section_lines(section: &Section, column: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(section.title, theme::title())];
     let presence = section.title == "Presence";
     for (keys, help) in &section.rows {
@@ -54,8 +57,8 @@ fn section_lines(section: &Section, column: usize) -> Vec<Line<'static>> {
             .iter()
             .find(|a| theme::symbol(**a) == keys)
         {
-            Some(a) if presence => theme::presence(*a),
-            _ => theme::key(),
+            Some(a) if presence => theme.presence(*a),
+            _ => theme.key(),
         };
         let text_room = column.saturating_sub(KEY_COLUMN + 2);
         if width(keys) + 1 > KEY_COLUMN {
@@ -81,13 +84,14 @@ fn section_lines(section: &Section, column: usize) -> Vec<Line<'static>> {
     lines
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect, scroll: u16) {
+pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect, scroll: u16) {
+    let theme = &state.config.theme;
     let outer_width = area.width.saturating_sub(2).min(3 * COLUMN_MAX + 4);
     let columns = usize::from((outer_width.saturating_sub(4) / COLUMN).max(1));
     let column_width = usize::from(outer_width.saturating_sub(4)) / columns;
-    let sections: Vec<Vec<Line>> = sections()
+    let sections: Vec<Vec<Line>> = sections(&state.keys)
         .iter()
-        .map(|s| section_lines(s, column_width))
+        .map(|s| section_lines(s, column_width, theme))
         .collect();
     let most_height = area.height.saturating_sub(2);
     let rows = usize::from(most_height.saturating_sub(2));
@@ -106,14 +110,14 @@ pub(super) fn render(frame: &mut Frame, area: Rect, scroll: u16) {
     let dialog = area.centered(Constraint::Length(outer_width), Constraint::Length(height));
     let mut hint = vec![Span::raw(" ")];
     if scrolls {
-        hint.push(Span::styled("j k", theme::key()));
+        hint.push(Span::styled("j k", theme.key()));
         hint.push(Span::styled(" scroll · ", theme::dim()));
     }
-    hint.push(Span::styled("Esc", theme::key()));
+    hint.push(Span::styled("Esc", theme.key()));
     hint.push(Span::styled(" close ", theme::dim()));
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
-        .border_style(theme::focused_border())
+        .border_style(theme.focused_border())
         .title(Span::styled(" Keys ", theme::title()))
         .title_bottom(Line::from(hint).right_aligned());
     let inner = block.inner(dialog).inner(Margin::new(1, 0));

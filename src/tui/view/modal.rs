@@ -11,17 +11,18 @@ use tui_input::Input;
 use crate::client::Availability;
 
 use super::super::state::{AppState, BuddyForm, FormField, Modal, Search, without_scheme};
+use super::help;
 use super::text::{self, clock, elide};
-use super::{help, theme};
+use super::theme::{self, Theme};
 
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let Some(modal) = &state.modal else {
         return;
     };
     match modal {
-        Modal::Help { scroll } => help::render(frame, area, *scroll),
+        Modal::Help { scroll } => help::render(state, frame, area, *scroll),
         Modal::PresencePicker { selected } => picker(state, *selected, frame, area),
-        Modal::NoteEditor { input } => note(input, frame, area),
+        Modal::NoteEditor { input } => note(&state.config.theme, input, frame, area),
         Modal::BuddyForm(form) => buddy_form(state, form, frame, area),
         Modal::ConfirmRemove { uri } => confirm(state, uri, frame, area),
         Modal::Search(search) => search_overlay(state, search, frame, area),
@@ -29,13 +30,13 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 }
 
 /// A hint for a bottom border: pairs of (key, what it does).
-fn hint(pairs: &[(&'static str, &'static str)]) -> Line<'static> {
+fn hint(theme: &Theme, pairs: &[(&'static str, &'static str)]) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for (n, (key, what)) in pairs.iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(" · ", theme::dim()));
         }
-        spans.push(Span::styled(*key, theme::key()));
+        spans.push(Span::styled(*key, theme.key()));
         spans.push(Span::styled(format!(" {what}"), theme::dim()));
     }
     spans.push(Span::raw(" "));
@@ -44,6 +45,7 @@ fn hint(pairs: &[(&'static str, &'static str)]) -> Line<'static> {
 
 /// Clears a centred box, draws its frame and returns the inside.
 fn dialog(
+    theme: &Theme,
     frame: &mut Frame,
     area: Rect,
     title: String,
@@ -56,7 +58,7 @@ fn dialog(
     let outer = area.centered(Constraint::Length(width), Constraint::Length(height));
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
-        .border_style(theme::focused_border())
+        .border_style(theme.focused_border())
         .title(Span::styled(format!(" {title} "), theme::title()))
         .title_bottom(keys);
     let inner = block.inner(outer).inner(ratatui::layout::Margin::new(1, 0));
@@ -88,9 +90,10 @@ fn input_row(frame: &mut Frame, area: Rect, input: &Input, active: bool) {
 }
 
 fn picker(state: &AppState, selected: usize, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
     let rows = u16::try_from(Availability::CHOSEN.len()).unwrap_or(0);
-    let keys = hint(&[("Enter", "choose"), ("Esc", "cancel")]);
-    let inner = dialog(frame, area, "Your status".into(), keys, 32, rows + 4);
+    let keys = hint(theme, &[("Enter", "choose"), ("Esc", "cancel")]);
+    let inner = dialog(theme, frame, area, "Your status".into(), keys, 32, rows + 4);
     let lines: Vec<Line> = Availability::CHOSEN
         .iter()
         .enumerate()
@@ -98,7 +101,7 @@ fn picker(state: &AppState, selected: usize, frame: &mut Frame, area: Rect) {
             let is_selected = n == selected;
             let mut spans = vec![
                 Span::raw(if is_selected { "› " } else { "  " }),
-                Span::styled(theme::symbol(*availability), theme::presence(*availability)),
+                Span::styled(theme::symbol(*availability), theme.presence(*availability)),
                 Span::raw(" "),
                 Span::raw(availability.label()),
             ];
@@ -119,14 +122,14 @@ fn picker(state: &AppState, selected: usize, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), list);
 }
 
-fn note(input: &Input, frame: &mut Frame, area: Rect) {
-    let keys = hint(&[("Enter", "save"), ("Esc", "cancel")]);
+fn note(theme: &Theme, input: &Input, frame: &mut Frame, area: Rect) {
+    let keys = hint(theme, &[("Enter", "save"), ("Esc", "cancel")]);
     let width = area.width.saturating_sub(4).clamp(30, 64);
-    let inner = dialog(frame, area, "Your note".into(), keys, width, 7);
+    let inner = dialog(theme, frame, area, "Your note".into(), keys, width, 7);
     let label = Line::styled("Shown next to your name; empty clears it.", theme::dim());
     frame.render_widget(Paragraph::new(label), row(inner, 1));
     let field = row(inner, 3);
-    frame.render_widget(Paragraph::new(Span::styled("› ", theme::key())), field);
+    frame.render_widget(Paragraph::new(Span::styled("› ", theme.key())), field);
     let mut text = field;
     text.x = text.x.saturating_add(2).min(text.right());
     text.width = text.width.saturating_sub(2);
@@ -134,13 +137,17 @@ fn note(input: &Input, frame: &mut Frame, area: Rect) {
 }
 
 fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
     let title = match &form.editing {
         Some(uri) => format!("Move or rename {}", state.display_name(uri)),
         None => "Add a contact".to_owned(),
     };
-    let keys = hint(&[("Tab", "next"), ("Enter", "save"), ("Esc", "cancel")]);
+    let keys = hint(
+        theme,
+        &[("Tab", "next"), ("Enter", "save"), ("Esc", "cancel")],
+    );
     let width = area.width.saturating_sub(4).clamp(30, 60);
-    let inner = dialog(frame, area, title, keys, width, 10);
+    let inner = dialog(theme, frame, area, title, keys, width, 10);
     let labels = [
         (FormField::Uri, "Address", "amy@example.com"),
         (FormField::Display, "Name", "as you want to see it"),
@@ -151,9 +158,9 @@ fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect)
         let active = form.current() == field;
         let fixed = field == FormField::Uri && form.editing.is_some();
         let marker = if active { "› " } else { "  " };
-        let label_style = if active { theme::key() } else { theme::dim() };
+        let label_style = if active { theme.key() } else { theme::dim() };
         let head = Line::from(vec![
-            Span::styled(marker, theme::key()),
+            Span::styled(marker, theme.key()),
             Span::styled(format!("{label:<9}"), label_style),
         ]);
         frame.render_widget(Paragraph::new(head), line_area);
@@ -180,9 +187,10 @@ fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect)
 }
 
 fn confirm(state: &AppState, uri: &str, frame: &mut Frame, area: Rect) {
-    let keys = hint(&[("y", "remove"), ("n", "keep")]);
+    let theme = &state.config.theme;
+    let keys = hint(theme, &[("y", "remove"), ("n", "keep")]);
     let width = area.width.saturating_sub(4).clamp(30, 56);
-    let inner = dialog(frame, area, "Remove contact".into(), keys, width, 6);
+    let inner = dialog(theme, frame, area, "Remove contact".into(), keys, width, 6);
     let text = Line::from(vec![
         Span::raw("Remove "),
         Span::styled(state.display_name(uri).to_owned(), theme::title()),
@@ -196,12 +204,24 @@ fn confirm(state: &AppState, uri: &str, frame: &mut Frame, area: Rect) {
 }
 
 fn search_overlay(state: &AppState, search: &Search, frame: &mut Frame, area: Rect) {
-    let keys = hint(&[("↑↓", "choose"), ("Enter", "open"), ("Esc", "close")]);
+    let theme = &state.config.theme;
+    let keys = hint(
+        theme,
+        &[("↑↓", "choose"), ("Enter", "open"), ("Esc", "close")],
+    );
     let width = area.width.saturating_sub(4).clamp(30, 90);
     let height = area.height.saturating_sub(4).clamp(6, 24);
-    let inner = dialog(frame, area, "Search history".into(), keys, width, height);
+    let inner = dialog(
+        theme,
+        frame,
+        area,
+        "Search history".into(),
+        keys,
+        width,
+        height,
+    );
     let field = row(inner, 0);
-    frame.render_widget(Paragraph::new(Span::styled("/ ", theme::key())), field);
+    frame.render_widget(Paragraph::new(Span::styled("/ ", theme.key())), field);
     let mut text = field;
     text.x = text.x.saturating_add(2).min(text.right());
     text.width = text.width.saturating_sub(2);

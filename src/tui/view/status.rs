@@ -15,6 +15,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::client::Availability;
 
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Registration, without_scheme};
 use super::text::{elide, width};
 use super::theme;
@@ -54,7 +55,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         (Part::Identity, identity(state), 0),
         (Part::Presence, presence(state), 0),
         (Part::Registration, registration(state), 0),
-        (Part::Help, help(), 0),
+        (Part::Help, help(state), 0),
     ];
     let total = |parts: &[(Part, Vec<Vec<Span<'static>>>, usize)]| {
         let widths: Vec<usize> = parts
@@ -99,7 +100,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         let (mark, style) = if notice.error {
             ("✗ ", theme::error())
         } else {
-            ("", theme::presence(Availability::Away))
+            ("", state.config.theme.presence(Availability::Away))
         };
         let room = spare.saturating_sub(width(SEPARATOR));
         if room >= NOTICE_MIN {
@@ -139,7 +140,10 @@ fn identity(state: &AppState) -> Vec<Vec<Span<'static>>> {
 
 fn presence(state: &AppState) -> Vec<Vec<Span<'static>>> {
     let availability = state.own.availability;
-    let symbol = Span::styled(theme::symbol(availability), theme::presence(availability));
+    let symbol = Span::styled(
+        theme::symbol(availability),
+        state.config.theme.presence(availability),
+    );
     let mut label = availability.label().to_owned();
     if state.auto_away.is_some() {
         label.push_str(" (idle)");
@@ -170,7 +174,7 @@ fn registration(state: &AppState) -> Vec<Vec<Span<'static>>> {
     match &state.registration {
         Registration::Connecting => vec![one(
             "Signing in…".into(),
-            theme::presence(Availability::Away),
+            state.config.theme.presence(Availability::Away),
         )],
         Registration::Registered => vec![
             one("✓ Signed in".into(), theme::ok()),
@@ -184,9 +188,12 @@ fn registration(state: &AppState) -> Vec<Vec<Span<'static>>> {
     }
 }
 
-fn help() -> Vec<Vec<Span<'static>>> {
+fn help(state: &AppState) -> Vec<Vec<Span<'static>>> {
     vec![vec![
-        Span::styled("?", theme::key()),
+        Span::styled(
+            state.keys.label(Context::Buddies, Action::ShowHelp),
+            state.config.theme.key(),
+        ),
         Span::styled(" help ", theme::dim()),
     ]]
 }
