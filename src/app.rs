@@ -26,6 +26,8 @@ pub enum AppError {
     Service(#[from] ServiceError),
     #[error("the history in {path}: {source}")]
     History { path: PathBuf, source: StoreError },
+    #[error("the config: {0}")]
+    Config(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -82,7 +84,15 @@ pub async fn bind_client(server: SocketAddr) -> io::Result<(SipSockets, SocketAd
 }
 
 /// Runs the terminal client until the user quits.
-pub async fn run_tui(sign_in: SignIn, data: PathBuf, idle: Duration) -> Result<(), AppError> {
+pub async fn run_tui(
+    sign_in: SignIn,
+    data: PathBuf,
+    tui_config: TuiConfig,
+) -> Result<(), AppError> {
+    // A bad key map is reported before anything starts.
+    tui_config
+        .validate()
+        .map_err(|error| AppError::Config(error.to_string()))?;
     let local_server = if sign_in.local_mode
         && !server_answers(sign_in.server, &sign_in.domain, Duration::from_millis(300)).await
     {
@@ -133,8 +143,7 @@ pub async fn run_tui(sign_in: SignIn, data: PathBuf, idle: Duration) -> Result<(
     });
     let config = TuiConfig {
         own_uri: aor,
-        idle,
-        ..TuiConfig::default()
+        ..tui_config
     };
     let result = tui::run(config, commands, tui_events_rx, log).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), driver).await;

@@ -13,10 +13,12 @@ use tokio::sync::mpsc;
 use confab::app::SignIn;
 use confab::client::Client;
 use confab::config::{
-    Config, DEFAULT_IDLE_MINUTES, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, or_file,
+    Config, DEFAULT_IDLE_MINUTES, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, Key, KeyAction,
+    or_file,
 };
 use confab::local::{ServeOptions, Service};
 use confab::net::SipDriver;
+use confab::tui::{Theme, TuiConfig};
 
 /// The server a client uses when none is named: local mode.
 const LOCAL_SERVER: &str = "127.0.0.1:5060";
@@ -108,6 +110,12 @@ struct ClientArgs {
     /// Seconds between keep-alives to the server, which also notice it going away (30).
     #[arg(long)]
     keepalive: Option<u32>,
+    /// Minutes without a key before you show as Away (5; 0: never). Terminal client only.
+    #[arg(long)]
+    idle_minutes: Option<u32>,
+    /// A key for an action, ACTION=KEY (e.g. quit=ctrl-q), as in the config's [keys]. Repeatable.
+    #[arg(long = "key", value_name = "ACTION=KEY")]
+    keys: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -166,9 +174,30 @@ fn log_file_path() -> Result<PathBuf> {
 async fn terminal_client(args: ClientArgs, data: Option<PathBuf>, config: &Config) -> Result<()> {
     let sign_in = sign_in(&args, config)?;
     let data = data_dir(data.or(config.data.clone()))?;
-    let idle =
-        Duration::from_secs(u64::from(config.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES)) * 60);
-    confab::app::run_tui(sign_in, data, idle).await?;
+    let idle_minutes = or_file(args.idle_minutes, config.idle_minutes, DEFAULT_IDLE_MINUTES);
+    let mut keys: Vec<_> = config.keys.clone().into_iter().collect();
+    for binding in &args.keys {
+        let (action, key) = binding
+            .split_once('=')
+            .with_context(|| format!("--key {binding:?}: expected ACTION=KEY"))?;
+        let action: KeyAction = action
+            .trim()
+            .parse()
+            .map_err(|error| anyhow::anyhow!("--key {binding:?}: {error}"))?;
+        let key: Key = key
+            .trim()
+            .parse()
+            .map_err(|error| anyhow::anyhow!("--key {binding:?}: {error}"))?;
+        keys.retain(|(existing, _)| *existing != action);
+        keys.push((action, key));
+    }
+    let tui_config = TuiConfig {
+        idle: Duration::from_secs(u64::from(idle_minutes) * 60),
+        keys,
+        theme: Theme::from_config(&config.colours),
+        ..TuiConfig::default()
+    };
+    confab::app::run_tui(sign_in, data, tui_config).await?;
     Ok(())
 }
 
