@@ -39,14 +39,25 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start() -> ServerProcess {
+        Self::start_with(&["--demo"])
+    }
+
+    /// With other serve flags than `--demo` (e.g. `--demo-buddies`).
+    pub fn start_with(flags: &[&str]) -> ServerProcess {
         let data = tempfile::tempdir().expect("tempdir");
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        Self::start_at(addr, data)
+        Self::launch(addr, data, flags)
     }
 
     pub fn start_at(addr: SocketAddr, data: tempfile::TempDir) -> ServerProcess {
+        Self::launch(addr, data, &["--demo"])
+    }
+
+    fn launch(addr: SocketAddr, data: tempfile::TempDir, flags: &[&str]) -> ServerProcess {
         let child = Command::new(CONFAB)
-            .args(["serve", "--demo", "--domain", DOMAIN, "--listen"])
+            .arg("serve")
+            .args(flags)
+            .args(["--domain", DOMAIN, "--listen"])
             .arg(addr.to_string())
             .arg("--data")
             .arg(data.path())

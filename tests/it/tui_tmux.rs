@@ -15,11 +15,11 @@
 //! fails with the last screen.
 //! tmux is required: a missing tmux fails the test rather than skip it.
 
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{CONFAB, ServerProcess, free_port};
+use crate::harness::{CONFAB, ServerProcess};
 
 const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
@@ -27,50 +27,6 @@ const EXITED: &str = "CONFAB-EXITED:";
 
 /// `confab serve --demo-buddies`: Amy and Hao signed in by the server
 /// itself. (The harness's `ServerProcess` loads the directory only.)
-struct DemoBuddiesServer {
-    child: Child,
-    addr: SocketAddr,
-    _data: tempfile::TempDir,
-}
-
-impl DemoBuddiesServer {
-    fn start() -> DemoBuddiesServer {
-        let data = tempfile::tempdir().unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new(CONFAB)
-            .args(["serve", "--demo-buddies", "--listen", &addr.to_string()])
-            .arg("--data")
-            .arg(data.path())
-            .args(["--log-level", "warn"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn confab serve");
-        let server = DemoBuddiesServer {
-            child,
-            addr,
-            _data: data,
-        };
-        // It listens on TCP as well as UDP: a TCP connect means it is up.
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect_timeout(&addr, POLL).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "confab serve on {addr} never listened"
-            );
-            std::thread::sleep(POLL);
-        }
-        server
-    }
-}
-
-impl Drop for DemoBuddiesServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `confab` signed in as vivian, in a tmux server of its own; dropping it
 /// kills that tmux server (and so confab), also when a test panics.
 struct Terminal {
@@ -195,7 +151,7 @@ fn status_bar(screen: &str) -> &str {
 
 #[test]
 fn tui_chats_with_a_demo_buddy_shows_help_survives_a_resize_and_quits() {
-    let server = DemoBuddiesServer::start();
+    let server = ServerProcess::start_with(&["--demo-buddies"]);
     let terminal = Terminal::start(server.addr);
 
     let screen = terminal.wait_until("Amy online and Hao busy", |screen| {
