@@ -6,6 +6,7 @@ mod agents;
 mod agents_im;
 mod fuzz_regressions;
 mod harness;
+mod kamailio;
 mod rfc4475;
 mod sim;
 mod sim_im;
