@@ -53,6 +53,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod local;
+pub mod media;
 pub mod net;
 pub mod proto;
 pub mod server;
