@@ -41,6 +41,14 @@ pub enum AgentCommand {
     },
     #[serde(rename = "buddy.remove")]
     BuddyRemove { uri: String },
+    #[serde(rename = "call")]
+    Call { to: String },
+    #[serde(rename = "call.hold")]
+    CallHold { held: bool },
+    #[serde(rename = "call.dtmf")]
+    CallDtmf { digits: String },
+    #[serde(rename = "mute")]
+    Mute { muted: bool },
     #[serde(rename = "call.answer")]
     CallAnswer {},
     #[serde(rename = "call.decline")]
@@ -165,6 +173,10 @@ impl CommandReader {
                 group,
             },
             AgentCommand::BuddyRemove { uri } => client::Command::RemoveBuddy { uri },
+            AgentCommand::Call { to } => client::Command::Call { to },
+            AgentCommand::CallHold { held } => client::Command::Hold { held },
+            AgentCommand::CallDtmf { digits } => client::Command::Dtmf { digits },
+            AgentCommand::Mute { muted } => client::Command::Mute { muted },
             AgentCommand::CallAnswer {} => client::Command::AnswerCall,
             AgentCommand::CallDecline {} => client::Command::DeclineCall,
             AgentCommand::CallHangup {} => client::Command::HangUp,
@@ -243,7 +255,11 @@ pub fn event_line(event: &client::Event) -> Option<String> {
             command: Some(command.to_string()),
             reason: reason.clone(),
         },
-        client::Event::Unregistered => return None,
+        client::Event::CallHeld { peer, held } => AgentEvent::Call {
+            peer: peer.clone(),
+            state: if *held { CallState::Held } else { CallState::Connected },
+        },
+        client::Event::Unregistered | client::Event::Muted { .. } => return None,
     };
     // Serialising a plain enum of strings cannot fail.
     serde_json::to_string(&event).ok()

@@ -241,6 +241,7 @@ async fn spawn_buddy(
         local,
         register_expiry: Duration::from_secs(300),
         keepalive_interval: Duration::from_secs(30),
+        media_port: 0,
         seed: rand::random(),
     };
     let (stop, stopped) = oneshot::channel();

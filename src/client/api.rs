@@ -45,9 +45,25 @@ pub enum Command {
     UseLocalBuddies {
         buddies: Vec<Buddy>,
     },
+    /// Call someone: a SIP address, or a user name of our domain.
+    Call {
+        to: String,
+    },
     AnswerCall,
     DeclineCall,
     HangUp,
+    /// Put the call on hold (or take it off).
+    Hold {
+        held: bool,
+    },
+    /// Mute our own microphone.
+    Mute {
+        muted: bool,
+    },
+    /// Send DTMF digits (RFC 4733) in the call.
+    Dtmf {
+        digits: String,
+    },
     /// Unregister and stop.
     Quit,
 }
@@ -62,7 +78,11 @@ impl Command {
             Command::AddBuddy { .. } => "buddy.add",
             Command::RemoveBuddy { .. } => "buddy.remove",
             Command::UseLocalBuddies { .. } => "buddies.local",
+            Command::Call { .. } => "call",
             Command::AnswerCall => "call.answer",
+            Command::Hold { .. } => "call.hold",
+            Command::Mute { .. } => "mute",
+            Command::Dtmf { .. } => "call.dtmf",
             Command::DeclineCall => "call.decline",
             Command::HangUp => "call.hangup",
             Command::Quit => "quit",
@@ -116,6 +136,15 @@ pub enum Event {
     CallEnded {
         peer: String,
         reason: String,
+    },
+    /// The call went on hold (by either side) or came off it.
+    CallHeld {
+        peer: String,
+        held: bool,
+    },
+    /// Our microphone is muted or not.
+    Muted {
+        muted: bool,
     },
     CommandFailed {
         command: &'static str,

@@ -52,6 +52,8 @@ pub struct ClientConfig {
     /// The expiry we ask for; the server may grant less.
     pub register_expiry: Duration,
     pub keepalive_interval: Duration,
+    /// Our RTP port, bound by the media task (RTCP on the next one).
+    pub media_port: u16,
     pub seed: u64,
 }
 
@@ -69,6 +71,8 @@ enum Purpose {
     Subscribe(presence::WatchKey),
     Unsubscribe,
     ContactChange(&'static str),
+    Invite(u64),
+    Reinvite { id: u64, held: bool },
 }
 
 impl Purpose {
@@ -100,6 +104,9 @@ pub struct Client {
     server_boot: Option<String>,
     /// The one call this client handles at a time.
     call: Option<Call>,
+    next_call_id: u64,
+    /// Media work for the driver (see `proto::io`).
+    io_requests: VecDeque<crate::proto::IoRequest>,
     events: VecDeque<Event>,
     quit_deadline: Option<Time>,
     finished: bool,
@@ -136,6 +143,8 @@ impl Client {
             watching: presence::Watching::default(),
             server_boot: None,
             call: None,
+            next_call_id: 0,
+            io_requests: VecDeque::new(),
             events: VecDeque::new(),
             quit_deadline: None,
             finished: false,
@@ -171,8 +180,12 @@ impl Client {
                         Some(outstanding) if is_final => {
                             self.handle_final(now, outstanding, response)
                         }
-                        Some(_) => {}
-                        None => tracing::debug!(?key, "response to a finished request"),
+                        Some(outstanding) => {
+                            if let Purpose::Invite(id) = outstanding.purpose {
+                                self.invite_provisional(id, &response);
+                            }
+                        }
+                        None => self.retransmitted_2xx(now, &response),
                     }
                 }
                 TransactionEvent::Timeout { key } => match self.take_outstanding(&key, true) {
@@ -183,7 +196,7 @@ impl Client {
                     self.handle_request(now, key, request, from)
                 }
                 TransactionEvent::Cancelled { invite, .. } => self.call_cancelled(now, &invite),
-                TransactionEvent::Ack { request, .. } => self.call_acked(&request),
+                TransactionEvent::Ack { request, .. } => self.call_acked(now, &request),
                 _ => {}
             }
         }
@@ -237,6 +250,11 @@ impl Client {
             Purpose::ContactChange(command) => {
                 self.contact_change_answered(command, Some(&response))
             }
+            Purpose::Invite(id) => {
+                self.sync_invite(id, &outstanding);
+                self.invite_answered(now, id, Some(&response))
+            }
+            Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, Some(&response)),
         }
     }
 
@@ -251,6 +269,8 @@ impl Client {
                 .events
                 .push_back(Event::CommandFailed { command, reason }),
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
+            Purpose::Invite(id) => self.invite_answered(now, id, Some(response)),
+            Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, Some(response)),
             Purpose::Subscribe(_)
             | Purpose::Unsubscribe
             | Purpose::Unpublish
@@ -273,8 +293,18 @@ impl Client {
             Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, None),
             Purpose::ContactChange(command) => self.contact_change_answered(command, None),
             Purpose::Unsubscribe | Purpose::Unpublish => {}
+            Purpose::Invite(id) => self.invite_answered(now, id, None),
+            Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, None),
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
+        }
+    }
+
+    /// Our INVITE as last sent (a retry with credentials has a new CSeq),
+    /// for the dialog its 2xx makes.
+    fn sync_invite(&mut self, id: u64, outstanding: &outgoing::Outstanding) {
+        if let Some(call) = self.call.as_mut().filter(|call| call.id == id) {
+            call.set_invite(outstanding.request().clone());
         }
     }
 
@@ -367,7 +397,14 @@ impl SipCore for Client {
                 self.quit(now);
                 Ok(())
             }
+            Command::Call { ref to } => self.place_call(now, to),
             Command::AnswerCall => self.answer_call(now),
+            Command::Hold { held } => self.hold_call(now, held),
+            Command::Mute { muted } => {
+                self.mute(muted);
+                Ok(())
+            }
+            Command::Dtmf { ref digits } => self.send_dtmf(digits),
             Command::DeclineCall => self.decline_call(now),
             Command::HangUp => self.hang_up(now),
             Command::SendIm {
@@ -443,6 +480,10 @@ impl SipCore for Client {
         let deadline = earliest(deadline, self.own.poll_timeout());
         let deadline = earliest(deadline, self.watching.poll_timeout());
         earliest(deadline, self.quit_deadline)
+    }
+
+    fn poll_io_request(&mut self) -> Option<crate::proto::IoRequest> {
+        self.io_requests.pop_front()
     }
 
     fn is_finished(&self) -> bool {

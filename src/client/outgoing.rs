@@ -34,6 +34,11 @@ impl Outstanding {
     pub fn credentials(&self) -> &rsip::Headers {
         &self.credentials
     }
+
+    /// The request as sent, without its credentials.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
 }
 
 impl Client {
@@ -132,6 +137,15 @@ impl Client {
             }),
             Err(error) => tracing::warn!(%error, method = %request.method, "request not sent"),
         }
+    }
+
+    /// The latest request sent for `purpose`, while one is in flight.
+    pub(super) fn last_sent(&self, purpose: &Purpose) -> Option<Request> {
+        self.outstanding
+            .iter()
+            .rev()
+            .find(|outstanding| &outstanding.purpose == purpose)
+            .map(|outstanding| outstanding.request.clone())
     }
 
     /// The request a response belongs to; forgotten on a final response.

@@ -24,7 +24,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub(super) struct OwnPresence {
+    /// What the user chose.
     pub availability: Availability,
+    /// What the client sets by itself for a while (In a call), over the
+    /// user's choice unless that is Do not disturb.
+    automatic: Option<Availability>,
     pub note: Option<String>,
     etag: Option<String>,
     /// When to refresh (or retry); None while idle or in flight.
@@ -38,6 +42,7 @@ impl OwnPresence {
     pub fn new() -> Self {
         OwnPresence {
             availability: Availability::Available,
+            automatic: None,
             note: None,
             etag: None,
             next_at: None,
@@ -48,6 +53,15 @@ impl OwnPresence {
 
     pub fn poll_timeout(&self) -> Option<Time> {
         self.next_at
+    }
+
+    /// What watchers see: an automatic state, unless the user asked not to
+    /// be disturbed.
+    pub fn effective(&self) -> Availability {
+        match self.automatic {
+            Some(automatic) if self.availability != Availability::DoNotDisturb => automatic,
+            _ => self.availability,
+        }
     }
 
     /// Forget the server's tag (we registered afresh).
@@ -80,6 +94,18 @@ impl Client {
         Ok(())
     }
 
+    /// Sets or clears the state the client sets by itself (In a call, In a
+    /// conference) and publishes the change.
+    pub(super) fn set_automatic_presence(&mut self, now: Time, automatic: Option<Availability>) {
+        if self.own.automatic == automatic {
+            return;
+        }
+        self.own.automatic = automatic;
+        if self.registration.is_registered() {
+            self.publish(now, true);
+        }
+    }
+
     /// Sends our document (`with_body`), or a bodiless refresh of it.
     pub(super) fn publish(&mut self, now: Time, with_body: bool) {
         if self.own.in_flight {
@@ -100,7 +126,7 @@ impl Client {
         if with_body {
             let document = PresenceDocument {
                 entity: self.aor.clone(),
-                availability: self.own.availability,
+                availability: self.own.effective(),
                 note: self.own.note.clone(),
                 contact: Some(self.contact.clone()),
             };
@@ -152,7 +178,7 @@ impl Client {
                 let uri = self.aor.clone();
                 self.events.push_back(Event::Presence {
                     uri,
-                    availability: self.own.availability,
+                    availability: self.own.effective(),
                     note: self.own.note.clone().unwrap_or_default(),
                 });
                 if std::mem::take(&mut self.own.changed) {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::proto::framing::StreamFramer;
-use crate::proto::{Peer, SipCore, Time, Transmit, Transport};
+use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
 
 /// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
 /// well under this, and anything bigger is not SIP we want.
@@ -76,6 +76,8 @@ pub struct SipDriver<C: SipCore> {
     connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     from_connections_tx: mpsc::Sender<FromConnection>,
     from_connections_rx: mpsc::Receiver<FromConnection>,
+    /// Where the core's I/O requests (media) go, if anyone handles them.
+    io_requests: Option<mpsc::UnboundedSender<IoRequest>>,
 }
 
 impl<C> SipDriver<C>
@@ -93,7 +95,14 @@ where
             connections: HashMap::new(),
             from_connections_tx,
             from_connections_rx,
+            io_requests: None,
         }
+    }
+
+    /// Hands the core's I/O requests (media to start and stop) to `sender`.
+    pub fn with_io_requests(mut self, sender: mpsc::UnboundedSender<IoRequest>) -> Self {
+        self.io_requests = Some(sender);
+        self
     }
 
     fn now(&self) -> Time {
@@ -107,6 +116,12 @@ where
     ) -> io::Result<C> {
         let mut datagram = vec![0u8; MAX_DATAGRAM];
         let mut commands_open = true;
+        // One timer, re-armed only when the core's deadline moves: a new
+        // Sleep per message would cost an allocation and a timer-wheel
+        // insertion on the hot path.
+        let timer = tokio::time::sleep_until(self.epoch);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             self.flush(&events).await;
             if self.core.is_finished() {
@@ -116,6 +131,12 @@ where
                 .core
                 .poll_timeout()
                 .map(|t| self.epoch + t.since_epoch());
+            if deadline != armed {
+                if let Some(deadline) = deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                armed = deadline;
+            }
             tokio::select! {
                 received = self.sockets.udp.recv_from(&mut datagram) => match received {
                     Ok((len, from)) => {
@@ -147,7 +168,8 @@ where
                     }
                     None => commands_open = false,
                 },
-                () = sleep_until_deadline(deadline) => {
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
                     let now = self.now();
                     self.core.handle_timeout(now);
                 }
@@ -166,6 +188,14 @@ where
         while let Some(event) = self.core.poll_event() {
             // A front end that went away is not the core's problem.
             let _ = events.send(event);
+        }
+        while let Some(request) = self.core.poll_io_request() {
+            match &self.io_requests {
+                Some(sender) => {
+                    let _ = sender.send(request);
+                }
+                None => tracing::debug!(?request, "an I/O request nobody handles"),
+            }
         }
     }
 
@@ -227,12 +257,6 @@ where
     }
 }
 
-async fn sleep_until_deadline(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
 
 /// Reads and frames one TCP connection, and writes what the driver queues
 /// for it, until either side closes.

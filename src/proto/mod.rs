@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod dialog;
 pub mod digest;
 pub mod framing;
+pub mod io;
 pub mod iscomposing;
 pub mod message;
 pub mod pidf;
@@ -28,6 +29,7 @@ pub mod transaction;
 pub mod transport;
 pub mod xml;
 
+pub use io::IoRequest;
 pub use time::Time;
 pub use transport::{Peer, Transmit, Transport};
 
@@ -50,6 +52,12 @@ pub trait SipCore {
     fn poll_event(&mut self) -> Option<Self::Event>;
     /// When the core next needs `handle_timeout`; `None` if it is idle.
     fn poll_timeout(&self) -> Option<Time>;
+
+    /// What the core needs done besides sending messages (media to start,
+    /// change or stop); the driver hands it to whoever runs the media.
+    fn poll_io_request(&mut self) -> Option<IoRequest> {
+        None
+    }
 
     /// True once the core has nothing left to do (a client that has
     /// unregistered after a quit); the driver then stops.

@@ -70,6 +70,7 @@ impl Network {
             local,
             register_expiry: Duration::from_secs(300),
             keepalive_interval: Duration::from_secs(30),
+            media_port: 40_000 + self.clients.len() as u16 * 2,
             seed: self.clients.len() as u64 + 10,
         });
         core.start(self.now);
