@@ -23,6 +23,7 @@ pub mod framing;
 pub mod iscomposing;
 pub mod message;
 pub mod pidf;
+pub mod rtp;
 pub mod sdp;
 pub mod time;
 pub mod transaction;
