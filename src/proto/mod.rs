@@ -19,6 +19,7 @@ pub mod build;
 pub mod contacts;
 pub mod dialog;
 pub mod digest;
+pub mod dtmf;
 pub mod framing;
 pub mod iscomposing;
 pub mod message;
