@@ -257,7 +257,11 @@ pub fn event_line(event: &client::Event) -> Option<String> {
         },
         client::Event::CallHeld { peer, held } => AgentEvent::Call {
             peer: peer.clone(),
-            state: if *held { CallState::Held } else { CallState::Connected },
+            state: if *held {
+                CallState::Held
+            } else {
+                CallState::Connected
+            },
         },
         client::Event::Unregistered | client::Event::Muted { .. } => return None,
     };

@@ -50,8 +50,9 @@ impl SignIn {
         format!("sip:{}@{}", self.user, self.domain)
     }
 
-    /// The client core's configuration on a bound local address.
-    pub fn client_config(&self, local: SocketAddr) -> ClientConfig {
+    /// The client core's configuration on a bound local address, with the
+    /// RTP port the media task bound.
+    pub fn client_config(&self, local: SocketAddr, media_port: u16) -> ClientConfig {
         ClientConfig {
             user: self.user.clone(),
             domain: self.domain.clone(),
@@ -60,6 +61,7 @@ impl SignIn {
             local,
             register_expiry: self.register_expiry,
             keepalive_interval: self.keepalive,
+            media_port,
             seed: rand::random(),
         }
     }
@@ -106,7 +108,7 @@ pub async fn run_tui(
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (core_events, mut events_rx) = mpsc::unbounded_channel();
     let driver = tokio::spawn(
-        SipDriver::new(Client::new(sign_in.client_config(local)), sockets, epoch)
+        SipDriver::new(Client::new(sign_in.client_config(local, 0)), sockets, epoch)
             .run(commands_rx, core_events),
     );
 

@@ -300,7 +300,7 @@ async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     let (sockets, local) = confab::app::bind_client(sign_in.server)
         .await
         .context("binding a local SIP port")?;
-    let config = sign_in.client_config(local);
+    let config = sign_in.client_config(local, 0);
     let client = Client::new(config);
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, mut events) = mpsc::unbounded_channel();

@@ -254,7 +254,9 @@ impl Client {
                 self.sync_invite(id, &outstanding);
                 self.invite_answered(now, id, Some(&response))
             }
-            Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, Some(&response)),
+            Purpose::Reinvite { id, held } => {
+                self.reinvite_answered(now, id, held, Some(&response))
+            }
         }
     }
 
@@ -303,7 +305,7 @@ impl Client {
     /// Our INVITE as last sent (a retry with credentials has a new CSeq),
     /// for the dialog its 2xx makes.
     fn sync_invite(&mut self, id: u64, outstanding: &outgoing::Outstanding) {
-        if let Some(call) = self.call.as_mut().filter(|call| call.id == id) {
+        if let Some(call) = self.call.as_mut().filter(|call| call.id() == id) {
             call.set_invite(outstanding.request().clone());
         }
     }

@@ -257,7 +257,6 @@ where
     }
 }
 
-
 /// Reads and frames one TCP connection, and writes what the driver queues
 /// for it, until either side closes.
 async fn serve_connection(

@@ -191,7 +191,11 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
             ),
             false,
         ),
-        Event::CallRinging { .. } | Event::CallConnected { .. } | Event::CallEnded { .. } => {
+        Event::CallRinging { .. }
+        | Event::CallConnected { .. }
+        | Event::CallEnded { .. }
+        | Event::CallHeld { .. }
+        | Event::Muted { .. } => {
             fx.redraw = false;
         }
         Event::CommandFailed { command, reason } => {

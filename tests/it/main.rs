@@ -9,6 +9,7 @@ mod harness;
 mod kamailio;
 mod rfc4475;
 mod sim;
+mod sim_call;
 mod sim_im;
 mod sim_presence;
 mod simnet;

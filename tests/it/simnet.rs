@@ -25,6 +25,8 @@ pub struct Node {
     pub addr: SocketAddr,
     pub core: Client,
     pub events: Vec<client::Event>,
+    /// What the core asked of its media task.
+    pub io: Vec<confab::proto::IoRequest>,
 }
 
 /// A UA that sends what the test writes and keeps what it receives.
@@ -78,6 +80,7 @@ impl Network {
             addr: local,
             core,
             events: Vec::new(),
+            io: Vec::new(),
         });
         self.clients.len() - 1
     }
@@ -113,6 +116,9 @@ impl Network {
             }
             while let Some(event) = node.core.poll_event() {
                 node.events.push(event);
+            }
+            while let Some(request) = node.core.poll_io_request() {
+                node.io.push(request);
             }
         }
         for (from, transmit) in outgoing {

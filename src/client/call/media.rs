@@ -29,7 +29,11 @@ impl Client {
 
     /// Our answer to an offer, and what it settles; None when no codec is
     /// common.
-    pub(super) fn answer_offer(&self, offer: &[u8], local: &LocalMedia) -> Option<(String, NegotiatedAudio)> {
+    pub(super) fn answer_offer(
+        &self,
+        offer: &[u8],
+        local: &LocalMedia,
+    ) -> Option<(String, NegotiatedAudio)> {
         let offer = std::str::from_utf8(offer).ok()?;
         match sdp::answer(offer, local) {
             Ok(outcome) => Some((outcome.sdp, outcome.negotiated?)),
@@ -41,9 +45,14 @@ impl Client {
     }
 
     pub(super) fn start_media(&mut self, audio: NegotiatedAudio) {
-        let Some(call) = self.call.as_mut() else { return };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         call.audio = Some(audio.clone());
-        self.io_requests.push_back(IoRequest::StartMedia { call: call.id, audio });
+        self.io_requests.push_back(IoRequest::StartMedia {
+            call: call.id,
+            audio,
+        });
     }
 
     /// Hold (sendonly) or resume (sendrecv) by re-INVITE with a new offer.
@@ -60,7 +69,11 @@ impl Client {
         if call.reinvite_pending {
             return Err("a hold or resume is already in progress".into());
         }
-        call.local_media.direction = if held { Direction::SendOnly } else { Direction::SendRecv };
+        call.local_media.direction = if held {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
         call.local_media.version += 1;
         let offer = sdp::offer(&call.local_media);
         let Some(dialog) = call.dialog.as_mut() else {
@@ -75,10 +88,14 @@ impl Client {
         ));
         let contact = rsip::headers::Contact::new(format!("<{}>", self.contact));
         let mut reinvite = dialog.build_request(Method::Invite, via, Some(contact));
-        reinvite.headers.retain(|header| !matches!(header, Header::ContentLength(_)));
         reinvite
             .headers
-            .push(Header::ContentType(rsip::headers::ContentType::new("application/sdp")));
+            .retain(|header| !matches!(header, Header::ContentLength(_)));
+        reinvite
+            .headers
+            .push(Header::ContentType(rsip::headers::ContentType::new(
+                "application/sdp",
+            )));
         reinvite.body = offer.into_bytes();
         let Some(peer) = uri_peer(&dialog.next_hop()) else {
             return Err("the dialog's next hop is not an address".into());
@@ -90,12 +107,24 @@ impl Client {
     }
 
     /// The answer to our hold/resume re-INVITE.
-    pub(crate) fn reinvite_answered(&mut self, now: Time, id: u64, held: bool, response: Option<&Response>) {
-        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else { return };
+    pub(crate) fn reinvite_answered(
+        &mut self,
+        now: Time,
+        id: u64,
+        held: bool,
+        response: Option<&Response>,
+    ) {
+        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else {
+            return;
+        };
         call.reinvite_pending = false;
         let Some(response) = response.filter(|r| (200..300).contains(&r.status_code.code())) else {
             // RFC 3261 §14.1: a failed re-INVITE leaves the session as it was.
-            call.local_media.direction = if call.held { Direction::SendOnly } else { Direction::SendRecv };
+            call.local_media.direction = if call.held {
+                Direction::SendOnly
+            } else {
+                Direction::SendRecv
+            };
             let reason = response.map_or("no answer".to_owned(), crate::client::status_line);
             self.events.push_back(Event::CommandFailed {
                 command: "call.hold",
@@ -141,22 +170,37 @@ impl Client {
         let answered = if request.body.is_empty() {
             Some((sdp::offer(&local), None))
         } else {
-            self.answer_offer(&request.body, &local).map(|(sdp, audio)| (sdp, Some(audio)))
+            self.answer_offer(&request.body, &local)
+                .map(|(sdp, audio)| (sdp, Some(audio)))
         };
         let Some((body, audio)) = answered else {
             let response = build::response_to(&request, status(488), None);
             return self.respond(now, &key, response);
         };
         let mut ok = build::response_to(&request, status(200), None);
-        ok.headers.push(Header::Contact(rsip::headers::Contact::new(format!("<{}>", self.contact))));
-        ok.headers.push(Header::ContentType(rsip::headers::ContentType::new("application/sdp")));
+        ok.headers
+            .push(Header::Contact(rsip::headers::Contact::new(format!(
+                "<{}>",
+                self.contact
+            ))));
+        ok.headers
+            .push(Header::ContentType(rsip::headers::ContentType::new(
+                "application/sdp",
+            )));
         ok.body = body.into_bytes();
         self.respond(now, &key, ok);
         if let Some(audio) = audio {
             let remote_holds = matches!(audio.direction, Direction::RecvOnly | Direction::Inactive);
-            let peer = self.call.as_ref().map(|call| call.peer.clone()).unwrap_or_default();
+            let peer = self
+                .call
+                .as_ref()
+                .map(|call| call.peer.clone())
+                .unwrap_or_default();
             self.start_media(audio);
-            self.events.push_back(Event::CallHeld { peer, held: remote_holds });
+            self.events.push_back(Event::CallHeld {
+                peer,
+                held: remote_holds,
+            });
         }
     }
 
@@ -166,10 +210,18 @@ impl Client {
     }
 
     pub(crate) fn send_dtmf(&mut self, digits: &str) -> Result<(), String> {
-        let Some(call) = self.call.as_ref().filter(|call| call.state == CallState::Connected) else {
+        let Some(call) = self
+            .call
+            .as_ref()
+            .filter(|call| call.state == CallState::Connected)
+        else {
             return Err("no connected call".into());
         };
-        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || "*#ABCDabcd".contains(c)) {
+        if digits.is_empty()
+            || !digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || "*#ABCDabcd".contains(c))
+        {
             return Err(format!("{digits:?}: DTMF digits are 0-9, *, # and A-D"));
         }
         self.io_requests.push_back(IoRequest::Dtmf {

@@ -64,14 +64,27 @@ impl Call {
         &self.peer
     }
 
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     pub(crate) fn set_invite(&mut self, invite: Request) {
         self.invite = invite;
     }
 }
 
 impl Client {
-    pub(super) fn handle_invite(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
-        if request.to_header().is_ok_and(|to| build::to_has_tag(to.value())) {
+    pub(super) fn handle_invite(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+        from: Peer,
+    ) {
+        if request
+            .to_header()
+            .is_ok_and(|to| build::to_has_tag(to.value()))
+        {
             return self.handle_reinvite(now, key, request);
         }
         if self.call.is_some() {
@@ -103,8 +116,10 @@ impl Client {
         build::copy_record_route(&request, &mut ringing);
         ringing.headers.push(self.contact_header());
         self.respond(now, &key, ringing);
-        self.events.push_back(Event::IncomingCall { from: peer.clone() });
-        self.events.push_back(Event::CallRinging { peer: peer.clone() });
+        self.events
+            .push_back(Event::IncomingCall { from: peer.clone() });
+        self.events
+            .push_back(Event::CallRinging { peer: peer.clone() });
         self.next_call_id += 1;
         self.call = Some(Call {
             id: self.next_call_id,
@@ -141,16 +156,25 @@ impl Client {
                 None => return Err("the caller's audio offer cannot be answered".into()),
             }
         };
-        let Some(call) = self.call.as_mut() else { return Ok(()) };
+        let Some(call) = self.call.as_mut() else {
+            return Ok(());
+        };
         call.state = CallState::Answered;
         if let Some(dialog) = call.dialog.as_mut() {
             dialog.confirm();
         }
         let mut ok = build::response_to(&call.invite, status(200), Some(&call.local_tag));
-        ok.headers.push(Header::ContentType(rsip::headers::ContentType::new("application/sdp")));
+        ok.headers
+            .push(Header::ContentType(rsip::headers::ContentType::new(
+                "application/sdp",
+            )));
         ok.body = body.into_bytes();
         build::copy_record_route(&call.invite, &mut ok);
-        ok.headers.push(Header::Contact(rsip::headers::Contact::new(format!("<{}>", self.contact))));
+        ok.headers
+            .push(Header::Contact(rsip::headers::Contact::new(format!(
+                "<{}>",
+                self.contact
+            ))));
         let key = call.invite_key.clone();
         if let Some(audio) = audio {
             self.start_media(audio);
@@ -191,7 +215,9 @@ impl Client {
 
     /// An ACK for our 2xx: the call is up. A late offer's answer rides in it.
     pub(super) fn call_acked(&mut self, now: Time, ack: &Request) {
-        let Some(call) = self.call.as_mut() else { return };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         if call.state != CallState::Answered || !same_call_id(ack, &call.invite) {
             return;
         }
@@ -199,7 +225,10 @@ impl Client {
         let peer = call.peer.clone();
         if !ack.body.is_empty() && call.audio.is_none() {
             let local = call.local_media.clone();
-            match crate::proto::sdp::negotiated_from_answer(&local, &String::from_utf8_lossy(&ack.body)) {
+            match crate::proto::sdp::negotiated_from_answer(
+                &local,
+                &String::from_utf8_lossy(&ack.body),
+            ) {
                 Ok(audio) => self.start_media(audio),
                 Err(error) => tracing::info!(%error, "the answer in the ACK is unusable; no audio"),
             }
@@ -256,7 +285,9 @@ impl Client {
     }
 
     fn send_bye(&mut self, now: Time, reason: &str) {
-        let Some(mut call) = self.call.take() else { return };
+        let Some(mut call) = self.call.take() else {
+            return;
+        };
         if let Some(dialog) = call.dialog.as_mut() {
             let via = rsip::headers::Via::new(self.via());
             let contact = rsip::headers::Contact::new(format!("<{}>", self.contact));

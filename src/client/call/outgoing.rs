@@ -9,10 +9,10 @@ use rsip::{Header, Method, Request, Response};
 
 use super::{Call, CallState};
 use crate::client::{Client, Event, Purpose, status_line};
+use crate::proto::Time;
 use crate::proto::address::uri_peer;
 use crate::proto::dialog::Dialog;
 use crate::proto::sdp;
-use crate::proto::Time;
 
 impl Client {
     pub(crate) fn place_call(&mut self, now: Time, to: &str) -> Result<(), String> {
@@ -30,12 +30,21 @@ impl Client {
         let offer = sdp::offer(&local_media);
         let extra = vec![
             Header::Contact(rsip::headers::Contact::new(format!("<{}>", self.contact))),
-            Header::Allow(rsip::headers::Allow::new("INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, NOTIFY")),
+            Header::Allow(rsip::headers::Allow::new(
+                "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, NOTIFY",
+            )),
             Header::ContentType(rsip::headers::ContentType::new("application/sdp")),
         ];
         self.next_call_id += 1;
         let id = self.next_call_id;
-        self.send_new_request(now, Method::Invite, &target, extra, offer.into_bytes(), Purpose::Invite(id));
+        self.send_new_request(
+            now,
+            Method::Invite,
+            &target,
+            extra,
+            offer.into_bytes(),
+            Purpose::Invite(id),
+        );
         let Some(invite) = self.last_sent(&Purpose::Invite(id)) else {
             return Err("the INVITE could not be sent".into());
         };
@@ -60,10 +69,14 @@ impl Client {
     /// A provisional response to our INVITE: 180/183 mean it rings there.
     pub(crate) fn invite_provisional(&mut self, id: u64, response: &Response) {
         let code = response.status_code.code();
-        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else { return };
+        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else {
+            return;
+        };
         if (180..=183).contains(&code) && call.state == CallState::Calling {
             call.state = CallState::Ringing;
-            self.events.push_back(Event::CallRinging { peer: call.peer.clone() });
+            self.events.push_back(Event::CallRinging {
+                peer: call.peer.clone(),
+            });
         }
     }
 
@@ -93,7 +106,9 @@ impl Client {
     /// A 2xx: make the dialog, ACK it, start the media. A 2xx for a call we
     /// hung up meanwhile is ACKed and ended with BYE (RFC 3261 §15).
     fn invite_accepted(&mut self, now: Time, id: u64, response: &Response) {
-        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else { return };
+        let Some(call) = self.call.as_mut().filter(|call| call.id == id) else {
+            return;
+        };
         let dialog = match Dialog::from_uac(&call.invite, response) {
             Ok(dialog) => dialog,
             Err(error) => {
@@ -113,7 +128,9 @@ impl Client {
         }
         match sdp::negotiated_from_answer(&local, &answer) {
             Ok(audio) => self.start_media(audio),
-            Err(error) => tracing::info!(%error, "no usable audio in the answer; the call has no sound"),
+            Err(error) => {
+                tracing::info!(%error, "no usable audio in the answer; the call has no sound")
+            }
         }
         self.call_connected(now, peer);
     }
@@ -122,8 +139,12 @@ impl Client {
     /// the INVITE's CSeq number. Also for each retransmitted 2xx.
     pub(crate) fn send_ack(&mut self, _now: Time, response: &Response) {
         let via = rsip::headers::Via::new(self.via());
-        let Some(call) = self.call.as_ref() else { return };
-        let Some(dialog) = call.dialog.as_ref() else { return };
+        let Some(call) = self.call.as_ref() else {
+            return;
+        };
+        let Some(dialog) = call.dialog.as_ref() else {
+            return;
+        };
         if !same_dialog(response, &call.invite) {
             return;
         }
@@ -152,7 +173,9 @@ impl Client {
 
     /// Hung up while it rings: CANCEL (RFC 3261 §9.1); the 487 ends it.
     pub(crate) fn cancel_call(&mut self, now: Time) {
-        let Some(call) = self.call.as_mut() else { return };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         call.cancelled = true;
         let id = call.id;
         let key = self
