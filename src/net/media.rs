@@ -1,0 +1,176 @@
+//! The media task: the RTP socket of a client, the 20 ms tick, and the
+//! audio ends (a sound card, a WAV file, a tone). It runs the sans-IO
+//! [`MediaSession`] of the current call as the client core asks through
+//! [`IoRequest`]s, and publishes the input and output levels for meters.
+//!
+//! Between calls it keeps pulling the input and pushing silence, so the
+//! meters stay live and a device's buffers never overflow.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::media::session::MediaSession;
+use crate::media::source::{FrameSink, FrameSource, Level};
+use crate::media::{FRAME_MS, Frame, SILENCE};
+use crate::proto::{IoRequest, Time};
+
+/// The RTP and RTCP sockets of one client: an even port and the next one
+/// (RFC 3550 §11).
+pub struct MediaSockets {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+}
+
+impl MediaSockets {
+    pub async fn bind(ip: IpAddr) -> io::Result<MediaSockets> {
+        for _ in 0..64 {
+            let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+            let port = rtp.local_addr()?.port();
+            if port % 2 != 0 || port == u16::MAX {
+                continue;
+            }
+            if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+                return Ok(MediaSockets { rtp, rtcp });
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::AddrInUse, "no free even/odd port pair for RTP"))
+    }
+
+    pub fn rtp_port(&self) -> io::Result<u16> {
+        Ok(self.rtp.local_addr()?.port())
+    }
+}
+
+/// Where a call's audio comes from and goes to.
+pub struct AudioEnds {
+    pub input: Box<dyn FrameSource + Send>,
+    pub output: Box<dyn FrameSink + Send>,
+}
+
+/// The levels of the last frames in and out, for the UI's meters.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Levels {
+    pub input: Level,
+    pub output: Level,
+}
+
+/// Options of the media task.
+#[derive(Debug, Clone, Default)]
+pub struct MediaOptions {
+    /// Drop this share of incoming RTP (0.0 to 1.0), to try a call under
+    /// loss (`--rtp-loss`).
+    pub incoming_loss: f64,
+}
+
+/// Runs until the request channel closes (the client core is gone).
+pub async fn run_media(
+    sockets: MediaSockets,
+    mut requests: mpsc::UnboundedReceiver<IoRequest>,
+    mut ends: AudioEnds,
+    levels: watch::Sender<Levels>,
+    options: MediaOptions,
+) {
+    let epoch = Instant::now();
+    let now = || Time::from_epoch(epoch.elapsed());
+    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS.into()));
+    // A late tick is played at once and the next ones keep their cadence.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut session: Option<(u64, MediaSession)> = None;
+    let mut muted = false;
+    let mut microphone: Frame = SILENCE;
+    let mut speaker: Frame = SILENCE;
+    let mut datagram = vec![0u8; 2048];
+    let mut rtcp = vec![0u8; 2048];
+    let mut rng = rand::rng();
+    loop {
+        tokio::select! {
+            request = requests.recv() => match request {
+                Some(request) => handle_request(now(), request, &mut session, &mut muted),
+                None => break,
+            },
+            received = sockets.rtp.recv_from(&mut datagram) => {
+                let Ok((len, from)) = received else { continue };
+                let Some((_, current)) = session.as_mut() else { continue };
+                // Symmetric RTP: only the negotiated host's packets count.
+                if from.ip() != current.remote().ip() {
+                    continue;
+                }
+                if options.incoming_loss > 0.0 && rng.random_bool(options.incoming_loss.min(1.0)) {
+                    continue;
+                }
+                current.handle_packet(now(), datagram.get(..len).unwrap_or_default());
+            }
+            // RTCP reports are read and dropped for now: the statistics
+            // the UI shows come from the receiving side itself.
+            _ = sockets.rtcp.recv_from(&mut rtcp) => {}
+            _ = tick.tick() => {
+                ends.input.next_frame(&mut microphone);
+                match session.as_mut() {
+                    Some((_, current)) => {
+                        current.tick(now(), &microphone, &mut speaker);
+                        while let Some((to, packet)) = current.poll_transmit() {
+                            if let Err(error) = sockets.rtp.send_to(&packet, to).await {
+                                tracing::debug!(%error, %to, "rtp send");
+                            }
+                        }
+                        while let Some(digit) = current.poll_dtmf() {
+                            tracing::info!(%digit, "DTMF received");
+                        }
+                    }
+                    None => speaker = SILENCE,
+                }
+                ends.output.play(&speaker);
+                while let Some(event) = ends.input.poll_event().or_else(|| ends.output.poll_event()) {
+                    tracing::warn!(%event, "audio device");
+                }
+                let input = if muted { Level::default() } else { Level::of(&microphone) };
+                levels.send_replace(Levels { input, output: Level::of(&speaker) });
+            }
+        }
+    }
+}
+
+fn handle_request(now: Time, request: IoRequest, session: &mut Option<(u64, MediaSession)>, muted: &mut bool) {
+    match request {
+        IoRequest::StartMedia { call, audio } => match session {
+            Some((current, existing)) if *current == call => {
+                if let Err(error) = existing.update(audio) {
+                    tracing::warn!(%error, "the call's new codec cannot start; audio stopped");
+                    *session = None;
+                }
+            }
+            _ => match MediaSession::new(audio, rand::random()) {
+                Ok(mut started) => {
+                    started.set_muted(*muted);
+                    tracing::info!(call, remote = %started.remote(), "media started");
+                    *session = Some((call, started));
+                }
+                Err(error) => tracing::warn!(%error, "media not started; the call has no sound"),
+            },
+        },
+        IoRequest::StopMedia { call } => {
+            if session.as_ref().is_some_and(|(current, _)| *current == call) {
+                *session = None;
+            }
+        }
+        IoRequest::Mute { muted: wanted } => {
+            *muted = wanted;
+            if let Some((_, current)) = session.as_mut() {
+                current.set_muted(wanted);
+            }
+        }
+        IoRequest::Dtmf { digits, .. } => {
+            if let Some((_, current)) = session.as_mut() {
+                if let Err(reason) = current.send_dtmf(now, &digits) {
+                    tracing::info!(%reason, "DTMF not sent");
+                }
+            }
+        }
+    }
+}
