@@ -7,6 +7,7 @@
 //! cores: time is an argument, and tests replay traces in virtual time.
 
 pub mod codec;
+pub mod jitter;
 
 /// The one internal sample rate.
 pub const SAMPLE_RATE: u32 = 48_000;
