@@ -6,6 +6,9 @@
 //! the edges. `codec`, `jitter` and `session` are sans-IO like the SIP
 //! cores: time is an argument, and tests replay traces in virtual time.
 
+pub mod device;
+pub mod source;
+
 /// The one internal sample rate.
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Milliseconds of audio in one frame.
