@@ -7,7 +7,10 @@
 //! cores: time is an argument, and tests replay traces in virtual time.
 
 pub mod codec;
+pub mod device;
 pub mod jitter;
+pub mod session;
+pub mod source;
 
 /// The one internal sample rate.
 pub const SAMPLE_RATE: u32 = 48_000;
