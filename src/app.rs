@@ -11,10 +11,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::{Buddy, Client, ClientConfig, Command, Event};
 use crate::local::{ServeOptions, Service, ServiceError, server_answers};
+use crate::media::device::{open_input_or_silence, open_output_or_null};
+use crate::media::source::{AudioInSpec, AudioOutSpec};
+use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets};
 use crate::proto::Peer;
 use crate::store::{History, HistoryEntry, StoreError};
@@ -85,11 +88,88 @@ pub async fn bind_client(server: SocketAddr) -> io::Result<(SipSockets, SocketAd
     Ok((sockets, local))
 }
 
+/// Where a client's call audio comes from and goes to.
+#[derive(Debug, Clone, Default)]
+pub struct AudioOptions {
+    pub input: AudioInSpec,
+    pub output: AudioOutSpec,
+    /// Incoming RTP dropped on purpose, 0.0 to 1.0 (`--rtp-loss`).
+    pub rtp_loss: f64,
+}
+
+/// A running client: its core on a driver, and its media task.
+pub struct ClientHandle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub levels: watch::Receiver<Levels>,
+    /// Why the audio devices could not be opened, once; calls then go on
+    /// without sound.
+    pub audio_warning: Option<String>,
+    pub driver: tokio::task::JoinHandle<io::Result<Client>>,
+    pub media: tokio::task::JoinHandle<()>,
+}
+
+/// Binds the SIP and RTP ports, opens the audio ends, and starts the
+/// client core and its media task.
+pub async fn start_client(
+    sign_in: &SignIn,
+    audio: &AudioOptions,
+) -> Result<ClientHandle, AppError> {
+    let (sockets, local) = bind_client(sign_in.server).await?;
+    let media_sockets = MediaSockets::bind(local.ip()).await?;
+    let media_port = media_sockets.rtp_port()?;
+    let (input, input_error) = open_input_or_silence(&audio.input);
+    let (output, output_error) = open_output_or_null(&audio.output);
+    let audio_warning = match (input_error, output_error) {
+        (None, None) => None,
+        (input, output) => Some(
+            [
+                input.map(|e| format!("input: {e}")),
+                output.map(|e| format!("output: {e}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")
+                + "; calls run without that audio",
+        ),
+    };
+    let (io_tx, io_rx) = mpsc::unbounded_channel();
+    let (levels_tx, levels) = watch::channel(Levels::default());
+    let options = MediaOptions {
+        incoming_loss: audio.rtp_loss,
+    };
+    let media = tokio::spawn(run_media(
+        media_sockets,
+        io_rx,
+        AudioEnds { input, output },
+        levels_tx,
+        options,
+    ));
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let core = Client::new(sign_in.client_config(local, media_port));
+    let driver = tokio::spawn(
+        SipDriver::new(core, sockets, tokio::time::Instant::now())
+            .with_io_requests(io_tx)
+            .run(commands_rx, events_tx),
+    );
+    Ok(ClientHandle {
+        commands,
+        events,
+        levels,
+        audio_warning,
+        driver,
+        media,
+    })
+}
+
 /// Runs the terminal client until the user quits.
 pub async fn run_tui(
     sign_in: SignIn,
     data: PathBuf,
     tui_config: TuiConfig,
+    audio: AudioOptions,
 ) -> Result<(), AppError> {
     // A bad key map is reported before anything starts.
     tui_config
@@ -103,14 +183,17 @@ pub async fn run_tui(
         None
     };
 
-    let (sockets, local) = bind_client(sign_in.server).await?;
-    let epoch = tokio::time::Instant::now();
-    let (commands, commands_rx) = mpsc::unbounded_channel();
-    let (core_events, mut events_rx) = mpsc::unbounded_channel();
-    let driver = tokio::spawn(
-        SipDriver::new(Client::new(sign_in.client_config(local, 0)), sockets, epoch)
-            .run(commands_rx, core_events),
-    );
+    let client = start_client(&sign_in, &audio).await?;
+    if let Some(warning) = &client.audio_warning {
+        tracing::warn!(%warning, "audio");
+    }
+    let ClientHandle {
+        commands,
+        events: mut events_rx,
+        driver,
+        media,
+        ..
+    } = client;
 
     let aor = sign_in.aor();
     let cache = data.join(format!("buddies-{}@{}.json", sign_in.user, sign_in.domain));
@@ -150,6 +233,7 @@ pub async fn run_tui(
     let result = tui::run(config, commands, tui_events_rx, log).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), driver).await;
     relay.abort();
+    media.abort();
     if let Some((stop, server)) = local_server {
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(3), server).await;

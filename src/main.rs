@@ -8,16 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
 
 use confab::app::SignIn;
-use confab::client::Client;
 use confab::config::{
     Config, DEFAULT_IDLE_MINUTES, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, Key, KeyAction,
     or_file,
 };
 use confab::local::{ServeOptions, Service};
-use confab::net::SipDriver;
 use confab::tui::{Theme, TuiConfig};
 
 /// The server a client uses when none is named: local mode.
@@ -116,6 +113,34 @@ struct ClientArgs {
     /// A key for an action, ACTION=KEY (e.g. quit=ctrl-q), as in the config's [keys]. Repeatable.
     #[arg(long = "key", value_name = "ACTION=KEY")]
     keys: Vec<String>,
+    /// Where call audio comes from: device[:NAME], wav:PATH, tone:HZ, silence.
+    #[arg(long, default_value = "device")]
+    audio_in: String,
+    /// Where call audio goes: device[:NAME], wav:PATH, null.
+    #[arg(long, default_value = "device")]
+    audio_out: String,
+    /// Drop this share of incoming RTP (0 to 1), to hear a call under loss.
+    #[arg(long, default_value_t = 0.0)]
+    rtp_loss: f64,
+}
+
+fn audio_options(args: &ClientArgs) -> Result<confab::app::AudioOptions> {
+    let input = args
+        .audio_in
+        .parse()
+        .map_err(|error| anyhow::anyhow!("--audio-in {:?}: {error}", args.audio_in))?;
+    let output = args
+        .audio_out
+        .parse()
+        .map_err(|error| anyhow::anyhow!("--audio-out {:?}: {error}", args.audio_out))?;
+    if !(0.0..=1.0).contains(&args.rtp_loss) {
+        bail!("--rtp-loss is a share between 0 and 1");
+    }
+    Ok(confab::app::AudioOptions {
+        input,
+        output,
+        rtp_loss: args.rtp_loss,
+    })
 }
 
 fn main() -> Result<()> {
@@ -197,7 +222,7 @@ async fn terminal_client(args: ClientArgs, data: Option<PathBuf>, config: &Confi
         theme: Theme::from_config(&config.colours),
         ..TuiConfig::default()
     };
-    confab::app::run_tui(sign_in, data, tui_config).await?;
+    confab::app::run_tui(sign_in, data, tui_config, audio_options(&args)?).await?;
     Ok(())
 }
 
@@ -297,18 +322,27 @@ fn resolve_server(text: &str) -> Result<SocketAddr> {
 
 async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     let sign_in = sign_in(&args, config)?;
-    let (sockets, local) = confab::app::bind_client(sign_in.server)
+    let audio = audio_options(&args)?;
+    let client = confab::app::start_client(&sign_in, &audio)
         .await
-        .context("binding a local SIP port")?;
-    let config = sign_in.client_config(local, 0);
-    let client = Client::new(config);
-    let (commands, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let driver = tokio::spawn(
-        SipDriver::new(client, sockets, tokio::time::Instant::now()).run(commands_rx, events_tx),
-    );
+        .context("starting the client")?;
+    let confab::app::ClientHandle {
+        commands,
+        mut events,
+        driver,
+        media,
+        audio_warning,
+        ..
+    } = client;
 
     let mut stdout = tokio::io::stdout();
+    let audio_state = match &audio_warning {
+        Some(reason) => {
+            serde_json::json!({"event": "audio", "state": "unavailable", "reason": reason})
+        }
+        None => serde_json::json!({"event": "audio", "state": "ready"}),
+    };
+    write_line(&mut stdout, &audio_state.to_string()).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let mut reader = confab::agent::CommandReader::default();
@@ -337,6 +371,7 @@ async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
         }
     }
     driver.await.context("client driver")??;
+    media.abort();
     Ok(())
 }
 

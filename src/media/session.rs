@@ -77,7 +77,9 @@ impl MediaSession {
             encoder: codec.encoder(&opus)?,
             decoder: codec.decoder()?,
             jitter: JitterBuffer::new(JitterConfig::for_codec(codec)),
-            dtmf_in: audio.telephone_event.map(|event| DtmfReceiver::new(event.clock_rate)),
+            dtmf_in: audio
+                .telephone_event
+                .map(|event| DtmfReceiver::new(event.clock_rate)),
             dtmf_out: VecDeque::new(),
             received_digits: VecDeque::new(),
             // RFC 3550 §5.1: random initial sequence, timestamp and SSRC.
@@ -103,7 +105,9 @@ impl MediaSession {
             self.jitter = JitterBuffer::new(JitterConfig::for_codec(codec));
             self.codec = codec;
         }
-        self.dtmf_in = audio.telephone_event.map(|event| DtmfReceiver::new(event.clock_rate));
+        self.dtmf_in = audio
+            .telephone_event
+            .map(|event| DtmfReceiver::new(event.clock_rate));
         self.audio = audio;
         Ok(())
     }
@@ -158,9 +162,17 @@ impl MediaSession {
         {
             self.stats.packets_received += 1;
             if let Some(receiver) = self.dtmf_in.as_mut() {
-                receiver.handle_packet(header.timestamp, packet.payload);
+                if receiver
+                    .handle_packet(header.timestamp, packet.payload)
+                    .is_err()
+                {
+                    self.stats.packets_dropped += 1;
+                }
                 while let Some(event) = receiver.poll_event() {
-                    if let dtmf::DtmfEvent::Began { digit, .. } = event {
+                    if let dtmf::DtmfEvent::Began {
+                        digit: Some(digit), ..
+                    } = event
+                    {
                         self.received_digits.push_back(digit);
                     }
                 }
@@ -179,13 +191,20 @@ impl MediaSession {
             match self.encoder.encode(frame, &mut self.payload) {
                 Ok(()) => {
                     let payload = std::mem::take(&mut self.payload);
-                    self.send(self.audio.codec.payload_type, false, self.timestamp, &payload);
+                    self.send(
+                        self.audio.codec.payload_type,
+                        false,
+                        self.timestamp,
+                        &payload,
+                    );
                     self.payload = payload;
                 }
                 Err(error) => tracing::warn!(%error, "encoding a frame failed"),
             }
         }
-        self.timestamp = self.timestamp.wrapping_add(self.codec.timestamp_increment());
+        self.timestamp = self
+            .timestamp
+            .wrapping_add(self.codec.timestamp_increment());
         self.play(now, speaker);
     }
 
@@ -250,9 +269,18 @@ impl MediaSession {
             self.dtmf_out.clear();
             return;
         };
-        while self.dtmf_out.front().is_some_and(|pending| pending.at <= now) {
+        while self
+            .dtmf_out
+            .front()
+            .is_some_and(|pending| pending.at <= now)
+        {
             if let Some(pending) = self.dtmf_out.pop_front() {
-                self.send(event.payload_type, pending.marker, pending.timestamp, &pending.payload);
+                self.send(
+                    event.payload_type,
+                    pending.marker,
+                    pending.timestamp,
+                    &pending.payload,
+                );
             }
         }
     }

@@ -39,7 +39,10 @@ impl MediaSockets {
                 return Ok(MediaSockets { rtp, rtcp });
             }
         }
-        Err(io::Error::new(io::ErrorKind::AddrInUse, "no free even/odd port pair for RTP"))
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "no free even/odd port pair for RTP",
+        ))
     }
 
     pub fn rtp_port(&self) -> io::Result<u16> {
@@ -87,7 +90,7 @@ pub async fn run_media(
     let mut speaker: Frame = SILENCE;
     let mut datagram = vec![0u8; 2048];
     let mut rtcp = vec![0u8; 2048];
-    let mut rng = rand::rng();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rand::random());
     loop {
         tokio::select! {
             request = requests.recv() => match request {
@@ -136,7 +139,12 @@ pub async fn run_media(
     }
 }
 
-fn handle_request(now: Time, request: IoRequest, session: &mut Option<(u64, MediaSession)>, muted: &mut bool) {
+fn handle_request(
+    now: Time,
+    request: IoRequest,
+    session: &mut Option<(u64, MediaSession)>,
+    muted: &mut bool,
+) {
     match request {
         IoRequest::StartMedia { call, audio } => match session {
             Some((current, existing)) if *current == call => {
@@ -155,7 +163,10 @@ fn handle_request(now: Time, request: IoRequest, session: &mut Option<(u64, Medi
             },
         },
         IoRequest::StopMedia { call } => {
-            if session.as_ref().is_some_and(|(current, _)| *current == call) {
+            if session
+                .as_ref()
+                .is_some_and(|(current, _)| *current == call)
+            {
                 *session = None;
             }
         }

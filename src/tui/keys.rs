@@ -10,6 +10,10 @@
 //! test checks that each one listed is one tui-input really handles.
 //!
 //! Keys work for vim users and arrow users alike: every motion has both.
+//!
+//! The keys of a call ([`Context::Call`]) are Ctrl keys, so they work in
+//! every pane and dialog while a call is on, the conversation input
+//! included, without taking a character from the text.
 
 mod map;
 
@@ -26,6 +30,12 @@ pub enum Context {
     Anywhere,
     Buddies,
     Conversation,
+    /// While a call is on, consulted before the current context.
+    Call,
+    /// The incoming-call banner, which takes the keys while it shows.
+    Incoming,
+    /// The DTMF keypad of the call bar.
+    DialPad,
     Editing,
     Picker,
     Form,
@@ -36,9 +46,12 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help overlay lists them.
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 12] = [
         Context::Buddies,
         Context::Conversation,
+        Context::Call,
+        Context::Incoming,
+        Context::DialPad,
         Context::Editing,
         Context::Anywhere,
         Context::Picker,
@@ -53,7 +66,7 @@ impl Context {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::Conversation | Context::Form | Context::Search
+            Context::Conversation | Context::DialPad | Context::Form | Context::Search
         )
     }
 
@@ -63,6 +76,9 @@ impl Context {
             Context::Anywhere => "Anywhere",
             Context::Buddies => "Contacts",
             Context::Conversation => "Conversation",
+            Context::Call => "During a call",
+            Context::Incoming => "Incoming call",
+            Context::DialPad => "Dial tones",
             Context::Editing => "Editing text",
             Context::Picker => "Status picker",
             Context::Form => "Contact form",
@@ -103,6 +119,18 @@ pub enum Action {
     PreviousField,
     Yes,
     No,
+    /// Call the selected contact, or the open conversation's peer.
+    Call,
+    /// Hang up, cancel our call, or decline a ringing one.
+    HangUp,
+    /// Hold the call, or resume it.
+    Hold,
+    /// Mute our microphone, or unmute it.
+    Mute,
+    /// Open (or close) the DTMF keypad.
+    DialTones,
+    Answer,
+    Decline,
     /// Line editing, done by tui-input; listed for the help overlay.
     Edit,
 }
@@ -254,6 +282,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Buddies,      &[ch('h'), key(Left)], A::Collapse, "collapse group"),
     bind(C::Buddies,      &[ch(' ')], A::ToggleGroup, "fold / unfold group"),
     bind(C::Buddies,      &[key(Tab)], A::SwitchFocus, "go to the conversation"),
+    bind(C::Buddies,      &[ch('c'), key(F(5))], A::Call, "call contact"),
+    bind(C::Buddies,      &[ch('#')], A::DialTones, "dial tones (in a call)"),
     bind(C::Buddies,      &[ch('a')], A::AddBuddy, "add a contact"),
     bind(C::Buddies,      &[ch('m')], A::MoveBuddy, "move or rename contact"),
     bind(C::Buddies,      &[ch('d')], A::RemoveBuddy, "remove contact"),
@@ -269,6 +299,15 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Conversation, &[key(PageDown)], A::PageDown, "newer messages"),
     bind(C::Conversation, &[key(Tab)], A::SwitchFocus, "go to contacts"),
     bind(C::Conversation, &[key(Esc)], A::Back, "back to contacts"),
+    bind(C::Conversation, &[key(F(5))], A::Call, "call this contact"),
+    bind(C::Call,         &[ctrl('x')], A::HangUp, "hang up / cancel"),
+    bind(C::Call,         &[ctrl('z')], A::Hold, "hold / resume"),
+    bind(C::Call,         &[ctrl('t')], A::Mute, "mute / unmute"),
+    bind(C::Call,         &[ctrl('d')], A::DialTones, "dial tones (DTMF)"),
+    bind(C::Incoming,     &[ch('y'), key(Enter)], A::Answer, "answer"),
+    bind(C::Incoming,     &[ch('n'), key(Esc)], A::Decline, "decline"),
+    bind(C::DialPad,      &[key(Enter)], A::Accept, "send the tones"),
+    bind(C::DialPad,      &[key(Esc)], A::Cancel, "close the keypad"),
     bind(C::Editing,      &[key(Left), key(Right)], A::Edit, "move by character"),
     bind(C::Editing,      &[Key::ctrl(Left), Key::ctrl(Right)], A::Edit, "move by word"),
     bind(C::Editing,      &[key(Home), ctrl('a')], A::Edit, "start of line"),
