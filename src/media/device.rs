@@ -141,7 +141,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
         .and_then(|d| device_id(&d).ok());
     let mut devices: Vec<cpal::Device> = host
         .devices()
-        .map_err(|error| DeviceError::List(error.to_string()))?
+        .map_err(|error| DeviceError::List(describe(&error)))?
         .collect();
     // ALSA's `default` is not always among the hints; list it anyway.
     for default in [host.default_output_device(), host.default_input_device()]
@@ -202,6 +202,11 @@ fn host() -> Result<cpal::Host, String> {
     Err(reason)
 }
 
+/// cpal's message without its closing full stop, to sit inside ours.
+fn describe(error: &cpal::Error) -> String {
+    error.to_string().trim_end_matches('.').to_owned()
+}
+
 fn device_id(device: &cpal::Device) -> Result<String, cpal::Error> {
     device.id().map(|id| id.id().to_owned())
 }
@@ -220,7 +225,7 @@ fn find_device(
         };
         return default.ok_or_else(|| "the host has no default device".to_owned());
     };
-    let devices: Vec<cpal::Device> = host.devices().map_err(|e| e.to_string())?.collect();
+    let devices: Vec<cpal::Device> = host.devices().map_err(|e| describe(&e))?.collect();
     let by_id = devices
         .iter()
         .find(|d| device_id(d).is_ok_and(|id| id == name));
@@ -450,12 +455,12 @@ fn pick(
 ) -> Result<(cpal::Device, String, cpal::StreamConfig, SampleFormat), String> {
     let host = host()?;
     let device = find_device(&host, direction, name)?;
-    let id = device_id(&device).map_err(|e| e.to_string())?;
+    let id = device_id(&device).map_err(|e| describe(&e))?;
     let configs: Vec<_> = match direction {
         AudioDirection::Input => device.supported_input_configs().map(Iterator::collect),
         AudioDirection::Output => device.supported_output_configs().map(Iterator::collect),
     }
-    .map_err(|e| format!("{id}: {e}"))?;
+    .map_err(|e| format!("{id}: {}", describe(&e)))?;
     let (config, format) = choose_config(configs.into_iter(), pref)
         .ok_or_else(|| format!("{id}: no usable {direction} format"))?;
     Ok((device, id, config, format))
@@ -477,8 +482,10 @@ fn start<R, C>(
     shared: Arc<Shared>,
     converter: C,
 ) -> Result<Active<R, C>, String> {
-    let stream = stream.map_err(|e| format!("{id}: {e}"))?;
-    stream.play().map_err(|e| format!("{id}: {e}"))?;
+    let stream = stream.map_err(|e| format!("{id}: {}", describe(&e)))?;
+    stream
+        .play()
+        .map_err(|e| format!("{id}: {}", describe(&e)))?;
     let period_frames = stream.buffer_size().ok();
     Ok(Active {
         _stream: stream,
