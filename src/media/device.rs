@@ -12,8 +12,9 @@
 //! - cpal's callback thread runs the data callback, which only converts the
 //!   device's sample type to or from `f32` and copies through a lock-free
 //!   single-producer single-consumer ring (rtrb). It never allocates, locks
-//!   or blocks; it counts what it had to drop or fill in atomics. Its error
-//!   callback only sets atomics too.
+//!   or blocks; it counts what it had to drop or fill in atomics. The error
+//!   callback (not on the audio path) only sets atomics too, and drops the
+//!   error value cpal gives it.
 //! - the media task calls `Capture::next_frame` / `Playback::play` every
 //!   20 ms. Mixing channels and resampling to or from 48 kHz happen there
 //!   (`pipe`), with buffers that reach their working size in the first few
@@ -533,4 +534,91 @@ fn open_playback_stream(
         build_output(&device, config, consumer, shared.clone())
     );
     start(stream, id, config, format, producer, shared, converter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpal::{SupportedBufferSize, SupportedStreamConfigRange};
+
+    fn range(
+        format: SampleFormat,
+        channels: u16,
+        min: u32,
+        max: u32,
+    ) -> SupportedStreamConfigRange {
+        SupportedStreamConfigRange::new(channels, min, max, SupportedBufferSize::Unknown, format)
+    }
+
+    fn choose(
+        ranges: Vec<SupportedStreamConfigRange>,
+        rate: u32,
+        channels: u16,
+    ) -> (u32, u16, SampleFormat) {
+        let pref = StreamPreference {
+            sample_rate: rate,
+            channels,
+        };
+        let (config, format) = choose_config(ranges.into_iter(), pref).unwrap();
+        (config.sample_rate, config.channels, format)
+    }
+
+    #[test]
+    fn the_preferred_rate_wins_over_channels_and_format() {
+        let ranges = vec![
+            range(SampleFormat::I16, 1, 44_100, 44_100),
+            range(SampleFormat::F32, 2, 8_000, 96_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 2, SampleFormat::F32));
+    }
+
+    #[test]
+    fn mono_i16_when_offered_else_the_fewest_channels() {
+        let ranges = vec![
+            range(SampleFormat::I32, 1, 8_000, 192_000),
+            range(SampleFormat::I16, 1, 8_000, 192_000),
+            range(SampleFormat::I16, 2, 8_000, 192_000),
+            range(SampleFormat::F32, 1, 8_000, 192_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 1, SampleFormat::I16));
+        let ranges = vec![
+            range(SampleFormat::I16, 6, 48_000, 48_000),
+            range(SampleFormat::I16, 2, 48_000, 48_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 2, SampleFormat::I16));
+    }
+
+    #[test]
+    fn without_the_preferred_rate_the_nearest_one() {
+        let ranges = vec![
+            range(SampleFormat::I16, 2, 8_000, 22_050),
+            range(SampleFormat::I16, 2, 88_200, 96_000),
+            range(SampleFormat::I16, 2, 32_000, 44_100),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (44_100, 2, SampleFormat::I16));
+    }
+
+    #[test]
+    fn formats_without_a_conversion_are_never_chosen() {
+        let ranges = vec![range(SampleFormat::DsdU8, 1, 48_000, 48_000)];
+        let pref = StreamPreference::default();
+        assert!(choose_config(ranges.into_iter(), pref).is_none());
+        assert!(choose_config(std::iter::empty(), pref).is_none());
+    }
+
+    #[test]
+    fn a_lost_device_is_only_a_device_error() {
+        let shared = Arc::new(Shared::default());
+        let mut callback = error_callback(shared.clone());
+        callback(cpal::ErrorKind::Xrun.into());
+        callback(cpal::ErrorKind::RealtimeDenied.into());
+        assert!(!shared.lost.load(Ordering::Acquire));
+        assert_eq!(shared.xruns.load(Ordering::Relaxed), 1);
+        callback(cpal::ErrorKind::DeviceNotAvailable.into());
+        assert!(shared.lost.load(Ordering::Acquire));
+        assert_eq!(
+            lost_reason(shared.lost_kind.load(Ordering::Relaxed)),
+            "the device was disconnected"
+        );
+    }
 }
