@@ -52,6 +52,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod local;
 pub mod media;
 pub mod net;

@@ -12,8 +12,9 @@
 //! - cpal's callback thread runs the data callback, which only converts the
 //!   device's sample type to or from `f32` and copies through a lock-free
 //!   single-producer single-consumer ring (rtrb). It never allocates, locks
-//!   or blocks; it counts what it had to drop or fill in atomics. Its error
-//!   callback only sets atomics too.
+//!   or blocks; it counts what it had to drop or fill in atomics. The error
+//!   callback (not on the audio path) only sets atomics too, and drops the
+//!   error value cpal gives it.
 //! - the media task calls `Capture::next_frame` / `Playback::play` every
 //!   20 ms. Mixing channels and resampling to or from 48 kHz happen there
 //!   (`pipe`), with buffers that reach their working size in the first few
@@ -141,7 +142,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
         .and_then(|d| device_id(&d).ok());
     let mut devices: Vec<cpal::Device> = host
         .devices()
-        .map_err(|error| DeviceError::List(error.to_string()))?
+        .map_err(|error| DeviceError::List(describe(&error)))?
         .collect();
     // ALSA's `default` is not always among the hints; list it anyway.
     for default in [host.default_output_device(), host.default_input_device()]
@@ -202,6 +203,11 @@ fn host() -> Result<cpal::Host, String> {
     Err(reason)
 }
 
+/// cpal's message without its closing full stop, to sit inside ours.
+fn describe(error: &cpal::Error) -> String {
+    error.to_string().trim_end_matches('.').to_owned()
+}
+
 fn device_id(device: &cpal::Device) -> Result<String, cpal::Error> {
     device.id().map(|id| id.id().to_owned())
 }
@@ -220,7 +226,7 @@ fn find_device(
         };
         return default.ok_or_else(|| "the host has no default device".to_owned());
     };
-    let devices: Vec<cpal::Device> = host.devices().map_err(|e| e.to_string())?.collect();
+    let devices: Vec<cpal::Device> = host.devices().map_err(|e| describe(&e))?.collect();
     let by_id = devices
         .iter()
         .find(|d| device_id(d).is_ok_and(|id| id == name));
@@ -450,12 +456,12 @@ fn pick(
 ) -> Result<(cpal::Device, String, cpal::StreamConfig, SampleFormat), String> {
     let host = host()?;
     let device = find_device(&host, direction, name)?;
-    let id = device_id(&device).map_err(|e| e.to_string())?;
+    let id = device_id(&device).map_err(|e| describe(&e))?;
     let configs: Vec<_> = match direction {
         AudioDirection::Input => device.supported_input_configs().map(Iterator::collect),
         AudioDirection::Output => device.supported_output_configs().map(Iterator::collect),
     }
-    .map_err(|e| format!("{id}: {e}"))?;
+    .map_err(|e| format!("{id}: {}", describe(&e)))?;
     let (config, format) = choose_config(configs.into_iter(), pref)
         .ok_or_else(|| format!("{id}: no usable {direction} format"))?;
     Ok((device, id, config, format))
@@ -477,8 +483,10 @@ fn start<R, C>(
     shared: Arc<Shared>,
     converter: C,
 ) -> Result<Active<R, C>, String> {
-    let stream = stream.map_err(|e| format!("{id}: {e}"))?;
-    stream.play().map_err(|e| format!("{id}: {e}"))?;
+    let stream = stream.map_err(|e| format!("{id}: {}", describe(&e)))?;
+    stream
+        .play()
+        .map_err(|e| format!("{id}: {}", describe(&e)))?;
     let period_frames = stream.buffer_size().ok();
     Ok(Active {
         _stream: stream,
@@ -526,4 +534,91 @@ fn open_playback_stream(
         build_output(&device, config, consumer, shared.clone())
     );
     start(stream, id, config, format, producer, shared, converter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpal::{SupportedBufferSize, SupportedStreamConfigRange};
+
+    fn range(
+        format: SampleFormat,
+        channels: u16,
+        min: u32,
+        max: u32,
+    ) -> SupportedStreamConfigRange {
+        SupportedStreamConfigRange::new(channels, min, max, SupportedBufferSize::Unknown, format)
+    }
+
+    fn choose(
+        ranges: Vec<SupportedStreamConfigRange>,
+        rate: u32,
+        channels: u16,
+    ) -> (u32, u16, SampleFormat) {
+        let pref = StreamPreference {
+            sample_rate: rate,
+            channels,
+        };
+        let (config, format) = choose_config(ranges.into_iter(), pref).unwrap();
+        (config.sample_rate, config.channels, format)
+    }
+
+    #[test]
+    fn the_preferred_rate_wins_over_channels_and_format() {
+        let ranges = vec![
+            range(SampleFormat::I16, 1, 44_100, 44_100),
+            range(SampleFormat::F32, 2, 8_000, 96_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 2, SampleFormat::F32));
+    }
+
+    #[test]
+    fn mono_i16_when_offered_else_the_fewest_channels() {
+        let ranges = vec![
+            range(SampleFormat::I32, 1, 8_000, 192_000),
+            range(SampleFormat::I16, 1, 8_000, 192_000),
+            range(SampleFormat::I16, 2, 8_000, 192_000),
+            range(SampleFormat::F32, 1, 8_000, 192_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 1, SampleFormat::I16));
+        let ranges = vec![
+            range(SampleFormat::I16, 6, 48_000, 48_000),
+            range(SampleFormat::I16, 2, 48_000, 48_000),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (48_000, 2, SampleFormat::I16));
+    }
+
+    #[test]
+    fn without_the_preferred_rate_the_nearest_one() {
+        let ranges = vec![
+            range(SampleFormat::I16, 2, 8_000, 22_050),
+            range(SampleFormat::I16, 2, 88_200, 96_000),
+            range(SampleFormat::I16, 2, 32_000, 44_100),
+        ];
+        assert_eq!(choose(ranges, 48_000, 1), (44_100, 2, SampleFormat::I16));
+    }
+
+    #[test]
+    fn formats_without_a_conversion_are_never_chosen() {
+        let ranges = vec![range(SampleFormat::DsdU8, 1, 48_000, 48_000)];
+        let pref = StreamPreference::default();
+        assert!(choose_config(ranges.into_iter(), pref).is_none());
+        assert!(choose_config(std::iter::empty(), pref).is_none());
+    }
+
+    #[test]
+    fn a_lost_device_is_only_a_device_error() {
+        let shared = Arc::new(Shared::default());
+        let mut callback = error_callback(shared.clone());
+        callback(cpal::ErrorKind::Xrun.into());
+        callback(cpal::ErrorKind::RealtimeDenied.into());
+        assert!(!shared.lost.load(Ordering::Acquire));
+        assert_eq!(shared.xruns.load(Ordering::Relaxed), 1);
+        callback(cpal::ErrorKind::DeviceNotAvailable.into());
+        assert!(shared.lost.load(Ordering::Acquire));
+        assert_eq!(
+            lost_reason(shared.lost_kind.load(Ordering::Relaxed)),
+            "the device was disconnected"
+        );
+    }
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use confab::doctor::{self, AudioCheck, DoctorOptions, SipCheck};
 use confab::media::device::{self, Capture, DeviceError, Playback, StreamPreference};
 use confab::media::source::{
     AudioDirection, AudioEvent, AudioInSpec, FrameSink, FrameSource, TONE_PEAK, ToneSource,
@@ -446,6 +447,152 @@ fn no_device_at_all_is_an_error_and_silence() {
             assert!(error.is_some_and(|e| e.to_string().contains("output device")));
             // Listing does not fail for lack of devices.
             device::list_devices().unwrap();
+        },
+    );
+}
+
+/// A UDP socket answering one OPTIONS with a 200 that echoes its Call-ID.
+fn answer_one_options() -> std::net::SocketAddr {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        let (len, from) = socket.recv_from(&mut buffer).unwrap();
+        let request = String::from_utf8_lossy(&buffer[..len]).into_owned();
+        let call_id = request.lines().find(|l| l.starts_with("Call-ID:")).unwrap();
+        let response = format!("SIP/2.0 200 OK\r\n{call_id}\r\nServer: test\r\n\r\n");
+        socket.send_to(response.as_bytes(), from).unwrap();
+    });
+    addr
+}
+
+#[test]
+fn doctor_plays_the_tone_meters_the_microphone_and_finds_the_sip_server() {
+    in_child(
+        "audio_devices::doctor_plays_the_tone_meters_the_microphone_and_finds_the_sip_server",
+        Alsa::FileDevices {
+            in_raw: raw_tone(48_000, 1),
+        },
+        |dir| {
+            let options = DoctorOptions {
+                sip_port: answer_one_options(),
+                tone_seconds: 0.5,
+                meter_seconds: 1.0,
+                ..DoctorOptions::default()
+            };
+            let mut report = Vec::new();
+            let outcome = doctor::run(&mut report, options).unwrap();
+            let report = String::from_utf8(report).unwrap();
+            println!("{report}");
+
+            assert!(outcome.devices.is_some_and(|n| n >= 3), "{outcome:?}");
+            assert!(report.contains("  default: "), "{report}");
+            assert!(report.contains("[default input and output]"), "{report}");
+            assert!(
+                report.contains("  test_out: confab test output"),
+                "{report}"
+            );
+            assert!(report.contains("out: "), "configs listed: {report}");
+
+            let end = "default (48000 Hz, 1 ch, i16";
+            match &outcome.output {
+                AudioCheck::Ok {
+                    end: used,
+                    frames,
+                    peak,
+                } => {
+                    assert!(used.starts_with(end), "{used}");
+                    assert_eq!(*frames, 25);
+                    assert!((peak - 0.25).abs() < 0.01, "{peak}");
+                }
+                other => panic!("{other:?}"),
+            }
+            // What reached the device is the doctor's tone, sample for
+            // sample.
+            let written: Vec<i16> = read_raw(&out_raw(dir))
+                .into_iter()
+                .filter(|&s| s != 0)
+                .collect();
+            let mut tone = ToneSource::new(doctor::DOCTOR_TONE_HZ);
+            let mut frame = [0; FRAME_SAMPLES];
+            let mut expected = Vec::new();
+            for _ in 0..25 {
+                tone.next_frame(&mut frame);
+                expected.extend(frame.iter().copied().filter(|&s| s != 0));
+            }
+            assert!(written == expected, "out.raw is not the doctor's tone");
+
+            match &outcome.input {
+                AudioCheck::Ok {
+                    end: used,
+                    frames,
+                    peak,
+                } => {
+                    assert!(used.starts_with(end), "{used}");
+                    assert_eq!(*frames, 50);
+                    assert!((peak - 0.25).abs() < 0.01, "{peak}");
+                }
+                other => panic!("{other:?}"),
+            }
+            // A meter line every 200 ms, each at the tone's -12 dBFS.
+            let meters: Vec<&str> = report.lines().filter(|l| l.contains("dBFS peak")).collect();
+            assert_eq!(meters.len(), 5, "{report}");
+            assert!(
+                meters.iter().all(|l| l.contains("-12.0 dBFS peak")),
+                "{report}"
+            );
+
+            assert_eq!(
+                outcome.sip,
+                SipCheck::Answered {
+                    status_line: "SIP/2.0 200 OK".into(),
+                    server: Some("test".into())
+                }
+            );
+            assert!(report.contains("a SIP server answers: SIP/2.0 200 OK (test)"));
+        },
+    );
+}
+
+#[test]
+fn doctor_without_a_sound_card_says_so_and_still_checks_the_port() {
+    in_child(
+        "audio_devices::doctor_without_a_sound_card_says_so_and_still_checks_the_port",
+        Alsa::Nothing,
+        |_| {
+            let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let options = DoctorOptions {
+                sip_port: silent.local_addr().unwrap(),
+                sip_timeout: Duration::from_millis(100),
+                ..DoctorOptions::default()
+            };
+            let mut report = Vec::new();
+            let outcome = doctor::run(&mut report, options).unwrap();
+            let report = String::from_utf8(report).unwrap();
+            println!("{report}");
+            for check in [&outcome.output, &outcome.input] {
+                assert!(
+                    matches!(check, AudioCheck::Unavailable { reason }
+                        if reason.starts_with("no usable audio")
+                            && reason.ends_with("running without audio")),
+                    "{check:?}"
+                );
+            }
+            assert!(
+                report.contains("no usable audio output device: "),
+                "{report}"
+            );
+            assert!(
+                report.contains("no usable audio input device: "),
+                "{report}"
+            );
+            assert_eq!(
+                outcome.sip,
+                SipCheck::InUse {
+                    udp: true,
+                    tcp: false
+                }
+            );
         },
     );
 }

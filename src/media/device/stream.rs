@@ -37,6 +37,27 @@ impl Watermarks {
             low: ms(40).max(period) * channels,
         }
     }
+
+    /// How many of the oldest of `queued` samples to drop: none up to the
+    /// high mark, else down to the low mark, in whole device frames.
+    fn excess(&self, queued: usize, channels: usize) -> usize {
+        if queued <= self.high {
+            return 0;
+        }
+        let excess = queued - self.low;
+        excess - excess % channels.max(1)
+    }
+
+    /// The same bounds for mono 48 kHz samples, plus the frame the media
+    /// task takes next.
+    fn at_48k(&self, rate: u32, channels: u16) -> Self {
+        let scale = f64::from(SAMPLE_RATE) / f64::from(rate) / f64::from(channels.max(1));
+        let convert = |samples: usize| (samples as f64 * scale) as usize + FRAME_SAMPLES;
+        Self {
+            high: convert(self.high),
+            low: convert(self.low),
+        }
+    }
 }
 
 pub(super) type ActiveCapture = Active<rtrb::Consumer<f32>, CaptureConverter>;
@@ -227,35 +248,30 @@ impl Capture {
         let Some(active) = &mut self.active else {
             return;
         };
-        let marks = active.marks;
-        let queued = active.ring.slots();
-        if queued > marks.high {
-            let skip = queued - marks.low;
-            let skip = skip - skip % usize::from(active.info.channels);
-            if let Ok(chunk) = active.ring.read_chunk(skip) {
-                chunk.commit_all();
-                self.stats.dropped_samples += skip as u64;
-            }
+        let channels = usize::from(active.info.channels);
+        let skip = active.marks.excess(active.ring.slots(), channels);
+        if let Ok(chunk) = active.ring.read_chunk(skip) {
+            chunk.commit_all();
+            self.stats.dropped_samples += skip as u64;
         }
         let n = active.ring.slots();
-        let n = n - n % usize::from(active.info.channels);
-        if let Ok(chunk) = active.ring.read_chunk(n) {
+        if let Ok(chunk) = active.ring.read_chunk(n - n % channels) {
             let (first, second) = chunk.as_slices();
             active.converter.push(first);
             active.converter.push(second);
             chunk.commit_all();
         }
-        // The same bound at 48 kHz, for what was already converted.
-        let per_sample = f64::from(SAMPLE_RATE)
-            / f64::from(active.info.sample_rate)
-            / f64::from(active.info.channels);
-        let high = (marks.high as f64 * per_sample) as usize + FRAME_SAMPLES;
-        let low = (marks.low as f64 * per_sample) as usize + FRAME_SAMPLES;
-        let converted = active.converter.queued();
-        if converted > high {
-            active.converter.discard(converted - low);
-            self.stats.dropped_samples += ((converted - low) as f64 / per_sample) as u64;
-        }
+        // The same bound for what was already converted (counted here in
+        // 48 kHz samples).
+        let marks = active
+            .marks
+            .at_48k(active.info.sample_rate, active.info.channels);
+        let discard = marks.excess(active.converter.queued(), 1);
+        active.converter.discard(discard);
+        // Counted as the device samples they came from.
+        self.stats.dropped_samples +=
+            discard as u64 * u64::from(active.info.sample_rate) * u64::from(active.info.channels)
+                / u64::from(SAMPLE_RATE);
     }
 }
 
@@ -395,9 +411,12 @@ impl FrameSink for Playback {
         let pending_skip = active.shared.skip.load(Ordering::Acquire);
         let queued =
             (active.ring.buffer().capacity() - active.ring.slots()).saturating_sub(pending_skip);
-        if queued + samples.len() > active.marks.high {
-            let excess = queued + samples.len() - active.marks.low;
-            let excess = (excess - excess % channels).min(queued - queued % channels);
+        // Only what is already queued can be skipped; the callback may
+        // have played some of it by the time it skips, which only shortens
+        // the queue further.
+        let excess =
+            (active.marks.excess(queued + samples.len(), channels)).min(queued - queued % channels);
+        if excess > 0 {
             active.shared.skip.fetch_add(excess, Ordering::AcqRel);
             self.stats.overruns += 1;
             self.stats.dropped_samples += excess as u64;
@@ -465,5 +484,33 @@ pub fn open_output_or_null(
     match open_output(spec) {
         Ok(sink) => (sink, None),
         Err(error) => (Box::new(NullSink::default()), Some(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_cut_from_above_120_ms_back_to_40_ms_in_whole_frames() {
+        let marks = Watermarks::new(48_000, 2, Some(240));
+        assert_eq!((marks.high, marks.low), (11_520, 3_840));
+        assert_eq!(marks.excess(11_520, 2), 0);
+        assert_eq!(marks.excess(11_522, 2), 7_682);
+        assert_eq!(marks.excess(11_523, 2), 7_682, "never half a stereo frame");
+    }
+
+    #[test]
+    fn long_periods_widen_the_bounds() {
+        // PipeWire's ALSA plugin can hand out 100 ms periods: three must fit.
+        let marks = Watermarks::new(48_000, 1, Some(4_800));
+        assert_eq!((marks.high, marks.low), (14_400, 4_800));
+    }
+
+    #[test]
+    fn bounds_scale_to_48k_mono_plus_the_next_frame() {
+        let marks = Watermarks::new(44_100, 2, None).at_48k(44_100, 2);
+        assert_eq!(marks.high, 5_760 + FRAME_SAMPLES);
+        assert_eq!(marks.low, 1_920 + FRAME_SAMPLES);
     }
 }
