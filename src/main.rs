@@ -34,7 +34,8 @@ const LOCAL_USER: &str = "vivian";
                   server on 127.0.0.1:5060 or starts one with the demo directory and demo buddies, \
                   and signs in as vivian\n  \
                   confab serve   the server alone (registrar, proxy, presence), headless\n  \
-                  confab agent   the client with no screen: JSON lines on stdin and stdout"
+                  confab agent   the client with no screen: JSON lines on stdin and stdout\n  \
+                  confab doctor  audio devices, a test tone, the microphone level, the SIP port"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -63,6 +64,21 @@ enum Mode {
     Serve(ServeArgs),
     /// Run the client headless: JSON-line commands on stdin, events on stdout.
     Agent(ClientArgs),
+    /// Check the audio devices (list, test tone, microphone level) and the SIP port.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+struct DoctorArgs {
+    /// The input to check: device[:NAME], wav:PATH, tone:HZ, silence.
+    #[arg(long, default_value = "device")]
+    audio_in: String,
+    /// The output to check: device[:NAME], wav:PATH, null.
+    #[arg(long, default_value = "device")]
+    audio_out: String,
+    /// The SIP address to check.
+    #[arg(long, default_value = LOCAL_SERVER)]
+    sip: SocketAddr,
 }
 
 #[derive(Args, Debug)]
@@ -159,8 +175,26 @@ fn main() -> Result<()> {
     match cli.mode {
         Some(Mode::Serve(args)) => runtime.block_on(serve(args, &config)),
         Some(Mode::Agent(args)) => runtime.block_on(agent(args, &config)),
+        Some(Mode::Doctor(args)) => doctor(args),
         None => runtime.block_on(terminal_client(cli.client, cli.data, &config)),
     }
+}
+
+fn doctor(args: DoctorArgs) -> Result<()> {
+    let options = confab::doctor::DoctorOptions {
+        audio_in: args
+            .audio_in
+            .parse()
+            .map_err(|error| anyhow::anyhow!("--audio-in {:?}: {error}", args.audio_in))?,
+        audio_out: args
+            .audio_out
+            .parse()
+            .map_err(|error| anyhow::anyhow!("--audio-out {:?}: {error}", args.audio_out))?,
+        sip_port: args.sip,
+        ..Default::default()
+    };
+    confab::doctor::run(&mut std::io::stdout(), options).context("confab doctor")?;
+    Ok(())
 }
 
 /// Logs go to stderr (stdout belongs to the agent's JSON lines), or to a

@@ -4,6 +4,7 @@
 
 mod agents;
 mod agents_im;
+mod audio;
 mod audio_devices;
 mod fuzz_regressions;
 mod harness;
