@@ -34,10 +34,7 @@ impl JitterConfig {
         JitterConfig {
             clock_rate: codec.clock_rate(),
             inband_fec: codec.has_inband_fec(),
-            // With in-band FEC a lost frame is rebuilt from the next
-            // packet, which must be here by the lost frame's turn: one
-            // frame more of delay buys that on a network without jitter.
-            min_delay: Duration::from_millis(if codec.has_inband_fec() { 40 } else { 20 }),
+            min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(400),
             initial_delay: Duration::from_millis(60),
             late_fraction: 0.01,
