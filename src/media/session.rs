@@ -330,3 +330,125 @@ fn codec_of(codec: AudioCodec) -> Codec {
         AudioCodec::Pcmu => Codec::Pcmu,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::sdp::{CodecChoice, Direction, TelephoneEvent};
+
+    fn negotiated(codec: AudioCodec, remote: &str, direction: Direction) -> NegotiatedAudio {
+        let remote: SocketAddr = remote.parse().unwrap();
+        let (payload_type, clock_rate, channels) = match codec {
+            AudioCodec::Opus => (111, 48_000, 2),
+            AudioCodec::Pcmu => (0, 8_000, 1),
+        };
+        NegotiatedAudio {
+            remote,
+            remote_rtcp: SocketAddr::new(remote.ip(), remote.port() + 1),
+            codec: CodecChoice {
+                codec,
+                payload_type,
+                clock_rate,
+                channels,
+                fmtp: None,
+            },
+            telephone_event: Some(TelephoneEvent {
+                payload_type: 101,
+                clock_rate: 8_000,
+            }),
+            direction,
+            remote_ptime: Some(20),
+        }
+    }
+
+    fn tone(hz: f64, frame: u64) -> Frame {
+        let mut out = SILENCE;
+        for (i, sample) in out.iter_mut().enumerate() {
+            let t = (frame as f64 * 960.0 + i as f64) / 48_000.0;
+            *sample = ((2.0 * std::f64::consts::PI * hz * t).sin() * 8000.0) as i16;
+        }
+        out
+    }
+
+    fn energy(frame: &Frame) -> f64 {
+        frame.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / frame.len() as f64
+    }
+
+    /// Runs `frames` ticks of a call between `a` and `b`, delivering every
+    /// packet; returns the speaker frames of each side.
+    fn run(a: &mut MediaSession, b: &mut MediaSession, frames: u64) -> (Vec<Frame>, Vec<Frame>) {
+        let (mut heard_a, mut heard_b) = (Vec::new(), Vec::new());
+        for n in 0..frames {
+            let now = Time::ZERO + Duration::from_millis(20 * n);
+            let (mut out_a, mut out_b) = (SILENCE, SILENCE);
+            a.tick(now, &tone(440.0, n), &mut out_a);
+            b.tick(now, &tone(880.0, n), &mut out_b);
+            while let Some((_, packet)) = a.poll_transmit() {
+                b.handle_packet(now + Duration::from_millis(5), &packet);
+            }
+            while let Some((_, packet)) = b.poll_transmit() {
+                a.handle_packet(now + Duration::from_millis(5), &packet);
+            }
+            heard_a.push(out_a);
+            heard_b.push(out_b);
+        }
+        (heard_a, heard_b)
+    }
+
+    fn pair(codec: AudioCodec) -> (MediaSession, MediaSession) {
+        let a = MediaSession::new(negotiated(codec, "10.0.0.2:4000", Direction::SendRecv), 1).unwrap();
+        let b = MediaSession::new(negotiated(codec, "10.0.0.1:4000", Direction::SendRecv), 2).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn both_sides_hear_each_other_in_opus_and_in_pcmu() {
+        for codec in [AudioCodec::Opus, AudioCodec::Pcmu] {
+            let (mut a, mut b) = pair(codec);
+            let (heard_a, heard_b) = run(&mut a, &mut b, 50);
+            assert!(energy(&heard_a[40]) > 1e6, "{codec:?}: a hears b");
+            assert!(energy(&heard_b[40]) > 1e6, "{codec:?}: b hears a");
+            assert_eq!(a.stats().packets_sent, 50);
+            assert_eq!(b.stats().packets_received, 50);
+        }
+    }
+
+    #[test]
+    fn muted_sends_silence_and_keeps_sending() {
+        let (mut a, mut b) = pair(AudioCodec::Opus);
+        a.set_muted(true);
+        let (_, heard_b) = run(&mut a, &mut b, 50);
+        assert!(heard_b[20..].iter().all(|frame| energy(frame) < 1e4));
+        assert_eq!(a.stats().packets_sent, 50, "RTP keeps flowing while muted");
+    }
+
+    #[test]
+    fn on_hold_nothing_is_sent_or_played() {
+        let mut a = MediaSession::new(negotiated(AudioCodec::Opus, "10.0.0.2:4000", Direction::SendOnly), 1).unwrap();
+        let mut b = MediaSession::new(negotiated(AudioCodec::Opus, "10.0.0.1:4000", Direction::RecvOnly), 2).unwrap();
+        let (heard_a, heard_b) = run(&mut a, &mut b, 30);
+        assert_eq!(b.stats().packets_sent, 0, "the held side sends nothing");
+        assert!(heard_a.iter().all(|frame| energy(frame) == 0.0), "the holder plays nothing");
+        assert!(energy(&heard_b[25]) > 1e6, "music on hold would still be heard");
+    }
+
+    #[test]
+    fn dtmf_digits_arrive_once_each_in_order() {
+        let (mut a, mut b) = pair(AudioCodec::Opus);
+        a.send_dtmf(Time::ZERO, "1#9").unwrap();
+        run(&mut a, &mut b, 100);
+        let digits: String = std::iter::from_fn(|| b.poll_dtmf()).collect();
+        assert_eq!(digits, "1#9");
+        assert!(a.send_dtmf(Time::ZERO, "x").is_err());
+    }
+
+    #[test]
+    fn foreign_and_broken_packets_are_dropped() {
+        let (mut a, _) = pair(AudioCodec::Pcmu);
+        a.handle_packet(Time::ZERO, &[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3]);
+        a.handle_packet(Time::ZERO, &[0x12, 0x34]);
+        a.handle_packet(Time::ZERO, &[]);
+        assert_eq!(a.stats().packets_dropped, 3);
+        assert_eq!(a.stats().packets_received, 0);
+    }
+}
