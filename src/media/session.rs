@@ -22,7 +22,9 @@ use super::jitter::{JitterBuffer, JitterConfig, JitterStats, MediaPacket, Playou
 use super::{Frame, SILENCE};
 use crate::proto::Time;
 use crate::proto::dtmf::{self, DtmfReceiver};
-use crate::proto::rtp::{self, RtpHeader};
+use crate::proto::rtp::{
+    self, NtpTime, ReceiverReport, ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
+};
 use crate::proto::sdp::{AudioCodec, NegotiatedAudio};
 
 /// How long one DTMF digit is pressed, and the gap before the next.
@@ -39,6 +41,14 @@ pub struct MediaStats {
     /// Packets that were not our stream's audio or DTMF, or not RTP.
     pub packets_dropped: u64,
     pub jitter: JitterStats,
+    /// Of the packets the other side sent us, the share lost (RFC 3550 A.3).
+    pub loss_received: f64,
+    /// Interarrival jitter of what we receive (RFC 3550 A.8).
+    pub jitter_received: Duration,
+    /// What the other side reports losing of ours, from its last report.
+    pub loss_reported: Option<f64>,
+    /// Round-trip time from the other side's report (RFC 3550 §6.4.1).
+    pub round_trip: Option<Duration>,
 }
 
 /// One scheduled telephone-event packet.
@@ -66,6 +76,9 @@ pub struct MediaSession {
     payload: Vec<u8>,
     outbox: VecDeque<(SocketAddr, Vec<u8>)>,
     stats: MediaStats,
+    receiver: ReceiverStats,
+    octets_sent: u32,
+    cname: String,
 }
 
 impl MediaSession {
@@ -90,6 +103,9 @@ impl MediaSession {
             payload: Vec::with_capacity(1500),
             outbox: VecDeque::new(),
             stats: MediaStats::default(),
+            receiver: ReceiverStats::new(),
+            octets_sent: 0,
+            cname: format!("confab-{:08x}", rng.random::<u32>()),
             codec,
             audio,
         })
@@ -121,9 +137,79 @@ impl MediaSession {
     }
 
     pub fn stats(&self) -> MediaStats {
+        let loss_received = self.receiver.sequence().map_or(0.0, |sequence| {
+            let expected = sequence.expected();
+            if expected == 0 {
+                0.0
+            } else {
+                sequence.cumulative_lost().max(0) as f64 / expected as f64
+            }
+        });
+        let clock = f64::from(self.codec.clock_rate());
         MediaStats {
             jitter: self.jitter.stats(),
+            loss_received,
+            jitter_received: Duration::from_secs_f64(f64::from(self.receiver.jitter()) / clock),
             ..self.stats
+        }
+    }
+
+    /// An RTCP compound from the other side (`wall` is our clock now, as
+    /// NTP time, for the round trip).
+    pub fn handle_rtcp(&mut self, now: Time, wall: NtpTime, bytes: &[u8]) {
+        let Ok(packets) = rtp::parse_compound(bytes) else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        for packet in packets {
+            let (reports, sender) = match packet {
+                RtcpPacket::SenderReport(report) => {
+                    self.receiver
+                        .handle_sender_report(now, report.ssrc, report.ntp);
+                    (report.reports, true)
+                }
+                RtcpPacket::ReceiverReport(report) => (report.reports, false),
+                _ => continue,
+            };
+            let _ = sender;
+            for block in reports.iter().filter(|block| block.ssrc == self.ssrc) {
+                self.stats.loss_reported = Some(f64::from(block.fraction_lost) / 256.0);
+                if let Some(round_trip) = rtp::round_trip_time(wall, block) {
+                    self.stats.round_trip = Some(round_trip);
+                }
+            }
+        }
+    }
+
+    /// Our RTCP compound (RFC 3550 §6.1): a sender report while we send
+    /// (a receiver report otherwise), with a report on what we hear, and
+    /// our CNAME. The media task sends it every few seconds.
+    pub fn rtcp_report(&mut self, now: Time, wall: NtpTime) -> Option<(SocketAddr, Vec<u8>)> {
+        let reports: Vec<_> = self.receiver.report_block(now).into_iter().collect();
+        let first = if self.stats.packets_sent > 0 && self.audio.direction.sends() {
+            RtcpPacket::SenderReport(SenderReport {
+                ssrc: self.ssrc,
+                ntp: wall,
+                rtp_timestamp: self.timestamp,
+                packet_count: u32::try_from(self.stats.packets_sent).unwrap_or(u32::MAX),
+                octet_count: self.octets_sent,
+                reports,
+            })
+        } else {
+            RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc: self.ssrc,
+                reports,
+            })
+        };
+        let description =
+            RtcpPacket::SourceDescription(vec![SdesChunk::cname(self.ssrc, &self.cname)]);
+        let mut datagram = Vec::with_capacity(128);
+        match rtp::write_compound(&[first, description], &mut datagram) {
+            Ok(()) => Some((self.audio.remote_rtcp, datagram)),
+            Err(error) => {
+                tracing::warn!(%error, "an RTCP report that cannot be written");
+                None
+            }
         }
     }
 
@@ -143,6 +229,8 @@ impl MediaSession {
         let header = &packet.header;
         if header.payload_type == self.audio.codec.payload_type {
             self.stats.packets_received += 1;
+            self.receiver
+                .handle_packet(now, header, self.codec.clock_rate());
             if !self.audio.direction.receives() {
                 return;
             }
@@ -301,6 +389,8 @@ impl MediaSession {
             Ok(()) => {
                 self.sequence = self.sequence.wrapping_add(1);
                 self.stats.packets_sent += 1;
+                let octets = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+                self.octets_sent = self.octets_sent.wrapping_add(octets);
                 self.outbox.push_back((self.audio.remote, datagram));
             }
             Err(error) => tracing::warn!(%error, "an RTP packet that cannot be written"),
@@ -396,8 +486,10 @@ mod tests {
     }
 
     fn pair(codec: AudioCodec) -> (MediaSession, MediaSession) {
-        let a = MediaSession::new(negotiated(codec, "10.0.0.2:4000", Direction::SendRecv), 1).unwrap();
-        let b = MediaSession::new(negotiated(codec, "10.0.0.1:4000", Direction::SendRecv), 2).unwrap();
+        let a =
+            MediaSession::new(negotiated(codec, "10.0.0.2:4000", Direction::SendRecv), 1).unwrap();
+        let b =
+            MediaSession::new(negotiated(codec, "10.0.0.1:4000", Direction::SendRecv), 2).unwrap();
         (a, b)
     }
 
@@ -424,12 +516,26 @@ mod tests {
 
     #[test]
     fn on_hold_nothing_is_sent_or_played() {
-        let mut a = MediaSession::new(negotiated(AudioCodec::Opus, "10.0.0.2:4000", Direction::SendOnly), 1).unwrap();
-        let mut b = MediaSession::new(negotiated(AudioCodec::Opus, "10.0.0.1:4000", Direction::RecvOnly), 2).unwrap();
+        let mut a = MediaSession::new(
+            negotiated(AudioCodec::Opus, "10.0.0.2:4000", Direction::SendOnly),
+            1,
+        )
+        .unwrap();
+        let mut b = MediaSession::new(
+            negotiated(AudioCodec::Opus, "10.0.0.1:4000", Direction::RecvOnly),
+            2,
+        )
+        .unwrap();
         let (heard_a, heard_b) = run(&mut a, &mut b, 30);
         assert_eq!(b.stats().packets_sent, 0, "the held side sends nothing");
-        assert!(heard_a.iter().all(|frame| energy(frame) == 0.0), "the holder plays nothing");
-        assert!(energy(&heard_b[25]) > 1e6, "music on hold would still be heard");
+        assert!(
+            heard_a.iter().all(|frame| energy(frame) == 0.0),
+            "the holder plays nothing"
+        );
+        assert!(
+            energy(&heard_b[25]) > 1e6,
+            "music on hold would still be heard"
+        );
     }
 
     #[test]
@@ -443,9 +549,36 @@ mod tests {
     }
 
     #[test]
+    fn reports_give_loss_jitter_and_the_round_trip() {
+        let (mut a, mut b) = pair(AudioCodec::Opus);
+        run(&mut a, &mut b, 50);
+        let sent_at = NtpTime::from_unix(Duration::from_secs(1_000_000));
+        let (to, report) = a
+            .rtcp_report(Time::ZERO + Duration::from_secs(1), sent_at)
+            .unwrap();
+        assert_eq!(to.port(), 4001, "RTCP goes to the port after RTP");
+        b.handle_rtcp(Time::ZERO + Duration::from_secs(1), sent_at, &report);
+        // b answers 30 ms later; a gets it 30 ms after that.
+        let (_, answer) = b
+            .rtcp_report(Time::ZERO + Duration::from_millis(1030), sent_at)
+            .unwrap();
+        let back = NtpTime::from_unix(Duration::from_millis(1_000_000_060));
+        a.handle_rtcp(Time::ZERO + Duration::from_millis(1060), back, &answer);
+        let stats = a.stats();
+        assert_eq!(stats.loss_reported, Some(0.0));
+        let round_trip = stats.round_trip.expect("an RTT from LSR/DLSR");
+        assert!(round_trip.as_millis().abs_diff(30) <= 2, "{round_trip:?}");
+        assert_eq!(b.stats().loss_received, 0.0);
+        a.handle_rtcp(Time::ZERO, back, &[0x81, 0xc8, 0xff]);
+    }
+
+    #[test]
     fn foreign_and_broken_packets_are_dropped() {
         let (mut a, _) = pair(AudioCodec::Pcmu);
-        a.handle_packet(Time::ZERO, &[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3]);
+        a.handle_packet(
+            Time::ZERO,
+            &[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3],
+        );
         a.handle_packet(Time::ZERO, &[0x12, 0x34]);
         a.handle_packet(Time::ZERO, &[]);
         assert_eq!(a.stats().packets_dropped, 3);

@@ -283,7 +283,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Buddies,      &[ch(' ')], A::ToggleGroup, "fold / unfold group"),
     bind(C::Buddies,      &[key(Tab)], A::SwitchFocus, "go to the conversation"),
     bind(C::Buddies,      &[ch('c'), key(F(5))], A::Call, "call contact"),
-    bind(C::Buddies,      &[ch('#')], A::DialTones, "dial tones (in a call)"),
+    bind(C::Buddies,      &[ch('#')], A::DialTones, "dial tones (DTMF)"),
     bind(C::Buddies,      &[ch('a')], A::AddBuddy, "add a contact"),
     bind(C::Buddies,      &[ch('m')], A::MoveBuddy, "move or rename contact"),
     bind(C::Buddies,      &[ch('d')], A::RemoveBuddy, "remove contact"),

@@ -9,6 +9,12 @@
 //! Invariants: `open`, when set, names a key of `conversations`; focus is
 //! [`Focus::Input`] only while a conversation is open.
 
+mod call;
+mod modal;
+
+pub use call::{Call, CallPhase, DialPad, dtmf_digit};
+pub use modal::{BuddyForm, FormField, Modal, Search};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -190,71 +196,6 @@ pub struct Conversation {
     pub typing_sent_ms: Option<i64>,
 }
 
-/// The field of the contact form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormField {
-    Uri,
-    Display,
-    Group,
-}
-
-impl FormField {
-    pub const ALL: [FormField; 3] = [FormField::Uri, FormField::Display, FormField::Group];
-}
-
-/// The add-contact form, also used to move or rename one.
-#[derive(Debug, Clone, Default)]
-pub struct BuddyForm {
-    /// The contact being moved or renamed; its URI is not editable.
-    pub editing: Option<String>,
-    pub uri: Input,
-    pub display: Input,
-    pub group: Input,
-    pub field: usize,
-    pub error: Option<String>,
-}
-
-impl BuddyForm {
-    pub fn current(&self) -> FormField {
-        FormField::ALL[self.field % FormField::ALL.len()]
-    }
-
-    pub fn input(&self, field: FormField) -> &Input {
-        match field {
-            FormField::Uri => &self.uri,
-            FormField::Display => &self.display,
-            FormField::Group => &self.group,
-        }
-    }
-
-    pub fn input_mut(&mut self, field: FormField) -> &mut Input {
-        match field {
-            FormField::Uri => &mut self.uri,
-            FormField::Display => &mut self.display,
-            FormField::Group => &mut self.group,
-        }
-    }
-}
-
-/// The history search overlay.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    pub query: Input,
-    pub results: Vec<LoggedMessage>,
-    pub selected: usize,
-}
-
-/// A dialog over the main screen; it takes every key while open.
-#[derive(Debug, Clone)]
-pub enum Modal {
-    Help { scroll: u16 },
-    PresencePicker { selected: usize },
-    NoteEditor { input: Input },
-    BuddyForm(BuddyForm),
-    ConfirmRemove { uri: String },
-    Search(Search),
-}
-
 /// A line for the status bar that goes away by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -297,6 +238,15 @@ pub struct AppState {
     pub screen: (u16, u16),
     /// Quit was sent; waiting for the core to sign out.
     pub quitting: bool,
+    /// The call, from the first event or our command until a while after
+    /// it ended.
+    pub call: Option<Call>,
+    /// Our microphone is muted, as the core last said; it stays so from
+    /// one call to the next.
+    pub muted: bool,
+    /// The call's audio peaks, microphone and speaker, each 0 to 1, as
+    /// the run loop last measured them ([`Msg::Levels`](super::update::Msg::Levels)).
+    pub levels: Option<(f32, f32)>,
 }
 
 impl AppState {
@@ -327,6 +277,9 @@ impl AppState {
             next_im_id: 1,
             screen: (80, 24),
             quitting: false,
+            call: None,
+            muted: false,
+            levels: None,
         })
     }
 
@@ -400,6 +353,11 @@ impl AppState {
         self.typing_until
             .get(peer)
             .is_some_and(|until| *until > self.now_ms)
+    }
+
+    /// The call, unless it is over.
+    pub fn live_call(&self) -> Option<&Call> {
+        self.call.as_ref().filter(|call| call.is_live())
     }
 
     /// The open conversation with its peer.

@@ -14,11 +14,14 @@
 //! - A peer's typing indication shows for `typing_shown` after the last
 //!   one; an IM from them ends it. Ours go out at most every
 //!   `typing_refresh` while the draft changes (RFC 3994 §4.2).
-//! - After `idle` with no key while Available we publish Away, marked as
-//!   automatic; the next key restores the state it replaced, unless our
-//!   state changed meanwhile.
+//! - After `idle` with no key while Available and not in a call we
+//!   publish Away, marked as automatic; the next key restores the state
+//!   it replaced, unless our state changed meanwhile.
 //! - The first time a conversation is touched (opened, or an IM or a
 //!   typing indication arrives) its history is requested once.
+//! - Calls follow their own rules, in [`call`](mod@call).
+
+pub mod call;
 
 mod buddies;
 mod conversation;
@@ -37,7 +40,7 @@ use super::state::{
 const NOTICE_MS: i64 = 8_000;
 
 /// Everything that can happen to the front end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Key(KeyEvent),
     Client(Event),
@@ -61,6 +64,12 @@ pub enum Msg {
     SearchResults {
         query: String,
         results: Vec<LoggedMessage>,
+    },
+    /// The call's audio peaks since the last, 0 to 1: `input` from the
+    /// microphone, `output` to the speaker. Sent while a call has audio.
+    Levels {
+        input: f32,
+        output: f32,
     },
 }
 
@@ -96,7 +105,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
         Msg::Resize { width, height } => state.screen = (width, height),
         Msg::Paste(text) => {
             user_active(state, &mut fx);
-            conversation::paste(state, &text, &mut fx);
+            if !call::paste(state, &text) {
+                conversation::paste(state, &text, &mut fx);
+            }
         }
         Msg::History { peer, messages } => {
             let conversation = state.conversations.entry(peer).or_default();
@@ -112,6 +123,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
                 }
             }
         }
+        Msg::Levels { input, output } => fx.redraw = call::levels(state, input, output),
     }
     fx
 }
@@ -122,7 +134,7 @@ fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
         return;
     }
     user_active(state, fx);
-    if state.quitting {
+    if state.quitting || call::handle_key(state, key, fx) {
         return;
     }
     if state.modal.is_some() {
@@ -183,22 +195,14 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
             let until = state.now_ms + millis(state.config.typing_shown);
             state.typing_until.insert(from, until);
         }
-        Event::IncomingCall { from } => notice(
-            state,
-            format!(
-                "{} is calling; calls are not supported yet",
-                state.display_name(&from)
-            ),
-            false,
-        ),
-        Event::CallRinging { .. }
+        Event::IncomingCall { .. }
+        | Event::CallRinging { .. }
         | Event::CallConnected { .. }
         | Event::CallEnded { .. }
         | Event::CallHeld { .. }
-        | Event::Muted { .. } => {
-            fx.redraw = false;
-        }
+        | Event::Muted { .. } => call::handle_event(state, event, fx),
         Event::CommandFailed { command, reason } => {
+            call::command_failed(state, command);
             notice(state, format!("{command} failed: {reason}"), true);
         }
     }
@@ -267,8 +271,11 @@ fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
         state.notice = None;
         changed = true;
     }
+    changed |= call::tick(state);
     let idle = now_ms.saturating_sub(last_input) >= millis(state.config.idle);
-    if idle && state.own.availability == Availability::Available && !state.quitting {
+    // Talking without a key is not being away.
+    let in_call = state.live_call().is_some();
+    if idle && state.own.availability == Availability::Available && !state.quitting && !in_call {
         set_presence(state, Availability::Away, fx);
         state.auto_away = Some(Availability::Available);
         changed = true;

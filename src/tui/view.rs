@@ -1,8 +1,9 @@
 //! `render(&AppState, &mut Frame)`: draws the state and changes nothing.
 //!
 //! Layout: the buddy list on the left, the conversation on the right, one
-//! status line at the bottom, and a dialog, when one is open, centred on
-//! top. The buddy list takes a third of the width, between 20 and 36
+//! status line at the bottom with the call bar above it during a call,
+//! and a dialog, when one is open, centred on top; the incoming-call
+//! banner goes over everything. The buddy list takes a third of the width, between 20 and 36
 //! columns; under 40 columns only the focused pane is shown. The right
 //! side is one column for now; the conference roster will share it.
 //!
@@ -10,6 +11,7 @@
 //! to its area, so no terminal size makes it panic (tests draw at 1x1).
 
 mod buddies;
+pub mod call;
 mod conversation;
 pub mod help;
 mod modal;
@@ -31,8 +33,9 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     if area.is_empty() {
         return;
     }
-    let [main, status_line] = area.layout(&Layout::vertical([
+    let [main, call_bar, status_line] = area.layout(&Layout::vertical([
         Constraint::Min(0),
+        Constraint::Length(call::height(state)),
         Constraint::Length(1),
     ]));
     let (list, right) = panes(state, main);
@@ -42,8 +45,10 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     if let Some(right) = right {
         conversation::render(state, frame, right);
     }
+    call::render_bar(state, frame, call_bar);
     status::render(state, frame, status_line);
     modal::render(state, frame, area);
+    call::render_banner(state, frame, area);
 }
 
 /// The buddy list's and the conversation's areas; at narrow widths only

@@ -9,7 +9,8 @@
 //! out and a way to the help.
 //!
 //! Invariant: in every context, no key means two different actions, among
-//! that context's keys, the [`Context::Anywhere`] keys consulted after them
+//! that context's keys, the [`Context::Anywhere`] keys consulted after them,
+//! the [`Context::Call`] keys consulted before them while a call is on
 //! and, where a text field has the keys, the line editing keys. A map that
 //! would break this is refused ([`KeyError::Conflict`]) rather than letting
 //! one binding silently shadow another.
@@ -181,6 +182,7 @@ impl KeyMap {
                 .filter(|(binding, _)| {
                     binding.context == context
                         || binding.context == Context::Anywhere
+                        || binding.context == Context::Call
                         || (binding.context == Context::Editing && context.takes_text())
                 })
                 .collect();
@@ -207,17 +209,20 @@ impl KeyMap {
     /// included. Key releases mean nothing (terminals that report them
     /// would otherwise act twice).
     pub fn action(&self, context: Context, event: &KeyEvent) -> Option<Action> {
+        self.action_in(context, event)
+            .or_else(|| self.action_in(Context::Anywhere, event))
+    }
+
+    /// What `event` means among `context`'s own bindings alone.
+    pub fn action_in(&self, context: Context, event: &KeyEvent) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
         }
-        let lookup = |wanted: Context| {
-            self.bindings
-                .iter()
-                .filter(|binding| binding.context == wanted && binding.action != Action::Edit)
-                .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
-                .map(|binding| binding.action)
-        };
-        lookup(context).or_else(|| lookup(Context::Anywhere))
+        self.bindings
+            .iter()
+            .filter(|binding| binding.context == context && binding.action != Action::Edit)
+            .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+            .map(|binding| binding.action)
     }
 
     /// The bindings of one context, in table order.

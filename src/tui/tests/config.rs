@@ -307,3 +307,16 @@ fn theme_colours_come_from_the_config_file() {
     let (x, y) = find(buffer, "Available");
     assert_eq!(buffer[(x - 13, y)].fg, Color::Rgb(1, 2, 3));
 }
+
+#[test]
+fn a_rebinding_onto_a_call_key_is_refused() {
+    let config = TuiConfig {
+        keys: rebound(&[(KeyAction::Search, "ctrl-x")]),
+        ..TuiConfig::default()
+    };
+    let error = config.validate().unwrap_err();
+    assert!(
+        matches!(&error, KeyError::Conflict { second, .. } if second.contains("hang up")),
+        "{error}"
+    );
+}

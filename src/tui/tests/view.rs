@@ -24,7 +24,7 @@ pub(super) fn draw(state: &AppState, width: u16, height: u16) -> Terminal<TestBa
 }
 
 /// Compares the screen with `src/tui/snapshots/<name>.snap`.
-fn assert_screen(name: &str, state: &AppState, width: u16, height: u16) {
+pub(super) fn assert_screen(name: &str, state: &AppState, width: u16, height: u16) {
     let screen = draw(state, width, height).backend().to_string();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
@@ -39,7 +39,7 @@ fn send(text: &str) -> Vec<Msg> {
 }
 
 /// The buddy list with two unread messages from Hao.
-fn buddy_list() -> AppState {
+pub(super) fn buddy_list() -> AppState {
     let mut state = demo_state();
     feed(
         &mut state,

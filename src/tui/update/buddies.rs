@@ -95,6 +95,11 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
                 input: state.own.note.clone().into(),
             });
         }
+        Action::Call => match selected {
+            Some(Row::Buddy { uri, .. }) => super::call::place(state, &uri, fx),
+            _ => fx.redraw = false,
+        },
+        Action::DialTones => super::call::act(state, action, fx),
         Action::Search => state.modal = Some(Modal::Search(Search::default())),
         Action::ShowHelp => state.modal = Some(Modal::Help { scroll: 0 }),
         Action::Quit => quit(state, fx),

@@ -26,6 +26,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         Some(Action::PageDown) => scroll(state, &peer, false),
         Some(Action::Back | Action::SwitchFocus) => state.focus = Focus::Buddies,
         Some(Action::ShowHelp) => state.modal = Some(Modal::Help { scroll: 0 }),
+        Some(Action::Call) => super::call::place(state, &peer, fx),
         Some(Action::Quit) => quit(state, fx),
         _ => match to_input_request(&TerminalEvent::Key(key)) {
             Some(request) => edit(state, &peer, request, fx),

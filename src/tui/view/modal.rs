@@ -30,13 +30,13 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 }
 
 /// A hint for a bottom border: pairs of (key, what it does).
-fn hint(theme: &Theme, pairs: &[(&'static str, &'static str)]) -> Line<'static> {
+pub(super) fn hint(theme: &Theme, pairs: &[(&str, &str)]) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for (n, (key, what)) in pairs.iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(" · ", theme::dim()));
         }
-        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::styled(key.to_string(), theme.key()));
         spans.push(Span::styled(format!(" {what}"), theme::dim()));
     }
     spans.push(Span::raw(" "));
@@ -44,7 +44,7 @@ fn hint(theme: &Theme, pairs: &[(&'static str, &'static str)]) -> Line<'static> 
 }
 
 /// Clears a centred box, draws its frame and returns the inside.
-fn dialog(
+pub(super) fn dialog(
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
@@ -67,7 +67,7 @@ fn dialog(
     inner
 }
 
-fn row(area: Rect, n: u16) -> Rect {
+pub(super) fn row(area: Rect, n: u16) -> Rect {
     if n >= area.height {
         return Rect::new(area.x, area.y, area.width, 0);
     }
@@ -75,7 +75,7 @@ fn row(area: Rect, n: u16) -> Rect {
 }
 
 /// An input on one row, with the cursor placed when `active`.
-fn input_row(frame: &mut Frame, area: Rect, input: &Input, active: bool) {
+pub(super) fn input_row(frame: &mut Frame, area: Rect, input: &Input, active: bool) {
     if area.is_empty() {
         return;
     }
