@@ -192,8 +192,22 @@ pub async fn run_tui(
         events: mut events_rx,
         driver,
         media,
+        levels: mut media_levels,
         ..
     } = client;
+    // The meters of the call bar: peak levels, 0 to 1.
+    let (meters_tx, meters) = watch::channel((0.0f32, 0.0f32));
+    let meters_task = tokio::spawn(async move {
+        while media_levels.changed().await.is_ok() {
+            let levels = *media_levels.borrow_and_update();
+            if meters_tx
+                .send((levels.input.peak, levels.output.peak))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
 
     let aor = sign_in.aor();
     let cache = data.join(format!("buddies-{}@{}.json", sign_in.user, sign_in.domain));
@@ -230,7 +244,8 @@ pub async fn run_tui(
         own_uri: aor,
         ..tui_config
     };
-    let result = tui::run(config, commands, tui_events_rx, log).await;
+    let result = tui::run(config, commands, tui_events_rx, log, meters).await;
+    meters_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(3), driver).await;
     relay.abort();
     media.abort();

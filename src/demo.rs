@@ -5,6 +5,9 @@
 //! the way a person would, a typing indication first and a short reply a
 //! moment later.
 //!
+//! Call one and it picks up after a ring and talks (a recorded voice from
+//! `assets/voices`).
+//!
 //! The brain is sans-IO like the cores: events and time in, commands out,
 //! so its timing is tested in virtual time. `local` runs it.
 
@@ -17,26 +20,40 @@ use crate::proto::Time;
 /// How long after an IM the buddy starts "typing", and then replies.
 const TYPING_AFTER: Duration = Duration::from_millis(400);
 const REPLY_AFTER: Duration = Duration::from_millis(1600);
+/// How long a call rings before the buddy picks up.
+const ANSWER_AFTER: Duration = Duration::from_millis(1500);
 
 /// Who a demo buddy is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Persona {
     pub user: &'static str,
+    /// What it says on a call: a WAV file, built into the binary.
+    pub voice: &'static [u8],
     pub first_name: &'static str,
     pub note: &'static str,
     pub availability: Availability,
+}
+
+impl std::fmt::Debug for Persona {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persona")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The demo directory's buddies that confab plays itself.
 pub const PERSONAS: [Persona; 2] = [
     Persona {
         user: "amy",
+        voice: include_bytes!("../assets/voices/amy.wav"),
         first_name: "Amy",
         note: "Demo buddy: message me, I answer",
         availability: Availability::Available,
     },
     Persona {
         user: "hao",
+        voice: include_bytes!("../assets/voices/hao.wav"),
         first_name: "Hao",
         note: "Demo buddy, reviewing the roadmap",
         availability: Availability::Busy,
@@ -58,6 +75,8 @@ struct Reply {
 pub struct DemoBuddy {
     persona: Persona,
     pending: VecDeque<Reply>,
+    /// A call rings: answer it then.
+    answer_at: Option<Time>,
     commands: VecDeque<Command>,
     next_id: u64,
     answered: u64,
@@ -68,6 +87,7 @@ impl DemoBuddy {
         DemoBuddy {
             persona,
             pending: VecDeque::new(),
+            answer_at: None,
             commands: VecDeque::new(),
             next_id: 0,
             answered: 0,
@@ -84,6 +104,8 @@ impl DemoBuddy {
                 availability: self.persona.availability,
                 note: Some(self.persona.note.to_owned()),
             }),
+            Event::IncomingCall { .. } => self.answer_at = Some(now + ANSWER_AFTER),
+            Event::CallEnded { .. } => self.answer_at = None,
             Event::Im { from, text } => {
                 let text = self.reply_to(text);
                 self.pending.push_back(Reply {
@@ -120,6 +142,10 @@ impl DemoBuddy {
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
+        if self.answer_at.is_some_and(|at| now >= at) {
+            self.answer_at = None;
+            self.commands.push_back(Command::AnswerCall);
+        }
         while let Some(reply) = self.pending.front_mut() {
             if !reply.typed && now >= reply.typing_at {
                 reply.typed = true;
@@ -146,13 +172,14 @@ impl DemoBuddy {
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.pending.front().map(|reply| {
+        let reply = self.pending.front().map(|reply| {
             if reply.typed {
                 reply.send_at
             } else {
                 reply.typing_at
             }
-        })
+        });
+        crate::proto::time::earliest(reply, self.answer_at)
     }
 }
 
@@ -218,6 +245,35 @@ mod tests {
         assert_eq!(to, &from);
         assert!(text.contains("hello there"), "{text}");
         assert!(text.contains("confab --user amy"), "{text}");
+        assert_eq!(amy.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_call_is_answered_after_a_ring_unless_it_is_cancelled() {
+        let mut amy = DemoBuddy::new(PERSONAS[0].clone());
+        let caller = "sip:vivian@confab.local".to_owned();
+        amy.handle_event(
+            at(0),
+            &Event::IncomingCall {
+                from: caller.clone(),
+            },
+        );
+        assert_eq!(amy.poll_timeout(), Some(at(1500)));
+        amy.handle_timeout(at(1500));
+        assert_eq!(drain(&mut amy), vec![Command::AnswerCall]);
+        amy.handle_event(
+            at(5000),
+            &Event::IncomingCall {
+                from: caller.clone(),
+            },
+        );
+        amy.handle_event(
+            at(5200),
+            &Event::CallEnded {
+                peer: caller,
+                reason: "cancelled".into(),
+            },
+        );
         assert_eq!(amy.poll_timeout(), None);
     }
 

@@ -18,6 +18,8 @@ use tokio::time::Instant;
 
 use crate::client::{Client, ClientConfig, Command, Event};
 use crate::demo::{DemoBuddy, PERSONAS, Persona};
+use crate::media::source::{NullSink, WavEnd, WavSource};
+use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets};
 use crate::proto::{Peer, Time};
 use crate::server::registrar::RegistrarEvent;
@@ -118,7 +120,12 @@ impl Service {
         let (_commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();
         let driver = SipDriver::new(server, self.sockets, Instant::now());
-        let mut buddies = DemoBuddies::new(local, &self.options.domain, self.options.demo_buddies);
+        let mut buddies = DemoBuddies::new(
+            local,
+            &self.options.domain,
+            self.options.data.clone(),
+            self.options.demo_buddies,
+        );
         buddies.start_all().await;
         let driver = driver.run(commands_rx, events_tx);
         tokio::pin!(driver, shutdown);
@@ -142,6 +149,8 @@ impl Service {
 struct DemoBuddies {
     server: SocketAddr,
     domain: String,
+    /// Where their voices are unpacked.
+    data: PathBuf,
     enabled: bool,
     running: HashMap<&'static str, RunningBuddy>,
 }
@@ -153,10 +162,11 @@ struct RunningBuddy {
 }
 
 impl DemoBuddies {
-    fn new(server: SocketAddr, domain: &str, enabled: bool) -> Self {
+    fn new(server: SocketAddr, domain: &str, data: PathBuf, enabled: bool) -> Self {
         DemoBuddies {
             server,
             domain: domain.to_owned(),
+            data,
             enabled,
             running: HashMap::new(),
         }
@@ -172,7 +182,7 @@ impl DemoBuddies {
     }
 
     async fn start(&mut self, persona: Persona) {
-        match spawn_buddy(persona.clone(), self.server, &self.domain).await {
+        match spawn_buddy(persona.clone(), self.server, &self.domain, &self.data).await {
             Ok(running) => {
                 self.running.insert(persona.user, running);
             }
@@ -229,9 +239,36 @@ async fn spawn_buddy(
     persona: Persona,
     server: SocketAddr,
     domain: &str,
+    data: &std::path::Path,
 ) -> io::Result<RunningBuddy> {
     let sockets = SipSockets::bind(SocketAddr::new(server.ip(), 0)).await?;
     let local = sockets.local_addr()?;
+    let media_sockets = MediaSockets::bind(local.ip()).await?;
+    let media_port = media_sockets.rtp_port()?;
+    // The voice is built in; the WAV reader wants a file.
+    let voice_file = data.join(format!("voice-{}.wav", persona.user));
+    std::fs::write(&voice_file, persona.voice)?;
+    let input: Box<dyn crate::media::source::FrameSource + Send> =
+        match WavSource::open(&voice_file, WavEnd::Loop) {
+            Ok(voice) => Box::new(voice),
+            Err(error) => {
+                tracing::warn!(user = persona.user, %error, "demo voice unreadable; silence");
+                Box::new(crate::media::source::SilenceSource)
+            }
+        };
+    let ends = AudioEnds {
+        input,
+        output: Box::new(NullSink::default()),
+    };
+    let (io_tx, io_rx) = mpsc::unbounded_channel();
+    let (levels_tx, _levels) = tokio::sync::watch::channel(Levels::default());
+    tokio::spawn(run_media(
+        media_sockets,
+        io_rx,
+        ends,
+        levels_tx,
+        MediaOptions::default(),
+    ));
     let contact = format!("{}@{}:{}", persona.user, local.ip(), local.port());
     let config = ClientConfig {
         user: persona.user.to_owned(),
@@ -241,12 +278,12 @@ async fn spawn_buddy(
         local,
         register_expiry: Duration::from_secs(300),
         keepalive_interval: Duration::from_secs(30),
-        media_port: 0,
+        media_port,
         seed: rand::random(),
     };
     let (stop, stopped) = oneshot::channel();
     let done = tokio::spawn(async move {
-        if let Err(error) = run_buddy(persona.clone(), config, sockets, stopped).await {
+        if let Err(error) = run_buddy(persona.clone(), config, sockets, io_tx, stopped).await {
             tracing::warn!(user = persona.user, %error, "demo buddy stopped");
         }
     });
@@ -261,6 +298,7 @@ async fn run_buddy(
     persona: Persona,
     config: ClientConfig,
     sockets: SipSockets,
+    io_requests: mpsc::UnboundedSender<crate::proto::IoRequest>,
     mut stopped: oneshot::Receiver<()>,
 ) -> io::Result<()> {
     let epoch = Instant::now();
@@ -268,7 +306,9 @@ async fn run_buddy(
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let driver = tokio::spawn(
-        SipDriver::new(Client::new(config), sockets, epoch).run(commands_rx, events_tx),
+        SipDriver::new(Client::new(config), sockets, epoch)
+            .with_io_requests(io_requests)
+            .run(commands_rx, events_tx),
     );
     let mut brain = DemoBuddy::new(persona);
     let mut quitting = false;

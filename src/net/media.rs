@@ -15,9 +15,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::media::session::MediaSession;
+use crate::media::session::{MediaSession, MediaStats};
 use crate::media::source::{FrameSink, FrameSource, Level};
 use crate::media::{FRAME_MS, Frame, SILENCE};
+use crate::proto::rtp::{NtpTime, rtcp_interval};
 use crate::proto::{IoRequest, Time};
 
 /// The RTP and RTCP sockets of one client: an even port and the next one
@@ -56,11 +57,13 @@ pub struct AudioEnds {
     pub output: Box<dyn FrameSink + Send>,
 }
 
-/// The levels of the last frames in and out, for the UI's meters.
+/// The levels of the last frames in and out, for the UI's meters, and the
+/// call's statistics (loss, jitter, round trip) for its diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Levels {
     pub input: Level,
     pub output: Level,
+    pub call: Option<MediaStats>,
 }
 
 /// Options of the media task.
@@ -90,6 +93,8 @@ pub async fn run_media(
     let mut speaker: Frame = SILENCE;
     let mut datagram = vec![0u8; 2048];
     let mut rtcp = vec![0u8; 2048];
+    // RFC 3550 §6.3: reports every few seconds, the first one sooner.
+    let mut next_report = Instant::now() + rtcp_interval(true, &mut rand::rng());
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rand::random());
     loop {
         tokio::select! {
@@ -109,9 +114,23 @@ pub async fn run_media(
                 }
                 current.handle_packet(now(), datagram.get(..len).unwrap_or_default());
             }
-            // RTCP reports are read and dropped for now: the statistics
-            // the UI shows come from the receiving side itself.
-            _ = sockets.rtcp.recv_from(&mut rtcp) => {}
+            received = sockets.rtcp.recv_from(&mut rtcp) => {
+                let Ok((len, from)) = received else { continue };
+                let Some((_, current)) = session.as_mut() else { continue };
+                if from.ip() == current.remote().ip() {
+                    current.handle_rtcp(now(), wall_clock(), rtcp.get(..len).unwrap_or_default());
+                }
+            }
+            () = tokio::time::sleep_until(next_report) => {
+                next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
+                if let Some((_, current)) = session.as_mut() {
+                    if let Some((to, report)) = current.rtcp_report(now(), wall_clock()) {
+                        if let Err(error) = sockets.rtcp.send_to(&report, to).await {
+                            tracing::debug!(%error, %to, "rtcp send");
+                        }
+                    }
+                }
+            }
             _ = tick.tick() => {
                 ends.input.next_frame(&mut microphone);
                 match session.as_mut() {
@@ -133,10 +152,19 @@ pub async fn run_media(
                     tracing::warn!(%event, "audio device");
                 }
                 let input = if muted { Level::default() } else { Level::of(&microphone) };
-                levels.send_replace(Levels { input, output: Level::of(&speaker) });
+                let call = session.as_ref().map(|(_, current)| current.stats());
+                levels.send_replace(Levels { input, output: Level::of(&speaker), call });
             }
         }
     }
+}
+
+/// The wall clock as NTP time, for RTCP (RFC 3550 §4).
+fn wall_clock() -> NtpTime {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    NtpTime::from_unix(since_epoch)
 }
 
 fn handle_request(

@@ -57,7 +57,9 @@ pub async fn run(
     commands: UnboundedSender<Command>,
     mut events: UnboundedReceiver<Event>,
     mut log: Box<dyn ConversationLog + Send>,
+    mut levels: tokio::sync::watch::Receiver<(f32, f32)>,
 ) -> io::Result<()> {
+    let mut levels_open = true;
     let history_limit = config.history_limit;
     // Refused before the terminal is taken, so the message is readable.
     let mut state = AppState::new(config)
@@ -122,6 +124,18 @@ pub async fn run(
                 None => break Ok(()),
             },
             _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
+            // Meters move only while a call is on; the throttle above keeps
+            // their redraws to the frame rate.
+            changed = levels.changed(), if levels_open && state.call.is_some() => match changed {
+                Ok(()) => {
+                    let (input, output) = *levels.borrow_and_update();
+                    Msg::Levels { input, output }
+                }
+                Err(_) => {
+                    levels_open = false;
+                    continue;
+                }
+            },
             _ = sleep_until(last_frame + FRAME), if dirty => continue,
             _ = sleep_until(quit_deadline.unwrap_or_else(Instant::now)), if quit_deadline.is_some() => {
                 break Ok(());
