@@ -3,17 +3,21 @@
 //! - [`registrar`]: the location service (RFC 3261 §10.3), several contacts
 //!   per address of record.
 //! - [`sip`]: the SIP server proper: admission (digest authentication for
-//!   everything that reaches a user), the registrar's front, and the
-//!   stateful forking proxy (RFC 3261 §16) with its response contexts in
-//!   `proxy`.
+//!   everything that reaches a user) and the registrar's front; `route`
+//!   finds where a request goes, `forward` is the stateful forking proxy
+//!   (RFC 3261 §16) with its response contexts in `proxy`.
 //! - `policy`: the closed-domain rules and the Record-Route token.
+//! - [`presence`]: the presence agent and the roaming buddy list, on the
+//!   generic [`notifier`] (RFC 6665) and [`publication`] (RFC 3903) cores.
 
+mod forward;
 pub mod notifier;
 mod policy;
 pub mod presence;
 mod proxy;
 pub mod publication;
 pub mod registrar;
+mod route;
 pub mod sip;
 
 pub use presence::ContactStore;

@@ -17,21 +17,22 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt as _;
 use rsip::{Header, Method, Request, Response, SipMessage};
 
-use super::policy::{Admission, ROUTE_TOKEN_PARAM, RouteTokens, TrustedPeers};
-use super::proxy::{Contexts, Upstream};
+use super::policy::{Admission, RouteTokens, TrustedPeers};
+use super::proxy::Contexts;
 use super::registrar::{Aor, Registrar, RegistrarConfig, RegistrarEvent};
-use crate::proto::address::{self, uri_peer};
-use crate::proto::build::{self, Identifiers, MAGIC_COOKIE, status, status_with_reason};
+use super::route::is_in_dialog;
+use crate::proto::address;
+use crate::proto::build::{self, Identifiers, status, status_with_reason};
 use crate::proto::digest::{AuthOutcome, ChallengeKind, Challenger, Credentials};
 use crate::proto::message;
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
-use crate::proto::{Peer, SipCore, Time, Transmit, Transport};
+use crate::proto::{Peer, SipCore, Time, Transmit};
 
 /// How long a nonce we hand out stays good.
 const NONCE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
 /// RFC 3261 §16.6 step 3: the Max-Forwards we add when a request has none.
-const DEFAULT_MAX_FORWARDS: u32 = 70;
+pub(super) const DEFAULT_MAX_FORWARDS: u32 = 70;
 
 /// The users the server knows, as the core needs them. The store implements
 /// it over SQLite; tests use a map.
@@ -60,7 +61,7 @@ pub enum ServerEvent {
 
 /// Where a request is going, once our own Route entry is removed.
 #[derive(Debug)]
-enum Target {
+pub(super) enum Target {
     /// The server itself (REGISTER, OPTIONS keep-alives).
     Server,
     /// A user of our domain.
@@ -72,22 +73,22 @@ enum Target {
 }
 
 pub struct Server {
-    domain: String,
-    local: SocketAddr,
+    pub(super) domain: String,
+    pub(super) local: SocketAddr,
     pub(super) transactions: TransactionLayer,
     pub(super) registrar: Registrar,
-    challenger: Challenger,
-    directory: Box<dyn UserDirectory + Send>,
+    pub(super) challenger: Challenger,
+    pub(super) directory: Box<dyn UserDirectory + Send>,
     pub(super) ids: Identifiers,
-    route_tokens: RouteTokens,
-    trusted: TrustedPeers,
-    contexts: Contexts,
+    pub(super) route_tokens: RouteTokens,
+    pub(super) trusted: TrustedPeers,
+    pub(super) contexts: Contexts,
     pub(super) presence: super::presence::PresenceService,
     /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
-    server_header: String,
+    pub(super) server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
-    outbox: VecDeque<Transmit>,
-    events: VecDeque<ServerEvent>,
+    pub(super) outbox: VecDeque<Transmit>,
+    pub(super) events: VecDeque<ServerEvent>,
 }
 
 impl Server {
@@ -338,167 +339,6 @@ impl Server {
         self.forward(now, key, request, targets)
     }
 
-    /// RFC 3261 §16.6: one copy of the request per target, each in its own
-    /// client transaction, tied together by a response context.
-    fn forward(
-        &mut self,
-        now: Time,
-        server: TransactionKey,
-        request: Request,
-        targets: Vec<(Option<rsip::Uri>, Peer)>,
-    ) {
-        let Some(max_forwards) = decremented_max_forwards(&request) else {
-            return self.reply(now, &server, &request, status(483));
-        };
-        let is_invite = request.method == Method::Invite;
-        if is_invite {
-            // RFC 3261 §16.2: say at once that we are on it, so the UAC stops
-            // retransmitting while the branches ring.
-            let trying = build::response_to(&request, status(100), None);
-            self.send_response(now, &server, trying);
-        }
-        let record_route = creates_dialog(&request).then(|| self.record_route(&request));
-        let mut branches = Vec::new();
-        for (uri, peer) in targets {
-            let mut copy = request.clone();
-            if let Some(uri) = uri {
-                copy.uri = uri;
-            }
-            let via = self.via(peer.transport);
-            copy.headers = outgoing_headers(copy.headers, via, record_route.clone(), max_forwards);
-            match self.transactions.send_request(now, copy, peer) {
-                Ok(branch) => branches.push(branch),
-                Err(error) => tracing::warn!(%error, %peer, "could not start a branch"),
-            }
-        }
-        if branches.is_empty() {
-            return self.reply(now, &server, &request, status(480));
-        }
-        self.contexts.open(server, is_invite, branches);
-    }
-
-    fn handle_branch_response(&mut self, now: Time, branch: &TransactionKey, response: Response) {
-        if response.status_code.code() >= 200 {
-            return self.handle_branch_final(now, branch, response);
-        }
-        let Some(response) = without_top_via(response) else {
-            return;
-        };
-        if let Upstream::Forward(response) = self.contexts.on_branch_response(branch, response) {
-            if let Some(server) = self.contexts.server_of(branch).cloned() {
-                self.relay_response(now, &server, response);
-            }
-        }
-    }
-
-    fn handle_branch_final(&mut self, now: Time, branch: &TransactionKey, response: Response) {
-        let Some(server) = self.contexts.server_of(branch).cloned() else {
-            // A 2xx retransmission after the context is gone still goes up.
-            if (200..300).contains(&response.status_code.code()) {
-                self.forward_statelessly(response);
-            }
-            return;
-        };
-        let response = match without_top_via(response.clone()) {
-            Some(response) => response,
-            // A synthesised timeout has no Via: build it from the request.
-            None => response,
-        };
-        match self.contexts.on_branch_response(branch, response) {
-            Upstream::Forward(response) => self.send_final(now, &server, response),
-            Upstream::ForwardAndCancel(response, cancel) => {
-                self.send_final(now, &server, response);
-                for branch in cancel {
-                    if let Err(error) = self.transactions.cancel(now, &branch) {
-                        tracing::debug!(%error, "cancel of a losing branch");
-                    }
-                }
-            }
-            Upstream::Hold => {}
-        }
-    }
-
-    /// Sends a final response upstream. A synthesised one (a timeout) has
-    /// no headers yet and takes them from the request of the transaction.
-    fn send_final(&mut self, now: Time, server: &TransactionKey, mut response: Response) {
-        if response.headers.is_empty() {
-            let Some(request) = self.transactions.request(server).cloned() else {
-                return;
-            };
-            response = build::response_to(&request, response.status_code, Some(&self.ids.tag()));
-        }
-        // RFC 3261 §16.7 step 6: a 503 from downstream goes up as 500.
-        if response.status_code.code() == 503 {
-            response.status_code = status(500);
-        }
-        self.relay_response(now, server, response);
-    }
-
-    /// A downstream response going upstream: the proxy path of the
-    /// transaction layer, which never retransmits a relayed 2xx.
-    fn relay_response(&mut self, now: Time, server: &TransactionKey, response: Response) {
-        if let Err(error) = self.transactions.forward_response(now, server, response) {
-            tracing::debug!(%error, "relayed response not sent");
-        }
-    }
-
-    /// ACK for a 2xx: no transaction, forwarded by its route (§16.11, §13.2.2.4).
-    fn forward_ack(&mut self, mut request: Request, from: Peer) {
-        let Some(_token) = self.strip_own_route(&mut request) else {
-            tracing::debug!(%from, "ACK not routed through us; dropped");
-            return;
-        };
-        let Target::NextHop(peer) = self.target_of(&request) else {
-            tracing::debug!(%from, "ACK without a next hop; dropped");
-            return;
-        };
-        let Some(max_forwards) = decremented_max_forwards(&request) else {
-            return;
-        };
-        // A stateless element's branch must be the same for retransmissions:
-        // derive it from the incoming one (RFC 3261 §16.11).
-        let incoming = message::top_via_branch(&request).unwrap_or_default();
-        let via = format!(
-            "SIP/2.0/{} {}:{};branch={MAGIC_COOKIE}{}",
-            peer.transport,
-            self.local.ip(),
-            self.local.port(),
-            self.route_tokens.token(&incoming)
-        );
-        request.headers = outgoing_headers(request.headers, via, None, max_forwards);
-        self.transactions
-            .send_stateless(SipMessage::Request(request), peer);
-    }
-
-    /// A response matching no transaction: if the top Via is ours, pop it and
-    /// send it to the next one (RFC 3261 §16.11).
-    fn forward_statelessly(&mut self, response: Response) {
-        if !self.top_via_is_ours(&response) {
-            return;
-        }
-        let Some(response) = without_top_via(response) else {
-            return;
-        };
-        let next = response
-            .via_header()
-            .ok()
-            .and_then(|via| via.typed().ok())
-            .and_then(|via| address::via_peer(&via));
-        match next {
-            Some(peer) => self
-                .transactions
-                .send_stateless(SipMessage::Response(response), peer),
-            None => tracing::debug!("stray response with no usable Via; dropped"),
-        }
-    }
-
-    fn top_via_is_ours(&self, response: &Response) -> bool {
-        let Ok(via) = response.via_header().and_then(|via| via.typed()) else {
-            return false;
-        };
-        address::via_peer(&via).is_some_and(|peer| peer.addr == self.local)
-    }
-
     fn admission(
         &self,
         request: &Request,
@@ -542,94 +382,10 @@ impl Server {
     }
 
     /// The address of record a URI names, if it is a user of our domain.
-    fn aor_of_uri(&self, uri: &rsip::Uri) -> Option<Aor> {
+    pub(super) fn aor_of_uri(&self, uri: &rsip::Uri) -> Option<Aor> {
         uri.user()?;
         let aor = Aor::from_uri(uri).ok()?;
         (aor.domain() == self.domain).then_some(aor)
-    }
-
-    fn is_us(&self, uri: &rsip::Uri) -> bool {
-        let host = uri.host().to_string().to_ascii_lowercase();
-        if host == self.domain && uri.port().is_none() {
-            return true;
-        }
-        uri_peer(uri).is_some_and(|peer| peer.addr == self.local)
-    }
-
-    fn target_of(&self, request: &Request) -> Target {
-        if let Some(next) = first_route(request) {
-            return match uri_peer(&next) {
-                Some(peer) => Target::NextHop(peer),
-                None => Target::Elsewhere,
-            };
-        }
-        let uri = &request.uri;
-        if uri.user().is_none() && self.is_us(uri) {
-            return Target::Server;
-        }
-        if let Some(aor) = self.aor_of_uri(uri) {
-            return Target::User(aor);
-        }
-        if let Some(peer) = uri_peer(uri) {
-            if peer.addr == self.local {
-                return Target::Server;
-            }
-            // A contact URI: only in a dialog we record-routed.
-            if is_in_dialog(request) {
-                return Target::NextHop(peer);
-            }
-        }
-        Target::Elsewhere
-    }
-
-    /// RFC 3261 §16.4: if the top Route names us, remove it. Returns our
-    /// route token when there was one.
-    fn strip_own_route(&self, request: &mut Request) -> Option<String> {
-        let mut token = None;
-        let mut stripped = false;
-        let mut headers = Vec::new();
-        for header in std::mem::take(&mut request.headers) {
-            if !stripped {
-                if let Header::Route(route) = &header {
-                    stripped = true;
-                    if let Some(uri) = route_uris(route.value()).into_iter().next() {
-                        if self.is_us(&uri) {
-                            token = Some(route_token(&uri).unwrap_or_default());
-                            let rest = route_rest(route.value());
-                            if !rest.is_empty() {
-                                headers.push(Header::Route(rsip::headers::Route::new(rest)));
-                            }
-                            continue;
-                        }
-                    }
-                }
-            }
-            headers.push(header);
-        }
-        request.headers = headers.into();
-        token
-    }
-
-    fn via(&mut self, transport: Transport) -> String {
-        format!(
-            "SIP/2.0/{transport} {}:{};branch={};rport",
-            self.local.ip(),
-            self.local.port(),
-            self.ids.branch()
-        )
-    }
-
-    fn record_route(&self, request: &Request) -> String {
-        let call_id = request
-            .call_id_header()
-            .map(|id| id.value().to_owned())
-            .unwrap_or_default();
-        format!(
-            "<sip:{}:{};lr;{ROUTE_TOKEN_PARAM}={}>",
-            self.local.ip(),
-            self.local.port(),
-            self.route_tokens.token(&call_id)
-        )
     }
 
     pub(super) fn reply(
@@ -713,139 +469,4 @@ impl SipCore for Server {
         );
         earliest(deadline, self.presence.poll_timeout())
     }
-}
-
-/// The headers of a forwarded request: our Via on top, our Record-Route on
-/// top when we record-route, Max-Forwards decremented, and our own realm's
-/// credentials removed (they were for us; RFC 3261 §22.3 lets a proxy
-/// consume them).
-fn outgoing_headers(
-    headers: rsip::Headers,
-    via: String,
-    record_route: Option<String>,
-    max_forwards: u32,
-) -> rsip::Headers {
-    let mut out = vec![Header::Via(rsip::headers::Via::new(via))];
-    if let Some(record_route) = record_route {
-        out.push(Header::RecordRoute(rsip::headers::RecordRoute::new(
-            record_route,
-        )));
-    }
-    let mut max_forwards_set = false;
-    for header in headers {
-        match header {
-            Header::MaxForwards(_) => {
-                max_forwards_set = true;
-                out.push(Header::MaxForwards(max_forwards.into()));
-            }
-            Header::ProxyAuthorization(_) => {}
-            other => out.push(other),
-        }
-    }
-    if !max_forwards_set {
-        out.push(Header::MaxForwards(max_forwards.into()));
-    }
-    out.into()
-}
-
-/// RFC 3261 §16.3 step 3 and §16.6 step 3: None when no hops are left.
-fn decremented_max_forwards(request: &Request) -> Option<u32> {
-    let current = request
-        .headers
-        .iter()
-        .find_map(|header| match header {
-            Header::MaxForwards(value) => value.value().trim().parse::<u32>().ok(),
-            _ => None,
-        })
-        .unwrap_or(DEFAULT_MAX_FORWARDS);
-    current.checked_sub(1)
-}
-
-fn without_top_via(mut response: Response) -> Option<Response> {
-    let mut removed = false;
-    response.headers.retain(|header| {
-        if !removed && matches!(header, Header::Via(_)) {
-            removed = true;
-            return false;
-        }
-        true
-    });
-    let has_more = response
-        .headers
-        .iter()
-        .any(|header| matches!(header, Header::Via(_)));
-    (removed && has_more).then_some(response)
-}
-
-fn is_in_dialog(request: &Request) -> bool {
-    request
-        .to_header()
-        .is_ok_and(|to| build::to_has_tag(to.value()))
-}
-
-/// Requests that may create a dialog, which we stay in by Record-Route.
-fn creates_dialog(request: &Request) -> bool {
-    matches!(
-        request.method,
-        Method::Invite | Method::Subscribe | Method::Refer
-    ) && !is_in_dialog(request)
-}
-
-fn first_route(request: &Request) -> Option<rsip::Uri> {
-    request.headers.iter().find_map(|header| match header {
-        Header::Route(route) => route_uris(route.value()).into_iter().next(),
-        _ => None,
-    })
-}
-
-/// The URIs of a Route or Record-Route value, which may hold several
-/// comma-separated `<uri>;params` entries.
-fn route_uris(value: &str) -> Vec<rsip::Uri> {
-    split_route_entries(value)
-        .into_iter()
-        .filter_map(|entry| {
-            let start = entry.find('<')?;
-            let end = entry.get(start..)?.find('>')? + start;
-            rsip::Uri::try_from(entry.get(start + 1..end)?).ok()
-        })
-        .collect()
-}
-
-/// Everything after the first entry of a Route value.
-fn route_rest(value: &str) -> String {
-    split_route_entries(value)
-        .into_iter()
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Splits on commas outside `<...>` and quotes.
-fn split_route_entries(value: &str) -> Vec<&str> {
-    let mut entries = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
-    for (index, character) in value.char_indices() {
-        match character {
-            '"' => quoted = !quoted,
-            '<' if !quoted => depth += 1,
-            '>' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                entries.push(value.get(start..index).unwrap_or_default().trim());
-                start = index + 1;
-            }
-            _ => {}
-        }
-    }
-    entries.push(value.get(start..).unwrap_or_default().trim());
-    entries.retain(|entry| !entry.is_empty());
-    entries
-}
-
-fn route_token(uri: &rsip::Uri) -> Option<String> {
-    uri.params.iter().find_map(|param| match param {
-        rsip::Param::Other(name, Some(value)) if name.value() == ROUTE_TOKEN_PARAM => {
-            Some(value.value().to_owned())
-        }
-        _ => None,
-    })
 }
