@@ -14,6 +14,11 @@
 #                                      tm sl rr pv maxfwd textops siputils
 #                                      xlog sanity usrloc registrar auth
 #                                      htable db_text cfgutils kex corex)
+#   baresip                            the reference SIP client for
+#                                      benches/peers/call.sh (without the
+#                                      recommended GUI and video packages:
+#                                      only baresip-core's modules opus,
+#                                      ausine, aubridge, account, menu)
 #   tmux                               side-by-side demo sessions
 #   sox espeak-ng                      test audio and demo voices
 #   python3 procps                     tests/sipp/garbage.py; ps for the
@@ -23,7 +28,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config cmake libasound2-dev
-	sip-tester kamailio
+	sip-tester kamailio baresip
 	tmux sox espeak-ng
 	python3 procps shellcheck
 )
