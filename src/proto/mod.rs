@@ -16,6 +16,7 @@
 
 pub mod address;
 pub mod build;
+pub mod c3p;
 pub mod conference_uri;
 pub mod contacts;
 pub mod dialog;
