@@ -16,7 +16,9 @@
 
 pub mod address;
 pub mod build;
+pub mod c3p;
 pub mod conference_info;
+pub mod conference_uri;
 pub mod contacts;
 pub mod dialog;
 pub mod digest;
