@@ -7,6 +7,8 @@
 //! 401) and one with valid credentials (parse, verify the digest, update
 //! the binding, answer 200), each from one of 1,000 users.
 
+#![allow(clippy::unwrap_used)] // A benchmark, like a test, may unwrap its own set-up.
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Duration;
