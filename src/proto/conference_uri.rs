@@ -23,13 +23,11 @@
 //! [`Display`](fmt::Display) writes the canonical form above, so
 //! `parse(x).to_string()` is the canonical spelling of `x`.
 //!
-//! rsip 0.4 reads URI parameter values as RFC 3261 tokens, which have no
-//! `:`, although `pvalue` (RFC 3261 §25.1, `param-unreserved`) allows it: it
-//! keeps `opaque=app` and silently drops the rest, and a Request-URI of this
-//! shape fails to parse at all. [`ConferenceUri::from_rsip`] therefore
-//! reports such a cut URI as [`ConferenceUriError::OpaqueTruncated`] rather
-//! than guess, and [`ConferenceUri::to_rsip`] builds the parameter by hand,
-//! which rsip prints whole.
+//! rsip 0.4.0 read URI parameter values as RFC 3261 tokens, which have no
+//! `:`, although `pvalue` (RFC 3261 §25.1, `param-unreserved`) allows it;
+//! `vendor/rsip` carries the fix. Should an `opaque=app` cut short ever
+//! arrive, [`ConferenceUri::from_rsip`] reports it as
+//! [`ConferenceUriError::OpaqueTruncated`] rather than guess.
 
 use std::fmt;
 use std::str::FromStr;
@@ -229,10 +227,8 @@ impl ConferenceUri {
         })
     }
 
-    /// Reads a URI rsip has parsed. Fails with
-    /// [`ConferenceUriError::OpaqueTruncated`] on any URI rsip read from
-    /// text (see the module documentation); URIs from [`Self::to_rsip`] and
-    /// others built with the whole `opaque` value read fine.
+    /// Reads a URI rsip has parsed; a conference `opaque` value cut to
+    /// `app` is [`ConferenceUriError::OpaqueTruncated`].
     pub fn from_rsip(uri: &rsip::Uri) -> Result<Self, ConferenceUriError> {
         let text = uri.to_string();
         match Self::parse(&text) {

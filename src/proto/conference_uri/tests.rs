@@ -236,17 +236,27 @@ fn malformed_uris_are_errors() {
 }
 
 #[test]
-fn rsip_cuts_the_opaque_value_and_from_rsip_says_so() {
-    // The rsip quirk the module documentation describes, pinned so that a
-    // fixed rsip shows up here.
+fn rsip_reads_the_whole_opaque_value_off_the_wire() {
+    // rsip 0.4.0 stopped a parameter value at ':' (vendor/rsip carries the
+    // fix), so conference URIs from requests and headers read whole.
     let parsed = rsip::Uri::try_from(FOCUS).unwrap();
+    assert_eq!(parsed.to_string(), FOCUS);
     assert_eq!(
-        parsed.to_string(),
-        "sip:vivian@confab.local;gruu;opaque=app"
+        ConferenceUri::from_rsip(&parsed).unwrap(),
+        ConferenceUri::parse(FOCUS).unwrap()
     );
+    let request = format!(
+        "INVITE {FOCUS} SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
+         From: <sip:amy@confab.local>;tag=1\r\nTo: <{FOCUS}>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\
+         Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    let parsed = crate::proto::message::parse(request.as_bytes()).unwrap();
+    let rsip::SipMessage::Request(request) = parsed else {
+        panic!("a request")
+    };
     assert_eq!(
-        ConferenceUri::from_rsip(&parsed),
-        Err(ConferenceUriError::OpaqueTruncated)
+        ConferenceUri::from_rsip(&request.uri).unwrap(),
+        ConferenceUri::parse(FOCUS).unwrap()
     );
 }
 

@@ -169,7 +169,16 @@ pub mod tokenizer {
             let (rem, (_, name, value)) = tuple((
                 tag(";"),
                 take_while(I::is_token), //rfc3261 includes other chars as well, needs fixing..
-                opt(map(tuple((tag("="), take_while(I::is_token))), |t| t.1)),
+                // confab: RFC 3261 §25.1 pvalue also allows the
+                // param-unreserved "[ ] / : & + $" (OCS conference URIs:
+                // `opaque=app:conf:focus:id:X`); 0.4.0 stopped at ':'.
+                opt(map(
+                    tuple((
+                        tag("="),
+                        take_while(|c: I| I::is_token(c.clone()) || "[]/:&$".contains(c.as_char())),
+                    )),
+                    |t| t.1,
+                )),
             ))(part)
             .map_err(|_: GenericNomError<'a, T>| {
                 TokenizerError::from(("uri param", part)).into()
