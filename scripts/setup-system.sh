@@ -14,6 +14,10 @@
 #                                      tm sl rr pv maxfwd textops siputils
 #                                      xlog sanity usrloc registrar auth
 #                                      htable db_text cfgutils kex corex)
+#   linphone-cli                       linphonec, a real phone for
+#                                      tests/it/linphone.rs (calls both
+#                                      ways, Opus audio from and to WAV
+#                                      files; its dependencies come with it)
 #   tmux                               side-by-side demo sessions
 #   sox espeak-ng                      test audio and demo voices
 #   python3 procps                     tests/sipp/garbage.py; ps for the
@@ -23,7 +27,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config cmake libasound2-dev
-	sip-tester kamailio
+	sip-tester kamailio linphone-cli
 	tmux sox espeak-ng
 	python3 procps shellcheck
 )
