@@ -19,6 +19,10 @@
 #                                      recommended GUI and video packages:
 #                                      only baresip-core's modules opus,
 #                                      ausine, aubridge, account, menu)
+#   linphone-cli                       linphonec, a real phone for
+#                                      tests/it/linphone.rs (calls both
+#                                      ways, Opus audio from and to WAV
+#                                      files; its dependencies come with it)
 #   tmux                               side-by-side demo sessions
 #   sox espeak-ng                      test audio and demo voices
 #   python3 procps                     tests/sipp/garbage.py; ps for the
@@ -28,7 +32,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config cmake libasound2-dev
-	sip-tester kamailio baresip
+	sip-tester kamailio baresip linphone-cli
 	tmux sox espeak-ng
 	python3 procps shellcheck
 )

@@ -466,15 +466,25 @@ fn typed_to(message: &impl HeadersExt) -> Result<rsip::typed::To, DialogError> {
         .map_err(|_| DialogError::MalformedHeader("To"))
 }
 
-/// The URI of the (first) Contact, if there is one.
+/// The URI of the (first) Contact, if there is one. Read by hand: rsip's
+/// typed Contact refuses quoted parameter values, such as the RFC 5626 §4.1
+/// `+sip.instance="<urn:uuid:...>"` that outbound-capable UAs send.
 fn contact_uri(message: &impl HeadersExt) -> Result<Option<Uri>, DialogError> {
     let Ok(contact) = message.contact_header() else {
         return Ok(None);
     };
-    let typed = contact
-        .typed()
-        .map_err(|_| DialogError::MalformedHeader("Contact"))?;
-    Ok(Some(typed.uri))
+    let value = contact.value();
+    let uri = if value.contains('<') {
+        super::build::address_uri(value)
+    } else {
+        // RFC 3261 §20.10: after a bare addr-spec, everything from the first
+        // ';' is a header parameter, not part of the URI.
+        value
+            .split([';', ','])
+            .next()
+            .and_then(|text| Uri::try_from(text.trim()).ok())
+    };
+    uri.map(Some).ok_or(DialogError::MalformedHeader("Contact"))
 }
 
 /// Every Record-Route entry, in message order: a header may list several.

@@ -9,6 +9,7 @@ mod audio_devices;
 mod fuzz_regressions;
 mod harness;
 mod kamailio;
+mod linphone;
 mod rfc4475;
 mod sim;
 mod sim_call;

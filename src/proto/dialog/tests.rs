@@ -426,3 +426,28 @@ fn dialog_ids_of_messages() {
     );
     assert_eq!(uac.call_id, CALL_ID);
 }
+
+#[test]
+fn contact_with_quoted_parameters_gives_the_remote_target() {
+    // RFC 5626 §4.1: outbound-capable UAs (Linphone among them) quote a URN
+    // that itself holds angle brackets.
+    let mut request = invite(&[]);
+    *request.contact_header_mut().unwrap() = headers::Contact::new(
+        r#"<sip:hao@127.0.0.1:25060;transport=udp>;expires=600;+sip.instance="<urn:uuid:5ca65d1e-4f36-008b-94d2-e2c5bd959e9e>""#,
+    );
+    let dialog = Dialog::from_uas(&request, BOB_TAG).unwrap();
+    assert_eq!(
+        dialog.remote_target(),
+        &uri("sip:hao@127.0.0.1:25060;transport=udp")
+    );
+    // A bare addr-spec's parameters are the header's (RFC 3261 §20.10).
+    *request.contact_header_mut().unwrap() =
+        headers::Contact::new("sip:hao@127.0.0.1:25060;expires=600");
+    let dialog = Dialog::from_uas(&request, BOB_TAG).unwrap();
+    assert_eq!(dialog.remote_target(), &uri("sip:hao@127.0.0.1:25060"));
+    *request.contact_header_mut().unwrap() = headers::Contact::new("<sip:>");
+    assert_eq!(
+        Dialog::from_uas(&request, BOB_TAG).unwrap_err(),
+        DialogError::MalformedHeader("Contact")
+    );
+}
