@@ -785,3 +785,31 @@ fn moving_between_the_shared_and_an_own_stream_sounds_no_worse_than_a_lost_frame
         "switching added {switching:.3e} of noise, concealing {concealing:.3e}"
     );
 }
+
+#[test]
+fn the_last_push_of_a_frame_wins() {
+    let mut mixer = Mixer::new(MixerConfig::default());
+    mixer.add(1u32, Codec::Pcmu).unwrap();
+    mixer.add(2, Codec::Pcmu).unwrap();
+    let loud = Voice::Steady {
+        hz: 440.0,
+        amplitude: 8000.0,
+    }
+    .frame(0);
+    let silent_payload = [0xFFu8; 160];
+    mixer.push_pcm(1, &loud).unwrap();
+    let _ = mixer.mix().count();
+    assert_eq!(mixer.talkers().collect::<Vec<_>>(), vec![1]);
+    // Still a talker (hangover): the payload pushed last is what is decoded
+    // and mixed, not the PCM before it.
+    mixer.push_pcm(1, &loud).unwrap();
+    mixer.push(1, Playout::Frame(&silent_payload)).unwrap();
+    let _ = mixer.mix().count();
+    assert_eq!(mixer.talkers().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(mixer.stats().decodes, 1);
+    // And PCM pushed last needs no decode.
+    mixer.push(1, Playout::Frame(&silent_payload)).unwrap();
+    mixer.push_pcm(1, &loud).unwrap();
+    let _ = mixer.mix().count();
+    assert_eq!(mixer.stats().decodes, 1);
+}
