@@ -9,6 +9,7 @@
 pub mod codec;
 pub mod device;
 pub mod jitter;
+pub mod mixer;
 pub mod session;
 pub mod source;
 
