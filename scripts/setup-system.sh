@@ -21,6 +21,12 @@
 #                                      ausine, aubridge, account, menu)
 #   tmux                               side-by-side demo sessions
 #   sox espeak-ng                      test audio and demo voices
+#   pulseaudio pulseaudio-utils        real-time paced sound devices without
+#   libasound2-plugins                 a sound card: tests/it/audio_pulse.rs
+#                                      runs private daemons with null sinks
+#                                      (pactl, parec), and the pulse ALSA
+#                                      plugin makes them ALSA's `default`
+#                                      for cpal
 #   python3 procps                     tests/sipp/garbage.py; ps for the
 #                                      benchmarks' CPU accounting
 #   + shellcheck                       lints these scripts
@@ -30,6 +36,7 @@ packages=(
 	build-essential pkg-config cmake libasound2-dev
 	sip-tester kamailio baresip
 	tmux sox espeak-ng
+	pulseaudio pulseaudio-utils libasound2-plugins
 	python3 procps shellcheck
 )
 
