@@ -25,6 +25,12 @@
 #                                      files; its dependencies come with it)
 #   tmux                               side-by-side demo sessions
 #   sox espeak-ng                      test audio and demo voices
+#   pulseaudio pulseaudio-utils        real-time paced sound devices without
+#   libasound2-plugins                 a sound card: tests/it/audio_pulse.rs
+#                                      runs private daemons with null sinks
+#                                      (pactl, parec), and the pulse ALSA
+#                                      plugin makes them ALSA's `default`
+#                                      for cpal
 #   python3 procps                     tests/sipp/garbage.py; ps for the
 #                                      benchmarks' CPU accounting
 #   + shellcheck                       lints these scripts
@@ -34,6 +40,7 @@ packages=(
 	build-essential pkg-config cmake libasound2-dev
 	sip-tester kamailio baresip linphone-cli
 	tmux sox espeak-ng
+	pulseaudio pulseaudio-utils libasound2-plugins
 	python3 procps shellcheck
 )
 

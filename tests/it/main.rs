@@ -6,6 +6,7 @@ mod agents;
 mod agents_im;
 mod audio;
 mod audio_devices;
+mod audio_pulse;
 mod fuzz_regressions;
 mod harness;
 mod kamailio;
