@@ -85,8 +85,10 @@ pub async fn run_media(
     let epoch = Instant::now();
     let now = || Time::from_epoch(epoch.elapsed());
     let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS.into()));
-    // A late tick is played at once and the next ones keep their cadence.
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // A late tick is made up at once: with a tone or a WAV file nothing
+    // else keeps time, and a schedule that slipped for good would starve
+    // the other side's jitter buffer.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut session: Option<(u64, MediaSession)> = None;
     let mut muted = false;
     let mut microphone: Frame = SILENCE;
