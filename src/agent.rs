@@ -91,6 +91,10 @@ pub enum AgentEvent {
     Typing {
         from: String,
     },
+    Audio {
+        state: &'static str,
+        reason: String,
+    },
     IncomingCall {
         from: String,
     },
@@ -238,6 +242,10 @@ pub fn event_line(event: &client::Event) -> Option<String> {
             reason: reason.clone(),
         },
         client::Event::Typing { from } => AgentEvent::Typing { from: from.clone() },
+        client::Event::Audio { state, reason } => AgentEvent::Audio {
+            state,
+            reason: reason.clone(),
+        },
         client::Event::IncomingCall { from } => AgentEvent::IncomingCall { from: from.clone() },
         client::Event::CallRinging { peer } => AgentEvent::Call {
             peer: peer.clone(),

@@ -16,12 +16,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::client::{Buddy, Client, ClientConfig, Command, Event};
 use crate::local::{ServeOptions, Service, ServiceError, server_answers};
 use crate::media::device::{open_input_or_silence, open_output_or_null};
-use crate::media::source::{AudioInSpec, AudioOutSpec};
+use crate::media::source::{AudioEvent, AudioInSpec, AudioOutSpec};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets};
 use crate::proto::Peer;
 use crate::store::{History, HistoryEntry, StoreError};
-use crate::tui::{self, ConversationLog, LoggedMessage, TuiConfig};
+use crate::tui::{self, CallStats, ConversationLog, LoggedMessage, MediaMeters, TuiConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -107,6 +107,20 @@ pub struct ClientHandle {
     pub audio_warning: Option<String>,
     pub driver: tokio::task::JoinHandle<io::Result<Client>>,
     pub media: tokio::task::JoinHandle<()>,
+    /// Sound devices that changed under a call.
+    pub device_events: mpsc::UnboundedReceiver<AudioEvent>,
+}
+
+/// A device change as the front ends' event.
+pub fn audio_event(event: &AudioEvent) -> Event {
+    let state = match event {
+        AudioEvent::Fallback { .. } => "fallback",
+        AudioEvent::Lost { .. } => "unavailable",
+    };
+    Event::Audio {
+        state,
+        reason: event.to_string(),
+    }
 }
 
 /// Binds the SIP and RTP ports, opens the audio ends, and starts the
@@ -136,8 +150,10 @@ pub async fn start_client(
     };
     let (io_tx, io_rx) = mpsc::unbounded_channel();
     let (levels_tx, levels) = watch::channel(Levels::default());
+    let (device_tx, device_events) = mpsc::unbounded_channel();
     let options = MediaOptions {
         incoming_loss: audio.rtp_loss,
+        device_events: Some(device_tx),
     };
     let media = tokio::spawn(run_media(
         media_sockets,
@@ -161,6 +177,7 @@ pub async fn start_client(
         audio_warning,
         driver,
         media,
+        device_events,
     })
 }
 
@@ -193,17 +210,15 @@ pub async fn run_tui(
         driver,
         media,
         levels: mut media_levels,
-        ..
+        mut device_events,
+        audio_warning,
     } = client;
-    // The meters of the call bar: peak levels, 0 to 1.
-    let (meters_tx, meters) = watch::channel((0.0f32, 0.0f32));
+    // The meters and figures of the call bar.
+    let (meters_tx, meters) = watch::channel(MediaMeters::default());
     let meters_task = tokio::spawn(async move {
         while media_levels.changed().await.is_ok() {
             let levels = *media_levels.borrow_and_update();
-            if meters_tx
-                .send((levels.input.peak, levels.output.peak))
-                .is_err()
-            {
+            if meters_tx.send(meters_of(&levels)).is_err() {
                 break;
             }
         }
@@ -215,8 +230,21 @@ pub async fn run_tui(
         let _ = commands.send(Command::UseLocalBuddies { buddies });
     }
     let (tui_events, tui_events_rx) = mpsc::unbounded_channel();
+    if let Some(warning) = audio_warning {
+        let _ = tui_events.send(Event::Audio {
+            state: "unavailable",
+            reason: warning,
+        });
+    }
     let relay = tokio::spawn(async move {
-        while let Some(event) = events_rx.recv().await {
+        loop {
+            let event = tokio::select! {
+                event = events_rx.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+                Some(device) = device_events.recv() => audio_event(&device),
+            };
             if let Event::Buddies { buddies } = &event {
                 if let Err(error) = save_buddies(&cache, buddies) {
                     tracing::warn!(%error, file = %cache.display(), "buddy list not saved");
@@ -255,6 +283,23 @@ pub async fn run_tui(
     }
     result?;
     Ok(())
+}
+
+/// What the call bar shows of the media task's report: peak levels, and
+/// the receiving side's figures (RTCP and the jitter buffer).
+fn meters_of(levels: &Levels) -> MediaMeters {
+    let millis = |duration: Duration| duration.as_secs_f32() * 1000.0;
+    MediaMeters {
+        input: levels.input.peak,
+        output: levels.output.peak,
+        stats: levels.call.map(|call| CallStats {
+            codec: call.codec,
+            loss_percent: (call.loss_received * 100.0) as f32,
+            jitter_ms: millis(call.jitter_received),
+            round_trip_ms: call.round_trip.map(millis),
+            buffer_ms: millis(call.jitter.current_delay),
+        }),
+    }
 }
 
 /// Local mode's own server, with the demo directory and demo buddies.

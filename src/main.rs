@@ -366,6 +366,7 @@ async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
         driver,
         media,
         audio_warning,
+        mut device_events,
         ..
     } = client;
 
@@ -402,6 +403,11 @@ async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
                 }
                 None => break,
             },
+            Some(device) = device_events.recv() => {
+                if let Some(line) = confab::agent::event_line(&confab::app::audio_event(&device)) {
+                    write_line(&mut stdout, &line).await?;
+                }
+            }
         }
     }
     driver.await.context("client driver")??;

@@ -146,6 +146,13 @@ pub enum Event {
     Muted {
         muted: bool,
     },
+    /// A sound device changed under a call: `fallback` (the default device
+    /// took over) or `unavailable` (no device: no sound that way). Not from
+    /// the core: the media task reports it and the wiring merges it in.
+    Audio {
+        state: &'static str,
+        reason: String,
+    },
     CommandFailed {
         command: &'static str,
         reason: String,

@@ -36,6 +36,8 @@ const DTMF_VOLUME: u8 = 10;
 /// Counters for diagnostics (the UI's call details, RTCP).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MediaStats {
+    /// The codec in use, as a person reads it ("Opus", "PCMU").
+    pub codec: &'static str,
     pub packets_sent: u64,
     pub packets_received: u64,
     /// Packets that were not our stream's audio or DTMF, or not RTP.
@@ -147,6 +149,10 @@ impl MediaSession {
         });
         let clock = f64::from(self.codec.clock_rate());
         MediaStats {
+            codec: match self.codec {
+                Codec::Opus => "Opus",
+                Codec::Pcmu => "PCMU",
+            },
             jitter: self.jitter.stats(),
             loss_received,
             jitter_received: Duration::from_secs_f64(f64::from(self.receiver.jitter()) / clock),

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::media::session::{MediaSession, MediaStats};
-use crate::media::source::{FrameSink, FrameSource, Level};
+use crate::media::source::{AudioEvent, FrameSink, FrameSource, Level};
 use crate::media::{FRAME_MS, Frame, SILENCE};
 use crate::proto::rtp::{NtpTime, rtcp_interval};
 use crate::proto::{IoRequest, Time};
@@ -72,6 +72,8 @@ pub struct MediaOptions {
     /// Drop this share of incoming RTP (0.0 to 1.0), to try a call under
     /// loss (`--rtp-loss`).
     pub incoming_loss: f64,
+    /// Where device changes are told (a lost microphone, a fallback).
+    pub device_events: Option<mpsc::UnboundedSender<AudioEvent>>,
 }
 
 /// Runs until the request channel closes (the client core is gone).
@@ -152,6 +154,9 @@ pub async fn run_media(
                 ends.output.play(&speaker);
                 while let Some(event) = ends.input.poll_event().or_else(|| ends.output.poll_event()) {
                     tracing::warn!(%event, "audio device");
+                    if let Some(sender) = &options.device_events {
+                        let _ = sender.send(event);
+                    }
                 }
                 let input = if muted { Level::default() } else { Level::of(&microphone) };
                 let call = session.as_ref().map(|(_, current)| current.stats());

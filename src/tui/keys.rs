@@ -121,6 +121,8 @@ pub enum Action {
     No,
     /// Call the selected contact, or the open conversation's peer.
     Call,
+    /// Ask for any address or user name, and call it.
+    CallAddress,
     /// Hang up, cancel our call, or decline a ringing one.
     HangUp,
     /// Hold the call, or resume it.
@@ -283,6 +285,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Buddies,      &[ch(' ')], A::ToggleGroup, "fold / unfold group"),
     bind(C::Buddies,      &[key(Tab)], A::SwitchFocus, "go to the conversation"),
     bind(C::Buddies,      &[ch('c'), key(F(5))], A::Call, "call contact"),
+    bind(C::Buddies,      &[ch('C')], A::CallAddress, "call an address"),
     bind(C::Buddies,      &[ch('#')], A::DialTones, "dial tones (DTMF)"),
     bind(C::Buddies,      &[ch('a')], A::AddBuddy, "add a contact"),
     bind(C::Buddies,      &[ch('m')], A::MoveBuddy, "move or rename contact"),

@@ -33,7 +33,7 @@ pub mod view;
 pub use history::{ConversationLog, LoggedMessage, MemoryLog};
 pub use keys::{KeyError, KeyMap};
 pub use run::run;
-pub use state::{AppState, TuiConfig};
+pub use state::{AppState, CallStats, MediaMeters, TuiConfig};
 pub use update::{Effects, Msg, update};
 pub use view::render;
 pub use view::theme::Theme;

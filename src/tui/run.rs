@@ -35,7 +35,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use crate::client::{Command, Event};
 
 use super::history::ConversationLog;
-use super::state::{AppState, TuiConfig};
+use super::state::{AppState, MediaMeters, TuiConfig};
 use super::update::{Effects, Msg, update};
 use super::view::render;
 
@@ -52,14 +52,21 @@ static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 static KEYBOARD_PUSHED: AtomicBool = AtomicBool::new(false);
 
 /// Runs the terminal UI until the client is done or the user quits.
-pub async fn run(
+///
+/// `meters` is what the media task publishes for the call bar: a
+/// [`MediaMeters`], or anything that becomes one (a bare `(input,
+/// output)` pair of levels gives the meters without RTP figures).
+pub async fn run<M>(
     config: TuiConfig,
     commands: UnboundedSender<Command>,
     mut events: UnboundedReceiver<Event>,
     mut log: Box<dyn ConversationLog + Send>,
-    mut levels: tokio::sync::watch::Receiver<(f32, f32)>,
-) -> io::Result<()> {
-    let mut levels_open = true;
+    mut meters: tokio::sync::watch::Receiver<M>,
+) -> io::Result<()>
+where
+    M: Clone + Into<MediaMeters>,
+{
+    let mut meters_open = true;
     let history_limit = config.history_limit;
     // Refused before the terminal is taken, so the message is readable.
     let mut state = AppState::new(config)
@@ -126,13 +133,10 @@ pub async fn run(
             _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
             // Meters move only while a call is on; the throttle above keeps
             // their redraws to the frame rate.
-            changed = levels.changed(), if levels_open && state.call.is_some() => match changed {
-                Ok(()) => {
-                    let (input, output) = *levels.borrow_and_update();
-                    Msg::Levels { input, output }
-                }
+            changed = meters.changed(), if meters_open && state.call.is_some() => match changed {
+                Ok(()) => Msg::Meters(meters.borrow_and_update().clone().into()),
                 Err(_) => {
-                    levels_open = false;
+                    meters_open = false;
                     continue;
                 }
             },

@@ -12,7 +12,7 @@
 mod call;
 mod modal;
 
-pub use call::{Call, CallPhase, DialPad, dtmf_digit};
+pub use call::{Call, CallPhase, CallStats, DialPad, MediaMeters, dtmf_digit};
 pub use modal::{BuddyForm, FormField, Modal, Search};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -245,8 +245,13 @@ pub struct AppState {
     /// one call to the next.
     pub muted: bool,
     /// The call's audio peaks, microphone and speaker, each 0 to 1, as
-    /// the run loop last measured them ([`Msg::Levels`](super::update::Msg::Levels)).
+    /// the run loop last measured them ([`Msg::Meters`](super::update::Msg::Meters)).
     pub levels: Option<(f32, f32)>,
+    /// The connected call's latest RTP figures.
+    pub stats: Option<CallStats>,
+    /// The figures the bar shows: `stats` as of the last tick, so they
+    /// change at most once a second and stay readable.
+    pub stats_shown: Option<CallStats>,
 }
 
 impl AppState {
@@ -280,6 +285,8 @@ impl AppState {
             call: None,
             muted: false,
             levels: None,
+            stats: None,
+            stats_shown: None,
         })
     }
 

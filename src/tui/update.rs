@@ -19,7 +19,8 @@
 //!   it replaced, unless our state changed meanwhile.
 //! - The first time a conversation is touched (opened, or an IM or a
 //!   typing indication arrives) its history is requested once.
-//! - Calls follow their own rules, in [`call`](mod@call).
+//! - Calls follow their own rules, in [`call`](mod@call), and so do the
+//!   call's meters and RTP figures.
 
 pub mod call;
 
@@ -33,7 +34,7 @@ use crate::client::{Availability, Command, Event};
 
 use super::history::LoggedMessage;
 use super::state::{
-    AppState, Conversation, Delivery, Focus, Message, Notice, Presence, Registration,
+    AppState, Conversation, Delivery, Focus, MediaMeters, Message, Notice, Presence, Registration,
 };
 
 /// How long a failed command's notice stays in the status bar.
@@ -65,12 +66,9 @@ pub enum Msg {
         query: String,
         results: Vec<LoggedMessage>,
     },
-    /// The call's audio peaks since the last, 0 to 1: `input` from the
-    /// microphone, `output` to the speaker. Sent while a call has audio.
-    Levels {
-        input: f32,
-        output: f32,
-    },
+    /// What the media task measured: the call's audio peaks since the
+    /// last and its RTP figures. Sent while a call has audio.
+    Meters(MediaMeters),
 }
 
 /// What the run loop must do after an update.
@@ -123,7 +121,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
                 }
             }
         }
-        Msg::Levels { input, output } => fx.redraw = call::levels(state, input, output),
+        Msg::Meters(meters) => fx.redraw = call::meters(state, meters),
     }
     fx
 }
@@ -201,6 +199,8 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
         | Event::CallEnded { .. }
         | Event::CallHeld { .. }
         | Event::Muted { .. } => call::handle_event(state, event, fx),
+        // A sound device changed under us: say so once, as a warning.
+        Event::Audio { reason, .. } => notice(state, reason, true),
         Event::CommandFailed { command, reason } => {
             call::command_failed(state, command);
             notice(state, format!("{command} failed: {reason}"), true);

@@ -10,6 +10,11 @@
 //! update dispatches only those actions and the bar hints only those.
 //!
 //! Invariant: `dial_pad` is open only while the call is connected.
+//!
+//! [`MediaMeters`] and [`CallStats`] are what the media task publishes
+//! for the bar: peak levels and the receive-side RTP figures (RFC 3550
+//! §6.4.1: fraction lost and interarrival jitter; round-trip time from
+//! the sender report's LSR and DLSR).
 
 use tui_input::Input;
 
@@ -110,6 +115,65 @@ impl Call {
                 actions
             }
             _ => vec![Action::HangUp, Action::Mute],
+        }
+    }
+}
+
+/// What the media task measured last, for the call bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MediaMeters {
+    /// Peak of the microphone since the last, 0 to 1.
+    pub input: f32,
+    /// Peak sent to the speaker since the last, 0 to 1.
+    pub output: f32,
+    /// The call's RTP figures, once there are any.
+    pub stats: Option<CallStats>,
+}
+
+impl From<(f32, f32)> for MediaMeters {
+    /// Levels alone, `(input, output)`.
+    fn from((input, output): (f32, f32)) -> MediaMeters {
+        MediaMeters {
+            input,
+            output,
+            stats: None,
+        }
+    }
+}
+
+/// How the call's audio fares, as we receive it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CallStats {
+    /// The codec in use: "Opus" or "PCMU".
+    pub codec: &'static str,
+    /// Packets lost of those the peer sent us, in percent (RFC 3550
+    /// §6.4.1 fraction lost).
+    pub loss_percent: f32,
+    /// Interarrival jitter of what we receive (RFC 3550 §6.4.1).
+    pub jitter_ms: f32,
+    /// Round-trip time, once a report told us (RFC 3550 §6.4.1 LSR, DLSR).
+    pub round_trip_ms: Option<f32>,
+    /// Delay the jitter buffer adds now.
+    pub buffer_ms: f32,
+}
+
+impl CallStats {
+    /// The figures made fit to show: no NaN, nothing negative, loss at
+    /// most 100%.
+    pub fn sanitised(self) -> CallStats {
+        let fit = |value: f32| {
+            if value.is_finite() {
+                value.max(0.0)
+            } else {
+                0.0
+            }
+        };
+        CallStats {
+            codec: self.codec,
+            loss_percent: fit(self.loss_percent).min(100.0),
+            jitter_ms: fit(self.jitter_ms),
+            round_trip_ms: self.round_trip_ms.filter(|rtt| rtt.is_finite()).map(fit),
+            buffer_ms: fit(self.buffer_ms),
         }
     }
 }

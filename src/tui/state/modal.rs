@@ -59,11 +59,13 @@ pub struct Search {
 }
 
 /// A dialog over the main screen; it takes every key while open.
+/// `CallPrompt` asks for any address or user name to call.
 #[derive(Debug, Clone)]
 pub enum Modal {
     Help { scroll: u16 },
     PresencePicker { selected: usize },
     NoteEditor { input: Input },
+    CallPrompt { input: Input },
     BuddyForm(BuddyForm),
     ConfirmRemove { uri: String },
     Search(Search),

@@ -27,10 +27,7 @@ fn connected() -> AppState {
             client(Event::CallRinging { peer: AMY.into() }),
             client(Event::CallConnected { peer: AMY.into() }),
             tick(T0 + 83_000),
-            Msg::Levels {
-                input: 0.62,
-                output: 0.35,
-            },
+            Msg::Meters((0.62, 0.35).into()),
         ],
     );
     state
@@ -155,22 +152,10 @@ fn the_bar_says_how_far_the_call_got_and_offers_only_what_can_be_done() {
 #[test]
 fn meters_show_the_levels_in_eighths() {
     let mut state = in_call_with_amy();
-    update(
-        &mut state,
-        Msg::Levels {
-            input: 1.0,
-            output: 0.0,
-        },
-    );
+    update(&mut state, Msg::Meters((1.0, 0.0).into()));
     let screen = screen(&state, 100, 24);
     assert!(screen.contains("mic ██████ spk ······"), "{screen}");
-    update(
-        &mut state,
-        Msg::Levels {
-            input: 0.25,
-            output: 0.5,
-        },
-    );
+    update(&mut state, Msg::Meters((0.25, 0.5).into()));
     let screen = super::view::draw(&state, 100, 24).backend().to_string();
     assert!(screen.contains("mic █▌···· spk ███···"), "{screen}");
 }
@@ -178,22 +163,10 @@ fn meters_show_the_levels_in_eighths() {
 #[test]
 fn levels_are_clamped_and_drawn_only_in_a_connected_call() {
     let mut state = demo_state();
-    let fx = update(
-        &mut state,
-        Msg::Levels {
-            input: 0.4,
-            output: 0.1,
-        },
-    );
+    let fx = update(&mut state, Msg::Meters((0.4, 0.1).into()));
     assert!(!fx.redraw);
     let mut state = in_call_with_amy();
-    let fx = update(
-        &mut state,
-        Msg::Levels {
-            input: 1.7,
-            output: f32::NAN,
-        },
-    );
+    let fx = update(&mut state, Msg::Meters((1.7, f32::NAN).into()));
     assert!(fx.redraw);
     assert_eq!(state.levels, Some((1.0, 0.0)));
 }

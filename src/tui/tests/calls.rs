@@ -292,13 +292,7 @@ fn the_keypad_sends_dtmf_digits_on_enter() {
 #[test]
 fn an_ended_call_shows_its_reason_then_goes() {
     let mut state = in_call_with_amy();
-    update(
-        &mut state,
-        Msg::Levels {
-            input: 0.5,
-            output: 0.2,
-        },
-    );
+    update(&mut state, Msg::Meters((0.5, 0.2).into()));
     update(&mut state, tick(T0 + 10_000));
     update(
         &mut state,

@@ -5,6 +5,7 @@
 //! goes, the row now at its place is selected.
 
 use ratatui::crossterm::event::KeyEvent;
+use tui_input::Input;
 
 use crate::client::{Availability, Buddy};
 
@@ -99,6 +100,13 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
             Some(Row::Buddy { uri, .. }) => super::call::place(state, &uri, fx),
             _ => fx.redraw = false,
         },
+        Action::CallAddress => {
+            if !super::call::busy(state) {
+                state.modal = Some(Modal::CallPrompt {
+                    input: Input::default(),
+                });
+            }
+        }
         Action::DialTones => super::call::act(state, action, fx),
         Action::Search => state.modal = Some(Modal::Search(Search::default())),
         Action::ShowHelp => state.modal = Some(Modal::Help { scroll: 0 }),

@@ -13,6 +13,9 @@
 //!   dialogs included; an action the call does not offer now does
 //!   nothing.
 //! - An ended call stays in the bar for [`ENDED_SHOWN_MS`], by ticks.
+//! - The RTP figures are kept only while the call is connected; the bar
+//!   shows those of the last tick (the first ones at once), so they
+//!   change at most once a second.
 
 use ratatui::crossterm::event::{Event as TerminalEvent, KeyEvent};
 use tui_input::InputRequest;
@@ -21,7 +24,7 @@ use tui_input::backend::crossterm::to_input_request;
 use crate::client::{Command, Event};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Call, CallPhase, DialPad, Modal, dtmf_digit};
+use super::super::state::{AppState, Call, CallPhase, DialPad, MediaMeters, Modal, dtmf_digit};
 use super::{Effects, notice, quit};
 
 /// How long "Call ended" stays in the bar.
@@ -47,15 +50,23 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
     true
 }
 
+/// Whether a call is on; if so, says so in the status bar.
+pub(super) fn busy(state: &mut AppState) -> bool {
+    let Some(call) = state.live_call() else {
+        return false;
+    };
+    let text = format!("Already in a call with {}", state.display_name(&call.peer));
+    notice(state, text, true);
+    true
+}
+
 /// Calls `peer`, unless a call is on.
 pub(super) fn place(state: &mut AppState, peer: &str, fx: &mut Effects) {
-    if let Some(call) = state.live_call() {
-        let text = format!("Already in a call with {}", state.display_name(&call.peer));
-        notice(state, text, true);
+    if busy(state) {
         return;
     }
     state.call = Some(Call::new(peer, CallPhase::Calling));
-    state.levels = None;
+    forget_media(state);
     fx.commands.push(Command::Call {
         to: peer.to_owned(),
     });
@@ -182,7 +193,7 @@ pub(super) fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects)
     match event {
         Event::IncomingCall { from } => {
             state.call = Some(Call::new(&from, CallPhase::Incoming));
-            state.levels = None;
+            forget_media(state);
             fx.bell = true;
         }
         Event::CallRinging { peer } => match state.call.as_mut().filter(|c| c.is_live()) {
@@ -218,7 +229,7 @@ pub(super) fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects)
                 until_ms: now.saturating_add(ENDED_SHOWN_MS),
             };
             state.call = Some(Call::new(&peer, phase));
-            state.levels = None;
+            forget_media(state);
         }
         Event::Muted { muted } => state.muted = muted,
         _ => fx.redraw = false,
@@ -243,8 +254,15 @@ pub(super) fn command_failed(state: &mut AppState, command: &str) {
     }
 }
 
-/// Levels measured by the run loop; returns whether the bar shows them.
-pub(super) fn levels(state: &mut AppState, input: f32, output: f32) -> bool {
+/// Levels and figures of the last call: none for the next.
+fn forget_media(state: &mut AppState) {
+    state.levels = None;
+    state.stats = None;
+    state.stats_shown = None;
+}
+
+/// What the media task measured; returns whether the bar shows it.
+pub(super) fn meters(state: &mut AppState, meters: MediaMeters) -> bool {
     let peak = |level: f32| {
         if level.is_nan() {
             0.0
@@ -252,21 +270,34 @@ pub(super) fn levels(state: &mut AppState, input: f32, output: f32) -> bool {
             level.clamp(0.0, 1.0)
         }
     };
-    state.levels = Some((peak(input), peak(output)));
-    state
+    state.levels = Some((peak(meters.input), peak(meters.output)));
+    let talking = state
         .live_call()
-        .is_some_and(|call| call.talked_secs(state.now_ms).is_some())
+        .is_some_and(|call| call.talked_secs(state.now_ms).is_some());
+    state.stats = meters
+        .stats
+        .filter(|_| talking)
+        .map(|stats| stats.sanitised());
+    if state.stats_shown.is_none() {
+        // The first figures need not wait for a tick.
+        state.stats_shown = state.stats;
+    }
+    talking
 }
 
-/// The time now: the timer runs and an ended call goes. Returns whether
-/// anything visible changed.
+/// The time now: the timer runs, the figures shown catch up, and an
+/// ended call goes. Returns whether anything visible changed.
 pub(super) fn tick(state: &mut AppState) -> bool {
     match state.call.as_ref().map(|call| &call.phase) {
         Some(CallPhase::Ended { until_ms, .. }) if *until_ms <= state.now_ms => {
             state.call = None;
+            forget_media(state);
             true
         }
-        Some(CallPhase::Connected { .. }) => true,
+        Some(CallPhase::Connected { .. }) => {
+            state.stats_shown = state.stats;
+            true
+        }
         _ => false,
     }
 }

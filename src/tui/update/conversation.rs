@@ -42,7 +42,9 @@ pub(super) fn paste(state: &mut AppState, text: &str, fx: &mut Effects) {
     if let Some(modal) = &mut state.modal {
         let one_line = text.replace('\n', " ");
         match modal {
-            Modal::NoteEditor { input } => insert_str(input, &one_line),
+            Modal::NoteEditor { input } | Modal::CallPrompt { input } => {
+                insert_str(input, &one_line);
+            }
             Modal::BuddyForm(form) => insert_str(form.input_mut(form.current()), &one_line),
             Modal::Search(search) => {
                 insert_str(&mut search.query, &one_line);

@@ -1,5 +1,5 @@
-//! Keys of the dialogs: help, status picker, note editor, contact form,
-//! remove confirmation and history search. A dialog takes every key while
+//! Keys of the dialogs: help, status picker, note editor, call prompt,
+//! contact form, remove confirmation and history search. A dialog takes every key while
 //! open; Esc always closes it without effect.
 
 use ratatui::crossterm::event::{Event as TerminalEvent, KeyEvent};
@@ -20,6 +20,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         Modal::Help { scroll } => help(state, scroll, &key, fx),
         Modal::PresencePicker { selected } => picker(state, selected, &key, fx),
         Modal::NoteEditor { input } => note(state, input, key, fx),
+        Modal::CallPrompt { input } => call_prompt(state, input, key, fx),
         Modal::BuddyForm(form) => buddy_form(state, form, key, fx),
         Modal::ConfirmRemove { uri } => confirm(state, uri, &key, fx),
         Modal::Search(search) => search_keys(state, search, key, fx),
@@ -85,6 +86,31 @@ fn note(state: &mut AppState, mut input: Input, key: KeyEvent, fx: &mut Effects)
         _ => edit(&mut input, key, fx),
     }
     Some(Modal::NoteEditor { input })
+}
+
+/// The address is sent as typed, trimmed: the core knows what a user
+/// name of our domain means, and answers a bad one with
+/// [`Event::CommandFailed`](crate::client::Event::CommandFailed).
+fn call_prompt(
+    state: &mut AppState,
+    mut input: Input,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    match state.keys.action(Context::Form, &key) {
+        Some(Action::Accept) => {
+            let to = input.value().trim().to_owned();
+            if !to.is_empty() {
+                super::call::place(state, &to, fx);
+                return None;
+            }
+            fx.redraw = false;
+        }
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => edit(&mut input, key, fx),
+    }
+    Some(Modal::CallPrompt { input })
 }
 
 fn buddy_form(

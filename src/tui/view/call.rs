@@ -7,6 +7,11 @@
 //! row for a while. When the row is short the meters give way first,
 //! then hints from the right.
 //!
+//! Once the media task reports RTP figures, the codec follows the time
+//! talked and the rest (loss, jitter, round trip, jitter buffer) takes
+//! the right end of the second row, as many as fit after the hints,
+//! least telling first to go.
+//!
 //! The banner is a dialog drawn over everything else, dialogs included,
 //! since it takes the keys while it shows.
 
@@ -18,7 +23,7 @@ use ratatui::widgets::Paragraph;
 use crate::client::Availability;
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Call, CallPhase, DialPad, without_scheme};
+use super::super::state::{AppState, Call, CallPhase, CallStats, DialPad, without_scheme};
 use super::modal;
 use super::text::{elide, width};
 use super::theme;
@@ -73,8 +78,21 @@ pub(super) fn render_bar(state: &AppState, frame: &mut Frame, area: Rect) {
     match &call.dial_pad {
         Some(pad) => keypad(state, pad, frame, bottom),
         None => {
-            let line = hints(state, call, room);
-            frame.render_widget(Paragraph::new(line), bottom);
+            let mut second = hints(state, call, room);
+            if let Some(stats) = shown_stats(state, call) {
+                // As many figures as fit: the buffer goes first, loss last.
+                let used = spans_width(&second);
+                let figures = (1..=4)
+                    .rev()
+                    .map(|count| figures(stats, count))
+                    .find(|figures| used + 2 + spans_width(figures) <= room);
+                if let Some(figures) = figures {
+                    let used = used + spans_width(&figures);
+                    second.push(Span::raw(" ".repeat(room - used)));
+                    second.extend(figures);
+                }
+            }
+            frame.render_widget(Paragraph::new(Line::from(second)), bottom);
         }
     }
 }
@@ -93,6 +111,10 @@ fn status(state: &AppState, call: &Call) -> Vec<Span<'static>> {
         spans.push(Span::styled(name, theme::title()));
         spans.push(separator());
         spans.push(progress(state, call));
+    }
+    if let Some(stats) = shown_stats(state, call).filter(|s| !s.codec.is_empty()) {
+        spans.push(separator());
+        spans.push(Span::styled(stats.codec, theme::dim()));
     }
     if let Some(held) = hold(state, call).filter(|_| !call.hanging_up) {
         spans.push(separator());
@@ -188,8 +210,50 @@ fn meter(level: f32) -> (String, usize) {
     (bar, METER.saturating_sub(used))
 }
 
+/// The figures the bar shows, while the call is connected.
+fn shown_stats(state: &AppState, call: &Call) -> Option<CallStats> {
+    call.talked_secs(state.now_ms)?;
+    state.stats_shown.filter(|_| !call.hanging_up)
+}
+
+/// From this loss on it shows red: speech breaks up.
+const LOSSY_PERCENT: f32 = 5.0;
+
+/// `loss 0.4% · jitter 3 ms · rtt 12 ms · buffer 40 ms`, the first
+/// `count` of them (the round trip only once known), and a space.
+fn figures(stats: CallStats, count: usize) -> Vec<Span<'static>> {
+    let loss_style = if stats.loss_percent >= LOSSY_PERCENT {
+        theme::error()
+    } else {
+        ratatui::style::Style::default()
+    };
+    let mut all = vec![
+        ("loss ", format!("{:.1}%", stats.loss_percent), loss_style),
+        ("jitter ", ms(stats.jitter_ms), Default::default()),
+    ];
+    if let Some(rtt) = stats.round_trip_ms {
+        all.push(("rtt ", ms(rtt), Default::default()));
+    }
+    all.push(("buffer ", ms(stats.buffer_ms), Default::default()));
+    let mut spans = Vec::new();
+    for (n, (label, value, style)) in all.into_iter().take(count).enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(" · ", theme::dim()));
+        }
+        spans.push(Span::styled(label, theme::dim()));
+        spans.push(Span::styled(value, style));
+    }
+    spans.push(Span::raw(" "));
+    spans
+}
+
+/// Whole milliseconds: finer means nothing on a screen.
+fn ms(value: f32) -> String {
+    format!("{value:.0} ms")
+}
+
 /// The keys the call offers now, as many as fit.
-fn hints(state: &AppState, call: &Call, room: usize) -> Line<'static> {
+fn hints(state: &AppState, call: &Call, room: usize) -> Vec<Span<'static>> {
     let theme = &state.config.theme;
     let mut spans = vec![Span::raw(" ")];
     for (n, action) in call.offered().into_iter().enumerate() {
@@ -217,7 +281,7 @@ fn hints(state: &AppState, call: &Call, room: usize) -> Line<'static> {
         }
         spans.extend(pair);
     }
-    Line::from(spans)
+    spans
 }
 
 /// The keypad: what is typed, what was sent, and its keys.

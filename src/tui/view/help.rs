@@ -100,10 +100,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect, scroll: u1
     let (flowed, scrolls) = if longest <= rows {
         (balanced, false)
     } else {
-        (
-            newspaper(sections, columns, rows, usize::from(scroll)),
-            true,
-        )
+        newspaper(sections, columns, rows, usize::from(scroll))
     };
     let wanted = u16::try_from(longest + 2).unwrap_or(u16::MAX);
     let height = most_height.min(wanted);
@@ -153,12 +150,13 @@ fn balance(sections: Vec<Vec<Line<'static>>>, columns: usize) -> Vec<Vec<Line<'s
 /// Sections run through the columns like a newspaper's, a section that
 /// does not fit what is left of a column starting the next one; `scroll`
 /// moves along by whole columns, so a page never starts mid-section.
+/// Also says whether there is more than one page, to scroll through.
 fn newspaper(
     sections: Vec<Vec<Line<'static>>>,
     columns: usize,
     rows: usize,
     scroll: usize,
-) -> Vec<Vec<Line<'static>>> {
+) -> (Vec<Vec<Line<'static>>>, bool) {
     let rows = rows.max(1);
     let mut chunks: Vec<Vec<Line>> = vec![Vec::new()];
     for section in sections {
@@ -175,6 +173,7 @@ fn newspaper(
             }
         }
     }
+    let more = chunks.len() > columns;
     let start = scroll.min(chunks.len().saturating_sub(columns));
-    chunks.into_iter().skip(start).take(columns).collect()
+    (chunks.into_iter().skip(start).take(columns).collect(), more)
 }

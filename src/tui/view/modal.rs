@@ -1,5 +1,5 @@
 //! The dialogs, centred over the main screen: status picker, note editor,
-//! contact form, remove confirmation and history search (the help overlay
+//! call prompt, contact form, remove confirmation and history search (the help overlay
 //! is in `help`). Each says which keys it takes on its bottom border.
 
 use ratatui::Frame;
@@ -10,6 +10,7 @@ use tui_input::Input;
 
 use crate::client::Availability;
 
+use super::super::keys::{Action, Context};
 use super::super::state::{AppState, BuddyForm, FormField, Modal, Search, without_scheme};
 use super::help;
 use super::text::{self, clock, elide};
@@ -23,6 +24,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Modal::Help { scroll } => help::render(state, frame, area, *scroll),
         Modal::PresencePicker { selected } => picker(state, *selected, frame, area),
         Modal::NoteEditor { input } => note(&state.config.theme, input, frame, area),
+        Modal::CallPrompt { input } => call_prompt(state, input, frame, area),
         Modal::BuddyForm(form) => buddy_form(state, form, frame, area),
         Modal::ConfirmRemove { uri } => confirm(state, uri, frame, area),
         Modal::Search(search) => search_overlay(state, search, frame, area),
@@ -133,6 +135,28 @@ fn note(theme: &Theme, input: &Input, frame: &mut Frame, area: Rect) {
     let mut text = field;
     text.x = text.x.saturating_add(2).min(text.right());
     text.width = text.width.saturating_sub(2);
+    input_row(frame, text, input, true);
+}
+
+fn call_prompt(state: &AppState, input: &Input, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
+    let call = state.keys.label(Context::Form, Action::Accept);
+    let cancel = state.keys.label(Context::Form, Action::Cancel);
+    let keys = hint(theme, &[(&call, "call"), (&cancel, "cancel")]);
+    let width = area.width.saturating_sub(4).clamp(30, 64);
+    let inner = dialog(theme, frame, area, "Call".into(), keys, width, 7);
+    let label = Line::styled(
+        "An address, like amy@example.com, or a user name.",
+        theme::dim(),
+    );
+    frame.render_widget(Paragraph::new(label), row(inner, 1));
+    let field = row(inner, 3);
+    let prompt = "Call: ";
+    frame.render_widget(Paragraph::new(Span::styled(prompt, theme.key())), field);
+    let mut text = field;
+    let skip = u16::try_from(text::width(prompt)).unwrap_or(0);
+    text.x = text.x.saturating_add(skip).min(text.right());
+    text.width = text.width.saturating_sub(skip);
     input_row(frame, text, input, true);
 }
 
