@@ -82,6 +82,10 @@ pub struct Config {
     pub keepalive: Option<u32>,
     /// The data directory (history, local contact lists, server data).
     pub data: Option<PathBuf>,
+    /// Where call audio comes from, as `--audio-in` (`device:NAME`, ...).
+    pub audio_in: Option<String>,
+    /// Where call audio goes, as `--audio-out`.
+    pub audio_out: Option<String>,
     /// Rebound keys; actions not named keep the UI's defaults.
     #[serde(default)]
     pub keys: BTreeMap<KeyAction, Key>,
@@ -251,6 +255,10 @@ register_expiry = 300
 keepalive = 30
 # Where IM history and local data live (default: the XDG data directory).
 data = "~/.local/share/confab"
+# Call audio, as --audio-in and --audio-out: device, device:NAME (see
+# `confab doctor` for the names), wav:PATH, tone:HZ (in), silence, null (out).
+audio_in = "device"
+audio_out = "device"
 
 [keys]
 # action = "key". A key is one character, or a name: F1 to F24, enter, esc,

@@ -129,26 +129,30 @@ struct ClientArgs {
     /// A key for an action, ACTION=KEY (e.g. quit=ctrl-q), as in the config's [keys]. Repeatable.
     #[arg(long = "key", value_name = "ACTION=KEY")]
     keys: Vec<String>,
-    /// Where call audio comes from: device[:NAME], wav:PATH, tone:HZ, silence.
-    #[arg(long, default_value = "device")]
-    audio_in: String,
-    /// Where call audio goes: device[:NAME], wav:PATH, null.
-    #[arg(long, default_value = "device")]
-    audio_out: String,
+    /// Where call audio comes from: device[:NAME] (the default), wav:PATH, tone:HZ, silence.
+    #[arg(long)]
+    audio_in: Option<String>,
+    /// Where call audio goes: device[:NAME] (the default), wav:PATH, null.
+    #[arg(long)]
+    audio_out: Option<String>,
     /// Drop this share of incoming RTP (0 to 1), to hear a call under loss.
     #[arg(long, default_value_t = 0.0)]
     rtp_loss: f64,
 }
 
-fn audio_options(args: &ClientArgs) -> Result<confab::app::AudioOptions> {
-    let input = args
-        .audio_in
+fn audio_options(args: &ClientArgs, config: &Config) -> Result<confab::app::AudioOptions> {
+    let audio_in = args.audio_in.clone().or(config.audio_in.clone());
+    let audio_out = args.audio_out.clone().or(config.audio_out.clone());
+    let input = audio_in
+        .as_deref()
+        .unwrap_or("device")
         .parse()
-        .map_err(|error| anyhow::anyhow!("--audio-in {:?}: {error}", args.audio_in))?;
-    let output = args
-        .audio_out
+        .map_err(|error| anyhow::anyhow!("audio in {audio_in:?}: {error}"))?;
+    let output = audio_out
+        .as_deref()
+        .unwrap_or("device")
         .parse()
-        .map_err(|error| anyhow::anyhow!("--audio-out {:?}: {error}", args.audio_out))?;
+        .map_err(|error| anyhow::anyhow!("audio out {audio_out:?}: {error}"))?;
     if !(0.0..=1.0).contains(&args.rtp_loss) {
         bail!("--rtp-loss is a share between 0 and 1");
     }
@@ -256,7 +260,7 @@ async fn terminal_client(args: ClientArgs, data: Option<PathBuf>, config: &Confi
         theme: Theme::from_config(&config.colours),
         ..TuiConfig::default()
     };
-    confab::app::run_tui(sign_in, data, tui_config, audio_options(&args)?).await?;
+    confab::app::run_tui(sign_in, data, tui_config, audio_options(&args, config)?).await?;
     Ok(())
 }
 
@@ -356,7 +360,7 @@ fn resolve_server(text: &str) -> Result<SocketAddr> {
 
 async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     let sign_in = sign_in(&args, config)?;
-    let audio = audio_options(&args)?;
+    let audio = audio_options(&args, config)?;
     let client = confab::app::start_client(&sign_in, &audio)
         .await
         .context("starting the client")?;
