@@ -7,9 +7,12 @@
 //!   finds where a request goes, `forward` is the stateful forking proxy
 //!   (RFC 3261 §16) with its response contexts in `proxy`.
 //! - `policy`: the closed-domain rules and the Record-Route token.
+//! - [`focus`]: the conference focus factory and foci (C3P, the RFC 4575
+//!   roster), without their SIP carriage.
 //! - [`presence`]: the presence agent and the roaming buddy list, on the
 //!   generic [`notifier`] (RFC 6665) and [`publication`] (RFC 3903) cores.
 
+pub mod focus;
 mod forward;
 pub mod notifier;
 mod policy;

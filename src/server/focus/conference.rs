@@ -1,0 +1,665 @@
+//! One conference's focus: admission, the leader's commands, and the
+//! roster with its NOTIFY documents (see the parent module for the
+//! choices made).
+
+use std::collections::BTreeMap;
+
+use super::{FocusError, RosterEvent};
+use crate::proto::Time;
+use crate::proto::c3p::{
+    AddUser, C3pCommand, C3pRequest, C3pResponse, ConferenceKeys, FailureReason, MediaFilter,
+    ModifyConferenceLock, ModifyEndpointMedia, ModifyUserRoles, ResponseCode, Role, UserKeys,
+};
+use crate::proto::conference_info::{
+    self, ConfUri, ConferenceInfo, ConferenceState, Description, DisconnectionMethod, Endpoint,
+    EndpointStatus, IngressFilter, JoiningMethod, Media, MediaStatus, Roster, RosterError,
+    SessionType, User,
+};
+use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
+
+/// The RFC 4575 media `@id` of the audio stream of an audio-video
+/// endpoint: each such endpoint carries one audio medium.
+pub const AUDIO_MEDIA_ID: &str = "1";
+
+/// One focus.
+#[derive(Debug, Clone)]
+pub struct Conference {
+    id: String,
+    focus: ConferenceUri,
+    /// The creator's address of record.
+    organizer: String,
+    created: Time,
+    last_activity: Time,
+    /// The state now.
+    roster: Roster,
+    /// The state as of `version`, the last document subscribers were
+    /// sent; `notify_document` diffs `roster` against it.
+    published: Roster,
+    version: u32,
+    /// Roles given out, kept across a user's leaving so that a presenter
+    /// who drops and rejoins is a presenter again; an ejection forgets.
+    roles: BTreeMap<String, Role>,
+    locked: bool,
+    ended: bool,
+    /// Numbers the endpoints of dial-outs that name none.
+    dial_outs: u64,
+}
+
+type Outcome = Result<Vec<RosterEvent>, FailureReason>;
+
+impl Conference {
+    /// A conference with no one in it yet; `organizer` (an address of
+    /// record) is its first leader.
+    pub(super) fn new(
+        now: Time,
+        id: String,
+        focus: ConferenceUri,
+        organizer: &str,
+        subject: &str,
+    ) -> Conference {
+        let mut roster = Roster::new(focus.to_string());
+        let conf_uris = [ConferencePart::Chat, ConferencePart::AudioVideo]
+            .into_iter()
+            .filter_map(|part| {
+                let uri = focus.with_part(part).ok()?;
+                Some(ConfUri {
+                    uri: uri.to_string(),
+                    purpose: Some(part.as_str().to_owned()),
+                })
+            })
+            .collect();
+        roster.set_description(Some(Description {
+            subject: (!subject.is_empty()).then(|| subject.to_owned()),
+            conf_uris,
+        }));
+        let mut conference = Conference {
+            id,
+            focus,
+            organizer: organizer.to_owned(),
+            created: now,
+            last_activity: now,
+            published: Roster::default(),
+            roster,
+            version: 1,
+            roles: BTreeMap::from([(organizer.to_owned(), Role::Presenter)]),
+            locked: false,
+            ended: false,
+            dial_outs: 0,
+        };
+        conference.update_conference_state();
+        conference.published = conference.roster.clone();
+        conference
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The focus URI.
+    pub fn focus(&self) -> &ConferenceUri {
+        &self.focus
+    }
+
+    /// The URI of one of this conference's MCUs.
+    pub fn mcu_uri(&self, part: ConferencePart) -> Option<ConferenceUri> {
+        self.focus.with_part(part).ok()
+    }
+
+    pub fn organizer(&self) -> &str {
+        &self.organizer
+    }
+
+    pub fn created(&self) -> Time {
+        self.created
+    }
+
+    /// When a command or SIP-side input last changed something.
+    pub fn last_activity(&self) -> Time {
+        self.last_activity
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.roster.subject()
+    }
+
+    /// The state now, including changes not yet sent to subscribers.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The role of a user in the roster.
+    pub fn role(&self, user: &str) -> Option<&Role> {
+        self.roster.user(user)?;
+        self.roles.get(user)
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The version of the last document subscribers were sent.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The first NOTIFY of a new subscription: the whole roster as of the
+    /// last document the other subscribers were sent, so that the next
+    /// [`Conference::notify_document`] takes every subscriber, old and new,
+    /// to the same state.
+    pub fn full_document(&self) -> ConferenceInfo {
+        self.published.full_document(self.version)
+    }
+
+    /// The partial document of what changed since the last call, one
+    /// version newer, for every subscription; `None` when nothing changed.
+    pub fn notify_document(&mut self) -> Option<ConferenceInfo> {
+        let mut document = conference_info::diff(&self.published, &self.roster)?;
+        self.version = self.version.saturating_add(1);
+        document.version = self.version;
+        self.published = self.roster.clone();
+        Some(document)
+    }
+
+    /// Answers a C3P request sent to the focus by `from_user` (the
+    /// authenticated address of record): `addUser` in the joining INVITE,
+    /// the others in INFO.
+    pub fn handle(
+        &mut self,
+        now: Time,
+        from_user: &str,
+        request: &C3pRequest,
+    ) -> (C3pResponse, Vec<RosterEvent>) {
+        if self.ended {
+            return (
+                request.failure(FailureReason::ConferenceDoesNotExist),
+                Vec::new(),
+            );
+        }
+        let mut command = request.command.clone();
+        let outcome = match &mut command {
+            C3pCommand::AddUser(add) if add.is_dial_out() => self.dial_out(from_user, add),
+            C3pCommand::AddUser(add) => self.join(from_user, add),
+            C3pCommand::DeleteUser(keys) => self.delete_user(from_user, keys),
+            C3pCommand::ModifyUserRoles(modify) => self.modify_user_roles(from_user, modify),
+            C3pCommand::ModifyEndpointMedia(modify) => {
+                self.modify_endpoint_media(from_user, modify)
+            }
+            C3pCommand::ModifyConferenceLock(lock) => self.modify_lock(from_user, lock),
+            C3pCommand::DeleteConference(keys) => self.delete_conference(from_user, keys),
+            _ => Err(FailureReason::NotSupported),
+        };
+        match outcome {
+            Ok(events) => {
+                self.last_activity = now;
+                let response = C3pResponse {
+                    command,
+                    ..request.response(ResponseCode::Success)
+                };
+                (response, events)
+            }
+            Err(reason) => (request.failure(reason), Vec::new()),
+        }
+    }
+
+    /// The user's focus dialog ended (BYE): it leaves the conference,
+    /// `departed`.
+    pub fn participant_left(
+        &mut self,
+        now: Time,
+        user: &str,
+    ) -> Result<Vec<RosterEvent>, FocusError> {
+        self.check_live()?;
+        if self.roster.user(user).is_none() {
+            return Err(FocusError::UnknownUser(user.to_owned()));
+        }
+        self.last_activity = now;
+        let mut events = Vec::new();
+        self.remove(user, DisconnectionMethod::Departed, &mut events);
+        self.end_if_empty(&mut events);
+        Ok(events)
+    }
+
+    /// The user's call to the A/V MCU was answered, dialled in or out:
+    /// `endpoint` (its RFC 4575 entity) is connected with one audio
+    /// medium. A user not yet in the roster (a plain SIP phone dialling
+    /// the MCU, PROTOCOLS.md section 4 step 5) joins as an attendee.
+    pub fn audio_joined(
+        &mut self,
+        now: Time,
+        user: &str,
+        endpoint: &str,
+    ) -> Result<Vec<RosterEvent>, FocusError> {
+        self.check_live()?;
+        let mut events = Vec::new();
+        let mut entry = match self.roster.user(user) {
+            Some(present) => present.clone(),
+            None if self.locked => return Err(FocusError::Locked),
+            None => {
+                let role = self.role_for_newcomer(user);
+                events.push(RosterEvent::Joined {
+                    user: user.to_owned(),
+                    role: role.clone(),
+                });
+                User {
+                    roles: vec![role.as_str().to_owned()],
+                    ..User::new(user)
+                }
+            }
+        };
+        // An earlier, finished audio call is history now.
+        entry.endpoints.retain(|existing| {
+            existing.entity == endpoint
+                || !(is_audio_video(existing)
+                    && existing.status == Some(EndpointStatus::Disconnected))
+        });
+        let previous = entry
+            .endpoints
+            .iter()
+            .position(|existing| existing.entity == endpoint)
+            .map(|index| entry.endpoints.swap_remove(index));
+        // A muted user stays muted across a redial.
+        let filter = previous
+            .as_ref()
+            .and_then(|previous| audio_media(previous))
+            .and_then(|media| media.ingress_filter.clone())
+            .unwrap_or(IngressFilter::Unblock);
+        let joining_method = previous
+            .and_then(|previous| previous.joining_method)
+            .unwrap_or(JoiningMethod::DialedIn);
+        entry.endpoints.push(Endpoint {
+            session_type: Some(SessionType::AudioVideo),
+            status: Some(EndpointStatus::Connected),
+            joining_method: Some(joining_method),
+            media: vec![Media {
+                media_type: Some("audio".to_owned()),
+                status: Some(MediaStatus::SendRecv),
+                ingress_filter: Some(filter),
+                ..Media::new(AUDIO_MEDIA_ID)
+            }],
+            ..Endpoint::new(endpoint)
+        });
+        self.set_user(entry).map_err(|_| FocusError::Full)?;
+        self.roles
+            .entry(user.to_owned())
+            .or_insert_with(|| Role::Attendee);
+        self.last_activity = now;
+        events.push(RosterEvent::AudioJoined {
+            user: user.to_owned(),
+            endpoint: endpoint.to_owned(),
+        });
+        Ok(events)
+    }
+
+    /// The user's audio calls ended (or a dial-out failed: `failed`,
+    /// `busy`): its audio-video endpoints are disconnected. A user with no
+    /// focus dialog (a phone) leaves the conference with them.
+    pub fn audio_left(
+        &mut self,
+        now: Time,
+        user: &str,
+        method: DisconnectionMethod,
+    ) -> Result<Vec<RosterEvent>, FocusError> {
+        self.check_live()?;
+        let mut entry = self
+            .roster
+            .user(user)
+            .cloned()
+            .ok_or_else(|| FocusError::UnknownUser(user.to_owned()))?;
+        let mut events = Vec::new();
+        for endpoint in entry.endpoints.iter_mut().filter(|e| is_audio_video(e)) {
+            if endpoint.status == Some(EndpointStatus::Disconnected) {
+                continue;
+            }
+            endpoint.status = Some(EndpointStatus::Disconnected);
+            endpoint.disconnection_method = Some(method.clone());
+            events.push(RosterEvent::AudioLeft {
+                user: user.to_owned(),
+                endpoint: endpoint.entity.clone(),
+                method: method.clone(),
+            });
+        }
+        self.last_activity = now;
+        let in_focus = entry.endpoints.iter().any(|endpoint| {
+            endpoint.session_type == Some(SessionType::Focus)
+                && endpoint.status == Some(EndpointStatus::Connected)
+        });
+        if in_focus {
+            // Only endpoints changed, which the limits do not count.
+            self.set_user(entry).map_err(|_| FocusError::Full)?;
+        } else {
+            self.remove(user, method, &mut events);
+            self.end_if_empty(&mut events);
+        }
+        Ok(events)
+    }
+
+    /// `addUser` in the INVITE to the focus: the sender joins, the
+    /// creator (and anyone made presenter before) as presenter, the rest
+    /// as attendees. Rejoining refreshes the focus endpoint.
+    fn join(&mut self, from_user: &str, add: &mut AddUser) -> Outcome {
+        if !add.user.entity.is_empty() && add.user.entity != from_user {
+            return Err(FailureReason::InvalidUserEntity);
+        }
+        self.check_conf_entity(&add.conf_entity)?;
+        let present = self.roster.user(from_user).cloned();
+        if present.is_none() && self.locked {
+            return Err(FailureReason::OtherFailure);
+        }
+        let role = self.role_for_newcomer(from_user);
+        let mut user = present.clone().unwrap_or_else(|| User::new(from_user));
+        if let Some(display_text) = add.user.display_text.as_ref().filter(|t| !t.is_empty()) {
+            user.display_text = Some(display_text.clone());
+        }
+        user.roles = vec![role.as_str().to_owned()];
+        user.endpoints
+            .retain(|endpoint| endpoint.entity != from_user);
+        user.endpoints.push(Endpoint {
+            session_type: Some(SessionType::Focus),
+            status: Some(EndpointStatus::Connected),
+            joining_method: Some(JoiningMethod::DialedIn),
+            ..Endpoint::new(from_user)
+        });
+        self.set_user(user)?;
+        self.roles.insert(from_user.to_owned(), role.clone());
+        add.user.entity = from_user.to_owned();
+        add.user.role = Some(role.clone());
+        Ok(if present.is_none() {
+            vec![RosterEvent::Joined {
+                user: from_user.to_owned(),
+                role,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// `addUser` with `mscp:mcuUri` in INFO: the A/V MCU is to call the
+    /// user; the roster shows the endpoint dialing out until
+    /// [`Conference::audio_joined`] or [`Conference::audio_left`].
+    fn dial_out(&mut self, from_user: &str, add: &mut AddUser) -> Outcome {
+        self.check_conf_entity(&add.conf_entity)?;
+        if self.roster.user(from_user).is_none() {
+            return Err(FailureReason::Forbidden);
+        }
+        let target_user = add.user.entity.clone();
+        if target_user.is_empty() {
+            return Err(FailureReason::InvalidUserEntity);
+        }
+        if target_user != from_user && !self.is_leader(from_user) {
+            return Err(FailureReason::Forbidden);
+        }
+        let mcu = self.mcu_uri(ConferencePart::AudioVideo);
+        let mcu_uri = match (&add.mcu_uri, mcu) {
+            (_, None) => return Err(FailureReason::OtherFailure),
+            (Some(asked), Some(mcu)) => {
+                if ConferenceUri::parse(asked).ok().as_ref() != Some(&mcu) {
+                    return Err(FailureReason::McuTypeNotAvailable);
+                }
+                mcu.to_string()
+            }
+            (None, Some(mcu)) => mcu.to_string(),
+        };
+        let endpoint_entity = match add.user.endpoint.as_ref() {
+            Some(endpoint) if !endpoint.entity.is_empty() => endpoint.entity.clone(),
+            _ => {
+                self.dial_outs = self.dial_outs.saturating_add(1);
+                format!("dial-out-{}", self.dial_outs)
+            }
+        };
+        let present = self.roster.user(&target_user).cloned();
+        let role = self.role_for_newcomer(&target_user);
+        let mut user = present.clone().unwrap_or_else(|| {
+            let mut user = User::new(target_user.clone());
+            user.display_text = add.user.display_text.clone().filter(|t| !t.is_empty());
+            user.roles = vec![role.as_str().to_owned()];
+            user
+        });
+        user.endpoints
+            .retain(|endpoint| endpoint.entity != endpoint_entity);
+        user.endpoints.push(Endpoint {
+            session_type: Some(SessionType::AudioVideo),
+            status: Some(EndpointStatus::DialingOut),
+            joining_method: Some(JoiningMethod::DialedOut),
+            ..Endpoint::new(endpoint_entity.clone())
+        });
+        self.set_user(user)?;
+        let mut events = Vec::new();
+        if present.is_none() {
+            self.roles.insert(target_user.clone(), role.clone());
+            events.push(RosterEvent::Joined {
+                user: target_user.clone(),
+                role: role.clone(),
+            });
+        }
+        events.push(RosterEvent::DialOut {
+            user: target_user.clone(),
+            endpoint: endpoint_entity.clone(),
+            target: add.dial_out_target().to_owned(),
+            mcu_uri: mcu_uri.clone(),
+        });
+        add.mcu_uri = Some(mcu_uri);
+        if let Some(endpoint) = add.user.endpoint.as_mut() {
+            endpoint.entity = endpoint_entity;
+        }
+        add.user.role = self.roles.get(&target_user).cloned();
+        Ok(events)
+    }
+
+    /// `deleteUser`: eject; the roster says `booted`.
+    fn delete_user(&mut self, from_user: &str, keys: &UserKeys) -> Outcome {
+        self.check_leader(from_user, &keys.conf_entity)?;
+        if self.roster.user(&keys.user_entity).is_none() {
+            return Err(FailureReason::InvalidUserEntity);
+        }
+        let mut events = Vec::new();
+        self.remove(&keys.user_entity, DisconnectionMethod::Booted, &mut events);
+        // An ejected presenter does not come back as one.
+        self.roles.remove(&keys.user_entity);
+        self.end_if_empty(&mut events);
+        Ok(events)
+    }
+
+    /// `modifyUserRoles`: promote to presenter or demote to attendee.
+    fn modify_user_roles(&mut self, from_user: &str, modify: &ModifyUserRoles) -> Outcome {
+        self.check_leader(from_user, &modify.keys.conf_entity)?;
+        if !matches!(modify.role, Role::Presenter | Role::Attendee) {
+            return Err(FailureReason::InvalidRole);
+        }
+        let target = &modify.keys.user_entity;
+        let mut user = self
+            .roster
+            .user(target)
+            .cloned()
+            .ok_or(FailureReason::InvalidUserEntity)?;
+        user.roles = vec![modify.role.as_str().to_owned()];
+        self.set_user(user)?;
+        self.roles.insert(target.clone(), modify.role.clone());
+        Ok(vec![RosterEvent::RoleChanged {
+            user: target.clone(),
+            role: modify.role.clone(),
+        }])
+    }
+
+    /// `modifyEndpointMedia` ([MS-CONFAV]): the media ingress filter of one
+    /// audio medium, block to mute.
+    fn modify_endpoint_media(&mut self, from_user: &str, modify: &ModifyEndpointMedia) -> Outcome {
+        self.check_leader(from_user, &modify.keys.conf_entity)?;
+        let keys = &modify.keys;
+        let mut user = self
+            .roster
+            .user(&keys.user_entity)
+            .cloned()
+            .ok_or(FailureReason::InvalidUserEntity)?;
+        // No endpoint named: the user's audio-video one.
+        let endpoint = user
+            .endpoints
+            .iter_mut()
+            .find(|endpoint| {
+                if keys.endpoint_entity.is_empty() {
+                    is_audio_video(endpoint)
+                } else {
+                    endpoint.entity == keys.endpoint_entity
+                }
+            })
+            .ok_or(FailureReason::EndpointDoesNotExist)?;
+        let media_id = if keys.media_id.is_empty() {
+            modify.media.id.as_str()
+        } else {
+            keys.media_id.as_str()
+        };
+        let media = endpoint
+            .media
+            .iter_mut()
+            .find(|media| {
+                if media_id.is_empty() {
+                    media.media_type.as_deref() == Some("audio")
+                } else {
+                    media.id == media_id
+                }
+            })
+            .ok_or(FailureReason::EndpointDoesNotExist)?;
+        let Some(filter) = modify.media.ingress_filter else {
+            return Ok(Vec::new());
+        };
+        media.ingress_filter = Some(match filter {
+            MediaFilter::Block => IngressFilter::Block,
+            MediaFilter::Unblock => IngressFilter::Unblock,
+        });
+        let endpoint_entity = endpoint.entity.clone();
+        self.set_user(user)?;
+        Ok(vec![RosterEvent::MediaFiltered {
+            user: keys.user_entity.clone(),
+            endpoint: endpoint_entity,
+            filter,
+        }])
+    }
+
+    fn modify_lock(&mut self, from_user: &str, lock: &ModifyConferenceLock) -> Outcome {
+        self.check_leader(from_user, &lock.conf_entity)?;
+        if self.locked == lock.locked {
+            return Ok(Vec::new());
+        }
+        self.locked = lock.locked;
+        self.update_conference_state();
+        Ok(vec![RosterEvent::LockChanged {
+            locked: lock.locked,
+        }])
+    }
+
+    /// `deleteConference`: everyone is disconnected by the focus
+    /// (`booted`, RFC 4575 §5.6.4) and the conference ends.
+    fn delete_conference(&mut self, from_user: &str, keys: &ConferenceKeys) -> Outcome {
+        self.check_leader(from_user, &keys.conf_entity)?;
+        let mut events = Vec::new();
+        self.end(DisconnectionMethod::Booted, &mut events);
+        Ok(events)
+    }
+
+    fn check_live(&self) -> Result<(), FocusError> {
+        if self.ended {
+            Err(FocusError::Ended)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A command naming another conference is refused; an empty key means
+    /// this one.
+    fn check_conf_entity(&self, conf_entity: &str) -> Result<(), FailureReason> {
+        if conf_entity.is_empty() {
+            return Ok(());
+        }
+        match ConferenceUri::parse(conf_entity) {
+            Ok(uri) if uri.id.as_deref() == Some(self.id.as_str()) => Ok(()),
+            _ => Err(FailureReason::ConferenceDoesNotExist),
+        }
+    }
+
+    fn check_leader(&self, from_user: &str, conf_entity: &str) -> Result<(), FailureReason> {
+        self.check_conf_entity(conf_entity)?;
+        if self.is_leader(from_user) {
+            Ok(())
+        } else {
+            Err(FailureReason::Forbidden)
+        }
+    }
+
+    /// A presenter in the roster.
+    fn is_leader(&self, user: &str) -> bool {
+        self.roster.user(user).is_some() && self.roles.get(user) == Some(&Role::Presenter)
+    }
+
+    fn role_for_newcomer(&self, user: &str) -> Role {
+        self.roles.get(user).cloned().unwrap_or(Role::Attendee)
+    }
+
+    fn set_user(&mut self, user: User) -> Result<(), FailureReason> {
+        self.roster.set_user(user).map_err(|error| match error {
+            RosterError::TooManyUsers { .. } => FailureReason::MaximumMeetingSizeExceeded,
+            _ => FailureReason::OtherFailure,
+        })?;
+        self.update_conference_state();
+        Ok(())
+    }
+
+    fn remove(&mut self, user: &str, method: DisconnectionMethod, events: &mut Vec<RosterEvent>) {
+        if self
+            .roster
+            .remove_user(user, Some(method.clone()))
+            .is_some()
+        {
+            self.update_conference_state();
+            events.push(RosterEvent::Left {
+                user: user.to_owned(),
+                method,
+            });
+        }
+    }
+
+    /// RFC 4579 leaves it to the focus; ours ends an ad-hoc conference
+    /// when no one is connected to it any more.
+    fn end_if_empty(&mut self, events: &mut Vec<RosterEvent>) {
+        let connected = self.roster.users().any(|user| {
+            user.endpoints
+                .iter()
+                .any(|endpoint| endpoint.status == Some(EndpointStatus::Connected))
+        });
+        if !connected {
+            self.end(DisconnectionMethod::Departed, events);
+        }
+    }
+
+    fn end(&mut self, method: DisconnectionMethod, events: &mut Vec<RosterEvent>) {
+        let users: Vec<String> = self.roster.users().map(|u| u.entity.clone()).collect();
+        for user in users {
+            self.remove(&user, method.clone(), events);
+        }
+        self.ended = true;
+        self.update_conference_state();
+        events.push(RosterEvent::Ended);
+    }
+
+    fn update_conference_state(&mut self) {
+        let user_count = u32::try_from(self.roster.users().len()).unwrap_or(u32::MAX);
+        self.roster.set_conference_state(Some(ConferenceState {
+            user_count: Some(user_count),
+            active: Some(!self.ended),
+            locked: Some(self.locked),
+        }));
+    }
+}
+
+fn is_audio_video(endpoint: &Endpoint) -> bool {
+    endpoint.session_type == Some(SessionType::AudioVideo)
+}
+
+fn audio_media(endpoint: &Endpoint) -> Option<&Media> {
+    endpoint
+        .media
+        .iter()
+        .find(|media| media.media_type.as_deref() == Some("audio"))
+}
