@@ -22,7 +22,8 @@
 //!   The SIP layer answers the INVITE 403.
 //! - Dial-out (`addUser` with `mscp:mcuUri`, "invite a buddy") to another
 //!   user is for presenters only; attendees get `forbidden`. Anyone present
-//!   may have the A/V MCU call their own user entity ("call me at").
+//!   may have the A/V MCU call their own user entity ("call me at"). A
+//!   lock keeps out those who come uninvited, not those a presenter calls.
 //! - `deleteUser`, `modifyUserRoles`, `modifyEndpointMedia`,
 //!   `modifyConferenceLock` and `deleteConference` are for presenters only;
 //!   anyone else gets `forbidden` (with diagnostic 3014, see

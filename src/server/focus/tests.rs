@@ -16,6 +16,8 @@ use crate::proto::conference_info::{
 };
 use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
 
+mod crowd;
+
 const DOMAIN: &str = "confab.local";
 const VIVIAN: &str = "sip:vivian@confab.local";
 const BOB: &str = "sip:bob@confab.local";
@@ -520,99 +522,4 @@ fn dial_out_invites_a_buddy_for_presenters_and_calls_anyone_back() {
     let bob = subscribers.0[0].user(BOB).unwrap();
     let phone = bob.endpoint(&format!("{{{BOB}-phone}}")).unwrap();
     assert_eq!(phone.disconnection_method, Some(DisconnectionMethod::Busy));
-}
-
-#[test]
-fn fifty_participants_converge_on_three_subscribers() {
-    let (mut factory, id) = created();
-    let conference = factory.conference_mut(&id).unwrap();
-    let mut rng = StdRng::seed_from_u64(50);
-    let mut subscribers = Subscribers(Vec::new());
-    subscribers.subscribe(conference);
-    join(conference, VIVIAN);
-    let users: Vec<String> = (0..50)
-        .map(|n| format!("sip:user{n}@confab.local"))
-        .collect();
-    for (n, user) in users.iter().enumerate() {
-        assert_eq!(join(conference, user).0.code, ResponseCode::Success);
-        conference
-            .audio_joined(at(100), user, &format!("{{av-{n}}}"))
-            .unwrap();
-        if n % 7 == 0 {
-            subscribers.publish(conference);
-        }
-        if n == 20 || n == 40 {
-            subscribers.subscribe(conference);
-        }
-    }
-    subscribers.publish(conference);
-    subscribers.assert_converged(conference);
-    assert_eq!(subscribers.0.len(), 3);
-    assert_eq!(conference.roster().users().len(), 51);
-
-    for step in 0..200 {
-        let present: Vec<String> = conference
-            .roster()
-            .users()
-            .map(|user| user.entity.clone())
-            .filter(|user| user != VIVIAN)
-            .collect();
-        if present.is_empty() {
-            break;
-        }
-        let user = &present[rng.random_range(0..present.len())];
-        match rng.random_range(0..5) {
-            0 | 1 => {
-                let filter = if rng.random_bool(0.5) {
-                    c3p::MediaFilter::Block
-                } else {
-                    c3p::MediaFilter::Unblock
-                };
-                let response = command(conference, VIVIAN, mute(conference, user, filter));
-                assert_eq!(response.code, ResponseCode::Success, "{response:?}");
-            }
-            2 => {
-                let keys = user_keys(conference, user);
-                let response = command(conference, VIVIAN, C3pCommand::DeleteUser(keys));
-                assert_eq!(response.code, ResponseCode::Success);
-            }
-            3 => {
-                conference.participant_left(at(200), user).unwrap();
-            }
-            _ => {
-                conference
-                    .audio_left(at(200), user, DisconnectionMethod::Departed)
-                    .unwrap();
-            }
-        }
-        if step % 3 == 0 {
-            subscribers.publish(conference);
-            subscribers.assert_converged(conference);
-        }
-    }
-    subscribers.publish(conference);
-    subscribers.assert_converged(conference);
-    let muted = conference
-        .roster()
-        .users()
-        .filter(|user| {
-            user.endpoints
-                .iter()
-                .flat_map(|endpoint| &endpoint.media)
-                .any(|media| media.ingress_filter == Some(IngressFilter::Block))
-        })
-        .count();
-    assert!(conference.roster().users().len() < 51);
-    // The seed makes some of the survivors muted; the check is that the
-    // count is whatever the focus holds, which the subscribers match.
-    let subscriber_muted = subscribers.0[2]
-        .users()
-        .filter(|user| {
-            user.endpoints
-                .iter()
-                .flat_map(|endpoint| &endpoint.media)
-                .any(|media| media.ingress_filter == Some(IngressFilter::Block))
-        })
-        .count();
-    assert_eq!(muted, subscriber_muted);
 }
