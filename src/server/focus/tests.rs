@@ -336,6 +336,18 @@ fn leader_controls_and_attendees_are_forbidden() {
         mute(conference, DAVE, c3p::MediaFilter::Block),
     );
     assert_eq!(response.reason, Some(FailureReason::InvalidUserEntity));
+    // Bob has no audio to mute.
+    let response = command(
+        conference,
+        VIVIAN,
+        mute(conference, BOB, c3p::MediaFilter::Block),
+    );
+    assert_eq!(response.reason, Some(FailureReason::EndpointDoesNotExist));
+    // Keys naming another conference are refused.
+    let mut elsewhere = user_keys(conference, BOB);
+    elsewhere.conf_entity = focus_uri(conference).replace(&format!(":id:{id}"), ":id:OTHERCONF1");
+    let response = command(conference, VIVIAN, C3pCommand::DeleteUser(elsewhere));
+    assert_eq!(response.reason, Some(FailureReason::ConferenceDoesNotExist));
 
     // Vivian ejects Carol: subscribers see her booted.
     let response = command(
