@@ -21,6 +21,8 @@ use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
 /// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
 /// well under this, and anything bigger is not SIP we want.
 const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams taken in one wake-up beyond the first.
+const UDP_BATCH: usize = 32;
 /// Messages queued for one TCP connection before we drop rather than block
 /// the core.
 const CONNECTION_QUEUE: usize = 256;
@@ -143,6 +145,16 @@ where
                         let now = self.now();
                         let bytes = datagram.get(..len).unwrap_or_default();
                         self.core.handle_datagram(now, Peer::udp(from), bytes);
+                        // Under load more are waiting: take them without
+                        // going round the select for each (bounded, so
+                        // timers and TCP still get their turn).
+                        for _ in 0..UDP_BATCH {
+                            let Ok((len, from)) = self.sockets.udp.try_recv_from(&mut datagram) else {
+                                break;
+                            };
+                            let bytes = datagram.get(..len).unwrap_or_default();
+                            self.core.handle_datagram(now, Peer::udp(from), bytes);
+                        }
                     }
                     // ICMP errors surface here on Linux; the transaction
                     // layer's timers deal with the silence.
@@ -206,7 +218,14 @@ where
         } = transmit;
         match destination.transport {
             Transport::Udp => {
-                if let Err(error) = self.sockets.udp.send_to(&payload, destination.addr).await {
+                // The socket almost always has room: no await then.
+                let sent = match self.sockets.udp.try_send_to(&payload, destination.addr) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        self.sockets.udp.send_to(&payload, destination.addr).await
+                    }
+                    other => other,
+                };
+                if let Err(error) = sent {
                     tracing::debug!(%error, to = %destination, "udp send");
                 }
             }
