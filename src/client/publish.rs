@@ -14,8 +14,8 @@ use rsip::headers::UntypedHeader;
 use rsip::{Header, Method, Response};
 
 use super::{Client, Event, Purpose};
-use crate::proto::Time;
 use crate::proto::pidf::{self, Availability, PresenceDocument};
+use crate::proto::{Time, message};
 
 /// What we ask a publication to last.
 const PUBLISH_EXPIRY: Duration = Duration::from_secs(600);
@@ -170,9 +170,15 @@ impl Client {
         let code = response.map_or(408, |response| response.status_code.code());
         match (code, response) {
             (200..=299, Some(response)) => {
-                self.own.etag = header_value(response, "SIP-ETag");
-                let granted = header_value(response, "Expires")
-                    .and_then(|value| value.trim().parse::<u64>().ok())
+                self.own.etag = message::header_value(&response.headers, "SIP-ETag")
+                    .map(|etag| etag.trim().to_owned());
+                let granted = response
+                    .headers
+                    .iter()
+                    .find_map(|header| match header {
+                        Header::Expires(expires) => expires.value().trim().parse::<u64>().ok(),
+                        _ => None,
+                    })
                     .map_or(PUBLISH_EXPIRY, Duration::from_secs);
                 self.own.next_at = Some(now + granted / 2);
                 let uri = self.aor.clone();
@@ -203,17 +209,4 @@ impl Client {
             self.publish(now, changed || self.own.etag.is_none());
         }
     }
-}
-
-/// A header rsip keeps as `Other`, or a typed one, by name.
-fn header_value(response: &Response, name: &str) -> Option<String> {
-    response.headers.iter().find_map(|header| match header {
-        Header::Other(key, value) if key.eq_ignore_ascii_case(name) => {
-            Some(value.trim().to_owned())
-        }
-        Header::Expires(value) if name.eq_ignore_ascii_case("Expires") => {
-            Some(value.value().to_owned())
-        }
-        _ => None,
-    })
 }

@@ -8,7 +8,7 @@ use rsip::{Header, Method, Request, Response};
 
 use super::registration::RegistrationAction;
 use super::{Client, Event, Purpose, status_line};
-use crate::proto::Time;
+use crate::proto::{Time, message};
 
 impl Client {
     /// Starts registering; call once, at `now`.
@@ -107,7 +107,9 @@ impl Client {
 fn granted_expiry(response: &Response, our_contact: &str) -> Option<Duration> {
     let from_contact = response.headers.iter().find_map(|header| match header {
         Header::Contact(contact) if contact.value().contains(our_contact) => {
-            param_value(contact.value(), "expires").and_then(|value| value.parse::<u64>().ok())
+            message::param(contact.value(), "expires")
+                .flatten()
+                .and_then(|value| value.parse::<u64>().ok())
         }
         _ => None,
     });
@@ -123,14 +125,4 @@ fn min_expires(response: &Response) -> Option<u32> {
         Header::MinExpires(value) => value.value().trim().parse().ok(),
         _ => None,
     })
-}
-
-/// A header parameter after the `>` of a name-addr.
-fn param_value<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    let params = value.rfind('>').and_then(|end| value.get(end + 1..))?;
-    params
-        .split(';')
-        .filter_map(|param| param.trim().split_once('='))
-        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.trim())
 }
