@@ -51,11 +51,13 @@ struct Call {
     caller: PathBuf,
     callee: PathBuf,
     _dir: tempfile::TempDir,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 /// vivian (440 Hz) calls amy (880 Hz); both record; the call lasts about
 /// `seconds` of audio.
 fn tone_call(extra: &[&str], seconds: u64) -> Call {
+    let turn = crate::harness::audio_call_turn();
     let server = ServerProcess::start();
     let dir = tempfile::tempdir().unwrap();
     let caller = dir.path().join("vivian.wav");
@@ -104,6 +106,7 @@ fn tone_call(extra: &[&str], seconds: u64) -> Call {
         caller,
         callee,
         _dir: dir,
+        _turn: turn,
     }
 }
 

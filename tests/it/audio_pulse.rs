@@ -394,6 +394,7 @@ fn windows_with(samples: &[i16], hz: f64, level: f64) -> usize {
 
 #[test]
 fn each_side_hears_the_other_through_pulseaudio_and_not_itself() {
+    let _turn = crate::harness::audio_call_turn();
     let server = ServerProcess::start();
     let vivian_pulse = PulseDaemon::start(440);
     let amy_pulse = PulseDaemon::start(880);

@@ -12,6 +12,18 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub const CONFAB: &str = env!("CARGO_BIN_EXE_confab");
+
+/// Calls with real-time audio judge timing: one at a time, so they do not
+/// load each other's cores and read the load as network jitter.
+pub static AUDIO_CALLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds [`AUDIO_CALLS`] for a test (a panicking holder does not block
+/// the others).
+pub fn audio_call_turn() -> std::sync::MutexGuard<'static, ()> {
+    AUDIO_CALLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 pub const DOMAIN: &str = "confab.local";
 
 /// A free loopback port for UDP and TCP (bound then released; the window

@@ -33,6 +33,7 @@ const CALL_SECONDS: u64 = 3;
 
 #[test]
 fn linphone_calls_confab_and_each_hears_the_other() {
+    let _turn = crate::harness::audio_call_turn();
     let mut call = Call::start();
     call.phone.send("call sip:amy@confab.local");
     let incoming = call.amy.expect("incoming_call", WAIT);
@@ -51,6 +52,7 @@ fn linphone_calls_confab_and_each_hears_the_other() {
 
 #[test]
 fn confab_calls_linphone_and_each_hears_the_other() {
+    let _turn = crate::harness::audio_call_turn();
     let mut call = Call::start();
     call.amy
         .send(json!({"cmd": "call", "to": "sip:hao@confab.local"}));
