@@ -272,6 +272,9 @@ pub fn event_line(event: &client::Event) -> Option<String> {
             },
         },
         client::Event::Unregistered | client::Event::Muted { .. } => return None,
+        // The conference events get their contract lines with the
+        // conference commands.
+        _ => return None,
     };
     // Serialising a plain enum of strings cannot fail.
     serde_json::to_string(&event).ok()

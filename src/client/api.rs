@@ -64,8 +64,88 @@ pub enum Command {
     Dtmf {
         digits: String,
     },
+    /// Turn the IM conversation with `with` into a conference: create it,
+    /// join it, join its audio from this client, and have the focus dial
+    /// out to each of `with`.
+    Escalate {
+        with: Vec<String>,
+    },
+    /// Create a conference and join it (no audio, nobody invited yet).
+    CreateConference,
+    /// Join the current conference's audio.
+    JoinConferenceAudio {
+        via: AudioVia,
+    },
+    /// Have the A/V MCU dial out to `uri` (a leader's invitation).
+    ConferenceInvite {
+        uri: String,
+    },
+    /// Leader: remove `uri` from the conference.
+    ConferenceEject {
+        uri: String,
+    },
+    /// Leader: make `uri` a presenter (`leader: true`) or an attendee.
+    ConferenceSetRole {
+        uri: String,
+        leader: bool,
+    },
+    /// Leader: block or unblock `uri`'s audio at the MCU.
+    ConferenceMute {
+        uri: String,
+        muted: bool,
+    },
+    /// Leader: admit no one new (or open again).
+    ConferenceLock {
+        locked: bool,
+    },
+    /// Leader: end the conference for everyone.
+    ConferenceEnd,
+    /// Leave the conference (audio, roster and IM).
+    LeaveConference,
+    /// An IM to every participant; `id` is echoed in
+    /// [`Event::ImStatus`], `to` being the focus.
+    ConferenceIm {
+        id: u64,
+        text: String,
+    },
+    /// Tell the conference we are typing.
+    ConferenceTyping,
     /// Unregister and stop.
     Quit,
+}
+
+/// How to join a conference's audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioVia {
+    /// This client's sound devices: a media INVITE to the A/V MCU.
+    Client,
+    /// "Call me at": the A/V MCU dials this number.
+    Phone { number: String },
+}
+
+/// A conference participant as the roster shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub uri: String,
+    pub display: String,
+    /// `presenter` (a leader) or `attendee`.
+    pub roles: Vec<String>,
+    /// The focus endpoint's RFC 4575 status (`connected`, `dialing-out`,
+    /// ...), or the audio's for a user with no focus endpoint (a phone).
+    pub status: String,
+    /// The audio endpoint's status; `none` without one.
+    pub audio: String,
+    /// Muted by a leader (ingress blocked at the MCU).
+    pub muted: bool,
+    /// The CSRC the MCU marks this participant's voice with in the mix
+    /// (RFC 4575 media `src-id`), to tell who is speaking.
+    pub src_id: Option<u32>,
+}
+
+impl Participant {
+    pub fn is_leader(&self) -> bool {
+        self.roles.iter().any(|role| role == "presenter")
+    }
 }
 
 impl Command {
@@ -85,6 +165,19 @@ impl Command {
             Command::Dtmf { .. } => "call.dtmf",
             Command::DeclineCall => "call.decline",
             Command::HangUp => "call.hangup",
+            Command::Escalate { .. } => "escalate",
+            Command::CreateConference => "conference.create",
+            Command::JoinConferenceAudio { .. } => "conference.join_audio",
+            Command::ConferenceInvite { .. } => "conference.invite",
+            Command::ConferenceEject { .. } => "conference.eject",
+            Command::ConferenceSetRole { leader: true, .. } => "conference.promote",
+            Command::ConferenceSetRole { leader: false, .. } => "conference.demote",
+            Command::ConferenceMute { .. } => "conference.mute",
+            Command::ConferenceLock { .. } => "conference.lock",
+            Command::ConferenceEnd => "conference.end",
+            Command::LeaveConference => "conference.leave",
+            Command::ConferenceIm { .. } => "conference.im",
+            Command::ConferenceTyping => "conference.typing",
             Command::Quit => "quit",
         }
     }
@@ -156,5 +249,43 @@ pub enum Event {
     CommandFailed {
         command: &'static str,
         reason: String,
+    },
+    /// We are in the conference of `focus` with this role (`presenter` or
+    /// `attendee`); again whenever our role changes.
+    ConferenceJoined {
+        focus: String,
+        role: String,
+    },
+    /// The roster after a NOTIFY was applied: everyone in the conference.
+    Roster {
+        focus: String,
+        version: u32,
+        locked: bool,
+        users: Vec<Participant>,
+    },
+    /// An A/V MCU calls us into its conference (a leader's invitation);
+    /// answered with [`Command::AnswerCall`], which also joins the focus.
+    ConferenceInvitation {
+        from: String,
+        focus: String,
+    },
+    /// A conference IM relayed by the IM MCU.
+    ConferenceIm {
+        focus: String,
+        from: String,
+        text: String,
+    },
+    /// Someone in the conference is typing.
+    ConferenceTyping {
+        focus: String,
+        from: String,
+    },
+    /// A leader removed us.
+    Ejected {
+        focus: String,
+    },
+    /// The conference is over (a leader ended it, or we left).
+    ConferenceEnded {
+        focus: String,
     },
 }

@@ -10,6 +10,7 @@
 
 mod api;
 pub mod call;
+mod conference;
 mod im;
 mod outgoing;
 mod presence;
@@ -18,7 +19,7 @@ mod register;
 pub mod registration;
 pub mod subscription;
 
-pub use api::{Availability, Buddy, Command, Event};
+pub use api::{AudioVia, Availability, Buddy, Command, Event, Participant};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -429,6 +430,7 @@ impl SipCore for Client {
                 self.use_local_buddies(now, buddies.clone());
                 Ok(())
             }
+            ref conference => self.conference_command(now, conference),
         };
         if let Err(reason) = result {
             self.events.push_back(Event::CommandFailed {

@@ -218,5 +218,11 @@ fn handle_request(
                 }
             }
         }
+        IoRequest::McuOpenLeg { .. }
+        | IoRequest::McuStartLeg { .. }
+        | IoRequest::McuCloseLeg { .. }
+        | IoRequest::McuFilterLeg { .. } => {
+            tracing::warn!(?request, "a client's media task has no conference mixer")
+        }
     }
 }

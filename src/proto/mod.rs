@@ -35,7 +35,7 @@ pub mod transaction;
 pub mod transport;
 pub mod xml;
 
-pub use io::IoRequest;
+pub use io::{IoRequest, IoResult};
 pub use time::Time;
 pub use transport::{Peer, Transmit, Transport};
 

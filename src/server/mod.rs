@@ -12,6 +12,7 @@
 //! - [`presence`]: the presence agent and the roaming buddy list, on the
 //!   generic [`notifier`] (RFC 6665) and [`publication`] (RFC 3903) cores.
 
+mod conferencing;
 pub mod focus;
 mod forward;
 pub mod notifier;
@@ -24,4 +25,4 @@ mod route;
 pub mod sip;
 
 pub use presence::ContactStore;
-pub use sip::{Server, ServerConfig, ServerEvent, UserDirectory};
+pub use sip::{Server, ServerCommand, ServerConfig, ServerEvent, UserDirectory};

@@ -53,6 +53,13 @@ pub struct ServerConfig {
     pub seed: u64,
 }
 
+/// What the server's driver hands it besides SIP: the answers to its I/O
+/// requests (the A/V MCU's ports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerCommand {
+    Io(crate::proto::IoResult),
+}
+
 /// What the server tells whoever runs it; for logs today.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerEvent {
@@ -422,7 +429,7 @@ impl Server {
 const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, SUBSCRIBE, NOTIFY, PUBLISH, SERVICE";
 
 impl SipCore for Server {
-    type Command = std::convert::Infallible;
+    type Command = ServerCommand;
     type Event = ServerEvent;
 
     fn handle_datagram(&mut self, now: Time, from: Peer, bytes: &[u8]) {
@@ -441,8 +448,11 @@ impl SipCore for Server {
         self.drain_transaction_events(now);
     }
 
-    fn handle_command(&mut self, _now: Time, command: Self::Command) {
-        match command {}
+    fn handle_command(&mut self, now: Time, command: Self::Command) {
+        match command {
+            ServerCommand::Io(result) => self.handle_io_result(now, result),
+        }
+        self.drain_transaction_events(now);
     }
 
     fn handle_timeout(&mut self, now: Time) {

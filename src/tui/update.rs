@@ -205,6 +205,8 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
             call::command_failed(state, command);
             notice(state, format!("{command} failed: {reason}"), true);
         }
+        // The roster pane takes these.
+        _ => {}
     }
 }
 

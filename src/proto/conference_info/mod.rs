@@ -302,6 +302,9 @@ pub struct Media {
     /// `<type>`: `audio` for us.
     pub media_type: Option<String>,
     pub status: Option<MediaStatus>,
+    /// `<src-id>`: the synchronization source that marks this medium in
+    /// what the mixer sends (a CSRC of the mixed RTP stream).
+    pub src_id: Option<String>,
     pub ingress_filter: Option<IngressFilter>,
 }
 

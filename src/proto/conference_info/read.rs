@@ -185,6 +185,7 @@ fn media(element: &Element) -> Result<Media, ConferenceInfoError> {
         id: id.to_owned(),
         media_type: ci_keyword(element, "type"),
         status: ci_keyword(element, "status").map(|word| MediaStatus::from(word.as_str())),
+        src_id: ci_keyword(element, "src-id"),
         ingress_filter,
     })
 }

@@ -205,6 +205,7 @@ fn random_media(rng: &mut StdRng) -> Media {
             Some(MediaStatus::Inactive),
         ],
     );
+    media.src_id = pick(rng, &[None, Some("1"), Some("1847")]).map(str::to_owned);
     media.ingress_filter = pick(
         rng,
         &[

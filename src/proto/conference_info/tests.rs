@@ -58,6 +58,7 @@ fn the_rfc_4575_basic_example_reads_with_its_extras_skipped() {
                 id: "1".into(),
                 media_type: Some("audio".into()),
                 status: Some(MediaStatus::SendRecv),
+                src_id: Some("432424".into()),
                 ingress_filter: None,
             }],
             ..Endpoint::default()

@@ -167,7 +167,11 @@ fn write_endpoint(document: &mut DocumentWriter, endpoint: &Endpoint) {
 /// One `<media>`.
 fn write_media(document: &mut DocumentWriter, media: &Media) {
     let attributes = [("id", media.id.as_str())];
-    if media.media_type.is_none() && media.status.is_none() && media.ingress_filter.is_none() {
+    if media.media_type.is_none()
+        && media.status.is_none()
+        && media.src_id.is_none()
+        && media.ingress_filter.is_none()
+    {
         document.empty("media", &attributes);
         return;
     }
@@ -177,6 +181,9 @@ fn write_media(document: &mut DocumentWriter, media: &Media) {
     }
     if let Some(status) = &media.status {
         document.text_element("status", &[], status.as_str());
+    }
+    if let Some(src_id) = &media.src_id {
+        document.text_element("src-id", &[], src_id);
     }
     if let Some(filter) = &media.ingress_filter {
         let name = format!("{MSCI}:media-ingress-filter");

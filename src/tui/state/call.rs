@@ -128,6 +128,9 @@ pub struct MediaMeters {
     pub output: f32,
     /// The call's RTP figures, once there are any.
     pub stats: Option<CallStats>,
+    /// In a conference: whose voices the mixer sends us now, by CSRC (the
+    /// roster's `src-id`), with their levels.
+    pub speaking: crate::media::contributors::Contributors,
 }
 
 impl From<(f32, f32)> for MediaMeters {
@@ -137,6 +140,7 @@ impl From<(f32, f32)> for MediaMeters {
             input,
             output,
             stats: None,
+            speaking: Default::default(),
         }
     }
 }

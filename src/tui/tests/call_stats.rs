@@ -23,6 +23,7 @@ fn meters(stats: CallStats) -> Msg {
         input: 0.62,
         output: 0.35,
         stats: Some(stats),
+        speaking: Default::default(),
     })
 }
 
