@@ -186,6 +186,18 @@ impl Dialog {
         &self.route_set
     }
 
+    /// Removes the leading routes `is_own` recognizes: a UA living inside
+    /// a proxy that record-routed its own request would otherwise route
+    /// its requests in the dialog through itself.
+    pub fn drop_own_routes(&mut self, is_own: impl Fn(&Uri) -> bool) {
+        let own = self
+            .route_set
+            .iter()
+            .take_while(|route| is_own(&route.uri))
+            .count();
+        self.route_set.drain(..own);
+    }
+
     pub fn remote_target(&self) -> &Uri {
         &self.remote_target
     }

@@ -33,6 +33,8 @@ use crate::proto::transaction::TransactionKey;
 
 pub const PRESENCE: &str = "presence";
 pub const CONTACTS: &str = "vnd.confab.contacts";
+/// RFC 4575: a conference's roster, from its focus.
+pub const CONFERENCE: &str = "conference";
 
 /// Where the server keeps buddy lists. The store implements it over SQLite.
 pub trait ContactStore {
@@ -43,7 +45,7 @@ pub trait ContactStore {
 /// The state of the presence agent.
 pub struct PresenceService {
     publications: Publications,
-    notifier: Notifier,
+    pub(super) notifier: Notifier,
     contacts: Box<dyn ContactStore + Send>,
     /// NOTIFY client transactions in flight.
     notifies: HashMap<TransactionKey, SubscriptionId>,
@@ -59,7 +61,8 @@ impl PresenceService {
         let notifier = Notifier::new(
             NotifierConfig::new(contact, local, seed)
                 .with_package(PRESENCE, 3600)
-                .with_package(CONTACTS, 3600),
+                .with_package(CONTACTS, 3600)
+                .with_package(CONFERENCE, 3600),
         );
         let publications =
             Publications::new(PublicationConfig::new(seed ^ 0x5eed).with_package(PRESENCE));
@@ -144,7 +147,7 @@ impl Server {
         }
     }
 
-    fn handle_subscribe(
+    pub(super) fn handle_subscribe(
         &mut self,
         now: Time,
         key: &TransactionKey,
@@ -209,6 +212,13 @@ impl Server {
                 Err(reason) => {
                     tracing::error!(%resource, %reason, "contact list unreadable");
                     self.presence.notifier.terminate(now, id, "deactivated");
+                    return;
+                }
+            },
+            CONFERENCE => match self.roster_full_document(&resource) {
+                Some(document) => (crate::proto::conference_info::CONTENT_TYPE, document),
+                None => {
+                    self.presence.notifier.terminate(now, id, "noresource");
                     return;
                 }
             },

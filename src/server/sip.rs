@@ -91,6 +91,7 @@ pub struct Server {
     pub(super) trusted: TrustedPeers,
     pub(super) contexts: Contexts,
     pub(super) presence: super::presence::PresenceService,
+    pub(super) conferencing: super::conferencing::Conferencing,
     /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
     pub(super) server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
@@ -114,7 +115,12 @@ impl Server {
             config.seed.rotate_left(17),
             contacts,
         );
+        let conferencing = super::conferencing::Conferencing::new(
+            &config.domain.to_ascii_lowercase(),
+            config.seed.rotate_left(29),
+        );
         Server {
+            conferencing,
             domain: config.domain.to_ascii_lowercase(),
             local: config.local,
             transactions: TransactionLayer::new(TimerConfig {
@@ -148,11 +154,14 @@ impl Server {
                     self.handle_request(now, key, request, from)
                 }
                 TransactionEvent::Response { key, response } => {
-                    if !self.presence_response(now, &key, &response) {
+                    if !self.presence_response(now, &key, &response)
+                        && !self.conference_response(now, &key, &response)
+                    {
                         self.handle_branch_response(now, &key, response)
                     }
                 }
                 TransactionEvent::Timeout { key } if self.presence_timeout(now, &key) => {}
+                TransactionEvent::Timeout { key } if self.conference_timeout(now, &key) => {}
                 TransactionEvent::Timeout { key } => {
                     // RFC 3261 §16.7 step 2: a branch that timed out counts as 408.
                     let timeout = Response {
@@ -168,6 +177,7 @@ impl Server {
                         }
                     }
                 }
+                TransactionEvent::Ack { request, .. } if self.conference_ack(&request) => {}
                 TransactionEvent::Ack { request, from } => self.forward_ack(request, from),
                 TransactionEvent::StrayResponse { response, .. } => {
                     self.forward_statelessly(response)
@@ -189,6 +199,10 @@ impl Server {
 
     fn handle_request(&mut self, now: Time, key: TransactionKey, mut request: Request, from: Peer) {
         let routed_by_us = self.strip_own_route(&mut request);
+        let conference = super::route::first_route(&request)
+            .is_none()
+            .then(|| self.conference_target(&request.uri))
+            .flatten();
         let target = self.target_of(&request);
         let admission = self.admission(&request, &target, from, routed_by_us.as_deref());
         let user = match admission {
@@ -199,6 +213,9 @@ impl Server {
             },
             _ => None,
         };
+        if let Some(conference) = conference {
+            return self.handle_conference_request(now, key, request, from, conference, user);
+        }
         let presence_target = match &target {
             Target::User(aor) => Some(aor),
             Target::Server if request.method == Method::Subscribe => None,
@@ -459,6 +476,7 @@ impl SipCore for Server {
         self.transactions.handle_timeout(now);
         self.registrar.handle_timeout(now);
         self.presence_timers(now);
+        self.conference_timers(now);
         self.drain_transaction_events(now);
     }
 
@@ -477,6 +495,11 @@ impl SipCore for Server {
             self.transactions.poll_timeout(),
             self.registrar.poll_timeout(),
         );
-        earliest(deadline, self.presence.poll_timeout())
+        let deadline = earliest(deadline, self.presence.poll_timeout());
+        earliest(deadline, self.conferencing.poll_timeout())
+    }
+
+    fn poll_io_request(&mut self) -> Option<crate::proto::IoRequest> {
+        self.conferencing.poll_io_request()
     }
 }

@@ -43,6 +43,9 @@ pub struct Network {
     pub in_flight: Vec<(Time, Peer, SocketAddr, Vec<u8>)>,
     pub latency: Duration,
     pub loss: f64,
+    /// What the server asked of its conference mixer; leg ports are
+    /// granted at once, as a driver would.
+    pub mcu: Vec<confab::proto::IoRequest>,
     silenced: Vec<SocketAddr>,
     rng: StdRng,
 }
@@ -57,6 +60,7 @@ impl Network {
             in_flight: Vec::new(),
             latency: Duration::from_millis(20),
             loss,
+            mcu: Vec::new(),
             silenced: Vec::new(),
             rng: StdRng::seed_from_u64(99),
         }
@@ -106,6 +110,15 @@ impl Network {
     /// Moves every queued output onto the wire, dropping some.
     pub fn collect(&mut self) {
         let mut outgoing = Vec::new();
+        while let Some(request) = self.server.poll_io_request() {
+            if let confab::proto::IoRequest::McuOpenLeg { leg, .. } = &request {
+                let port = 40_000 + u16::try_from(*leg % 10_000).unwrap() * 2;
+                let ready = confab::proto::IoResult::McuLegReady { leg: *leg, port };
+                self.server
+                    .handle_command(self.now, confab::server::ServerCommand::Io(ready));
+            }
+            self.mcu.push(request);
+        }
         while let Some(transmit) = self.server.poll_transmit() {
             outgoing.push((Peer::udp(addr(SERVER)), transmit));
         }

@@ -316,7 +316,7 @@ fn leader_controls_and_attendees_are_forbidden() {
 
     // Carol joins the audio and Bob, now a leader, mutes her.
     conference
-        .audio_joined(at(30), CAROL, "{carol-av}")
+        .audio_joined(at(30), CAROL, "{carol-av}", None)
         .unwrap();
     assert!(conference.roster().in_audio(CAROL));
     let response = command(
@@ -512,7 +512,7 @@ fn dial_out_invites_a_buddy_for_presenters_and_calls_anyone_back() {
     assert!(!subscribers.0[0].in_audio(CAROL));
 
     conference
-        .audio_joined(at(30), CAROL, &format!("{{{CAROL}-phone}}"))
+        .audio_joined(at(30), CAROL, &format!("{{{CAROL}-phone}}"), None)
         .unwrap();
     subscribers.publish(conference);
     subscribers.assert_converged(conference);

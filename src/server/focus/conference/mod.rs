@@ -204,6 +204,18 @@ impl Conference {
         }
     }
 
+    /// Ends a conference that no one is in any more, or that a leader left
+    /// unattended: for the expiry of conferences created and never
+    /// joined. Returns the events of ending it; nothing if it was over.
+    pub fn expire(&mut self, now: Time) -> Vec<RosterEvent> {
+        let mut events = Vec::new();
+        if !self.ended {
+            self.last_activity = now;
+            self.end(DisconnectionMethod::Departed, &mut events);
+        }
+        events
+    }
+
     /// The user's focus dialog ended (BYE): it leaves the conference,
     /// `departed`.
     pub fn participant_left(
@@ -224,13 +236,15 @@ impl Conference {
 
     /// The user's call to the A/V MCU was answered, dialled in or out:
     /// `endpoint` (its RFC 4575 entity) is connected with one audio
-    /// medium. A user not yet in the roster (a plain SIP phone dialling
+    /// medium, marked in the mix by `src_id` (the CSRC the MCU gives its
+    /// voice). A user not yet in the roster (a plain SIP phone dialling
     /// the MCU, PROTOCOLS.md section 4 step 5) joins as an attendee.
     pub fn audio_joined(
         &mut self,
         now: Time,
         user: &str,
         endpoint: &str,
+        src_id: Option<u32>,
     ) -> Result<Vec<RosterEvent>, FocusError> {
         self.check_live()?;
         let mut events = Vec::new();
@@ -276,6 +290,7 @@ impl Conference {
             media: vec![Media {
                 media_type: Some("audio".to_owned()),
                 status: Some(MediaStatus::SendRecv),
+                src_id: src_id.map(|id| id.to_string()),
                 ingress_filter: Some(filter),
                 ..Media::new(AUDIO_MEDIA_ID)
             }],

@@ -17,7 +17,7 @@ fn fifty_participants_converge_on_three_subscribers() {
     for (n, user) in users.iter().enumerate() {
         assert_eq!(join(conference, user).0.code, ResponseCode::Success);
         conference
-            .audio_joined(at(100), user, &format!("{{av-{n}}}"))
+            .audio_joined(at(100), user, &format!("{{av-{n}}}"), None)
             .unwrap();
         if n % 7 == 0 {
             subscribers.publish(conference);

@@ -1,0 +1,328 @@
+//! The focus factory and a focus on the wire, in virtual time, driven by
+//! hand-written requests: what any C3P client (not only confab's) sees.
+
+use std::time::Duration;
+
+use confab::proto::c3p::{
+    self, AddUser, C3pCommand, C3pRequest, ConferenceInfo, ConferenceUser, ResponseCode, Role,
+};
+use confab::proto::conference_info;
+
+use super::simnet::{Network, answer, header_line};
+
+const FACTORY: &str = "sip:vivian@confab.local;gruu;opaque=app:conf:focusfactory";
+
+/// A request from a raw UA with a body.
+#[allow(clippy::too_many_arguments)]
+fn request_with_body(
+    method: &str,
+    target: &str,
+    user: &str,
+    net: &Network,
+    ua: usize,
+    call: &str,
+    cseq: u32,
+    extra: &str,
+    content_type: &str,
+    body: &str,
+) -> String {
+    let at = net.raw[ua].addr;
+    format!(
+        "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {at};branch=z9hG4bK{call}{cseq};rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:{user}@confab.local>;tag=raw{call}\r\nTo: <{target}>\r\n\
+         Call-ID: {call}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{user}@{at}>\r\n{extra}\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Sends a request, answers the server's challenge, and returns the final
+/// response.
+#[allow(clippy::too_many_arguments)]
+fn authenticated(
+    net: &mut Network,
+    ua: usize,
+    user: &str,
+    method: &str,
+    target: &str,
+    call: &str,
+    extra: &str,
+    content_type: &str,
+    body: &str,
+) -> String {
+    let first = request_with_body(
+        method,
+        target,
+        user,
+        net,
+        ua,
+        call,
+        1,
+        extra,
+        content_type,
+        body,
+    );
+    net.send_raw(ua, &first);
+    let challenge = net.expect_raw(ua, "SIP/2.0 407");
+    let credentials = answer(user, &challenge, method, target);
+    let extra = format!("{extra}{credentials}");
+    let second = request_with_body(
+        method,
+        target,
+        user,
+        net,
+        ua,
+        call,
+        2,
+        &extra,
+        content_type,
+        body,
+    );
+    net.send_raw(ua, &second);
+    loop {
+        let response = net.expect_raw(ua, "SIP/2.0 ");
+        if !response.starts_with("SIP/2.0 1") {
+            return response;
+        }
+    }
+}
+
+/// Answers a request the raw UA received with 200 OK.
+fn accept(net: &mut Network, ua: usize, request: &str) {
+    let mut response = String::from("SIP/2.0 200 OK\r\n");
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        for line in request.lines().filter(|line| {
+            line.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        }) {
+            response.push_str(line);
+            response.push_str("\r\n");
+        }
+    }
+    response.push_str("Content-Length: 0\r\n\r\n");
+    net.send_raw(ua, &response);
+}
+
+/// The next NOTIFY for the raw UA, answered.
+fn next_notify(net: &mut Network, ua: usize) -> conference_info::ConferenceInfo {
+    let notify = net.expect_raw(ua, "NOTIFY");
+    accept(net, ua, &notify);
+    conference_info::parse(body_of(&notify).as_bytes()).unwrap()
+}
+
+fn body_of(message: &str) -> &str {
+    message.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
+fn c3p_request(from: &str, to: &str, id: u64, command: C3pCommand) -> String {
+    C3pRequest {
+        request_id: id,
+        from: from.into(),
+        to: to.into(),
+        command,
+    }
+    .to_xml()
+}
+
+fn join_body(user: &str, focus: &str) -> String {
+    c3p_request(
+        user,
+        focus,
+        2,
+        C3pCommand::AddUser(AddUser {
+            mcu_uri: None,
+            conf_entity: focus.into(),
+            user: ConferenceUser {
+                entity: user.into(),
+                ..ConferenceUser::default()
+            },
+        }),
+    )
+}
+
+/// Creates a conference as Vivian and returns its focus URI.
+fn create(net: &mut Network, vivian: usize) -> String {
+    let body = c3p_request(
+        "sip:vivian@confab.local",
+        FACTORY,
+        1,
+        C3pCommand::AddConference(ConferenceInfo {
+            entity_views: vec!["chat".into(), "audio-video".into()],
+            ..ConferenceInfo::default()
+        }),
+    );
+    let response = authenticated(
+        net,
+        vivian,
+        "vivian",
+        "SERVICE",
+        FACTORY,
+        "create",
+        "",
+        c3p::CONTENT_TYPE,
+        &body,
+    );
+    assert!(response.starts_with("SIP/2.0 200"), "{response}");
+    let c3p_response = c3p::parse_response(body_of(&response).as_bytes()).unwrap();
+    assert_eq!(c3p_response.code, ResponseCode::Success);
+    let C3pCommand::AddConference(info) = c3p_response.command else {
+        panic!("not an addConference response: {response}");
+    };
+    assert!(
+        info.entity.contains("opaque=app:conf:focus:id:"),
+        "{}",
+        info.entity
+    );
+    info.entity
+}
+
+#[test]
+fn a_conference_is_created_joined_and_its_roster_notified_to_subscribers() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let hao = net.add_raw("10.0.0.21:5060");
+    let focus = create(&mut net, vivian);
+
+    // Vivian joins: presenter, with a focus Contact and our Record-Route.
+    let joined = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "INVITE",
+        &focus,
+        "vjoin",
+        "",
+        c3p::CONTENT_TYPE,
+        &join_body("sip:vivian@confab.local", &focus),
+    );
+    assert!(joined.starts_with("SIP/2.0 200"), "{joined}");
+    let contact = header_line(&joined, "Contact").unwrap();
+    assert!(contact.contains(";isfocus"), "{contact}");
+    assert!(header_line(&joined, "Record-Route").is_some(), "{joined}");
+    let granted = c3p::parse_response(body_of(&joined).as_bytes()).unwrap();
+    let C3pCommand::AddUser(add) = granted.command else {
+        panic!("{joined}");
+    };
+    assert_eq!(add.user.role, Some(Role::Presenter));
+
+    // Her roster subscription: a full document first.
+    let subscribed = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "SUBSCRIBE",
+        &focus,
+        "vroster",
+        &format!(
+            "Event: conference\r\nAccept: {}\r\nExpires: 600\r\n",
+            conference_info::CONTENT_TYPE
+        ),
+        "text/plain",
+        "",
+    );
+    assert!(subscribed.starts_with("SIP/2.0 200"), "{subscribed}");
+    let full = next_notify(&mut net, vivian);
+    assert_eq!(full.state, conference_info::State::Full);
+    let first_version = full.version;
+    assert!(
+        full.users
+            .iter()
+            .any(|user| user.entity == "sip:vivian@confab.local")
+    );
+
+    // Hao joins as an attendee; Vivian hears of it one version later.
+    let hao_joined = authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "INVITE",
+        &focus,
+        "hjoin",
+        "",
+        c3p::CONTENT_TYPE,
+        &join_body("sip:hao@confab.local", &focus),
+    );
+    assert!(hao_joined.starts_with("SIP/2.0 200"), "{hao_joined}");
+    let granted = c3p::parse_response(body_of(&hao_joined).as_bytes()).unwrap();
+    let C3pCommand::AddUser(add) = granted.command else {
+        panic!("{hao_joined}");
+    };
+    assert_eq!(add.user.role, Some(Role::Attendee));
+    let partial = next_notify(&mut net, vivian);
+    assert_eq!(partial.state, conference_info::State::Partial);
+    assert_eq!(partial.version, first_version + 1);
+    assert!(
+        partial
+            .users
+            .iter()
+            .any(|user| user.entity == "sip:hao@confab.local")
+    );
+}
+
+#[test]
+fn bad_c3p_bodies_get_400_and_strangers_are_kept_out_of_the_roster() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let hao = net.add_raw("10.0.0.21:5060");
+    let refused = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "SERVICE",
+        FACTORY,
+        "junk",
+        "",
+        c3p::CONTENT_TYPE,
+        "<request><addConference>",
+    );
+    assert!(refused.starts_with("SIP/2.0 400"), "{refused}");
+
+    let focus = create(&mut net, vivian);
+    let peek = authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "SUBSCRIBE",
+        &focus,
+        "peek",
+        "Event: conference\r\nExpires: 600\r\n",
+        "text/plain",
+        "",
+    );
+    assert!(peek.starts_with("SIP/2.0 403"), "{peek}");
+
+    // A focus that does not exist.
+    let missing = focus.replace(":id:", ":id:zz");
+    let nowhere = authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "INVITE",
+        &missing,
+        "nowhere",
+        "",
+        c3p::CONTENT_TYPE,
+        &join_body("sip:hao@confab.local", &missing),
+    );
+    assert!(nowhere.starts_with("SIP/2.0 404"), "{nowhere}");
+}
+
+#[test]
+fn a_conference_nobody_joins_expires() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let focus = create(&mut net, vivian);
+    net.run_for(Duration::from_secs(301));
+    let late = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "INVITE",
+        &focus,
+        "late",
+        "",
+        c3p::CONTENT_TYPE,
+        &join_body("sip:vivian@confab.local", &focus),
+    );
+    assert!(late.starts_with("SIP/2.0 404"), "{late}");
+}
