@@ -326,3 +326,132 @@ fn a_conference_nobody_joins_expires() {
     );
     assert!(late.starts_with("SIP/2.0 404"), "{late}");
 }
+
+/// A request in the dialog that `ok` (a 2xx to the raw UA's INVITE with
+/// Call-ID `call`) set up: routed by its Record-Route to its Contact.
+#[allow(clippy::too_many_arguments)]
+fn in_dialog(
+    net: &Network,
+    ua: usize,
+    user: &str,
+    ok: &str,
+    call: &str,
+    cseq: u32,
+    method: &str,
+    body: &str,
+) -> String {
+    let at = net.raw[ua].addr;
+    let value = |name: &str| {
+        header_line(ok, name)
+            .and_then(|line| line.split_once(':'))
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap()
+    };
+    let contact = value("Contact");
+    let target = contact
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    format!(
+        "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {at};branch=z9hG4bK{call}{method}{cseq};rport\r\n\
+         Max-Forwards: 70\r\nRoute: {}\r\nFrom: <sip:{user}@confab.local>;tag=raw{call}\r\nTo: {}\r\n\
+         Call-ID: {call}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{user}@{at}>\r\n\
+         Content-Type: {}\r\nContent-Length: {}\r\n\r\n{body}",
+        value("Record-Route"),
+        value("To"),
+        c3p::CONTENT_TYPE,
+        body.len()
+    )
+}
+
+fn delete_user(from: &str, focus: &str, user: &str, id: u64) -> String {
+    c3p_request(
+        from,
+        focus,
+        id,
+        C3pCommand::DeleteUser(c3p::UserKeys {
+            conf_entity: focus.into(),
+            user_entity: user.into(),
+        }),
+    )
+}
+
+#[test]
+fn only_a_leader_ejects_and_the_ejected_get_bye_and_the_roster_says_booted() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let hao = net.add_raw("10.0.0.21:5060");
+    let focus = create(&mut net, vivian);
+    let join = |net: &mut Network, ua: usize, user: &str, call: &str| {
+        let ok = authenticated(
+            net,
+            ua,
+            user,
+            "INVITE",
+            &focus,
+            call,
+            "",
+            c3p::CONTENT_TYPE,
+            &join_body(&format!("sip:{user}@confab.local"), &focus),
+        );
+        assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+        ok
+    };
+    let vivian_ok = join(&mut net, vivian, "vivian", "vjoin");
+    let hao_ok = join(&mut net, hao, "hao", "hjoin");
+    let subscribed = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "SUBSCRIBE",
+        &focus,
+        "vroster",
+        "Event: conference\r\nExpires: 600\r\n",
+        "text/plain",
+        "",
+    );
+    assert!(subscribed.starts_with("SIP/2.0 200"), "{subscribed}");
+    let full = next_notify(&mut net, vivian);
+    assert_eq!(full.users.len(), 2);
+
+    // Hao, an attendee, may not eject Vivian: a C3P failure in the 200,
+    // with the role diagnostic.
+    let attempt = delete_user("sip:hao@confab.local", &focus, "sip:vivian@confab.local", 7);
+    net.send_raw(
+        hao,
+        &in_dialog(&net, hao, "hao", &hao_ok, "hjoin", 3, "INFO", &attempt),
+    );
+    let refused = net.expect_raw(hao, "SIP/2.0 200");
+    let answer = c3p::parse_response(body_of(&refused).as_bytes()).unwrap();
+    assert_eq!(answer.code, ResponseCode::Failure);
+    assert_eq!(answer.reason, Some(c3p::FailureReason::Forbidden));
+    assert!(
+        header_line(&refused, "ms-diagnostics").is_some(),
+        "{refused}"
+    );
+
+    // Vivian, the leader, may: Hao's focus dialog gets a BYE and the
+    // roster marks him booted.
+    let eject = delete_user("sip:vivian@confab.local", &focus, "sip:hao@confab.local", 8);
+    net.send_raw(
+        vivian,
+        &in_dialog(
+            &net, vivian, "vivian", &vivian_ok, "vjoin", 3, "INFO", &eject,
+        ),
+    );
+    let done = net.expect_raw(vivian, "SIP/2.0 200");
+    let answer = c3p::parse_response(body_of(&done).as_bytes()).unwrap();
+    assert_eq!(answer.code, ResponseCode::Success, "{done}");
+    let bye = net.expect_raw(hao, "BYE");
+    assert!(bye.contains("Call-ID: hjoin"), "{bye}");
+    let partial = next_notify(&mut net, vivian);
+    let hao_entry = partial
+        .users
+        .iter()
+        .find(|user| user.entity == "sip:hao@confab.local")
+        .unwrap();
+    assert_eq!(hao_entry.state, conference_info::State::Deleted);
+    assert_eq!(partial.version, full.version + 1);
+}
