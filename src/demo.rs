@@ -6,7 +6,10 @@
 //! moment later.
 //!
 //! Call one and it picks up after a ring and talks (a recorded voice from
-//! `assets/voices`).
+//! `assets/voices`). Invite one to a conference and it joins the same way,
+//! and talks there; in the conference's IM it answers what is addressed to
+//! it by name, and Amy answers what is addressed to no one. It never
+//! answers another demo buddy, so two of them never talk in a loop.
 //!
 //! The brain is sans-IO like the cores: events and time in, commands out,
 //! so its timing is tested in virtual time. `local` runs it.
@@ -32,6 +35,8 @@ pub struct Persona {
     pub first_name: &'static str,
     pub note: &'static str,
     pub availability: Availability,
+    /// Answers conference IMs that name no one.
+    pub answers_the_room: bool,
 }
 
 impl std::fmt::Debug for Persona {
@@ -50,6 +55,7 @@ pub const PERSONAS: [Persona; 2] = [
         first_name: "Amy",
         note: "Demo buddy: message me, I answer",
         availability: Availability::Available,
+        answers_the_room: true,
     },
     Persona {
         user: "hao",
@@ -57,13 +63,15 @@ pub const PERSONAS: [Persona; 2] = [
         first_name: "Hao",
         note: "Demo buddy, reviewing the roadmap",
         availability: Availability::Busy,
+        answers_the_room: false,
     },
 ];
 
 /// One pending reply.
 #[derive(Debug)]
 struct Reply {
-    to: String,
+    /// `None`: to the conference.
+    to: Option<String>,
     text: String,
     typing_at: Time,
     send_at: Time,
@@ -104,20 +112,48 @@ impl DemoBuddy {
                 availability: self.persona.availability,
                 note: Some(self.persona.note.to_owned()),
             }),
-            Event::IncomingCall { .. } => self.answer_at = Some(now + ANSWER_AFTER),
+            Event::IncomingCall { .. } | Event::ConferenceInvitation { .. } => {
+                self.answer_at = Some(now + ANSWER_AFTER)
+            }
             Event::CallEnded { .. } => self.answer_at = None,
             Event::Im { from, text } => {
                 let text = self.reply_to(text);
-                self.pending.push_back(Reply {
-                    to: from.clone(),
-                    text,
-                    typing_at: now + TYPING_AFTER,
-                    send_at: now + REPLY_AFTER,
-                    typed: false,
-                });
+                self.queue_reply(now, Some(from.clone()), text);
+            }
+            Event::ConferenceIm { from, text, .. } if self.answers_in_conference(from, text) => {
+                let text = self.reply_to(text);
+                self.queue_reply(now, None, text);
             }
             _ => {}
         }
+    }
+
+    fn queue_reply(&mut self, now: Time, to: Option<String>, text: String) {
+        self.pending.push_back(Reply {
+            to,
+            text,
+            typing_at: now + TYPING_AFTER,
+            send_at: now + REPLY_AFTER,
+            typed: false,
+        });
+    }
+
+    /// Whether a conference IM is for this buddy: never one from a demo
+    /// buddy; one naming it; one naming no demo buddy, if it answers the
+    /// room.
+    fn answers_in_conference(&self, from: &str, text: &str) -> bool {
+        let from_demo = PERSONAS
+            .iter()
+            .any(|persona| from.starts_with(&format!("sip:{}@", persona.user)));
+        if from_demo {
+            return false;
+        }
+        let lower = text.to_lowercase();
+        let names = |persona: &Persona| lower.contains(&persona.first_name.to_lowercase());
+        if names(&self.persona) {
+            return true;
+        }
+        self.persona.answers_the_room && !PERSONAS.iter().any(names)
     }
 
     fn reply_to(&mut self, text: &str) -> String {
@@ -149,8 +185,9 @@ impl DemoBuddy {
         while let Some(reply) = self.pending.front_mut() {
             if !reply.typed && now >= reply.typing_at {
                 reply.typed = true;
-                self.commands.push_back(Command::Typing {
-                    to: reply.to.clone(),
+                self.commands.push_back(match &reply.to {
+                    Some(to) => Command::Typing { to: to.clone() },
+                    None => Command::ConferenceTyping,
                 });
             }
             if now < reply.send_at {
@@ -158,10 +195,17 @@ impl DemoBuddy {
             }
             if let Some(reply) = self.pending.pop_front() {
                 self.next_id += 1;
-                self.commands.push_back(Command::SendIm {
-                    id: self.next_id,
-                    to: reply.to,
-                    text: reply.text,
+                let id = self.next_id;
+                self.commands.push_back(match reply.to {
+                    Some(to) => Command::SendIm {
+                        id,
+                        to,
+                        text: reply.text,
+                    },
+                    None => Command::ConferenceIm {
+                        id,
+                        text: reply.text,
+                    },
                 });
             }
         }
@@ -275,6 +319,54 @@ mod tests {
             },
         );
         assert_eq!(amy.poll_timeout(), None);
+    }
+
+    #[test]
+    fn an_invitation_is_answered_after_a_ring() {
+        let mut hao = DemoBuddy::new(PERSONAS[1].clone());
+        hao.handle_event(
+            at(0),
+            &Event::ConferenceInvitation {
+                from: "sip:vivian@confab.local".into(),
+                focus: "sip:vivian@confab.local;gruu;opaque=app:conf:focus:id:abc12345".into(),
+            },
+        );
+        hao.handle_timeout(at(1499));
+        assert!(drain(&mut hao).is_empty());
+        hao.handle_timeout(at(1500));
+        assert_eq!(drain(&mut hao), vec![Command::AnswerCall]);
+    }
+
+    #[test]
+    fn in_a_conference_a_buddy_answers_its_name_and_amy_the_room_but_never_each_other() {
+        let focus = "sip:vivian@confab.local;gruu;opaque=app:conf:focus:id:abc12345".to_owned();
+        let im = |from: &str, text: &str| Event::ConferenceIm {
+            focus: focus.clone(),
+            from: from.into(),
+            text: text.into(),
+        };
+        let replies = |buddy: &mut DemoBuddy, event: &Event| {
+            buddy.handle_event(at(0), event);
+            buddy.handle_timeout(at(10_000));
+            drain(buddy)
+                .into_iter()
+                .filter(|command| matches!(command, Command::ConferenceIm { .. }))
+                .count()
+        };
+        let mut amy = DemoBuddy::new(PERSONAS[0].clone());
+        let mut hao = DemoBuddy::new(PERSONAS[1].clone());
+        let room = im("sip:vivian@confab.local", "hello everyone");
+        assert_eq!((replies(&mut amy, &room), replies(&mut hao, &room)), (1, 0));
+        let to_hao = im("sip:vivian@confab.local", "Hao, your view?");
+        assert_eq!(
+            (replies(&mut amy, &to_hao), replies(&mut hao, &to_hao)),
+            (0, 1)
+        );
+        let from_amy = im("sip:amy@confab.local", "Hao, anything else?");
+        assert_eq!(replies(&mut hao, &from_amy), 0);
+        hao.handle_event(at(0), &to_hao);
+        hao.handle_timeout(at(400));
+        assert_eq!(drain(&mut hao), vec![Command::ConferenceTyping]);
     }
 
     #[test]
