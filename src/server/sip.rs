@@ -39,6 +39,11 @@ pub(super) const DEFAULT_MAX_FORWARDS: u32 = 70;
 pub trait UserDirectory {
     /// The digest credentials of `username` in `domain`, if such a user exists.
     fn credentials(&self, username: &str, domain: &str) -> Option<Credentials>;
+
+    /// How `username` is named to others (rosters, relayed IMs).
+    fn display_name(&self, _username: &str, _domain: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -234,6 +234,15 @@ impl crate::server::UserDirectory for Directory {
             .ok()
             .flatten()
     }
+
+    fn display_name(&self, username: &str, domain: &str) -> Option<String> {
+        self.user(username, domain)
+            .map_err(|error| tracing::error!(%error, "directory lookup failed"))
+            .ok()
+            .flatten()
+            .map(|user| user.display_name)
+            .filter(|name| !name.is_empty())
+    }
 }
 
 /// Rejects names that could not be the user part and host of a SIP URI,

@@ -455,3 +455,251 @@ fn only_a_leader_ejects_and_the_ejected_get_bye_and_the_roster_says_booted() {
     assert_eq!(hao_entry.state, conference_info::State::Deleted);
     assert_eq!(partial.version, full.version + 1);
 }
+
+/// Registers the raw UA as `user` (digest, as any phone would).
+fn register(net: &mut Network, ua: usize, user: &str) {
+    let at = net.raw[ua].addr;
+    let registrar = "sip:confab.local";
+    let register = |cseq: u32, credentials: &str| {
+        format!(
+            "REGISTER {registrar} SIP/2.0\r\nVia: SIP/2.0/UDP {at};branch=z9hG4bKreg{user}{cseq};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@confab.local>;tag=reg{user}\r\n\
+             To: <sip:{user}@confab.local>\r\nCall-ID: reg-{user}\r\nCSeq: {cseq} REGISTER\r\n\
+             Contact: <sip:{user}@{at}>\r\nExpires: 3600\r\n{credentials}Content-Length: 0\r\n\r\n"
+        )
+    };
+    net.send_raw(ua, &register(1, ""));
+    let challenge = net.expect_raw(ua, "SIP/2.0 401");
+    let credentials = answer(user, &challenge, "REGISTER", registrar);
+    net.send_raw(ua, &register(2, &credentials));
+    net.expect_raw(ua, "SIP/2.0 200");
+}
+
+#[test]
+fn the_im_mcu_relays_a_message_to_every_other_participant_naming_the_sender() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let hao = net.add_raw("10.0.0.21:5060");
+    let amy = net.add_raw("10.0.0.22:5060");
+    for (ua, user) in [(vivian, "vivian"), (hao, "hao"), (amy, "amy")] {
+        register(&mut net, ua, user);
+    }
+    let focus = create(&mut net, vivian);
+    for (ua, user) in [(vivian, "vivian"), (hao, "hao")] {
+        let ok = authenticated(
+            &mut net,
+            ua,
+            user,
+            "INVITE",
+            &focus,
+            &format!("{user}join"),
+            "",
+            c3p::CONTENT_TYPE,
+            &join_body(&format!("sip:{user}@confab.local"), &focus),
+        );
+        assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    }
+    let chat = focus.replace(":focus:", ":chat:");
+    let sent = authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "MESSAGE",
+        &chat,
+        "say",
+        "",
+        "text/plain",
+        "hello all",
+    );
+    assert!(sent.starts_with("SIP/2.0 200"), "{sent}");
+    let relayed = net.expect_raw(vivian, "MESSAGE");
+    accept(&mut net, vivian, &relayed);
+    assert!(
+        header_line(&relayed, "From").unwrap().contains(":chat:"),
+        "{relayed}"
+    );
+    let envelope = confab::proto::cpim::parse(body_of(&relayed).as_bytes()).unwrap();
+    assert_eq!(envelope.from.as_ref().unwrap().uri, "sip:hao@confab.local");
+    assert_eq!(envelope.body, b"hello all");
+    // The sender hears nothing back; Amy, not in it, may not speak there.
+    assert!(!net.raw[hao].inbox.iter().any(|m| m.starts_with("MESSAGE")));
+    let outsider = authenticated(
+        &mut net,
+        amy,
+        "amy",
+        "MESSAGE",
+        &chat,
+        "barge",
+        "",
+        "text/plain",
+        "hi?",
+    );
+    assert!(outsider.starts_with("SIP/2.0 403"), "{outsider}");
+}
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+                     m=audio 4000 RTP/AVP 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n";
+const PCMU_ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.21\r\ns=-\r\nc=IN IP4 10.0.0.21\r\nt=0 0\r\n\
+                           m=audio 4100 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+/// Answers an INVITE the raw UA received: 200 with a To tag, a Contact
+/// and `sdp`.
+fn answer_invite(net: &mut Network, ua: usize, invite: &str, sdp: &str) {
+    let at = net.raw[ua].addr;
+    let mut response = String::from("SIP/2.0 200 OK\r\n");
+    for line in invite.lines() {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("to:") {
+            response.push_str(line);
+            response.push_str(";tag=answered\r\n");
+        } else if ["via:", "from:", "call-id:", "cseq:", "record-route:"]
+            .iter()
+            .any(|name| lower.starts_with(name))
+        {
+            response.push_str(line);
+            response.push_str("\r\n");
+        }
+    }
+    response.push_str(&format!(
+        "Contact: <sip:phone@{at}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    ));
+    net.send_raw(ua, &response);
+}
+
+#[test]
+fn the_av_mcu_answers_media_invites_dials_out_and_mutes_at_the_mixer() {
+    use confab::proto::IoRequest;
+    let mut net = Network::new(0.0);
+    let vivian = net.add_raw("10.0.0.20:5060");
+    let hao = net.add_raw("10.0.0.21:5060");
+    register(&mut net, hao, "hao");
+    let focus = create(&mut net, vivian);
+    let vivian_ok = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "INVITE",
+        &focus,
+        "vjoin",
+        "",
+        c3p::CONTENT_TYPE,
+        &join_body("sip:vivian@confab.local", &focus),
+    );
+    assert!(vivian_ok.starts_with("SIP/2.0 200"), "{vivian_ok}");
+
+    // This computer's audio: a media INVITE to the A/V MCU.
+    let mcu = focus.replace(":focus:", ":audio-video:");
+    let audio = authenticated(
+        &mut net,
+        vivian,
+        "vivian",
+        "INVITE",
+        &mcu,
+        "vaudio",
+        "",
+        "application/sdp",
+        OFFER,
+    );
+    assert!(audio.starts_with("SIP/2.0 200"), "{audio}");
+    assert!(body_of(&audio).contains("m=audio 40002 "), "{audio}");
+    assert!(
+        matches!(
+            net.mcu[..],
+            [
+                IoRequest::McuOpenLeg { leg: 1, .. },
+                IoRequest::McuStartLeg { leg: 1, .. }
+            ]
+        ),
+        "{:?}",
+        net.mcu
+    );
+
+    // Vivian invites Hao: the MCU calls him, From its own URI, naming her.
+    let dial_out = c3p_request(
+        "sip:vivian@confab.local",
+        &focus,
+        9,
+        C3pCommand::AddUser(AddUser {
+            mcu_uri: Some(mcu.clone()),
+            conf_entity: focus.clone(),
+            user: ConferenceUser {
+                entity: "sip:hao@confab.local".into(),
+                endpoint: Some(c3p::UserEndpoint {
+                    entity: "{hao-av}".into(),
+                    endpoint_uri: Some("sip:hao@confab.local".into()),
+                    joining_method: Some(c3p::JoiningMethod::DialedOut),
+                    ..c3p::UserEndpoint::default()
+                }),
+                ..ConferenceUser::default()
+            },
+        }),
+    );
+    net.send_raw(
+        vivian,
+        &in_dialog(
+            &net, vivian, "vivian", &vivian_ok, "vjoin", 3, "INFO", &dial_out,
+        ),
+    );
+    let done = net.expect_raw(vivian, "SIP/2.0 200");
+    let answer = c3p::parse_response(body_of(&done).as_bytes()).unwrap();
+    assert_eq!(answer.code, ResponseCode::Success, "{done}");
+    let invite = net.expect_raw(hao, "INVITE");
+    assert!(
+        header_line(&invite, "From")
+            .unwrap()
+            .contains(":audio-video:"),
+        "{invite}"
+    );
+    assert!(
+        header_line(&invite, "Referred-By")
+            .unwrap()
+            .contains("sip:vivian@confab.local")
+    );
+    answer_invite(&mut net, hao, &invite, PCMU_ANSWER);
+    let ack = net.expect_raw(hao, "ACK");
+    assert!(ack.contains("tag=answered"), "{ack}");
+    let started = net.mcu.iter().any(|request| {
+        matches!(request, IoRequest::McuStartLeg { leg: 2, audio } if audio.remote.port() == 4100)
+    });
+    assert!(started, "{:?}", net.mcu);
+
+    // Vivian mutes Hao: the mixer drops his leg.
+    let mute = c3p_request(
+        "sip:vivian@confab.local",
+        &focus,
+        10,
+        C3pCommand::ModifyEndpointMedia(c3p::ModifyEndpointMedia {
+            mcu_uri: mcu.clone(),
+            keys: c3p::MediaKeys {
+                conf_entity: focus.clone(),
+                user_entity: "sip:hao@confab.local".into(),
+                endpoint_entity: "{hao-av}".into(),
+                media_id: "1".into(),
+            },
+            media: c3p::MediaChange {
+                id: "1".into(),
+                media_type: Some("audio".into()),
+                ingress_filter: Some(c3p::MediaFilter::Block),
+                ..c3p::MediaChange::default()
+            },
+        }),
+    );
+    net.send_raw(
+        vivian,
+        &in_dialog(
+            &net, vivian, "vivian", &vivian_ok, "vjoin", 4, "INFO", &mute,
+        ),
+    );
+    let done = net.expect_raw(vivian, "SIP/2.0 200");
+    let answer = c3p::parse_response(body_of(&done).as_bytes()).unwrap();
+    assert_eq!(answer.code, ResponseCode::Success, "{done}");
+    assert!(
+        net.mcu.contains(&IoRequest::McuFilterLeg {
+            leg: 2,
+            blocked: true
+        }),
+        "{:?}",
+        net.mcu
+    );
+}
