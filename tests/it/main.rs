@@ -14,6 +14,7 @@ mod linphone;
 mod rfc4475;
 mod sim;
 mod sim_call;
+mod sim_conference;
 mod sim_focus;
 mod sim_im;
 mod sim_presence;

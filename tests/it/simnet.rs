@@ -264,8 +264,25 @@ impl Network {
 }
 
 pub fn new_server(seed: u64) -> Server {
+    server_with_users(seed, &[])
+}
+
+/// A server with the demo directory and `extra` users besides (each one's
+/// password is the user name).
+pub fn server_with_users(seed: u64, extra: &[String]) -> Server {
     let directory = Directory::open_in_memory().unwrap();
     directory.seed_demo("confab.local").unwrap();
+    for user in extra {
+        directory
+            .add_user(&confab::store::NewUser {
+                username: user.clone(),
+                domain: "confab.local".into(),
+                password: user.clone(),
+                display_name: format!("User {user}"),
+                work_number: None,
+            })
+            .unwrap();
+    }
     let contacts = Contacts::open_in_memory().unwrap();
     contacts.seed_demo("confab.local").unwrap();
     Server::new(

@@ -1,0 +1,269 @@
+//! Whole conferences between client cores and the server, in virtual time:
+//! escalation, invitation, the roster on every participant, the leader's
+//! commands and leaving; 3 participants and 50.
+
+use std::time::Duration;
+
+use confab::client::{Command, Event, Participant};
+use confab::proto::IoRequest;
+
+use crate::simnet::*;
+
+/// The rosters a client was sent, in order: (version, users).
+fn rosters(net: &Network, client: usize) -> Vec<(u32, Vec<Participant>)> {
+    net.clients[client]
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Roster { version, users, .. } => Some((*version, users.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The users of a client's latest roster, sorted by URI.
+fn latest_roster(net: &Network, client: usize) -> Vec<Participant> {
+    let mut users = rosters(net, client)
+        .pop()
+        .map(|(_, users)| users)
+        .unwrap_or_default();
+    users.sort_by(|a, b| a.uri.cmp(&b.uri));
+    users
+}
+
+fn uris(users: &[Participant]) -> Vec<&str> {
+    users.iter().map(|user| user.uri.as_str()).collect()
+}
+
+/// Every roster a client applied is one version newer than the one before
+/// it, unless it is a full document after a resubscription.
+fn assert_versions_rise_by_one(net: &Network, client: usize) {
+    let versions: Vec<u32> = rosters(net, client).iter().map(|(v, _)| *v).collect();
+    for pair in versions.windows(2) {
+        assert!(
+            pair[1] == pair[0] + 1,
+            "client {client}: roster versions {versions:?}"
+        );
+    }
+}
+
+fn in_roster(
+    net: &Network,
+    client: usize,
+    uri: &str,
+    wanted: impl Fn(&Participant) -> bool,
+) -> bool {
+    latest_roster(net, client)
+        .iter()
+        .any(|user| user.uri == uri && wanted(user))
+}
+
+fn invited(net: &Network, client: usize) -> bool {
+    net.has_event(client, |e| matches!(e, Event::ConferenceInvitation { .. }))
+}
+
+fn failed(net: &Network, client: usize, command: &str) -> Option<String> {
+    net.clients[client]
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::CommandFailed {
+                command: name,
+                reason,
+            } if *name == command => Some(reason.clone()),
+            _ => None,
+        })
+}
+
+const VIVIAN: &str = "sip:vivian@confab.local";
+const AMY: &str = "sip:amy@confab.local";
+const HAO: &str = "sip:hao@confab.local";
+
+#[test]
+fn three_escalate_invite_mute_promote_eject_and_leave_with_rosters_converging() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let amy = net.add_client("10.0.0.12:5060", "amy", "amy");
+    let hao = net.add_client("10.0.0.13:5060", "hao", "hao");
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..3).all(|client| net.has_event(client, registered))
+    });
+
+    // Vivian adds audio to her IM with Amy: a conference she leads, her
+    // audio through this client, and the focus dialling Amy.
+    net.command(
+        vivian,
+        Command::Escalate {
+            with: vec![AMY.into()],
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| invited(net, amy));
+    assert!(net.has_event(
+        vivian,
+        |e| matches!(e, Event::ConferenceJoined { role, .. } if role == "presenter")
+    ));
+    net.command(amy, Command::AnswerCall);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(
+            amy,
+            |e| matches!(e, Event::ConferenceJoined { role, .. } if role == "attendee"),
+        ) && in_roster(net, vivian, AMY, |user| user.audio == "connected")
+            && in_roster(net, amy, VIVIAN, |user| user.audio == "connected")
+    });
+
+    net.command(vivian, Command::ConferenceInvite { uri: HAO.into() });
+    net.run_until(Duration::from_secs(10), |net| invited(net, hao));
+    net.command(hao, Command::AnswerCall);
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..3).all(|client| {
+            latest_roster(net, client).len() == 3
+                && in_roster(net, client, HAO, |user| user.audio == "connected")
+        })
+    });
+    let everyone = latest_roster(&net, vivian);
+    assert_eq!(uris(&everyone), vec![AMY, HAO, VIVIAN]);
+    assert!(
+        everyone.iter().all(|user| user.src_id.is_some()),
+        "{everyone:?}"
+    );
+    for client in [amy, hao] {
+        assert_eq!(latest_roster(&net, client), everyone);
+    }
+
+    // The leader mutes Amy: the mixer stops taking her leg, and everyone
+    // sees her muted.
+    net.command(
+        vivian,
+        Command::ConferenceMute {
+            uri: AMY.into(),
+            muted: true,
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..3).all(|client| in_roster(net, client, AMY, |user| user.muted))
+    });
+    assert!(
+        net.mcu
+            .iter()
+            .any(|request| matches!(request, IoRequest::McuFilterLeg { blocked: true, .. }))
+    );
+
+    // An attendee may not eject the leader.
+    net.command(hao, Command::ConferenceEject { uri: VIVIAN.into() });
+    net.run_until(Duration::from_secs(10), |net| {
+        failed(net, hao, "conference.eject").is_some()
+    });
+    assert!(
+        failed(&net, hao, "conference.eject")
+            .unwrap()
+            .contains("forbidden")
+    );
+
+    // Promoted, Amy leads too, and ejects Hao: his client leaves, and
+    // everyone's roster drops him.
+    net.command(
+        vivian,
+        Command::ConferenceSetRole {
+            uri: AMY.into(),
+            leader: true,
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(
+            amy,
+            |e| matches!(e, Event::ConferenceJoined { role, .. } if role == "presenter"),
+        )
+    });
+    net.command(amy, Command::ConferenceEject { uri: HAO.into() });
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(hao, |e| matches!(e, Event::Ejected { .. }))
+            && [vivian, amy]
+                .iter()
+                .all(|&client| latest_roster(net, client).len() == 2)
+    });
+
+    // Amy leaves; Vivian is alone in her conference.
+    net.command(amy, Command::LeaveConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        uris(&latest_roster(net, vivian)) == vec![VIVIAN]
+            && net.has_event(amy, |e| matches!(e, Event::ConferenceEnded { .. }))
+    });
+    for client in 0..3 {
+        assert_versions_rise_by_one(&net, client);
+    }
+}
+
+#[test]
+fn fifty_join_by_invitation_and_every_roster_converges_through_mutes_ejects_and_leaves() {
+    const CROWD: usize = 49;
+    let names: Vec<String> = (1..=CROWD).map(|n| format!("user{n:02}")).collect();
+    let mut net = Network::new(0.0);
+    net.server = server_with_users(1, &names);
+    let vivian = net.add_client("10.0.0.10:5060", "vivian", "vivian");
+    let crowd: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| net.add_client(&format!("10.0.1.{}:5060", n + 1), name, name))
+        .collect();
+    net.run_until(Duration::from_secs(30), |net| {
+        (0..=CROWD).all(|client| net.has_event(client, registered))
+    });
+
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. }))
+    });
+    for (client, name) in crowd.iter().zip(&names) {
+        net.command(
+            vivian,
+            Command::ConferenceInvite {
+                uri: format!("sip:{name}@confab.local"),
+            },
+        );
+        net.run_until(Duration::from_secs(10), |net| invited(net, *client));
+        net.command(*client, Command::AnswerCall);
+    }
+    net.run_until(Duration::from_secs(60), |net| {
+        (0..=CROWD).all(|client| latest_roster(net, client).len() == CROWD + 1)
+    });
+
+    // Mute three, eject three, three leave.
+    for name in &names[0..3] {
+        net.command(
+            vivian,
+            Command::ConferenceMute {
+                uri: format!("sip:{name}@confab.local"),
+                muted: true,
+            },
+        );
+    }
+    for name in &names[3..6] {
+        net.command(
+            vivian,
+            Command::ConferenceEject {
+                uri: format!("sip:{name}@confab.local"),
+            },
+        );
+    }
+    for client in &crowd[6..9] {
+        net.command(*client, Command::LeaveConference);
+    }
+    let remaining: Vec<usize> = std::iter::once(vivian)
+        .chain(crowd[0..3].iter().copied())
+        .chain(crowd[9..].iter().copied())
+        .collect();
+    net.run_until(Duration::from_secs(60), |net| {
+        remaining.iter().all(|&client| {
+            let roster = latest_roster(net, client);
+            roster.len() == CROWD + 1 - 6 && roster.iter().filter(|user| user.muted).count() == 3
+        })
+    });
+    let reference = latest_roster(&net, vivian);
+    for &client in &remaining {
+        assert_eq!(latest_roster(&net, client), reference, "client {client}");
+        assert_versions_rise_by_one(&net, client);
+    }
+    for &client in &crowd[3..6] {
+        assert!(net.has_event(client, |e| matches!(e, Event::Ejected { .. })));
+    }
+}
