@@ -415,6 +415,22 @@ fn only_a_leader_ejects_and_the_ejected_get_bye_and_the_roster_says_booted() {
     assert!(subscribed.starts_with("SIP/2.0 200"), "{subscribed}");
     let full = next_notify(&mut net, vivian);
     assert_eq!(full.users.len(), 2);
+    let hao_subscribed = authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "SUBSCRIBE",
+        &focus,
+        "hroster",
+        "Event: conference\r\nExpires: 600\r\n",
+        "text/plain",
+        "",
+    );
+    assert!(
+        hao_subscribed.starts_with("SIP/2.0 200"),
+        "{hao_subscribed}"
+    );
+    next_notify(&mut net, hao);
 
     // Hao, an attendee, may not eject Vivian: a C3P failure in the 200,
     // with the role diagnostic.
@@ -454,6 +470,14 @@ fn only_a_leader_ejects_and_the_ejected_get_bye_and_the_roster_says_booted() {
         .unwrap();
     assert_eq!(hao_entry.state, conference_info::State::Deleted);
     assert_eq!(partial.version, full.version + 1);
+    // Hao sees himself go, and then no more.
+    next_notify(&mut net, hao);
+    let last = net.expect_raw(hao, "NOTIFY");
+    let state = header_line(&last, "Subscription-State").unwrap();
+    assert!(
+        state.contains("terminated") && state.contains("rejected"),
+        "{state}"
+    );
 }
 
 /// Registers the raw UA as `user` (digest, as any phone would).

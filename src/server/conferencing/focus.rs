@@ -237,6 +237,7 @@ impl Server {
         events: Vec<RosterEvent>,
     ) {
         let mut ended = false;
+        let mut gone = Vec::new();
         for event in events {
             match event {
                 RosterEvent::Left { user, method } => {
@@ -244,6 +245,7 @@ impl Server {
                         tracing::info!(%user, conference = %conference_id, "ejected");
                     }
                     self.hang_up_user(now, conference_id, &user);
+                    gone.push((user, method));
                 }
                 RosterEvent::MediaFiltered {
                     user,
@@ -275,7 +277,43 @@ impl Server {
         self.publish_roster(now, conference_id);
         if ended {
             self.end_conference(now, conference_id);
+        } else {
+            self.end_roster_subscriptions(now, conference_id, &gone);
         }
+    }
+
+    /// Those who left see the roster no more: their subscriptions end
+    /// after the document that shows them gone (`rejected` for the
+    /// ejected, RFC 6665 §4.2.2; `noresource` for those who left).
+    fn end_roster_subscriptions(
+        &mut self,
+        now: Time,
+        conference_id: &str,
+        gone: &[(String, DisconnectionMethod)],
+    ) {
+        let Some(focus) = self
+            .conferencing
+            .factory
+            .conference(conference_id)
+            .map(|conference| conference.focus().to_string())
+        else {
+            return;
+        };
+        for id in self.presence.notifier.subscriptions_of(&focus, CONFERENCE) {
+            let Some(subscriber) = self.presence.notifier.subscriber_of(id) else {
+                continue;
+            };
+            let Some((_, method)) = gone.iter().find(|(user, _)| user == subscriber) else {
+                continue;
+            };
+            let reason = if *method == DisconnectionMethod::Booted {
+                "rejected"
+            } else {
+                "noresource"
+            };
+            self.presence.notifier.terminate(now, id, reason);
+        }
+        self.send_notifies(now);
     }
 
     /// Sends every roster subscriber what changed.
