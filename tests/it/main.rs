@@ -7,6 +7,7 @@ mod agents_im;
 mod audio;
 mod audio_devices;
 mod audio_pulse;
+mod conference;
 mod fuzz_regressions;
 mod harness;
 mod kamailio;
