@@ -72,6 +72,67 @@ fn confab_calls_linphone_and_each_hears_the_other() {
     call.finish();
 }
 
+/// Amy creates a conference and joins its audio from her client; its
+/// focus URI.
+fn amy_in_a_conference(call: &Call) -> String {
+    call.amy.send(json!({"cmd": "conference.create"}));
+    let joined = call.amy.expect("conference", WAIT);
+    call.amy
+        .send(json!({"cmd": "conference.join_audio", "via": "client"}));
+    roster_with(&call.amy, "sip:amy@confab.local");
+    joined["focus"].as_str().unwrap().to_owned()
+}
+
+/// Waits for a roster in which `uri` is in the audio, as an attendee
+/// unless it is Amy, the leader.
+fn roster_with(agent: &AgentProcess, uri: &str) -> serde_json::Value {
+    agent.expect_where("roster", WAIT, |event| {
+        event["users"].as_array().is_some_and(|users| {
+            users.iter().any(|user| {
+                user["uri"] == uri
+                    && user["audio"] == "connected"
+                    && (uri == "sip:amy@confab.local"
+                        || user["roles"]
+                            .as_array()
+                            .is_some_and(|roles| roles.contains(&json!("attendee"))))
+            })
+        })
+    })
+}
+
+#[test]
+fn a_conference_dials_out_to_linphone_and_it_joins_as_an_attendee() {
+    let _turn = crate::harness::audio_call_turn();
+    let mut call = Call::start();
+    amy_in_a_conference(&call);
+    call.amy
+        .send(json!({"cmd": "conference.invite", "uri": "sip:hao@confab.local"}));
+    call.phone.expect("Receiving new incoming call from", WAIT);
+    call.phone.send("answer");
+    call.phone.expect("connected", WAIT);
+    call.phone.expect("Media streams established", WAIT);
+    roster_with(&call.amy, "sip:hao@confab.local");
+    call.record_both();
+    call.phone.send("terminate");
+    call.phone.expect("ended", WAIT);
+    call.finish();
+}
+
+#[test]
+fn linphone_dials_into_a_conference_and_joins_as_an_attendee() {
+    let _turn = crate::harness::audio_call_turn();
+    let mut call = Call::start();
+    let focus = amy_in_a_conference(&call);
+    call.phone.send(&format!("call {focus}"));
+    call.phone.expect("connected", WAIT);
+    call.phone.expect("Media streams established", WAIT);
+    roster_with(&call.amy, "sip:hao@confab.local");
+    call.record_both();
+    call.phone.send("terminate");
+    call.phone.expect("ended", WAIT);
+    call.finish();
+}
+
 /// A server, amy (confab agent, 880 Hz) and hao (linphonec, 1 kHz), both
 /// registered.
 struct Call {
