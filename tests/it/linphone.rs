@@ -74,7 +74,7 @@ fn confab_calls_linphone_and_each_hears_the_other() {
 
 /// Amy creates a conference and joins its audio from her client; its
 /// focus URI.
-fn amy_in_a_conference(call: &Call) -> String {
+fn amy_in_a_conference(call: &mut Call) -> String {
     call.amy.send(json!({"cmd": "conference.create"}));
     let joined = call.amy.expect("conference", WAIT);
     call.amy
@@ -104,7 +104,7 @@ fn roster_with(agent: &AgentProcess, uri: &str) -> serde_json::Value {
 fn a_conference_dials_out_to_linphone_and_it_joins_as_an_attendee() {
     let _turn = crate::harness::audio_call_turn();
     let mut call = Call::start();
-    amy_in_a_conference(&call);
+    amy_in_a_conference(&mut call);
     call.amy
         .send(json!({"cmd": "conference.invite", "uri": "sip:hao@confab.local"}));
     call.phone.expect("Receiving new incoming call from", WAIT);
@@ -122,7 +122,7 @@ fn a_conference_dials_out_to_linphone_and_it_joins_as_an_attendee() {
 fn linphone_dials_into_a_conference_and_joins_as_an_attendee() {
     let _turn = crate::harness::audio_call_turn();
     let mut call = Call::start();
-    let focus = amy_in_a_conference(&call);
+    let focus = amy_in_a_conference(&mut call);
     call.phone.send(&format!("call {focus}"));
     call.phone.expect("connected", WAIT);
     call.phone.expect("Media streams established", WAIT);
