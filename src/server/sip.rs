@@ -175,6 +175,8 @@ impl Server {
                     };
                     self.handle_branch_final(now, &key, timeout);
                 }
+                TransactionEvent::Cancelled { invite, .. }
+                    if self.conference_cancelled(now, &invite) => {}
                 TransactionEvent::Cancelled { invite, .. } => {
                     for branch in self.contexts.pending_branches(&invite) {
                         if let Err(error) = self.transactions.cancel(now, &branch) {

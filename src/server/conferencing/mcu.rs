@@ -155,6 +155,37 @@ impl Server {
         }
     }
 
+    /// The caller CANCELled a media INVITE still waiting for its ports:
+    /// 487, and the leg is dropped. True if it was one.
+    pub(in crate::server) fn conference_cancelled(
+        &mut self,
+        now: Time,
+        invite_key: &TransactionKey,
+    ) -> bool {
+        let leg = self
+            .conferencing
+            .legs
+            .iter()
+            .find_map(|(id, leg)| match &leg.state {
+                LegState::Answering { key, .. } if key == invite_key => Some(*id),
+                _ => None,
+            });
+        let Some(leg) = leg else {
+            return false;
+        };
+        if let Some(Leg {
+            state: LegState::Answering { key, invite },
+            ..
+        }) = self.conferencing.legs.remove(&leg)
+        {
+            self.reply(now, &key, &invite, status(487));
+        }
+        self.conferencing
+            .io_requests
+            .push_back(IoRequest::McuCloseLeg { leg });
+        true
+    }
+
     /// No ports for the leg: it fails.
     pub(super) fn leg_failed(&mut self, now: Time, leg: u64) {
         let Some(entry) = self.conferencing.legs.remove(&leg) else {
