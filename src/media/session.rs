@@ -412,7 +412,7 @@ impl MediaSession {
 /// must be here by the lost frame's turn: one frame more than the minimum
 /// buys that on a network without jitter (measured: 10% loss then leaves
 /// next to no audible gap; see tests/it/audio.rs).
-fn jitter_config(codec: Codec) -> JitterConfig {
+pub(super) fn jitter_config(codec: Codec) -> JitterConfig {
     let mut config = JitterConfig::for_codec(codec);
     if codec.has_inband_fec() {
         config.min_delay = config.min_delay.max(Duration::from_millis(40));
@@ -420,7 +420,7 @@ fn jitter_config(codec: Codec) -> JitterConfig {
     config
 }
 
-fn codec_of(codec: AudioCodec) -> Codec {
+pub(super) fn codec_of(codec: AudioCodec) -> Codec {
     match codec {
         AudioCodec::Opus => Codec::Opus,
         AudioCodec::Pcmu => Codec::Pcmu,
