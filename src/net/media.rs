@@ -49,6 +49,14 @@ impl MediaSockets {
     pub fn rtp_port(&self) -> io::Result<u16> {
         Ok(self.rtp.local_addr()?.port())
     }
+
+    pub(crate) fn rtp(&self) -> &UdpSocket {
+        &self.rtp
+    }
+
+    pub(crate) fn rtcp(&self) -> &UdpSocket {
+        &self.rtcp
+    }
 }
 
 /// Where a call's audio comes from and goes to.
@@ -167,7 +175,7 @@ pub async fn run_media(
 }
 
 /// The wall clock as NTP time, for RTCP (RFC 3550 §4).
-fn wall_clock() -> NtpTime {
+pub(crate) fn wall_clock() -> NtpTime {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
