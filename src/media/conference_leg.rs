@@ -13,6 +13,11 @@
 //! leg is sent audio, else a receiver report, with a report block on what
 //! the leg sends us and our CNAME (RFC 3550 §6.1, §6.4).
 //!
+//! No RFC 6465 audio levels go with the CSRCs: the mixer does not give
+//! its talkers' levels out, and a second decode per talker to measure
+//! them here would double the mixer's decoding. A client shows the level
+//! of what it plays against each source listed.
+//!
 //! Direction is ours, as negotiated (RFC 3264 §8.4): a leg we do not send
 //! to (the participant put us on hold) is not listening in the mixer and is
 //! sent nothing; a leg we do not receive from is not mixed. A leg is only

@@ -62,8 +62,11 @@ pub async fn run_mcu(
     // every leg's stream keeps its rate and its jitter buffer stays fed.
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut buffer = vec![0u8; MAX_DATAGRAM];
-    // RFC 3550 §6.3: reports every few seconds, the first one sooner.
-    let mut next_report = Instant::now() + rtcp_interval(true, &mut rand::rng());
+    // RFC 3550 §6.3: reports every few seconds, the first one sooner. One
+    // timer, reset, rather than a new one per wake-up.
+    let report_timer =
+        tokio::time::sleep_until(Instant::now() + rtcp_interval(true, &mut rand::rng()));
+    tokio::pin!(report_timer);
     let mut turn = 0usize;
     loop {
         tokio::select! {
@@ -93,8 +96,9 @@ pub async fn run_mcu(
                     }
                 }
             }
-            () = tokio::time::sleep_until(next_report) => {
-                next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
+            () = &mut report_timer => {
+                let next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
+                report_timer.as_mut().reset(next_report);
                 for (leg, to, report) in media.rtcp_reports(now(), wall_clock()) {
                     let Some(sockets) = find(&legs, leg) else { continue };
                     if let Err(error) = sockets.rtcp().try_send_to(&report, to) {
