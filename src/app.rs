@@ -299,7 +299,7 @@ fn meters_of(levels: &Levels) -> MediaMeters {
             round_trip_ms: call.round_trip.map(millis),
             buffer_ms: millis(call.jitter.current_delay),
         }),
-        speaking: Default::default(),
+        speaking: levels.speaking,
     }
 }
 

@@ -20,10 +20,10 @@ use crate::client::{Client, ClientConfig, Command, Event};
 use crate::demo::{DemoBuddy, PERSONAS, Persona};
 use crate::media::source::{NullSink, WavEnd, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
-use crate::net::{SipDriver, SipSockets};
+use crate::net::{SipDriver, SipSockets, run_mcu};
 use crate::proto::{Peer, Time};
 use crate::server::registrar::RegistrarEvent;
-use crate::server::{Server, ServerConfig, ServerEvent};
+use crate::server::{Server, ServerCommand, ServerConfig, ServerEvent};
 use crate::store::{Contacts, ContactsError, Directory, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -117,9 +117,15 @@ impl Service {
         };
         let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts));
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
-        let (_commands, commands_rx) = mpsc::unbounded_channel();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let driver = SipDriver::new(server, self.sockets, Instant::now());
+        // The A/V MCU's media on the server's address: the core's leg
+        // requests go to it, its answers come back as commands.
+        let (io_requests, io_requests_rx) = mpsc::unbounded_channel();
+        let (mcu_results_tx, mut mcu_results) = mpsc::unbounded_channel();
+        let mcu = tokio::spawn(run_mcu(local.ip(), io_requests_rx, mcu_results_tx));
+        let driver =
+            SipDriver::new(server, self.sockets, Instant::now()).with_io_requests(io_requests);
         let mut buddies = DemoBuddies::new(
             local,
             &self.options.domain,
@@ -138,9 +144,13 @@ impl Service {
                     let ServerEvent::Registrar(event) = event;
                     buddies.handle_registrar_event(&event).await;
                 }
+                Some(result) = mcu_results.recv() => {
+                    let _ = commands.send(ServerCommand::Io(result));
+                }
             }
         }
         buddies.stop_all().await;
+        mcu.abort();
         Ok(())
     }
 }

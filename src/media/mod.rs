@@ -7,6 +7,7 @@
 //! cores: time is an argument, and tests replay traces in virtual time.
 
 pub mod codec;
+pub mod conference_leg;
 pub mod contributors;
 pub mod device;
 pub mod jitter;

@@ -9,6 +9,11 @@
 //! payload types and malformed packets are counted and dropped. Sending
 //! follows the negotiated direction: on hold we neither send (sendonly
 //! peer) nor play (recvonly), per RFC 3264 §8.4.
+//!
+//! From a conference mixer, audio packets list their contributing sources
+//! (RFC 3550 §5.1 CSRCs); the session keeps each one's last arrival and
+//! tells who spoke within [`SPEAKING_HOLD`], at the level of the frame last
+//! played (the mixer sends no per-source level).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -18,6 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::codec::{AudioDecoder, AudioEncoder, Codec, CodecError, OpusConfig};
+use super::contributors::{Contributors, MAX_CONTRIBUTORS};
 use super::jitter::{JitterBuffer, JitterConfig, JitterStats, MediaPacket, Playout};
 use super::{Frame, SILENCE};
 use crate::proto::Time;
@@ -32,6 +38,10 @@ const DTMF_PRESS: Duration = Duration::from_millis(120);
 const DTMF_GAP: Duration = Duration::from_millis(80);
 /// RFC 4733 §2.3.2: the volume field, in -dBm0 (10 is a usual level).
 const DTMF_VOLUME: u8 = 10;
+/// A contributing source counts as speaking this long after the last packet
+/// that listed it: a few frames, so a meter follows the mixer's talkers
+/// without flickering between packets.
+pub const SPEAKING_HOLD: Duration = Duration::from_millis(200);
 
 /// Counters for diagnostics (the UI's call details, RTCP).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -81,6 +91,11 @@ pub struct MediaSession {
     receiver: ReceiverStats,
     octets_sent: u32,
     cname: String,
+    /// The contributing sources heard lately, and when each was last
+    /// listed; at most [`MAX_CONTRIBUTORS`].
+    sources: Vec<(u32, Time)>,
+    /// The peak of the last frame played, 0 to 1.
+    played_peak: f32,
 }
 
 impl MediaSession {
@@ -108,6 +123,8 @@ impl MediaSession {
             receiver: ReceiverStats::new(),
             octets_sent: 0,
             cname: format!("confab-{:08x}", rng.random::<u32>()),
+            sources: Vec::with_capacity(MAX_CONTRIBUTORS),
+            played_peak: 0.0,
             codec,
             audio,
         })
@@ -240,6 +257,7 @@ impl MediaSession {
             if !self.audio.direction.receives() {
                 return;
             }
+            self.note_sources(now, &header.csrcs);
             self.jitter.push(
                 now,
                 MediaPacket {
@@ -276,6 +294,35 @@ impl MediaSession {
         }
     }
 
+    /// The contributing sources listed within [`SPEAKING_HOLD`] of `now`,
+    /// each at the level of the frame last played.
+    pub fn speaking(&self, now: Time) -> Contributors {
+        let mut speaking = Contributors::default();
+        for &(csrc, seen) in &self.sources {
+            if now.saturating_since(seen) <= SPEAKING_HOLD {
+                speaking.insert(csrc, self.played_peak);
+            }
+        }
+        speaking
+    }
+
+    /// Notes the CSRCs of an audio packet that arrived at `now`; sources
+    /// not heard within [`SPEAKING_HOLD`] are forgotten, and past
+    /// [`MAX_CONTRIBUTORS`] the longest unheard one makes room.
+    fn note_sources(&mut self, now: Time, csrcs: &[u32]) {
+        self.sources
+            .retain(|&(_, seen)| now.saturating_since(seen) <= SPEAKING_HOLD);
+        for &csrc in csrcs {
+            if let Some(entry) = self.sources.iter_mut().find(|(id, _)| *id == csrc) {
+                entry.1 = entry.1.max(now);
+            } else if self.sources.len() < MAX_CONTRIBUTORS {
+                self.sources.push((csrc, now));
+            } else if let Some(oldest) = self.sources.iter_mut().min_by_key(|(_, seen)| *seen) {
+                *oldest = (csrc, now);
+            }
+        }
+    }
+
     /// One 20 ms tick: send the microphone's frame, fill the speaker's.
     pub fn tick(&mut self, now: Time, microphone: &Frame, speaker: &mut Frame) {
         self.send_due_events(now);
@@ -300,6 +347,7 @@ impl MediaSession {
             .timestamp
             .wrapping_add(self.codec.timestamp_increment());
         self.play(now, speaker);
+        self.played_peak = super::source::Level::of(speaker).peak;
     }
 
     fn play(&mut self, now: Time, speaker: &mut Frame) {
@@ -412,7 +460,7 @@ impl MediaSession {
 /// must be here by the lost frame's turn: one frame more than the minimum
 /// buys that on a network without jitter (measured: 10% loss then leaves
 /// next to no audible gap; see tests/it/audio.rs).
-fn jitter_config(codec: Codec) -> JitterConfig {
+pub(super) fn jitter_config(codec: Codec) -> JitterConfig {
     let mut config = JitterConfig::for_codec(codec);
     if codec.has_inband_fec() {
         config.min_delay = config.min_delay.max(Duration::from_millis(40));
@@ -420,7 +468,7 @@ fn jitter_config(codec: Codec) -> JitterConfig {
     config
 }
 
-fn codec_of(codec: AudioCodec) -> Codec {
+pub(super) fn codec_of(codec: AudioCodec) -> Codec {
     match codec {
         AudioCodec::Opus => Codec::Opus,
         AudioCodec::Pcmu => Codec::Pcmu,
@@ -428,166 +476,4 @@ fn codec_of(codec: AudioCodec) -> Codec {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proto::sdp::{CodecChoice, Direction, TelephoneEvent};
-
-    fn negotiated(codec: AudioCodec, remote: &str, direction: Direction) -> NegotiatedAudio {
-        let remote: SocketAddr = remote.parse().unwrap();
-        let (payload_type, clock_rate, channels) = match codec {
-            AudioCodec::Opus => (111, 48_000, 2),
-            AudioCodec::Pcmu => (0, 8_000, 1),
-        };
-        NegotiatedAudio {
-            remote,
-            remote_rtcp: SocketAddr::new(remote.ip(), remote.port() + 1),
-            codec: CodecChoice {
-                codec,
-                payload_type,
-                clock_rate,
-                channels,
-                fmtp: None,
-            },
-            telephone_event: Some(TelephoneEvent {
-                payload_type: 101,
-                clock_rate: 8_000,
-            }),
-            direction,
-            remote_ptime: Some(20),
-        }
-    }
-
-    fn tone(hz: f64, frame: u64) -> Frame {
-        let mut out = SILENCE;
-        for (i, sample) in out.iter_mut().enumerate() {
-            let t = (frame as f64 * 960.0 + i as f64) / 48_000.0;
-            *sample = ((2.0 * std::f64::consts::PI * hz * t).sin() * 8000.0) as i16;
-        }
-        out
-    }
-
-    fn energy(frame: &Frame) -> f64 {
-        frame.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / frame.len() as f64
-    }
-
-    /// Runs `frames` ticks of a call between `a` and `b`, delivering every
-    /// packet; returns the speaker frames of each side.
-    fn run(a: &mut MediaSession, b: &mut MediaSession, frames: u64) -> (Vec<Frame>, Vec<Frame>) {
-        let (mut heard_a, mut heard_b) = (Vec::new(), Vec::new());
-        for n in 0..frames {
-            let now = Time::ZERO + Duration::from_millis(20 * n);
-            let (mut out_a, mut out_b) = (SILENCE, SILENCE);
-            a.tick(now, &tone(440.0, n), &mut out_a);
-            b.tick(now, &tone(880.0, n), &mut out_b);
-            while let Some((_, packet)) = a.poll_transmit() {
-                b.handle_packet(now + Duration::from_millis(5), &packet);
-            }
-            while let Some((_, packet)) = b.poll_transmit() {
-                a.handle_packet(now + Duration::from_millis(5), &packet);
-            }
-            heard_a.push(out_a);
-            heard_b.push(out_b);
-        }
-        (heard_a, heard_b)
-    }
-
-    fn pair(codec: AudioCodec) -> (MediaSession, MediaSession) {
-        let a =
-            MediaSession::new(negotiated(codec, "10.0.0.2:4000", Direction::SendRecv), 1).unwrap();
-        let b =
-            MediaSession::new(negotiated(codec, "10.0.0.1:4000", Direction::SendRecv), 2).unwrap();
-        (a, b)
-    }
-
-    #[test]
-    fn both_sides_hear_each_other_in_opus_and_in_pcmu() {
-        for codec in [AudioCodec::Opus, AudioCodec::Pcmu] {
-            let (mut a, mut b) = pair(codec);
-            let (heard_a, heard_b) = run(&mut a, &mut b, 50);
-            assert!(energy(&heard_a[40]) > 1e6, "{codec:?}: a hears b");
-            assert!(energy(&heard_b[40]) > 1e6, "{codec:?}: b hears a");
-            assert_eq!(a.stats().packets_sent, 50);
-            assert_eq!(b.stats().packets_received, 50);
-        }
-    }
-
-    #[test]
-    fn muted_sends_silence_and_keeps_sending() {
-        let (mut a, mut b) = pair(AudioCodec::Opus);
-        a.set_muted(true);
-        let (_, heard_b) = run(&mut a, &mut b, 50);
-        assert!(heard_b[20..].iter().all(|frame| energy(frame) < 1e4));
-        assert_eq!(a.stats().packets_sent, 50, "RTP keeps flowing while muted");
-    }
-
-    #[test]
-    fn on_hold_nothing_is_sent_or_played() {
-        let mut a = MediaSession::new(
-            negotiated(AudioCodec::Opus, "10.0.0.2:4000", Direction::SendOnly),
-            1,
-        )
-        .unwrap();
-        let mut b = MediaSession::new(
-            negotiated(AudioCodec::Opus, "10.0.0.1:4000", Direction::RecvOnly),
-            2,
-        )
-        .unwrap();
-        let (heard_a, heard_b) = run(&mut a, &mut b, 30);
-        assert_eq!(b.stats().packets_sent, 0, "the held side sends nothing");
-        assert!(
-            heard_a.iter().all(|frame| energy(frame) == 0.0),
-            "the holder plays nothing"
-        );
-        assert!(
-            energy(&heard_b[25]) > 1e6,
-            "music on hold would still be heard"
-        );
-    }
-
-    #[test]
-    fn dtmf_digits_arrive_once_each_in_order() {
-        let (mut a, mut b) = pair(AudioCodec::Opus);
-        a.send_dtmf(Time::ZERO, "1#9").unwrap();
-        run(&mut a, &mut b, 100);
-        let digits: String = std::iter::from_fn(|| b.poll_dtmf()).collect();
-        assert_eq!(digits, "1#9");
-        assert!(a.send_dtmf(Time::ZERO, "x").is_err());
-    }
-
-    #[test]
-    fn reports_give_loss_jitter_and_the_round_trip() {
-        let (mut a, mut b) = pair(AudioCodec::Opus);
-        run(&mut a, &mut b, 50);
-        let sent_at = NtpTime::from_unix(Duration::from_secs(1_000_000));
-        let (to, report) = a
-            .rtcp_report(Time::ZERO + Duration::from_secs(1), sent_at)
-            .unwrap();
-        assert_eq!(to.port(), 4001, "RTCP goes to the port after RTP");
-        b.handle_rtcp(Time::ZERO + Duration::from_secs(1), sent_at, &report);
-        // b answers 30 ms later; a gets it 30 ms after that.
-        let (_, answer) = b
-            .rtcp_report(Time::ZERO + Duration::from_millis(1030), sent_at)
-            .unwrap();
-        let back = NtpTime::from_unix(Duration::from_millis(1_000_000_060));
-        a.handle_rtcp(Time::ZERO + Duration::from_millis(1060), back, &answer);
-        let stats = a.stats();
-        assert_eq!(stats.loss_reported, Some(0.0));
-        let round_trip = stats.round_trip.expect("an RTT from LSR/DLSR");
-        assert!(round_trip.as_millis().abs_diff(30) <= 2, "{round_trip:?}");
-        assert_eq!(b.stats().loss_received, 0.0);
-        a.handle_rtcp(Time::ZERO, back, &[0x81, 0xc8, 0xff]);
-    }
-
-    #[test]
-    fn foreign_and_broken_packets_are_dropped() {
-        let (mut a, _) = pair(AudioCodec::Pcmu);
-        a.handle_packet(
-            Time::ZERO,
-            &[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3],
-        );
-        a.handle_packet(Time::ZERO, &[0x12, 0x34]);
-        a.handle_packet(Time::ZERO, &[]);
-        assert_eq!(a.stats().packets_dropped, 3);
-        assert_eq!(a.stats().packets_received, 0);
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! The media task: the RTP socket of a client, the 20 ms tick, and the
 //! audio ends (a sound card, a WAV file, a tone). It runs the sans-IO
 //! [`MediaSession`] of the current call as the client core asks through
-//! [`IoRequest`]s, and publishes the input and output levels for meters.
+//! [`IoRequest`]s, and publishes the input and output levels for meters,
+//! with the contributing sources of a conference mix.
 //!
 //! Between calls it keeps pulling the input and pushing silence, so the
 //! meters stay live and a device's buffers never overflow.
@@ -15,6 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::media::contributors::Contributors;
 use crate::media::session::{MediaSession, MediaStats};
 use crate::media::source::{AudioEvent, FrameSink, FrameSource, Level};
 use crate::media::{FRAME_MS, Frame, SILENCE};
@@ -49,6 +51,14 @@ impl MediaSockets {
     pub fn rtp_port(&self) -> io::Result<u16> {
         Ok(self.rtp.local_addr()?.port())
     }
+
+    pub(crate) fn rtp(&self) -> &UdpSocket {
+        &self.rtp
+    }
+
+    pub(crate) fn rtcp(&self) -> &UdpSocket {
+        &self.rtcp
+    }
 }
 
 /// Where a call's audio comes from and goes to.
@@ -57,13 +67,15 @@ pub struct AudioEnds {
     pub output: Box<dyn FrameSink + Send>,
 }
 
-/// The levels of the last frames in and out, for the UI's meters, and the
-/// call's statistics (loss, jitter, round trip) for its diagnostics.
+/// The levels of the last frames in and out, for the UI's meters, the
+/// call's statistics (loss, jitter, round trip) for its diagnostics, and
+/// who speaks in a conference's mix (its CSRCs, RFC 3550 §5.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Levels {
     pub input: Level,
     pub output: Level,
     pub call: Option<MediaStats>,
+    pub speaking: Contributors,
 }
 
 /// Options of the media task.
@@ -160,14 +172,18 @@ pub async fn run_media(
                 }
                 let input = if muted { Level::default() } else { Level::of(&microphone) };
                 let call = session.as_ref().map(|(_, current)| current.stats());
-                levels.send_replace(Levels { input, output: Level::of(&speaker), call });
+                let speaking = session
+                    .as_ref()
+                    .map(|(_, current)| current.speaking(now()))
+                    .unwrap_or_default();
+                levels.send_replace(Levels { input, output: Level::of(&speaker), call, speaking });
             }
         }
     }
 }
 
 /// The wall clock as NTP time, for RTCP (RFC 3550 §4).
-fn wall_clock() -> NtpTime {
+pub(crate) fn wall_clock() -> NtpTime {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -7,7 +7,9 @@
 //! no SIP decision of its own: the only thing it knows about SIP is how to cut
 //! a TCP stream into messages, and that comes from `proto::framing`.
 
+mod mcu;
 pub mod media;
 mod sip;
 
+pub use mcu::run_mcu;
 pub use sip::{SipDriver, SipSockets};

@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod harness;
 mod kamailio;
 mod linphone;
+mod mcu;
 mod rfc4475;
 mod sim;
 mod sim_call;

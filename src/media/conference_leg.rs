@@ -1,0 +1,388 @@
+//! One leg of the A/V MCU, sans-IO: the RTP stream between the mixer and one
+//! participant, and [`ConferenceMedia`], the legs of every conference with a
+//! [`Mixer`](super::mixer::Mixer) each.
+//!
+//! In: RTP of the negotiated payload type from the leg's peer goes to the
+//! leg's jitter buffer; on each 20 ms tick the buffer's [`Playout`] is
+//! pushed into the conference's mixer. Out: the mixer's payload for the leg
+//! goes out as RTP with the leg's own SSRC, sequence and timestamp (RFC 3550
+//! §5.1, random initial values), and a CSRC list naming the talkers mixed
+//! into it, the listener itself excluded (RFC 3550 §7.1: a mixer lists its
+//! contributing sources). A leg's CSRC is its leg id truncated to 32 bits,
+//! the `src-id` its roster entry carries. RTCP: a sender report while the
+//! leg is sent audio, else a receiver report, with a report block on what
+//! the leg sends us and our CNAME (RFC 3550 §6.1, §6.4).
+//!
+//! No RFC 6465 audio levels go with the CSRCs: the mixer does not give
+//! its talkers' levels out, and a second decode per talker to measure
+//! them here would double the mixer's decoding. A client shows the level
+//! of what it plays against each source listed.
+//!
+//! Direction is ours, as negotiated (RFC 3264 §8.4): a leg we do not send
+//! to (the participant put us on hold) is not listening in the mixer and is
+//! sent nothing; a leg we do not receive from is not mixed. A leg is only
+//! mixed once started ([`ConferenceMedia::start_leg`]); until then its
+//! packets are dropped.
+//!
+//! Invariants: bytes from the network never panic; once its buffers have
+//! grown, a tick allocates nothing (each leg keeps one datagram buffer and
+//! one CSRC list, reused); a conference exists exactly while it has legs.
+
+mod bridge;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::codec::Codec;
+use super::jitter::{JitterBuffer, JitterStats, MediaPacket, Playout};
+use super::session::{codec_of, jitter_config};
+use crate::proto::Time;
+use crate::proto::rtp::{
+    self, NtpTime, ReceiverReport, ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
+};
+use crate::proto::sdp::NegotiatedAudio;
+
+pub use self::bridge::ConferenceMedia;
+
+/// What can go wrong managing the MCU's legs.
+#[derive(Debug, thiserror::Error)]
+pub enum ConferenceLegError {
+    #[error("no leg {0}")]
+    UnknownLeg(u64),
+    #[error("leg {0} is already open")]
+    DuplicateLeg(u64),
+    #[error("mixer: {0}")]
+    Mixer(#[from] super::mixer::MixerError),
+}
+
+/// Counters of one leg, for diagnostics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LegStats {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Packets that were not the leg's audio, or not RTP.
+    pub packets_dropped: u64,
+    pub jitter: JitterStats,
+    /// What the participant reports losing of ours, from its last report.
+    pub loss_reported: Option<f64>,
+    /// Round-trip time from the participant's last report (RFC 3550
+    /// §6.4.1).
+    pub round_trip: Option<Duration>,
+}
+
+/// The RTP stream between the mixer and one participant.
+pub struct ConferenceLeg {
+    id: u64,
+    /// The key of the conference (and so of the mixer) the leg is in.
+    conference: String,
+    /// `None` until the leg is started: nothing is mixed or sent before.
+    audio: Option<NegotiatedAudio>,
+    codec: Codec,
+    jitter: JitterBuffer,
+    receiver: ReceiverStats,
+    blocked: bool,
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    /// RFC 3551 §4.1: the first packet of a talk spurt carries the marker.
+    marker: bool,
+    /// Reused for every packet: the contributing sources, the datagram.
+    csrcs: Vec<u32>,
+    datagram: Vec<u8>,
+    /// Whether `datagram` holds this tick's packet, not yet taken.
+    pending: bool,
+    octets_sent: u32,
+    stats: LegStats,
+    cname: String,
+}
+
+impl ConferenceLeg {
+    pub fn new(conference: &str, id: u64, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let codec = Codec::Opus;
+        ConferenceLeg {
+            id,
+            conference: conference.to_owned(),
+            audio: None,
+            codec,
+            jitter: JitterBuffer::new(jitter_config(codec)),
+            receiver: ReceiverStats::new(),
+            blocked: false,
+            // RFC 3550 §5.1: random initial sequence, timestamp and SSRC.
+            ssrc: rng.random(),
+            sequence: rng.random(),
+            timestamp: rng.random(),
+            marker: true,
+            csrcs: Vec::with_capacity(rtp::packet::MAX_CSRCS),
+            datagram: Vec::with_capacity(1500),
+            pending: false,
+            octets_sent: 0,
+            stats: LegStats::default(),
+            cname: format!("confab-mcu-{:08x}", rng.random::<u32>()),
+        }
+    }
+
+    /// The leg's CSRC in the mixes others hear (its roster `src-id`).
+    pub fn csrc(&self) -> u32 {
+        csrc_of(self.id)
+    }
+
+    pub fn conference(&self) -> &str {
+        &self.conference
+    }
+
+    /// Our SSRC towards this leg.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// Where the leg's RTP comes from and goes, once started.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.audio.as_ref().map(|audio| audio.remote)
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.audio.is_some()
+    }
+
+    /// Whether we send the leg its mix (false on hold, RFC 3264 §8.4).
+    pub fn is_listening(&self) -> bool {
+        self.audio
+            .as_ref()
+            .is_some_and(|audio| audio.direction.sends())
+    }
+
+    /// Whether we take the leg's audio into the mix.
+    pub fn is_heard(&self) -> bool {
+        self.audio
+            .as_ref()
+            .is_some_and(|audio| audio.direction.receives())
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    pub fn stats(&self) -> LegStats {
+        LegStats {
+            jitter: self.jitter.stats(),
+            ..self.stats
+        }
+    }
+
+    /// Starts the leg or applies a re-INVITE. Returns true when the codec
+    /// changed (the mixer needs the participant anew, with a decoder for
+    /// the new codec).
+    fn start(&mut self, audio: NegotiatedAudio) -> bool {
+        let codec = codec_of(audio.codec.codec);
+        let changed = codec != self.codec;
+        if changed {
+            self.jitter = JitterBuffer::new(jitter_config(codec));
+            self.codec = codec;
+        }
+        if !self.is_listening() && audio.direction.sends() {
+            self.marker = true;
+        }
+        self.audio = Some(audio);
+        changed
+    }
+
+    /// Back to not started: nothing mixed or sent (the mixer could not take
+    /// the leg).
+    fn stop(&mut self) {
+        self.audio = None;
+        self.pending = false;
+    }
+
+    /// A datagram from the leg's peer on the RTP port.
+    pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) {
+        let Some(audio) = self.audio.as_ref() else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        if rtp::is_rtcp(bytes) {
+            return; // RFC 5761 reports are read on the RTCP port only.
+        }
+        let Ok(packet) = rtp::parse(bytes) else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        let header = &packet.header;
+        if header.payload_type != audio.codec.payload_type {
+            // Telephone-events are not mixed; anything else is foreign.
+            let event = audio
+                .telephone_event
+                .is_some_and(|event| event.payload_type == header.payload_type);
+            if event {
+                self.stats.packets_received += 1;
+            } else {
+                self.stats.packets_dropped += 1;
+            }
+            return;
+        }
+        self.stats.packets_received += 1;
+        self.receiver
+            .handle_packet(now, header, self.codec.clock_rate());
+        if !audio.direction.receives() {
+            return;
+        }
+        self.jitter.push(
+            now,
+            MediaPacket {
+                ssrc: header.ssrc,
+                sequence: header.sequence,
+                timestamp: header.timestamp,
+                payload: packet.payload,
+            },
+        );
+    }
+
+    /// What the leg says on this tick: its jitter buffer's decision, or
+    /// silence when it is not heard.
+    fn playout(&mut self, now: Time) -> Playout<'_> {
+        if self.is_heard() {
+            self.jitter.pop(now)
+        } else {
+            Playout::Silence
+        }
+    }
+
+    /// Writes this tick's packet: `payload` from the mixer, the talkers of
+    /// the mix (leg ids) as CSRCs, the leg itself left out.
+    fn send_mix(&mut self, payload: &[u8], talkers: &[u64]) {
+        let Some(payload_type) = self
+            .audio
+            .as_ref()
+            .filter(|audio| audio.direction.sends())
+            .map(|audio| audio.codec.payload_type)
+        else {
+            return;
+        };
+        self.csrcs.clear();
+        self.csrcs.extend(
+            talkers
+                .iter()
+                .filter(|&&talker| talker != self.id)
+                .map(|&talker| csrc_of(talker))
+                .take(rtp::packet::MAX_CSRCS),
+        );
+        let header = RtpHeader {
+            padding: 0,
+            extension: None,
+            marker: self.marker,
+            payload_type,
+            sequence: self.sequence,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
+            csrcs: std::mem::take(&mut self.csrcs),
+        };
+        self.datagram.clear();
+        let written = rtp::write(&header, payload, &mut self.datagram);
+        self.csrcs = header.csrcs;
+        match written {
+            Ok(()) => {
+                self.pending = true;
+                self.marker = false;
+                self.sequence = self.sequence.wrapping_add(1);
+                self.stats.packets_sent += 1;
+                let octets = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+                self.octets_sent = self.octets_sent.wrapping_add(octets);
+            }
+            Err(error) => {
+                tracing::warn!(%error, leg = self.id, "an RTP packet that cannot be written")
+            }
+        }
+    }
+
+    /// The RTP clock runs on whether or not a packet went out (RFC 3550
+    /// §5.1: the timestamp reflects the sampling instant).
+    fn advance(&mut self) {
+        self.timestamp = self
+            .timestamp
+            .wrapping_add(self.codec.timestamp_increment());
+    }
+
+    /// This tick's packet and where it goes, if there is one.
+    fn transmit(&self) -> Option<(SocketAddr, &[u8])> {
+        let audio = self.audio.as_ref().filter(|_| self.pending)?;
+        Some((audio.remote, self.datagram.as_slice()))
+    }
+
+    /// An RTCP compound from the leg's peer (`wall`: our clock now as NTP
+    /// time, for the round trip).
+    pub fn handle_rtcp(&mut self, now: Time, wall: NtpTime, bytes: &[u8]) {
+        let Ok(packets) = rtp::parse_compound(bytes) else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        for packet in packets {
+            let reports = match packet {
+                RtcpPacket::SenderReport(report) => {
+                    self.receiver
+                        .handle_sender_report(now, report.ssrc, report.ntp);
+                    report.reports
+                }
+                RtcpPacket::ReceiverReport(report) => report.reports,
+                _ => continue,
+            };
+            for block in reports.iter().filter(|block| block.ssrc == self.ssrc) {
+                self.stats.loss_reported = Some(f64::from(block.fraction_lost) / 256.0);
+                if let Some(round_trip) = rtp::round_trip_time(wall, block) {
+                    self.stats.round_trip = Some(round_trip);
+                }
+            }
+        }
+    }
+
+    /// Our RTCP compound for the leg (RFC 3550 §6.1): SR while we send it
+    /// audio, else RR; a report block on what it sends; our CNAME. None
+    /// before the leg is started.
+    pub fn rtcp_report(&mut self, now: Time, wall: NtpTime) -> Option<(SocketAddr, Vec<u8>)> {
+        let audio = self.audio.as_ref()?;
+        let to = audio.remote_rtcp;
+        let sending = audio.direction.sends() && self.stats.packets_sent > 0;
+        let reports: Vec<_> = self.receiver.report_block(now).into_iter().collect();
+        let first = if sending {
+            RtcpPacket::SenderReport(SenderReport {
+                ssrc: self.ssrc,
+                ntp: wall,
+                rtp_timestamp: self.timestamp,
+                packet_count: u32::try_from(self.stats.packets_sent).unwrap_or(u32::MAX),
+                octet_count: self.octets_sent,
+                reports,
+            })
+        } else {
+            RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc: self.ssrc,
+                reports,
+            })
+        };
+        let description =
+            RtcpPacket::SourceDescription(vec![SdesChunk::cname(self.ssrc, &self.cname)]);
+        let mut datagram = Vec::with_capacity(128);
+        match rtp::write_compound(&[first, description], &mut datagram) {
+            Ok(()) => Some((to, datagram)),
+            Err(error) => {
+                tracing::warn!(%error, leg = self.id, "an RTCP report that cannot be written");
+                None
+            }
+        }
+    }
+}
+
+/// The CSRC that names a leg in the mix: its id's low 32 bits (the MCU
+/// hands out ids that fit).
+pub fn csrc_of(leg: u64) -> u32 {
+    // Truncation is the mapping itself.
+    leg as u32
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! The legs of every conference on the MCU and their mixers: what the
+//! MCU's driver runs, one call per [`IoRequest`](crate::proto::IoRequest),
+//! datagram and tick.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::{ConferenceLeg, ConferenceLegError};
+use crate::media::mixer::{Mixer, MixerConfig};
+use crate::proto::Time;
+use crate::proto::rtp::NtpTime;
+use crate::proto::sdp::NegotiatedAudio;
+
+/// Every open leg, grouped by conference key, with one N-1 mixer per
+/// conference.
+pub struct ConferenceMedia {
+    config: MixerConfig,
+    rng: StdRng,
+    legs: HashMap<u64, ConferenceLeg>,
+    conferences: HashMap<String, Conference>,
+}
+
+struct Conference {
+    mixer: Mixer<u64>,
+    /// Its legs, started or not, in the order they opened.
+    members: Vec<u64>,
+    /// Scratch: the talkers of the frame being sent.
+    talkers: Vec<u64>,
+}
+
+impl ConferenceMedia {
+    /// `seed` draws each leg's SSRC, first sequence number and timestamp.
+    pub fn new(config: MixerConfig, seed: u64) -> Self {
+        ConferenceMedia {
+            config,
+            rng: StdRng::seed_from_u64(seed),
+            legs: HashMap::new(),
+            conferences: HashMap::new(),
+        }
+    }
+
+    /// A new leg of `conference`; the conference's mixer is made with its
+    /// first leg. The leg is not mixed until started.
+    pub fn open_leg(&mut self, conference: &str, leg: u64) -> Result<(), ConferenceLegError> {
+        if self.legs.contains_key(&leg) {
+            return Err(ConferenceLegError::DuplicateLeg(leg));
+        }
+        self.legs
+            .insert(leg, ConferenceLeg::new(conference, leg, self.rng.random()));
+        self.conferences
+            .entry(conference.to_owned())
+            .or_insert_with(|| Conference {
+                mixer: Mixer::new(self.config.clone()),
+                members: Vec::new(),
+                talkers: Vec::new(),
+            })
+            .members
+            .push(leg);
+        Ok(())
+    }
+
+    /// The leg's peer and codec are agreed (again, after a re-INVITE): mix
+    /// it, send to it if our direction sends. A new codec gives the leg a
+    /// new decoder in the mixer and a new jitter buffer.
+    pub fn start_leg(
+        &mut self,
+        leg: u64,
+        audio: NegotiatedAudio,
+    ) -> Result<(), ConferenceLegError> {
+        let member = self
+            .legs
+            .get_mut(&leg)
+            .ok_or(ConferenceLegError::UnknownLeg(leg))?;
+        let conference = self
+            .conferences
+            .get_mut(member.conference())
+            .ok_or(ConferenceLegError::UnknownLeg(leg))?;
+        let was_started = member.is_started();
+        let codec_changed = member.start(audio);
+        let mixer = &mut conference.mixer;
+        let result = (|| {
+            if !was_started || codec_changed {
+                mixer.remove(leg);
+                mixer.add(leg, member.codec())?;
+                mixer.set_muted_by_leader(leg, member.is_blocked())?;
+            }
+            mixer.set_listening(leg, member.is_listening())
+        })();
+        if let Err(error) = result {
+            mixer.remove(leg);
+            member.stop();
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Takes the leg out of its mix and forgets it; the conference goes
+    /// with its last leg. False if there was no such leg.
+    pub fn close_leg(&mut self, leg: u64) -> bool {
+        let Some(member) = self.legs.remove(&leg) else {
+            return false;
+        };
+        if let Some(conference) = self.conferences.get_mut(member.conference()) {
+            conference.mixer.remove(leg);
+            conference.members.retain(|&other| other != leg);
+            if conference.members.is_empty() {
+                self.conferences.remove(member.conference());
+            }
+        }
+        true
+    }
+
+    /// A leader blocked (muted) or unblocked the leg: a blocked leg is not
+    /// mixed but still hears the conference.
+    pub fn filter_leg(&mut self, leg: u64, blocked: bool) -> Result<(), ConferenceLegError> {
+        let member = self
+            .legs
+            .get_mut(&leg)
+            .ok_or(ConferenceLegError::UnknownLeg(leg))?;
+        member.blocked = blocked;
+        if member.is_started() {
+            if let Some(conference) = self.conferences.get_mut(member.conference()) {
+                conference.mixer.set_muted_by_leader(leg, blocked)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn leg(&self, leg: u64) -> Option<&ConferenceLeg> {
+        self.legs.get(&leg)
+    }
+
+    /// The keys of the conferences with legs.
+    pub fn conferences(&self) -> impl Iterator<Item = &str> + '_ {
+        self.conferences.keys().map(String::as_str)
+    }
+
+    /// An RTP datagram that came from the leg's peer.
+    pub fn handle_packet(&mut self, now: Time, leg: u64, bytes: &[u8]) {
+        if let Some(member) = self.legs.get_mut(&leg) {
+            member.handle_packet(now, bytes);
+        }
+    }
+
+    /// An RTCP datagram that came from the leg's peer.
+    pub fn handle_rtcp(&mut self, now: Time, wall: NtpTime, leg: u64, bytes: &[u8]) {
+        if let Some(member) = self.legs.get_mut(&leg) {
+            member.handle_rtcp(now, wall, bytes);
+        }
+    }
+
+    /// One 20 ms frame: every started leg's playout into its mixer, every
+    /// mix out as one packet per listening leg, taken with
+    /// [`ConferenceMedia::transmits`].
+    pub fn tick(&mut self, now: Time) {
+        for conference in self.conferences.values_mut() {
+            for id in &conference.members {
+                let Some(leg) = self.legs.get_mut(id) else {
+                    continue;
+                };
+                leg.pending = false;
+                if !leg.is_started() {
+                    continue;
+                }
+                let playout = leg.playout(now);
+                if let Err(error) = conference.mixer.push(*id, playout) {
+                    tracing::debug!(%error, leg = id, "a leg the mixer does not know");
+                }
+            }
+            // The mix is done by the call; its payloads are read below,
+            // once the talkers are known.
+            drop(conference.mixer.mix());
+            conference.talkers.clear();
+            conference.talkers.extend(conference.mixer.talkers());
+            for (id, payload) in conference.mixer.payloads() {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.send_mix(payload, &conference.talkers);
+                }
+            }
+            for id in &conference.members {
+                if let Some(leg) = self.legs.get_mut(id) {
+                    leg.advance();
+                }
+            }
+        }
+    }
+
+    /// The packets of the last tick: leg, destination, datagram.
+    pub fn transmits(&self) -> impl Iterator<Item = (u64, SocketAddr, &[u8])> + '_ {
+        self.legs
+            .iter()
+            .filter_map(|(&id, leg)| leg.transmit().map(|(to, datagram)| (id, to, datagram)))
+    }
+
+    /// An RTCP compound for every started leg: leg, destination, datagram.
+    pub fn rtcp_reports(&mut self, now: Time, wall: NtpTime) -> Vec<(u64, SocketAddr, Vec<u8>)> {
+        self.legs
+            .iter_mut()
+            .filter_map(|(&id, leg)| {
+                leg.rtcp_report(now, wall)
+                    .map(|(to, datagram)| (id, to, datagram))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,497 @@
+use std::f64::consts::TAU;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::media::codec::{AudioDecoder, AudioEncoder, OpusConfig};
+use crate::media::mixer::MixerConfig;
+use crate::media::{FRAME_SAMPLES, Frame, SAMPLE_RATE, SILENCE};
+use crate::proto::sdp::{AudioCodec, CodecChoice, Direction, TelephoneEvent};
+
+const OPUS_PT: u8 = 111;
+
+fn negotiated(codec: Codec, remote: SocketAddr, direction: Direction) -> NegotiatedAudio {
+    let (codec, payload_type, clock_rate, channels) = match codec {
+        Codec::Opus => (AudioCodec::Opus, OPUS_PT, 48_000, 2),
+        Codec::Pcmu => (AudioCodec::Pcmu, 0, 8_000, 1),
+    };
+    NegotiatedAudio {
+        remote,
+        remote_rtcp: SocketAddr::new(remote.ip(), remote.port() + 1),
+        codec: CodecChoice {
+            codec,
+            payload_type,
+            clock_rate,
+            channels,
+            fmtp: None,
+        },
+        telephone_event: Some(TelephoneEvent {
+            payload_type: 101,
+            clock_rate: 8_000,
+        }),
+        direction,
+        remote_ptime: Some(20),
+    }
+}
+
+fn at(frame: u64) -> Time {
+    Time::ZERO + Duration::from_millis(20 * frame)
+}
+
+/// A tone under a 3 Hz envelope: Opus's voice-activity flag keeps calling
+/// it speech, as it would not a steady tone, so the mixer keeps mixing it.
+fn tone(hz: f64, frame: u64) -> Frame {
+    let mut out = SILENCE;
+    for (n, sample) in out.iter_mut().enumerate() {
+        let t = (frame as f64 * FRAME_SAMPLES as f64 + n as f64) / f64::from(SAMPLE_RATE);
+        let envelope = 0.75 + 0.25 * (TAU * 3.0 * t).sin();
+        *sample = (8000.0 * envelope * (TAU * hz * t).sin()) as i16;
+    }
+    out
+}
+
+/// The strength of `hz` in `samples` (Goertzel), as a fraction of full
+/// scale.
+fn tone_level(samples: &[i16], hz: f64) -> f64 {
+    let coefficient = 2.0 * (TAU * hz / f64::from(SAMPLE_RATE)).cos();
+    let (mut previous, mut before) = (0.0, 0.0);
+    for &sample in samples {
+        let current = f64::from(sample) / 32768.0 + coefficient * previous - before;
+        before = previous;
+        previous = current;
+    }
+    let power = previous * previous + before * before - coefficient * previous * before;
+    2.0 * power.max(0.0).sqrt() / samples.len() as f64
+}
+
+/// A participant at the far end of one leg: sends its tone as RTP, decodes
+/// what the MCU sends it.
+struct Participant {
+    leg: u64,
+    addr: SocketAddr,
+    hz: f64,
+    codec: Codec,
+    payload_type: u8,
+    encoder: Box<dyn AudioEncoder>,
+    decoder: Box<dyn AudioDecoder>,
+    sequence: u16,
+    payload: Vec<u8>,
+    /// Decoded audio, one frame per packet received.
+    heard: Vec<i16>,
+    /// Every packet's RTP header fields: (marker, pt, seq, ts, ssrc, csrcs).
+    headers: Vec<(bool, u8, u16, u32, u32, Vec<u32>)>,
+    silent: bool,
+}
+
+impl Participant {
+    fn new(leg: u64, codec: Codec, hz: f64) -> Self {
+        Participant {
+            leg,
+            addr: SocketAddr::from(([10, 0, 0, leg as u8], 4000)),
+            hz,
+            codec,
+            payload_type: if codec == Codec::Opus { OPUS_PT } else { 0 },
+            encoder: codec.encoder(&OpusConfig::default()).unwrap(),
+            decoder: codec.decoder().unwrap(),
+            sequence: 1000,
+            payload: Vec::new(),
+            heard: Vec::new(),
+            headers: Vec::new(),
+            silent: false,
+        }
+    }
+
+    fn packet(&mut self, frame: u64) -> Vec<u8> {
+        let pcm = if self.silent {
+            SILENCE
+        } else {
+            tone(self.hz, frame)
+        };
+        self.encoder.encode(&pcm, &mut self.payload).unwrap();
+        let header = RtpHeader {
+            payload_type: self.payload_type,
+            sequence: self.sequence,
+            timestamp: (frame as u32).wrapping_mul(self.codec.timestamp_increment()),
+            ssrc: 0x5000 + self.leg as u32,
+            ..RtpHeader::default()
+        };
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut datagram = Vec::new();
+        rtp::write(&header, &self.payload, &mut datagram).unwrap();
+        datagram
+    }
+
+    fn receive(&mut self, to: SocketAddr, datagram: &[u8]) {
+        assert_eq!(to, self.addr, "leg {}'s packet went elsewhere", self.leg);
+        let packet = rtp::parse(datagram).unwrap();
+        let header = packet.header;
+        self.headers.push((
+            header.marker,
+            header.payload_type,
+            header.sequence,
+            header.timestamp,
+            header.ssrc,
+            header.csrcs,
+        ));
+        let mut pcm = SILENCE;
+        self.decoder.decode(packet.payload, &mut pcm).unwrap();
+        self.heard.extend_from_slice(&pcm);
+    }
+
+    /// The level of `hz` in the last `frames` frames heard.
+    fn hears(&self, hz: f64, frames: usize) -> f64 {
+        let start = self.heard.len().saturating_sub(frames * FRAME_SAMPLES);
+        tone_level(&self.heard[start..], hz)
+    }
+
+    fn last_csrcs(&self) -> Vec<u32> {
+        let mut csrcs = self.headers.last().unwrap().5.clone();
+        csrcs.sort_unstable();
+        csrcs
+    }
+}
+
+/// Runs frames `from..to`: every participant sends, the MCU ticks, every
+/// packet is delivered 5 ms later in the same frame.
+fn run(media: &mut ConferenceMedia, participants: &mut [Participant], from: u64, to: u64) {
+    for frame in from..to {
+        for participant in participants.iter_mut() {
+            let datagram = participant.packet(frame);
+            media.handle_packet(at(frame), participant.leg, &datagram);
+        }
+        media.tick(at(frame) + Duration::from_millis(5));
+        for (leg, to, datagram) in media.transmits() {
+            let participant = participants.iter_mut().find(|p| p.leg == leg).unwrap();
+            participant.receive(to, datagram);
+        }
+    }
+}
+
+/// Legs 1 and 2 in Opus (440 and 660 Hz), leg 3 in PCMU (1000 Hz), all in
+/// conference "c", started send-receive.
+fn conference() -> (ConferenceMedia, Vec<Participant>) {
+    let mut media = ConferenceMedia::new(MixerConfig::default(), 7);
+    let participants = vec![
+        Participant::new(1, Codec::Opus, 440.0),
+        Participant::new(2, Codec::Opus, 660.0),
+        Participant::new(3, Codec::Pcmu, 1000.0),
+    ];
+    for participant in &participants {
+        media.open_leg("c", participant.leg).unwrap();
+        let audio = negotiated(participant.codec, participant.addr, Direction::SendRecv);
+        media.start_leg(participant.leg, audio).unwrap();
+    }
+    (media, participants)
+}
+
+const HEARD: f64 = 0.05;
+const NOT_HEARD: f64 = 0.01;
+
+#[test]
+fn each_leg_hears_the_other_two_and_not_itself_across_codecs() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 100);
+    for listener in &participants {
+        for talker in &participants {
+            let level = listener.hears(talker.hz, 50);
+            if talker.leg == listener.leg {
+                assert!(
+                    level < NOT_HEARD,
+                    "leg {} hears itself: {level}",
+                    listener.leg
+                );
+            } else {
+                assert!(
+                    level > HEARD,
+                    "leg {} hears leg {} at {level}",
+                    listener.leg,
+                    talker.leg
+                );
+            }
+        }
+        let others: Vec<u32> = (1..=3).filter(|&leg| leg != listener.leg as u32).collect();
+        assert_eq!(listener.last_csrcs(), others, "leg {}", listener.leg);
+        assert_eq!(
+            listener.heard.len(),
+            100 * FRAME_SAMPLES,
+            "one packet a tick"
+        );
+    }
+}
+
+#[test]
+fn each_leg_has_its_own_stream_in_its_own_codec() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 20);
+    let mut ssrcs = Vec::new();
+    for participant in &participants {
+        let leg = media.leg(participant.leg).unwrap();
+        let increment = participant.codec.timestamp_increment();
+        let first = &participant.headers[0];
+        assert!(first.0, "the first packet is marked");
+        for (n, header) in participant.headers.iter().enumerate() {
+            let n = n as u32;
+            assert_eq!(header.1, participant.payload_type);
+            assert_eq!(header.2, first.2.wrapping_add(n as u16));
+            assert_eq!(header.3, first.3.wrapping_add(n * increment));
+            assert_eq!(header.4, leg.ssrc());
+            assert_eq!(header.0, n == 0, "only the first packet is marked");
+        }
+        ssrcs.push(leg.ssrc());
+        assert_eq!(leg.stats().packets_sent, 20);
+        assert_eq!(leg.stats().packets_received, 20);
+    }
+    ssrcs.dedup();
+    assert_eq!(ssrcs.len(), 3);
+}
+
+#[test]
+fn a_blocked_leg_is_not_mixed_but_still_hears() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 50);
+    media.filter_leg(2, true).unwrap();
+    run(&mut media, &mut participants, 50, 100);
+    for listener in [&participants[0], &participants[2]] {
+        assert!(
+            listener.hears(660.0, 45) < NOT_HEARD,
+            "leg {}",
+            listener.leg
+        );
+        assert!(!listener.last_csrcs().contains(&2));
+    }
+    assert!(participants[1].hears(440.0, 45) > HEARD);
+    assert!(participants[1].hears(1000.0, 45) > HEARD);
+    assert_eq!(participants[1].last_csrcs(), vec![1, 3]);
+
+    media.filter_leg(2, false).unwrap();
+    run(&mut media, &mut participants, 100, 150);
+    assert!(participants[0].hears(660.0, 40) > HEARD, "unblocked");
+    assert_eq!(participants[0].last_csrcs(), vec![2, 3]);
+}
+
+#[test]
+fn a_leg_blocked_before_it_starts_stays_blocked_when_it_starts() {
+    let mut media = ConferenceMedia::new(MixerConfig::default(), 1);
+    let mut participants = vec![
+        Participant::new(1, Codec::Opus, 440.0),
+        Participant::new(2, Codec::Opus, 660.0),
+    ];
+    media.open_leg("c", 1).unwrap();
+    media.open_leg("c", 2).unwrap();
+    media.filter_leg(2, true).unwrap();
+    for participant in &participants {
+        let audio = negotiated(participant.codec, participant.addr, Direction::SendRecv);
+        media.start_leg(participant.leg, audio).unwrap();
+    }
+    run(&mut media, &mut participants, 0, 60);
+    assert!(participants[0].hears(660.0, 40) < NOT_HEARD);
+    assert!(participants[1].hears(440.0, 40) > HEARD);
+}
+
+#[test]
+fn on_hold_a_leg_is_sent_nothing_and_inactive_is_not_heard() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 20);
+    // Leg 2 holds (sendonly): we answer recvonly, and only listen.
+    let held = negotiated(Codec::Opus, participants[1].addr, Direction::RecvOnly);
+    media.start_leg(2, held).unwrap();
+    let before = participants[1].headers.len();
+    run(&mut media, &mut participants, 20, 80);
+    assert_eq!(
+        participants[1].headers.len(),
+        before,
+        "nothing to the holder"
+    );
+    assert!(
+        participants[0].hears(660.0, 40) > HEARD,
+        "the holder still heard"
+    );
+
+    let inactive = negotiated(Codec::Opus, participants[1].addr, Direction::Inactive);
+    media.start_leg(2, inactive).unwrap();
+    run(&mut media, &mut participants, 80, 140);
+    assert!(participants[0].hears(660.0, 40) < NOT_HEARD);
+    assert_eq!(participants[1].headers.len(), before);
+
+    // Resumed: the stream goes on (same SSRC), its first packet marked.
+    let resumed = negotiated(Codec::Opus, participants[1].addr, Direction::SendRecv);
+    media.start_leg(2, resumed).unwrap();
+    run(&mut media, &mut participants, 140, 200);
+    let resumed = &participants[1].headers[before];
+    assert!(resumed.0, "a new talk spurt is marked");
+    assert_eq!(resumed.4, participants[1].headers[0].4);
+    let gap = resumed
+        .3
+        .wrapping_sub(participants[1].headers[before - 1].3);
+    assert_eq!(gap, 121 * 960, "the clock ran on during the hold");
+    assert!(participants[1].hears(440.0, 40) > HEARD);
+    assert!(participants[0].hears(660.0, 30) > HEARD);
+}
+
+#[test]
+fn a_reinvite_to_another_codec_keeps_the_stream_going() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 40);
+    let ssrc = media.leg(3).unwrap().ssrc();
+    let before = participants[2].headers.len();
+    participants[2] = Participant {
+        headers: std::mem::take(&mut participants[2].headers),
+        ..Participant::new(3, Codec::Opus, 1000.0)
+    };
+    media
+        .start_leg(
+            3,
+            negotiated(Codec::Opus, participants[2].addr, Direction::SendRecv),
+        )
+        .unwrap();
+    run(&mut media, &mut participants, 40, 100);
+    let switched = &participants[2].headers[before];
+    assert_eq!(switched.1, OPUS_PT);
+    assert_eq!(switched.4, ssrc);
+    assert_eq!(media.leg(3).unwrap().codec(), Codec::Opus);
+    assert!(participants[2].hears(440.0, 40) > HEARD);
+    assert!(participants[0].hears(1000.0, 40) > HEARD);
+}
+
+#[test]
+fn conferences_are_mixed_apart_and_dropped_with_their_last_leg() {
+    let mut media = ConferenceMedia::new(MixerConfig::default(), 3);
+    let mut participants = vec![
+        Participant::new(1, Codec::Opus, 440.0),
+        Participant::new(2, Codec::Opus, 660.0),
+        Participant::new(3, Codec::Opus, 1000.0),
+        Participant::new(4, Codec::Pcmu, 1400.0),
+    ];
+    for participant in &participants {
+        let key = if participant.leg <= 2 { "a" } else { "b" };
+        media.open_leg(key, participant.leg).unwrap();
+        let audio = negotiated(participant.codec, participant.addr, Direction::SendRecv);
+        media.start_leg(participant.leg, audio).unwrap();
+    }
+    run(&mut media, &mut participants, 0, 60);
+    assert!(participants[0].hears(660.0, 40) > HEARD);
+    assert!(participants[0].hears(1000.0, 40) < NOT_HEARD);
+    assert!(participants[3].hears(1000.0, 40) > HEARD);
+    assert!(participants[3].hears(440.0, 40) < NOT_HEARD);
+
+    assert!(media.close_leg(3));
+    assert!(!media.close_leg(3));
+    let mut keys: Vec<_> = media.conferences().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["a", "b"]);
+    assert!(media.close_leg(4));
+    assert_eq!(media.conferences().collect::<Vec<_>>(), ["a"]);
+    assert!(media.leg(4).is_none());
+    // Packets for closed legs are ignored; the rest goes on.
+    let heard = participants[0].heard.len();
+    participants.truncate(2);
+    run(&mut media, &mut participants, 60, 70);
+    media.handle_packet(at(70), 4, &[0x80, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]);
+    assert_eq!(participants[0].heard.len(), heard + 10 * FRAME_SAMPLES);
+    media.close_leg(1);
+    media.close_leg(2);
+    assert_eq!(media.conferences().count(), 0);
+}
+
+#[test]
+fn legs_are_opened_once_and_started_only_when_open() {
+    let mut media = ConferenceMedia::new(MixerConfig::default(), 3);
+    media.open_leg("c", 1).unwrap();
+    assert!(matches!(
+        media.open_leg("d", 1),
+        Err(ConferenceLegError::DuplicateLeg(1))
+    ));
+    let audio = negotiated(
+        Codec::Opus,
+        "10.0.0.9:4000".parse().unwrap(),
+        Direction::SendRecv,
+    );
+    assert!(matches!(
+        media.start_leg(2, audio),
+        Err(ConferenceLegError::UnknownLeg(2))
+    ));
+    assert!(media.filter_leg(2, true).is_err());
+    // Opened, not started: its packets are dropped and it is sent nothing.
+    media.handle_packet(at(0), 1, &[0x80, OPUS_PT, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1]);
+    media.tick(at(0));
+    assert_eq!(media.transmits().count(), 0);
+    assert_eq!(media.leg(1).unwrap().stats().packets_dropped, 1);
+    assert!(
+        media
+            .rtcp_reports(at(0), NtpTime::from_unix(Duration::ZERO))
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_packets_are_dropped_without_harm() {
+    let (mut media, mut participants) = conference();
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..2000 {
+        let len = rng.random_range(0..80);
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        if rng.random_bool(0.5) {
+            // Version 2 and our payload type: deeper into the parsers.
+            if let Some(first) = bytes.first_mut() {
+                *first = 0x80 | (*first & 0x3f);
+            }
+            if let Some(second) = bytes.get_mut(1) {
+                *second = OPUS_PT;
+            }
+        }
+        media.handle_packet(at(0), 1, &bytes);
+        media.handle_rtcp(at(0), NtpTime::from_unix(Duration::ZERO), 1, &bytes);
+    }
+    // Foreign payload type: dropped; telephone-event: counted, not mixed.
+    media.handle_packet(at(0), 2, &[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1]);
+    media.handle_packet(
+        at(0),
+        2,
+        &[0x80, 101, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 0, 0, 0],
+    );
+    let stats = media.leg(2).unwrap().stats();
+    assert_eq!((stats.packets_dropped, stats.packets_received), (1, 1));
+    assert!(media.leg(1).unwrap().stats().packets_dropped > 0);
+    run(&mut media, &mut participants, 1, 60);
+    assert!(
+        participants[1].hears(1000.0, 30) > HEARD,
+        "the mix survives"
+    );
+}
+
+#[test]
+fn rtcp_reports_each_leg_and_reads_its_answers() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 50);
+    let wall = NtpTime::from_unix(Duration::from_secs(1_000_000));
+    let reports = media.rtcp_reports(at(50), wall);
+    assert_eq!(reports.len(), 3);
+    for (leg, to, datagram) in &reports {
+        let participant = participants.iter().find(|p| p.leg == *leg).unwrap();
+        assert_eq!(to.port(), participant.addr.port() + 1);
+        let packets = rtp::parse_compound(datagram).unwrap();
+        let RtcpPacket::SenderReport(report) = &packets[0] else {
+            panic!("leg {leg}: a sender report first, not {:?}", packets[0]);
+        };
+        assert_eq!(report.ssrc, media.leg(*leg).unwrap().ssrc());
+        assert_eq!(report.packet_count, 50);
+        assert_eq!(report.reports.len(), 1, "a block on what the leg sends");
+        assert_eq!(report.reports[0].ssrc, 0x5000 + *leg as u32);
+        assert_eq!(report.reports[0].cumulative_lost, 0);
+    }
+    // Leg 1 reports a quarter of our packets lost.
+    let block = rtp::ReportBlock {
+        ssrc: media.leg(1).unwrap().ssrc(),
+        fraction_lost: 64,
+        ..Default::default()
+    };
+    let answer = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 0x5001,
+        reports: vec![block],
+    });
+    let mut datagram = Vec::new();
+    rtp::write_compound(&[answer], &mut datagram).unwrap();
+    media.handle_rtcp(at(51), wall, 1, &datagram);
+    assert_eq!(media.leg(1).unwrap().stats().loss_reported, Some(0.25));
+}
