@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cores=()
-for path in src/proto src/client src/server src/media/codec.rs src/media/codec src/media/jitter.rs src/media/jitter src/media/session.rs src/media/mixer.rs src/media/mixer; do
+for path in src/proto src/client src/server src/media/codec.rs src/media/codec src/media/jitter.rs src/media/jitter src/media/session.rs src/media/session src/media/mixer.rs src/media/mixer src/media/conference_leg.rs src/media/conference_leg src/media/contributors.rs; do
   [ -e "$path" ] && cores+=("$path")
 done
 [ ${#cores[@]} -gt 0 ] || { echo "check-sans-io: no cores found"; exit 1; }

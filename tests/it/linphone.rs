@@ -420,9 +420,13 @@ fn write_tone_wav(path: &Path, hz: f64, seconds: u32) {
     };
     let mut writer = hound::WavWriter::create(path, spec).unwrap();
     for n in 0..48_000 * seconds {
-        let phase = std::f64::consts::TAU * hz * f64::from(n) / 48_000.0;
+        // The same 3 Hz swell as confab's tone source, so that voice
+        // detectors (Opus's, the conference mixer's) keep it a voice.
+        let t = f64::from(n) / 48_000.0;
+        let loudness = 0.75 + 0.25 * (std::f64::consts::TAU * 3.0 * t).sin();
+        let phase = std::f64::consts::TAU * hz * t;
         writer
-            .write_sample((8192.0 * phase.sin()).round() as i16)
+            .write_sample((8192.0 * loudness * phase.sin()).round() as i16)
             .unwrap();
     }
     writer.finalize().unwrap();

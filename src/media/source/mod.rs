@@ -366,13 +366,23 @@ impl LevelMeter {
 /// meter, far from clipping after a mix.
 pub const TONE_PEAK: f64 = 8_192.0;
 
-/// A sine at a fixed frequency, with continuous phase across frames.
+/// How fast [`ToneSource`] swells and fades: about a syllable rate.
+pub const TONE_SWELL_HZ: f64 = 3.0;
+
+/// A sine at a fixed frequency, with continuous phase across frames, whose
+/// loudness swells between half and full [`TONE_PEAK`] [`TONE_SWELL_HZ`]
+/// times a second. A perfectly steady tone is what voice-activity
+/// detectors learn to call background noise within a second (Opus marks
+/// its packets so, and a conference mixer then leaves it out); the swell
+/// keeps it a voice, as a test signal for calls and conferences must be.
 #[derive(Debug, Clone)]
 pub struct ToneSource {
     /// Cycles advanced per sample.
     step: f64,
     /// Position in the cycle, in [0, 1).
     phase: f64,
+    /// Position in the swell's cycle, in [0, 1).
+    swell: f64,
 }
 
 impl ToneSource {
@@ -381,16 +391,21 @@ impl ToneSource {
         Self {
             step: hz / f64::from(SAMPLE_RATE),
             phase: 0.0,
+            swell: 0.0,
         }
     }
 }
 
 impl FrameSource for ToneSource {
     fn next_frame(&mut self, out: &mut Frame) {
+        use std::f64::consts::TAU;
+        let swell_step = TONE_SWELL_HZ / f64::from(SAMPLE_RATE);
         for sample in out.iter_mut() {
-            *sample = (TONE_PEAK * (std::f64::consts::TAU * self.phase).sin()).round() as i16;
+            let loudness = 0.75 + 0.25 * (TAU * self.swell).sin();
+            *sample = (TONE_PEAK * loudness * (TAU * self.phase).sin()).round() as i16;
             // Kept in [0, 1) so precision does not decay over a long call.
             self.phase = (self.phase + self.step).fract();
+            self.swell = (self.swell + swell_step).fract();
         }
     }
 }

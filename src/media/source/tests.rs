@@ -104,20 +104,28 @@ fn bad_specs_say_what_is_wrong() {
 }
 
 #[test]
-fn tone_is_a_continuous_sine_at_minus_12_dbfs() {
+fn tone_is_a_continuous_sine_swelling_between_half_and_full_minus_12_dbfs() {
     let samples = frames_of(&mut ToneSource::new(1000.0), 3);
     for (n, &sample) in samples.iter().enumerate() {
-        let expected = TONE_PEAK * (std::f64::consts::TAU * n as f64 / 48.0).sin();
+        let t = n as f64 / 48_000.0;
+        let loudness = 0.75 + 0.25 * (std::f64::consts::TAU * TONE_SWELL_HZ * t).sin();
+        let expected = TONE_PEAK * loudness * (std::f64::consts::TAU * n as f64 / 48.0).sin();
         assert!((f64::from(sample) - expected).abs() <= 0.5, "sample {n}");
     }
-    assert_eq!(samples[12], 8_192);
     // 20 cycles from phase 0: the 40th sign change is the next frame's first.
     assert_eq!(crossings(&samples[..FRAME_SAMPLES]), 39);
     // The phase carries across frames: no seam at 960 or 1920.
     assert_eq!(crossings(&samples), 119);
-    let level = Level::of(&samples[..FRAME_SAMPLES].try_into().unwrap());
-    assert!((level.peak_dbfs() + 12.04).abs() < 0.01, "{level:?}");
-    assert!((level.rms_dbfs() + 15.05).abs() < 0.01, "{level:?}");
+    // A full swell (a third of a second) peaks at -12 dBFS and dips to -18.
+    let swell = frames_of(&mut ToneSource::new(1000.0), 17);
+    let peaks: Vec<f64> = swell
+        .chunks_exact(FRAME_SAMPLES)
+        .map(|frame| Level::of(&frame.try_into().unwrap()).peak_dbfs().into())
+        .collect();
+    let loudest = peaks.iter().copied().fold(f64::MIN, f64::max);
+    let quietest = peaks.iter().copied().fold(f64::MAX, f64::min);
+    assert!((loudest + 12.04).abs() < 0.1, "{peaks:?}");
+    assert!((quietest + 18.06).abs() < 0.3, "{peaks:?}");
 }
 
 #[test]
