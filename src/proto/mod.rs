@@ -20,6 +20,7 @@ pub mod c3p;
 pub mod conference_info;
 pub mod conference_uri;
 pub mod contacts;
+pub mod cpim;
 pub mod dialog;
 pub mod digest;
 pub mod dtmf;
