@@ -30,6 +30,19 @@ impl Client {
         text: &str,
     ) -> Result<(), String> {
         let target = self.target_uri(to)?;
+        self.send_text(now, id, &target, target.clone(), text)
+    }
+
+    /// A text MESSAGE to `target`; its [`Event::ImStatus`] names `to` (the
+    /// target itself, or a conference's focus for its IM MCU).
+    pub(super) fn send_text(
+        &mut self,
+        now: Time,
+        id: u64,
+        target: &str,
+        to: String,
+        text: &str,
+    ) -> Result<(), String> {
         if text.trim().is_empty() {
             return Err("an empty message is not sent".into());
         }
@@ -45,14 +58,11 @@ impl Client {
         } else {
             self.config.server
         };
-        let purpose = Purpose::Message {
-            id,
-            to: target.clone(),
-        };
+        let purpose = Purpose::Message { id, to };
         self.send_new_request_to(
             now,
             Method::Message,
-            &target,
+            target,
             extra,
             body,
             purpose,
@@ -64,6 +74,12 @@ impl Client {
     /// RFC 3994 §3.2: "active", refreshed by the front end while typing.
     pub(super) fn send_typing(&mut self, now: Time, to: &str) -> Result<(), String> {
         let target = self.target_uri(to)?;
+        self.send_typing_to(now, &target);
+        Ok(())
+    }
+
+    /// An "active" isComposing MESSAGE to `target`.
+    pub(super) fn send_typing_to(&mut self, now: Time, target: &str) {
         let document = IsComposing {
             active: true,
             refresh: Some(60),
@@ -73,12 +89,14 @@ impl Client {
             iscomposing::CONTENT_TYPE,
         ))];
         let body = document.to_xml().into_bytes();
-        self.send_new_request(now, Method::Message, &target, extra, body, Purpose::Typing);
-        Ok(())
+        self.send_new_request(now, Method::Message, target, extra, body, Purpose::Typing);
     }
 
     /// An incoming MESSAGE: text, or a typing indication.
     pub(super) fn handle_message(&mut self, now: Time, key: TransactionKey, request: Request) {
+        if self.conference_message(now, &key, &request) {
+            return;
+        }
         let Some(from) = request
             .from_header()
             .ok()

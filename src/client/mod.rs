@@ -5,8 +5,9 @@
 //! It keeps a registration alive ([`registration`], `register`), sends and
 //! receives instant messages (`im`), and takes incoming calls far enough to
 //! ring, answer, decline and hang up ([`call`]); media arrives with the
-//! audio work. Requests it starts go through `outgoing`, which answers
-//! digest challenges.
+//! audio work. It creates, joins and leads conferences (`conference`).
+//! Requests it starts go through `outgoing`, which answers digest
+//! challenges.
 
 mod api;
 pub mod call;
@@ -74,6 +75,7 @@ enum Purpose {
     ContactChange(&'static str),
     Invite(u64),
     Reinvite { id: u64, held: bool },
+    Conference(conference::ConferenceRequest),
 }
 
 impl Purpose {
@@ -105,6 +107,8 @@ pub struct Client {
     server_boot: Option<String>,
     /// The one call this client handles at a time.
     call: Option<Call>,
+    /// The one conference it is in (or entering, or just leaving).
+    conferencing: conference::Conferencing,
     next_call_id: u64,
     /// Media work for the driver (see `proto::io`).
     io_requests: VecDeque<crate::proto::IoRequest>,
@@ -144,6 +148,7 @@ impl Client {
             watching: presence::Watching::default(),
             server_boot: None,
             call: None,
+            conferencing: conference::Conferencing::default(),
             next_call_id: 0,
             io_requests: VecDeque::new(),
             events: VecDeque::new(),
@@ -186,7 +191,11 @@ impl Client {
                                 self.invite_provisional(id, &response);
                             }
                         }
-                        None => self.retransmitted_2xx(now, &response),
+                        None => {
+                            if !self.conference_2xx_again(&response) {
+                                self.retransmitted_2xx(now, &response)
+                            }
+                        }
                     }
                 }
                 TransactionEvent::Timeout { key } => match self.take_outstanding(&key, true) {
@@ -206,7 +215,11 @@ impl Client {
     /// A final response to a request we sent.
     fn handle_final(&mut self, now: Time, outstanding: outgoing::Outstanding, response: Response) {
         let code = response.status_code.code();
-        if let Purpose::Subscribe(watch) = outstanding.purpose.clone() {
+        let subscription = matches!(
+            outstanding.purpose,
+            Purpose::Subscribe(_) | Purpose::Conference(conference::ConferenceRequest::Subscribe)
+        );
+        if subscription {
             // A subscription answers its own challenges, with its own CSeq.
             if code == 401 || code == 407 {
                 if let Some(kind) =
@@ -221,7 +234,10 @@ impl Client {
                     }
                 }
             }
-            return self.subscribe_answered(now, watch, Some(&response));
+            return match outstanding.purpose {
+                Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, Some(&response)),
+                _ => self.conference_subscribe_answered(now, Some(&response)),
+            };
         }
         if code == 401 || code == 407 {
             let purpose = outstanding.purpose.clone();
@@ -258,6 +274,13 @@ impl Client {
             Purpose::Reinvite { id, held } => {
                 self.reinvite_answered(now, id, held, Some(&response))
             }
+            Purpose::Conference(request) => {
+                let answer = conference::Answer::Response {
+                    request: outstanding.request(),
+                    response: &response,
+                };
+                self.conference_answered(now, request, answer)
+            }
         }
     }
 
@@ -274,6 +297,9 @@ impl Client {
             Purpose::KeepAlive => self.registration.keepalive_answered(now),
             Purpose::Invite(id) => self.invite_answered(now, id, Some(response)),
             Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, Some(response)),
+            Purpose::Conference(request) => {
+                self.conference_answered(now, request, conference::Answer::Failed(reason))
+            }
             Purpose::Subscribe(_)
             | Purpose::Unsubscribe
             | Purpose::Unpublish
@@ -298,6 +324,14 @@ impl Client {
             Purpose::Unsubscribe | Purpose::Unpublish => {}
             Purpose::Invite(id) => self.invite_answered(now, id, None),
             Purpose::Reinvite { id, held } => self.reinvite_answered(now, id, held, None),
+            Purpose::Conference(conference::ConferenceRequest::Subscribe) => {
+                self.conference_subscribe_answered(now, None)
+            }
+            Purpose::Conference(request) => self.conference_answered(
+                now,
+                request,
+                conference::Answer::Failed("no answer (408 Request Timeout)".into()),
+            ),
             // A lost keep-alive is judged by its own, shorter deadline.
             Purpose::KeepAlive | Purpose::Bye | Purpose::Typing => {}
         }
@@ -340,10 +374,16 @@ impl Client {
     fn handle_request(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
         match request.method {
             Method::Invite => self.handle_invite(now, key, request, from),
-            Method::Bye => self.handle_bye(now, key, request),
+            Method::Bye => {
+                if !self.conference_bye(now, &key, &request) {
+                    self.handle_bye(now, key, request)
+                }
+            }
             Method::Message => self.handle_message(now, key, request),
             Method::Notify => {
-                if !self.handle_notify(now, &key, &request) {
+                if !self.conference_notify(now, &key, &request)
+                    && !self.handle_notify(now, &key, &request)
+                {
                     let response = build::response_to(&request, build::status(481), None);
                     self.respond(now, &key, response);
                 }
@@ -368,6 +408,7 @@ impl Client {
     }
 
     fn quit(&mut self, now: Time) {
+        self.quit_conference(now);
         self.end_call(now);
         self.unwatch_all(now);
         self.unpublish(now);
@@ -401,7 +442,9 @@ impl SipCore for Client {
                 Ok(())
             }
             Command::Call { ref to } => self.place_call(now, to),
-            Command::AnswerCall => self.answer_call(now),
+            Command::AnswerCall => self
+                .answer_call(now)
+                .map(|()| self.conference_call_answered(now)),
             Command::Hold { held } => self.hold_call(now, held),
             Command::Mute { muted } => {
                 self.mute(muted);
@@ -458,6 +501,7 @@ impl SipCore for Client {
         }
         self.handle_publish_timer(now);
         self.handle_watch_timers(now);
+        self.handle_conference_timer(now);
         if self.quit_deadline.is_some_and(|deadline| now >= deadline) {
             self.finished = true;
         }
@@ -483,6 +527,7 @@ impl SipCore for Client {
         );
         let deadline = earliest(deadline, self.own.poll_timeout());
         let deadline = earliest(deadline, self.watching.poll_timeout());
+        let deadline = earliest(deadline, self.conferencing.poll_timeout());
         earliest(deadline, self.quit_deadline)
     }
 

@@ -2,6 +2,8 @@
 //! placing, ringing, answering, declining, cancelling, holding, hanging up.
 //!
 //! A client has one call at a time; a second INVITE gets 486 Busy Here.
+//! An INVITE from a conference's A/V MCU rings as an invitation to that
+//! conference (see `super::conference`).
 //! The core negotiates the media and tells the driver's media task what to
 //! do through [`IoRequest`]s on the RTP port it was given; it never touches
 //! audio itself. `outgoing` places calls; `media` holds the SDP side
@@ -87,7 +89,13 @@ impl Client {
         {
             return self.handle_reinvite(now, key, request);
         }
-        if self.call.is_some() {
+        let invitation = self.conference_invitation(&request);
+        // One call, and one conference, at a time.
+        let busy = self.call.is_some()
+            || invitation
+                .as_ref()
+                .is_some_and(|invitation| self.in_other_conference(&invitation.focus));
+        if busy {
             let response = build::response_to(&request, status(486), Some(&self.ids.tag()));
             return self.respond(now, &key, response);
         }
@@ -107,17 +115,29 @@ impl Client {
             let response = build::response_to(&request, status(488), Some(&local_tag));
             return self.respond(now, &key, response);
         }
-        let peer = request
-            .from_header()
-            .ok()
-            .and_then(|from| build::address_of(from.value()))
-            .unwrap_or_default();
+        let peer = match &invitation {
+            Some(invitation) => invitation.mcu.clone(),
+            None => request
+                .from_header()
+                .ok()
+                .and_then(|from| build::address_of(from.value()))
+                .unwrap_or_default(),
+        };
         let mut ringing = build::response_to(&request, status(180), Some(&local_tag));
         build::copy_record_route(&request, &mut ringing);
         ringing.headers.push(self.contact_header());
         self.respond(now, &key, ringing);
-        self.events
-            .push_back(Event::IncomingCall { from: peer.clone() });
+        // A/V MCU dial-out: an invitation to its conference (PROTOCOLS.md
+        // section 4, step 3), answered like any call.
+        match invitation {
+            Some(invitation) => self.events.push_back(Event::ConferenceInvitation {
+                from: invitation.from,
+                focus: invitation.focus,
+            }),
+            None => self
+                .events
+                .push_back(Event::IncomingCall { from: peer.clone() }),
+        }
         self.events
             .push_back(Event::CallRinging { peer: peer.clone() });
         self.next_call_id += 1;
@@ -302,8 +322,13 @@ impl Client {
 
     /// A call is up: say so, and show In a call to our watchers.
     fn call_connected(&mut self, now: Time, peer: String) {
+        let automatic = if super::conference::is_conference_audio(&peer) {
+            crate::proto::pidf::Availability::InAConference
+        } else {
+            crate::proto::pidf::Availability::InACall
+        };
         self.events.push_back(Event::CallConnected { peer });
-        self.set_automatic_presence(now, Some(crate::proto::pidf::Availability::InACall));
+        self.set_automatic_presence(now, Some(automatic));
     }
 
     /// A call is over, for whatever reason: media off, presence back.

@@ -26,6 +26,15 @@ impl Client {
         if target == self.aor {
             return Err("you cannot call yourself".into());
         }
+        self.start_call(now, target).map(|_| ())
+    }
+
+    /// Sends the INVITE with our offer to `target` (a user, or a
+    /// conference's A/V MCU) and makes it the call; its id.
+    pub(crate) fn start_call(&mut self, now: Time, target: String) -> Result<u64, String> {
+        if self.call.is_some() {
+            return Err("already in a call; hang up first".into());
+        }
         let local_media = self.new_local_media();
         let offer = sdp::offer(&local_media);
         let extra = vec![
@@ -63,7 +72,7 @@ impl Client {
             reinvite_pending: false,
             cancelled: false,
         });
-        Ok(())
+        Ok(id)
     }
 
     /// A provisional response to our INVITE: 180/183 mean it rings there.

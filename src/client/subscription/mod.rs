@@ -345,6 +345,17 @@ impl Subscription {
         }
     }
 
+    /// Asks for a refresh now, as RFC 4575 §4.6 has a subscriber do when
+    /// it missed a document; `None` while a SUBSCRIBE is in flight (its
+    /// answer brings a NOTIFY anyway) or once unsubscribing or stopped.
+    pub fn refresh_now(&mut self) -> Option<SubscriptionAction> {
+        if self.phase != Phase::Wanted || self.outstanding.is_some() {
+            return None;
+        }
+        self.wake_at = None;
+        Some(SubscriptionAction::SendSubscribe)
+    }
+
     /// Fires the refresh or retry that is due, and starts over when the
     /// subscription lapsed while its refreshes failed.
     pub fn handle_timeout(&mut self, now: Time) -> Option<SubscriptionAction> {
