@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use confab::client::{Command, Event, Participant};
+use confab::client::{Availability, Command, Event, Participant};
 use confab::proto::IoRequest;
 
 use crate::simnet::*;
@@ -118,6 +118,12 @@ fn three_escalate_invite_mute_promote_eject_and_leave_with_rosters_converging() 
         (0..3).all(|client| {
             latest_roster(net, client).len() == 3
                 && in_roster(net, client, HAO, |user| user.audio == "connected")
+        })
+    });
+    // In a conference's audio, presence says so to those who watch.
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(amy, |e| {
+            matches!(e, Event::Presence { uri, availability: Availability::InAConference, .. } if uri == VIVIAN)
         })
     });
     let everyone = latest_roster(&net, vivian);
