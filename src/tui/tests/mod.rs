@@ -7,9 +7,11 @@ mod call_prompt;
 mod call_stats;
 mod call_view;
 mod calls;
+mod conference;
 mod config;
 mod conversation;
 mod modals;
+mod roster;
 mod update;
 mod view;
 
