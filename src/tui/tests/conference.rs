@@ -79,6 +79,7 @@ pub fn leading() -> AppState {
     let mut state = chatting_with(AMY);
     let mut msgs = typed("Can we talk it through?");
     msgs.push(key(KeyCode::Enter));
+    msgs.push(status(1, AMY, true, None));
     msgs.push(im(AMY, "Sure, call me"));
     msgs.push(key(KeyCode::F(6)));
     msgs.push(client(Event::ConferenceJoined {
@@ -94,9 +95,16 @@ pub fn leading() -> AppState {
 pub fn attending() -> AppState {
     let mut state = demo_state();
     state.own_uri = AMY.into();
+    state.config.own_display = "Amy Tran".into();
+    let contacts = vec![
+        buddy(OWN, "Vivian Park", "Team"),
+        buddy(HAO, "Hao Chen", "Team"),
+        buddy(MIRA, "Mira Patel", "Team"),
+    ];
     feed(
         &mut state,
         [
+            client(Event::Buddies { buddies: contacts }),
             im(OWN, "Can we talk it through?"),
             client(Event::ConferenceInvitation {
                 from: OWN.into(),
@@ -390,9 +398,12 @@ fn the_invited_join_and_continue_the_inviters_im() {
     let conference = state.conference.as_ref().unwrap();
     assert!(conference.joined && !conference.leader && conference.locked);
     assert_eq!(state.open.as_deref(), Some(FOCUS));
+    assert_eq!(state.focus, Focus::Input, "answering took us there");
     let chat = &state.conversations[FOCUS];
     assert_eq!(chat.messages.len(), 1);
     assert_eq!(chat.messages[0].from.as_deref(), Some(OWN));
+    assert_eq!(chat.unread, 0, "shown");
+    assert_eq!(state.conversations[OWN].unread, 0, "read in the conference");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod call_stats;
 mod call_view;
 mod calls;
 mod conference;
+mod conference_view;
 mod config;
 mod conversation;
 mod modals;
@@ -71,7 +72,7 @@ pub fn commands(
         .collect()
 }
 
-fn buddy(uri: &str, display: &str, group: &str) -> Buddy {
+pub fn buddy(uri: &str, display: &str, group: &str) -> Buddy {
     Buddy {
         uri: uri.into(),
         display: display.into(),

@@ -14,7 +14,8 @@
 //!   the keys of a call that is already on still work.
 //! - On joining, the IM with whom we escalated (or who invited us)
 //!   continues as the conference's: its messages are carried over, its
-//!   draft too, and the conference's IM takes its place on screen.
+//!   draft too, and the conference's IM takes its place on screen (and
+//!   the keys, for an invitation answered).
 //! - Ejected or ended, the conference view goes with a notice, and the
 //!   conversation it came from is shown again.
 //! - Conference IMs are not logged: their history is the conference's.
@@ -242,7 +243,7 @@ pub(super) fn end(state: &mut AppState, fx: &mut Effects) {
 /// The core's conference events.
 pub(super) fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
     match event {
-        Event::ConferenceJoined { focus, role } => joined(state, focus, role == LEADER_ROLE, fx),
+        Event::ConferenceJoined { focus, role } => joined(state, focus, role == LEADER_ROLE),
         Event::Roster {
             focus,
             version,
@@ -290,7 +291,7 @@ pub(super) fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects)
 }
 
 /// We are in the conference of `focus`, or our role in it changed.
-fn joined(state: &mut AppState, focus: String, leader: bool, fx: &mut Effects) {
+fn joined(state: &mut AppState, focus: String, leader: bool) {
     let now = state.now_ms;
     if state.invitation.as_ref().is_some_and(|i| i.focus == focus) {
         state.invitation = None;
@@ -316,6 +317,7 @@ fn joined(state: &mut AppState, focus: String, leader: bool, fx: &mut Effects) {
     conference.leader = leader;
     conference.since_ms = now;
     let from_im = conference.from_im().map(str::to_owned);
+    let invited = matches!(conference.origin, Origin::Invited { .. });
     let mut chat = Conversation::default();
     if let Some(peer) = &from_im {
         if let Some(earlier) = state.conversations.get_mut(peer) {
@@ -330,13 +332,21 @@ fn joined(state: &mut AppState, focus: String, leader: bool, fx: &mut Effects) {
             if state.open.as_deref() == Some(peer.as_str()) {
                 chat.draft = std::mem::take(&mut earlier.draft);
             }
+            // Unread there is unread here, where it is now read.
+            chat.unread = std::mem::take(&mut earlier.unread);
         }
     }
     state.conversations.insert(focus.clone(), chat);
     if state.open.is_none() || state.open == from_im {
         // Shown where the IM it continues was shown (the keys stay there).
-        state.open = Some(focus);
-        fx.redraw = true;
+        state.open = Some(focus.clone());
+        if let Some(chat) = state.conversations.get_mut(&focus) {
+            chat.unread = 0;
+        }
+    }
+    if invited && state.open.as_deref() == Some(focus.as_str()) {
+        // Answering was joining: the keys go to its IM.
+        state.focus = Focus::Input;
     }
 }
 

@@ -44,10 +44,9 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let conference = state
         .joined_conference()
         .filter(|conference| conference.focus == peer);
-    let name = state.display_name(peer);
-    let address = match conference {
-        Some(_) => conference_id(peer).unwrap_or_default(),
-        None => without_scheme(peer),
+    let (name, address) = match conference {
+        Some(_) => ("Conference IM", conference_id(peer).unwrap_or_default()),
+        None => (state.display_name(peer), without_scheme(peer)),
     };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)

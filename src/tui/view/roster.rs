@@ -31,6 +31,8 @@ const AUDIO: usize = 11;
 const METER: usize = 6;
 /// A name gets at least this many columns before the right part shrinks.
 const NAME_MIN: usize = 10;
+/// After our own name.
+const YOU: &str = " (you)";
 
 /// Rows the pane takes out of `available`: the roster and its borders,
 /// at most half of them (the conversation needs the rest), at least a
@@ -110,6 +112,20 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line), inner);
         return;
     }
+    // Names take the room of the longest, so the states stay near them.
+    let widest = conference
+        .users
+        .iter()
+        .map(|user| {
+            let you = if same_user(&user.uri, &state.own_uri) {
+                width(YOU)
+            } else {
+                0
+            };
+            width(state.participant_name(&user.uri)) + you
+        })
+        .max()
+        .unwrap_or(0);
     let selected = conference.selected_index();
     let height = usize::from(inner.height);
     // Scroll just enough to keep the selection in view.
@@ -122,7 +138,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .take(height)
         .map(|(index, user)| {
             let is_selected = Some(index) == selected;
-            let line = row(state, conference, user, is_selected, room);
+            let line = row(state, conference, user, is_selected, (widest, room));
             if is_selected {
                 line.patch_style(theme::selected(focused))
             } else {
@@ -133,13 +149,14 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// `› ★ Amy Tran (you)   muted connected   ██▌···`
+/// `› ★ Amy Tran (you)   muted connected   ██▌···`, its names given the
+/// room of the `widest`, out of `room`.
 fn row(
     state: &AppState,
     conference: &Conference,
     user: &Participant,
     selected: bool,
-    room: usize,
+    (widest, room): (usize, usize),
 ) -> Line<'static> {
     let theme = &state.config.theme;
     let own = same_user(&user.uri, &state.own_uri);
@@ -150,8 +167,10 @@ fn row(
         .rev()
         .find(|right| lead + NAME_MIN + 1 + right <= room)
         .unwrap_or(0);
-    let name_room = room.saturating_sub(lead + usize::from(columns > 0) + columns);
-    let you = if own { " (you)" } else { "" };
+    let name_room = room
+        .saturating_sub(lead + usize::from(columns > 0) + columns)
+        .min(widest.max(NAME_MIN));
+    let you = if own { YOU } else { "" };
     let name = state.participant_name(&user.uri);
     let name = if width(name) + width(you) <= name_room {
         format!("{name}{you}")

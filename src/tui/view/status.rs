@@ -172,7 +172,8 @@ fn presence(state: &AppState) -> Vec<Vec<Span<'static>>> {
 }
 
 /// "In a conference · 4 people · 01:23", the words left out when our
-/// presence says them already; nothing outside a conference.
+/// presence says them already, then shorter; nothing outside a
+/// conference. It is never hidden: what is left is short.
 fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
     let Some(conference) = &state.conference else {
         return Vec::new();
@@ -203,14 +204,16 @@ fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
         full.push(Span::raw("In a conference"));
         full.push(Span::styled(" · ", theme::dim()));
     }
-    full.push(Span::raw(people));
-    let mut short = vec![symbol(), Span::raw(format!(" {count}"))];
+    full.push(Span::raw(people.clone()));
+    let mut shorter = vec![symbol(), Span::raw(format!(" {people}"))];
+    let mut shortest = vec![symbol(), Span::raw(format!(" {count}"))];
     if let Some(timer) = timer {
-        full.push(Span::styled(" · ", theme::dim()));
-        full.push(Span::styled(timer.clone(), theme::ok()));
-        short.push(Span::styled(format!(" {timer}"), theme::ok()));
+        for form in [&mut full, &mut shorter, &mut shortest] {
+            form.push(Span::styled(" · ", theme::dim()));
+            form.push(Span::styled(timer.clone(), theme::ok()));
+        }
     }
-    vec![full, short]
+    vec![full, shorter, shortest]
 }
 
 fn registration(state: &AppState) -> Vec<Vec<Span<'static>>> {
