@@ -256,3 +256,28 @@ fn our_role_follows_the_core_and_the_roster() {
         "You are now a leader of the conference"
     );
 }
+
+#[test]
+fn a_rebound_pane_key_and_help_key_work_in_the_roster_too() {
+    use crate::config::KeyAction;
+    use crate::tui::keys::KeyMap;
+    let rebound = |pairs: &[(KeyAction, &str)]| {
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(action, key)| (*action, key.parse().unwrap()))
+            .collect();
+        KeyMap::new(&pairs)
+    };
+    let mut state = in_roster(leading());
+    state.keys = rebound(&[(KeyAction::NextPane, "o"), (KeyAction::Help, "F2")]).unwrap();
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.focus, Focus::Roster, "Tab is rebound");
+    update(&mut state, ch('o'));
+    assert_eq!(state.focus, Focus::Input);
+    state.focus = Focus::Roster;
+    update(&mut state, key(KeyCode::F(2)));
+    assert!(matches!(state.modal, Some(Modal::Help { .. })));
+    // A key the leader's roster keys take is refused, naming the roster.
+    let error = rebound(&[(KeyAction::NextPane, "L")]).unwrap_err();
+    assert!(error.to_string().contains("Conference roster"), "{error}");
+}
