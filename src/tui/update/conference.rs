@@ -191,7 +191,6 @@ fn act(state: &mut AppState, action: Action, fx: &mut Effects) {
         return;
     }
     let selected = conference.selected_user().cloned();
-    let user = |selected: Option<Participant>| selected.map(|user| user.uri);
     match action {
         Action::MuteUser => {
             if let Some(user) = selected {
@@ -210,8 +209,8 @@ fn act(state: &mut AppState, action: Action, fx: &mut Effects) {
             }
         }
         Action::Eject => {
-            if let Some(uri) = user(selected) {
-                state.modal = Some(Modal::ConfirmEject { uri });
+            if let Some(user) = selected {
+                state.modal = Some(Modal::ConfirmEject { uri: user.uri });
             }
         }
         Action::Lock => fx.commands.push(Command::ConferenceLock {
