@@ -14,6 +14,13 @@
 //! The keys of a call ([`Context::Call`]) are Ctrl keys, so they work in
 //! every pane and dialog while a call is on, the conversation input
 //! included, without taking a character from the text.
+//!
+//! The conference roster has two contexts: [`Context::Roster`], for
+//! everyone in the conference, and [`Context::Leader`], consulted before
+//! it only while we lead the conference (RFC 4575 role `presenter`).
+//! [`Action::is_leaders`] names the actions only a leader has, wherever
+//! they are bound, so that neither the help nor the hints offer them to an
+//! attendee.
 
 mod map;
 
@@ -30,9 +37,15 @@ pub enum Context {
     Anywhere,
     Buddies,
     Conversation,
+    /// The conference roster, for everyone in the conference.
+    Roster,
+    /// The conference roster's leader actions, consulted before
+    /// [`Context::Roster`] while we lead the conference.
+    Leader,
     /// While a call is on, consulted before the current context.
     Call,
-    /// The incoming-call banner, which takes the keys while it shows.
+    /// The incoming-call banner, which takes the keys while it shows;
+    /// the conference invitation's too.
     Incoming,
     /// The DTMF keypad of the call bar.
     DialPad,
@@ -46,9 +59,11 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help overlay lists them.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 14] = [
         Context::Buddies,
         Context::Conversation,
+        Context::Roster,
+        Context::Leader,
         Context::Call,
         Context::Incoming,
         Context::DialPad,
@@ -76,8 +91,10 @@ impl Context {
             Context::Anywhere => "Anywhere",
             Context::Buddies => "Contacts",
             Context::Conversation => "Conversation",
+            Context::Roster => "Conference roster",
+            Context::Leader => "Conference leader",
             Context::Call => "During a call",
-            Context::Incoming => "Incoming call",
+            Context::Incoming => "Incoming call or invitation",
             Context::DialPad => "Dial tones",
             Context::Editing => "Editing text",
             Context::Picker => "Status picker",
@@ -133,8 +150,40 @@ pub enum Action {
     DialTones,
     Answer,
     Decline,
+    /// Turn the IM with a contact into a conference with audio.
+    Escalate,
+    /// Leader: have the conference dial out to a contact or an address.
+    Invite,
+    /// Leader: remove the selected participant (after a confirmation).
+    Eject,
+    /// Leader: make the selected participant a leader, or an attendee.
+    ToggleRole,
+    /// Leader: mute the selected participant at the mixer, or unmute.
+    MuteUser,
+    /// Leader: lock the conference, or open it again.
+    Lock,
+    /// Leader: end the conference for everyone (after a confirmation).
+    EndConference,
+    /// Leave the conference.
+    Leave,
     /// Line editing, done by tui-input; listed for the help overlay.
     Edit,
+}
+
+impl Action {
+    /// Whether only a conference leader may do it (RFC 4575 role
+    /// `presenter`; the focus refuses an attendee with `forbidden`).
+    pub fn is_leaders(self) -> bool {
+        matches!(
+            self,
+            Action::Invite
+                | Action::Eject
+                | Action::ToggleRole
+                | Action::MuteUser
+                | Action::Lock
+                | Action::EndConference
+        )
+    }
 }
 
 /// One key with its modifiers, as a `const`.
@@ -287,6 +336,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Buddies,      &[ch('c'), key(F(5))], A::Call, "call contact"),
     bind(C::Buddies,      &[ch('C')], A::CallAddress, "call an address"),
     bind(C::Buddies,      &[ch('#')], A::DialTones, "dial tones (DTMF)"),
+    bind(C::Buddies,      &[ch('A'), key(F(6))], A::Escalate, "add audio (conference)"),
+    bind(C::Buddies,      &[ch('i')], A::Invite, "invite to conference"),
     bind(C::Buddies,      &[ch('a')], A::AddBuddy, "add a contact"),
     bind(C::Buddies,      &[ch('m')], A::MoveBuddy, "move or rename contact"),
     bind(C::Buddies,      &[ch('d')], A::RemoveBuddy, "remove contact"),
@@ -303,6 +354,22 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Conversation, &[key(Tab)], A::SwitchFocus, "go to contacts"),
     bind(C::Conversation, &[key(Esc)], A::Back, "back to contacts"),
     bind(C::Conversation, &[key(F(5))], A::Call, "call this contact"),
+    bind(C::Conversation, &[key(F(6))], A::Escalate, "add audio (conference)"),
+    bind(C::Roster,       &[ch('j'), key(Down)], A::Down, "next participant"),
+    bind(C::Roster,       &[ch('k'), key(Up)], A::Up, "previous participant"),
+    bind(C::Roster,       &[ch('g'), key(Home)], A::Top, "first participant"),
+    bind(C::Roster,       &[ch('G'), key(End)], A::Bottom, "last participant"),
+    bind(C::Roster,       &[key(Enter)], A::Open, "the conference IM"),
+    bind(C::Roster,       &[key(Tab)], A::SwitchFocus, "go to the conversation"),
+    bind(C::Roster,       &[key(Esc)], A::Back, "back to contacts"),
+    bind(C::Roster,       &[ch('X')], A::Leave, "leave the conference"),
+    bind(C::Roster,       &[ch('?')], A::ShowHelp, "this help"),
+    bind(C::Leader,       &[ch('m')], A::MuteUser, "mute / unmute someone"),
+    bind(C::Leader,       &[ch('d')], A::Eject, "remove participant"),
+    bind(C::Leader,       &[ch('p')], A::ToggleRole, "make leader / attendee"),
+    bind(C::Leader,       &[ch('i')], A::Invite, "invite address/number"),
+    bind(C::Leader,       &[ch('L')], A::Lock, "lock / unlock"),
+    bind(C::Leader,       &[ch('E')], A::EndConference, "end it for everyone"),
     bind(C::Call,         &[ctrl('x')], A::HangUp, "hang up / cancel"),
     bind(C::Call,         &[ctrl('z')], A::Hold, "hold / resume"),
     bind(C::Call,         &[ctrl('t')], A::Mute, "mute / unmute"),

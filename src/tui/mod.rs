@@ -1,5 +1,6 @@
 //! The terminal front end (DESIGN.md section 4): a buddy list with live
-//! presence, IM conversations and a status bar, over the client core's
+//! presence, IM conversations, calls, a conference's roster and IM, and a
+//! status bar, over the client core's
 //! [`Command`](crate::client::Command) and
 //! [`Event`](crate::client::Event) and nothing else: no SIP here.
 //!

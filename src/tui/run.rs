@@ -131,9 +131,9 @@ where
                 None => break Ok(()),
             },
             _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
-            // Meters move only while a call is on; the throttle above keeps
-            // their redraws to the frame rate.
-            changed = meters.changed(), if meters_open && state.call.is_some() => match changed {
+            // Meters move only while a call or a conference is on; the
+            // throttle above keeps their redraws to the frame rate.
+            changed = meters.changed(), if meters_open && (state.call.is_some() || state.conference.is_some()) => match changed {
                 Ok(()) => Msg::Meters(meters.borrow_and_update().clone().into()),
                 Err(_) => {
                     meters_open = false;

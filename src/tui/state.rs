@@ -7,12 +7,18 @@
 //! presence of a URI) are shared by both so they agree.
 //!
 //! Invariants: `open`, when set, names a key of `conversations`; focus is
-//! [`Focus::Input`] only while a conversation is open.
+//! [`Focus::Input`] only while a conversation is open, and
+//! [`Focus::Roster`] only while there is a conference. The conference's
+//! IM is the conversation whose peer is its focus URI.
 
 mod call;
+mod conference;
 mod modal;
 
 pub use call::{Call, CallPhase, CallStats, DialPad, MediaMeters, dtmf_digit};
+pub use conference::{
+    Conference, Invitation, LEADER_ROLE, Origin, conference_id, has_audio, same_user, user_part,
+};
 pub use modal::{BuddyForm, FormField, Modal, Search};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -110,6 +116,8 @@ static OFFLINE: Presence = Presence {
 pub enum Focus {
     Buddies,
     Input,
+    /// The conference roster.
+    Roster,
 }
 
 /// One visible row of the buddy list.
@@ -137,6 +145,10 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub outgoing: bool,
+    /// Who sent an incoming message, where the conversation has more than
+    /// one peer (a conference's IM); `None` for the peer of a one-to-one
+    /// conversation, and for ours.
+    pub from: Option<String>,
     /// The id given to [`Command::SendIm`](crate::client::Command),
     /// for outgoing messages of this run.
     pub id: Option<u64>,
@@ -174,6 +186,7 @@ impl Message {
         };
         Message {
             outgoing: logged.outgoing,
+            from: None,
             id: None,
             text: logged.text.clone(),
             at_ms: logged.at_ms,
@@ -252,6 +265,10 @@ pub struct AppState {
     /// The figures the bar shows: `stats` as of the last tick, so they
     /// change at most once a second and stay readable.
     pub stats_shown: Option<CallStats>,
+    /// The conference we are in or joining.
+    pub conference: Option<Conference>,
+    /// A conference that calls us, until answered, declined or gone.
+    pub invitation: Option<Invitation>,
 }
 
 impl AppState {
@@ -287,6 +304,8 @@ impl AppState {
             levels: None,
             stats: None,
             stats_shown: None,
+            conference: None,
+            invitation: None,
         })
     }
 
@@ -333,13 +352,52 @@ impl AppState {
         self.buddies.iter().find(|buddy| buddy.uri == uri)
     }
 
-    /// The name to show for a URI: the buddy's display name, else the URI
-    /// without its scheme.
+    /// The name to show for a URI: the buddy's display name, else
+    /// "Conference" for a conference's address, else the URI without its
+    /// scheme.
     pub fn display_name<'a>(&'a self, uri: &'a str) -> &'a str {
         match self.buddy(uri) {
             Some(buddy) if !buddy.display.trim().is_empty() => &buddy.display,
+            _ if conference_id(uri).is_some() => "Conference",
             _ => without_scheme(uri),
         }
+    }
+
+    /// The name of someone in the conference: the roster's display text,
+    /// else the buddy's name, else the user part of the URI.
+    pub fn participant_name<'a>(&'a self, uri: &'a str) -> &'a str {
+        let roster = self
+            .conference
+            .as_ref()
+            .and_then(|conference| conference.user(uri))
+            .map(|user| user.display.trim())
+            .filter(|display| !display.is_empty());
+        if let Some(display) = roster {
+            return display;
+        }
+        match self.buddy(uri) {
+            Some(buddy) if !buddy.display.trim().is_empty() => &buddy.display,
+            _ => user_part(uri),
+        }
+    }
+
+    /// The conference, once joined.
+    pub fn joined_conference(&self) -> Option<&Conference> {
+        self.conference
+            .as_ref()
+            .filter(|conference| conference.joined)
+    }
+
+    /// Whether `peer` is the joined conference's IM.
+    pub fn is_conference_chat(&self, peer: &str) -> bool {
+        self.joined_conference()
+            .is_some_and(|conference| conference.focus == peer)
+    }
+
+    /// Whether we are in a conference and do not lead it.
+    pub fn is_attendee(&self) -> bool {
+        self.joined_conference()
+            .is_some_and(|conference| !conference.leader)
     }
 
     /// Our own name for the status bar.

@@ -14,17 +14,18 @@
 //! - A peer's typing indication shows for `typing_shown` after the last
 //!   one; an IM from them ends it. Ours go out at most every
 //!   `typing_refresh` while the draft changes (RFC 3994 §4.2).
-//! - After `idle` with no key while Available and not in a call we
-//!   publish Away, marked as automatic; the next key restores the state
+//! - After `idle` with no key while Available and not in a call or a
+//!   conference we publish Away, marked as automatic; the next key restores the state
 //!   it replaced, unless our state changed meanwhile.
 //! - The first time a conversation is touched (opened, or an IM or a
 //!   typing indication arrives) its history is requested once.
 //! - Calls follow their own rules, in [`call`](mod@call), and so do the
-//!   call's meters and RTP figures.
+//!   call's meters and RTP figures; conferences theirs, in `conference`.
 
 pub mod call;
 
 mod buddies;
+mod conference;
 mod conversation;
 mod modal;
 
@@ -121,7 +122,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
                 }
             }
         }
-        Msg::Meters(meters) => fx.redraw = call::meters(state, meters),
+        Msg::Meters(meters) => {
+            let roster = conference::meters(state, &meters);
+            fx.redraw = call::meters(state, meters) || roster;
+        }
     }
     fx
 }
@@ -132,11 +136,14 @@ fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
         return;
     }
     user_active(state, fx);
-    if state.quitting || call::handle_key(state, key, fx) {
+    if state.quitting || conference::banner_key(state, &key, fx) || call::handle_key(state, key, fx)
+    {
         return;
     }
     if state.modal.is_some() {
         modal::handle_key(state, key, fx);
+    } else if state.focus == Focus::Roster && state.conference.is_some() {
+        conference::handle_key(state, key, fx);
     } else if state.focus == Focus::Input && state.open.is_some() {
         conversation::handle_key(state, key, fx);
     } else {
@@ -193,6 +200,17 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
             let until = state.now_ms + millis(state.config.typing_shown);
             state.typing_until.insert(from, until);
         }
+        Event::CallEnded { .. }
+            if state.invitation.is_some()
+                && state
+                    .call
+                    .as_ref()
+                    .is_some_and(|call| call.is_ringing_here()) =>
+        {
+            // The invitation's own leg, cancelled: the banner goes too.
+            state.invitation = None;
+            call::handle_event(state, event, fx);
+        }
         Event::IncomingCall { .. }
         | Event::CallRinging { .. }
         | Event::CallConnected { .. }
@@ -203,10 +221,16 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
         Event::Audio { reason, .. } => notice(state, reason, true),
         Event::CommandFailed { command, reason } => {
             call::command_failed(state, command);
+            conference::command_failed(state, command);
             notice(state, format!("{command} failed: {reason}"), true);
         }
-        // The roster pane takes these.
-        _ => {}
+        Event::ConferenceJoined { .. }
+        | Event::Roster { .. }
+        | Event::ConferenceInvitation { .. }
+        | Event::ConferenceIm { .. }
+        | Event::ConferenceTyping { .. }
+        | Event::Ejected { .. }
+        | Event::ConferenceEnded { .. } => conference::handle_event(state, event, fx),
     }
 }
 
@@ -217,6 +241,7 @@ fn receive_im(state: &mut AppState, from: String, text: String, fx: &mut Effects
     let conversation = conversation_entry(state, &from, fx);
     let message = Message {
         outgoing: false,
+        from: None,
         id: None,
         text,
         at_ms: now,
@@ -242,6 +267,8 @@ fn delivery_report(
     reason: Option<String>,
     fx: &mut Effects,
 ) {
+    // The conference's IM is not logged (see `conference`).
+    let logged = !state.is_conference_chat(to);
     let Some(conversation) = state.conversations.get_mut(to) else {
         fx.redraw = false;
         return;
@@ -259,7 +286,9 @@ fn delivery_report(
     } else {
         Delivery::NotDelivered { reason }
     };
-    fx.log.push(message.logged(to));
+    if logged {
+        fx.log.push(message.logged(to));
+    }
 }
 
 /// Returns whether anything visible changed.
@@ -274,9 +303,10 @@ fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
         changed = true;
     }
     changed |= call::tick(state);
+    changed |= conference::tick(state);
     let idle = now_ms.saturating_sub(last_input) >= millis(state.config.idle);
-    // Talking without a key is not being away.
-    let in_call = state.live_call().is_some();
+    // Talking without a key is not being away, nor is listening.
+    let in_call = state.live_call().is_some() || state.conference.is_some();
     if idle && state.own.availability == Availability::Available && !state.quitting && !in_call {
         set_presence(state, Availability::Away, fx);
         state.auto_away = Some(Availability::Available);

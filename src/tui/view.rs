@@ -3,9 +3,11 @@
 //! Layout: the buddy list on the left, the conversation on the right, one
 //! status line at the bottom with the call bar above it during a call,
 //! and a dialog, when one is open, centred on top; the incoming-call
-//! banner goes over everything. The buddy list takes a third of the width, between 20 and 36
-//! columns; under 40 columns only the focused pane is shown. The right
-//! side is one column for now; the conference roster will share it.
+//! banner (or a conference's invitation) goes over everything. The buddy
+//! list takes a third of the width, between 20 and 36 columns. In a
+//! conference the roster takes the top of the right side, as many rows
+//! as it has participants up to half of it, above the conversation.
+//! Under 40 columns only the focused pane is shown.
 //!
 //! Every size is computed with saturating arithmetic and every text is cut
 //! to its area, so no terminal size makes it panic (tests draw at 1x1).
@@ -15,6 +17,7 @@ pub mod call;
 mod conversation;
 pub mod help;
 mod modal;
+mod roster;
 mod status;
 pub mod text;
 pub mod theme;
@@ -38,12 +41,15 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         Constraint::Length(call::height(state)),
         Constraint::Length(1),
     ]));
-    let (list, right) = panes(state, main);
-    if let Some(list) = list {
+    let panes = panes(state, main);
+    if let Some(list) = panes.list {
         buddies::render(state, frame, list);
     }
-    if let Some(right) = right {
-        conversation::render(state, frame, right);
+    if let Some(roster) = panes.roster {
+        roster::render(state, frame, roster);
+    }
+    if let Some(chat) = panes.chat {
+        conversation::render(state, frame, chat);
     }
     call::render_bar(state, frame, call_bar);
     status::render(state, frame, status_line);
@@ -51,13 +57,32 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     call::render_banner(state, frame, area);
 }
 
-/// The buddy list's and the conversation's areas; at narrow widths only
-/// one of them.
-fn panes(state: &AppState, area: Rect) -> (Option<Rect>, Option<Rect>) {
+/// Where the panes go; a pane not shown has none.
+#[derive(Default)]
+struct Panes {
+    list: Option<Rect>,
+    roster: Option<Rect>,
+    chat: Option<Rect>,
+}
+
+/// The buddy list's, the roster's and the conversation's areas; at
+/// narrow widths only one of them.
+fn panes(state: &AppState, area: Rect) -> Panes {
+    let in_conference = state.conference.is_some();
     if area.width < SIDE_BY_SIDE {
         return match state.focus {
-            Focus::Input if state.open.is_some() => (None, Some(area)),
-            _ => (Some(area), None),
+            Focus::Input if state.open.is_some() => Panes {
+                chat: Some(area),
+                ..Panes::default()
+            },
+            Focus::Roster if in_conference => Panes {
+                roster: Some(area),
+                ..Panes::default()
+            },
+            _ => Panes {
+                list: Some(area),
+                ..Panes::default()
+            },
         };
     }
     let list_width = (area.width / 3).clamp(20, 36);
@@ -65,5 +90,20 @@ fn panes(state: &AppState, area: Rect) -> (Option<Rect>, Option<Rect>) {
         Constraint::Length(list_width),
         Constraint::Min(0),
     ]));
-    (Some(list), Some(right))
+    if !in_conference {
+        return Panes {
+            list: Some(list),
+            roster: None,
+            chat: Some(right),
+        };
+    }
+    let [roster, chat] = right.layout(&Layout::vertical([
+        Constraint::Length(roster::height(state, right.height)),
+        Constraint::Min(0),
+    ]));
+    Panes {
+        list: Some(list),
+        roster: Some(roster),
+        chat: Some(chat),
+    }
 }

@@ -1,19 +1,21 @@
 //! [`KeyMap`]: the key table with the user's rebindings (the config file's
 //! `[keys]`) applied, checked once at start-up.
 //!
-//! A rebinding replaces the action's default keys in the buddy list. Where
-//! the action also has keys in the conversation (`next_pane`: Tab), it
-//! replaces those too, unless it is a plain character: in the conversation
-//! a character is text to type. Ctrl-C (quit) and F1 (help), the
-//! [`Context::Anywhere`] keys, are never rebound, so there is always a way
-//! out and a way to the help.
+//! A rebinding replaces the action's default keys in the buddy list, and
+//! in the conference roster where it has keys there (`help`, `open`,
+//! `next_pane`). Where the action also has keys in the conversation
+//! (`next_pane`: Tab), it replaces those too, unless it is a plain
+//! character: in the conversation a character is text to type. Ctrl-C
+//! (quit) and F1 (help), the [`Context::Anywhere`] keys, are never
+//! rebound, so there is always a way out and a way to the help.
 //!
 //! Invariant: in every context, no key means two different actions, among
 //! that context's keys, the [`Context::Anywhere`] keys consulted after them,
-//! the [`Context::Call`] keys consulted before them while a call is on
-//! and, where a text field has the keys, the line editing keys. A map that
-//! would break this is refused ([`KeyError::Conflict`]) rather than letting
-//! one binding silently shadow another.
+//! the [`Context::Call`] keys consulted before them while a call is on,
+//! the leader's keys with the roster's and, where a text field has the
+//! keys, the line editing keys. A map that would break this is refused
+//! ([`KeyError::Conflict`]) rather than letting one binding silently
+//! shadow another.
 
 use std::borrow::Cow;
 
@@ -155,7 +157,7 @@ impl KeyMap {
                 continue;
             };
             let applies = match binding.context {
-                Context::Buddies => true,
+                Context::Buddies | Context::Roster => true,
                 Context::Conversation => !key.is_plain_char(),
                 _ => false,
             };
@@ -184,6 +186,7 @@ impl KeyMap {
                         || binding.context == Context::Anywhere
                         || binding.context == Context::Call
                         || (binding.context == Context::Editing && context.takes_text())
+                        || together(binding.context, context)
                 })
                 .collect();
             for (n, (first, first_by)) in consulted.iter().enumerate() {
@@ -240,6 +243,15 @@ impl KeyMap {
             .map(Key::label)
             .unwrap_or_default()
     }
+}
+
+/// Whether the keys of `one` are consulted with those of `other`: the
+/// leader's roster keys with everyone's.
+fn together(one: Context, other: Context) -> bool {
+    matches!(
+        (one, other),
+        (Context::Leader, Context::Roster) | (Context::Roster, Context::Leader)
+    )
 }
 
 /// A binding in an error message: its help text, and the config file's

@@ -59,14 +59,34 @@ pub struct Search {
 }
 
 /// A dialog over the main screen; it takes every key while open.
-/// `CallPrompt` asks for any address or user name to call.
+/// `CallPrompt` asks for any address or user name to call, `InvitePrompt`
+/// for an address or a number the conference dials out to.
 #[derive(Debug, Clone)]
 pub enum Modal {
-    Help { scroll: u16 },
-    PresencePicker { selected: usize },
-    NoteEditor { input: Input },
-    CallPrompt { input: Input },
+    Help {
+        scroll: u16,
+    },
+    PresencePicker {
+        selected: usize,
+    },
+    NoteEditor {
+        input: Input,
+    },
+    CallPrompt {
+        input: Input,
+    },
     BuddyForm(BuddyForm),
-    ConfirmRemove { uri: String },
+    ConfirmRemove {
+        uri: String,
+    },
+    InvitePrompt {
+        input: Input,
+    },
+    /// Remove this participant from the conference?
+    ConfirmEject {
+        uri: String,
+    },
+    /// End the conference for everyone?
+    ConfirmEnd,
     Search(Search),
 }

@@ -109,7 +109,7 @@ fn the_prompt_says_what_to_type_and_the_key_is_in_the_help() {
     assert!(screen.contains(" Call "), "{screen}");
     assert!(screen.contains("Call: sip:someone@example.com"), "{screen}");
     assert!(screen.contains("Enter call · Esc cancel"), "{screen}");
-    let help = crate::tui::view::help::sections(&state.keys);
+    let help = crate::tui::view::help::sections(&state.keys, false);
     let contacts = help.iter().find(|s| s.title == "Contacts").unwrap();
     assert!(
         contacts

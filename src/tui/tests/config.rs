@@ -37,7 +37,7 @@ fn ctrl(c: char) -> Msg {
 
 /// The keys the help overlay lists for `help` in `context`.
 fn help_keys(keys: &KeyMap, context: Context, help: &str) -> String {
-    help::sections(keys)
+    help::sections(keys, false)
         .into_iter()
         .find(|section| section.title == context.title())
         .and_then(|section| section.rows.into_iter().find(|(_, h)| h == help))
@@ -300,7 +300,8 @@ fn theme_colours_come_from_the_config_file() {
     // So are the keys of the help overlay, and its presence legend is in
     // the presence colours.
     update(&mut state, ch('?'));
-    let terminal = draw(&state, 120, 40);
+    // Tall enough for the whole overlay, the presence legend last.
+    let terminal = draw(&state, 120, 50);
     let buffer = terminal.backend().buffer();
     let (x, y) = find(buffer, "F1");
     assert_eq!(buffer[(x, y)].fg, Color::LightBlue);

@@ -7,9 +7,12 @@ mod call_prompt;
 mod call_stats;
 mod call_view;
 mod calls;
+mod conference;
+mod conference_view;
 mod config;
 mod conversation;
 mod modals;
+mod roster;
 mod update;
 mod view;
 
@@ -69,7 +72,7 @@ pub fn commands(
         .collect()
 }
 
-fn buddy(uri: &str, display: &str, group: &str) -> Buddy {
+pub fn buddy(uri: &str, display: &str, group: &str) -> Buddy {
     Buddy {
         uri: uri.into(),
         display: display.into(),

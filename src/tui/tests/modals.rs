@@ -225,7 +225,7 @@ fn help_opens_scrolls_and_closes_without_quitting() {
 
 #[test]
 fn help_lists_every_binding_of_the_key_table() {
-    let sections = help::sections(&KeyMap::default());
+    let sections = help::sections(&KeyMap::default(), false);
     for binding in BINDINGS {
         let section = sections
             .iter()

@@ -221,7 +221,8 @@ fn no_size_makes_any_screen_panic() {
 #[test]
 fn scrolling_the_help_at_80x24_shows_every_key() {
     let mut seen = String::new();
-    for scroll in 0..12 {
+    let pages = u16::try_from(crate::tui::keys::Context::ALL.len()).unwrap();
+    for scroll in 0..=pages {
         let mut state = buddy_list();
         state.modal = Some(crate::tui::state::Modal::Help { scroll });
         seen.push_str(&draw(&state, 80, 24).backend().to_string());

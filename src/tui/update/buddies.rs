@@ -46,6 +46,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
             None => fx.redraw = false,
         },
         Action::SwitchFocus => match (&state.open, selected) {
+            _ if state.conference.is_some() => state.focus = super::Focus::Roster,
             (Some(_), _) => state.focus = super::Focus::Input,
             (None, Some(Row::Buddy { uri, .. })) => open_conversation(state, &uri, fx),
             (None, _) => fx.redraw = false,
@@ -108,6 +109,14 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
             }
         }
         Action::DialTones => super::call::act(state, action, fx),
+        Action::Escalate => match selected {
+            Some(Row::Buddy { uri, .. }) => super::conference::escalate(state, &uri, fx),
+            _ => fx.redraw = false,
+        },
+        Action::Invite => match selected {
+            Some(Row::Buddy { uri, .. }) => super::conference::invite(state, &uri, fx),
+            _ => fx.redraw = false,
+        },
         Action::Search => state.modal = Some(Modal::Search(Search::default())),
         Action::ShowHelp => state.modal = Some(Modal::Help { scroll: 0 }),
         Action::Quit => quit(state, fx),

@@ -1,5 +1,7 @@
 //! Keys of the conversation input: editing the draft, sending it, typing
-//! indications, scrolling the history; and pasted text.
+//! indications, scrolling the history; and pasted text. The conference's
+//! IM is a conversation too, whose messages and typing indications go to
+//! the conference.
 //!
 //! A draft may hold newlines (Alt-Enter, Shift-Enter where the terminal
 //! reports it, Ctrl-J, or a paste); the message is sent with them.
@@ -26,7 +28,12 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         Some(Action::PageDown) => scroll(state, &peer, false),
         Some(Action::Back | Action::SwitchFocus) => state.focus = Focus::Buddies,
         Some(Action::ShowHelp) => state.modal = Some(Modal::Help { scroll: 0 }),
+        // Neither a call nor a second conference from the conference's IM.
+        Some(Action::Call | Action::Escalate) if state.is_conference_chat(&peer) => {
+            fx.redraw = false;
+        }
         Some(Action::Call) => super::call::place(state, &peer, fx),
+        Some(Action::Escalate) => super::conference::escalate(state, &peer, fx),
         Some(Action::Quit) => quit(state, fx),
         _ => match to_input_request(&TerminalEvent::Key(key)) {
             Some(request) => edit(state, &peer, request, fx),
@@ -42,7 +49,9 @@ pub(super) fn paste(state: &mut AppState, text: &str, fx: &mut Effects) {
     if let Some(modal) = &mut state.modal {
         let one_line = text.replace('\n', " ");
         match modal {
-            Modal::NoteEditor { input } | Modal::CallPrompt { input } => {
+            Modal::NoteEditor { input }
+            | Modal::CallPrompt { input }
+            | Modal::InvitePrompt { input } => {
                 insert_str(input, &one_line);
             }
             Modal::BuddyForm(form) => insert_str(form.input_mut(form.current()), &one_line),
@@ -95,6 +104,7 @@ fn edit(state: &mut AppState, peer: &str, request: InputRequest, fx: &mut Effect
 fn typing(state: &mut AppState, peer: &str, fx: &mut Effects) {
     let now = state.now_ms;
     let refresh = millis(state.config.typing_refresh);
+    let to_conference = state.is_conference_chat(peer);
     let Some(conversation) = state.conversations.get_mut(peer) else {
         return;
     };
@@ -106,8 +116,12 @@ fn typing(state: &mut AppState, peer: &str, fx: &mut Effects) {
         .is_none_or(|sent| now.saturating_sub(sent) >= refresh);
     if due {
         conversation.typing_sent_ms = Some(now);
-        fx.commands.push(Command::Typing {
-            to: peer.to_owned(),
+        fx.commands.push(if to_conference {
+            Command::ConferenceTyping
+        } else {
+            Command::Typing {
+                to: peer.to_owned(),
+            }
         });
     }
 }
@@ -115,6 +129,7 @@ fn typing(state: &mut AppState, peer: &str, fx: &mut Effects) {
 fn send(state: &mut AppState, peer: &str, fx: &mut Effects) {
     let id = state.next_im_id;
     let now = state.now_ms;
+    let to_conference = state.is_conference_chat(peer);
     let Some(conversation) = state.conversations.get_mut(peer) else {
         return;
     };
@@ -123,12 +138,16 @@ fn send(state: &mut AppState, peer: &str, fx: &mut Effects) {
         fx.redraw = false;
         return;
     }
-    state.next_im_id += 1;
     conversation.draft.reset();
     conversation.scroll = 0;
     conversation.typing_sent_ms = None;
+    if to_conference {
+        return super::conference::send_im(state, peer, text, fx);
+    }
+    state.next_im_id += 1;
     conversation.messages.push(Message {
         outgoing: true,
+        from: None,
         id: Some(id),
         text: text.clone(),
         at_ms: now,

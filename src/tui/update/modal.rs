@@ -1,6 +1,8 @@
 //! Keys of the dialogs: help, status picker, note editor, call prompt,
-//! contact form, remove confirmation and history search. A dialog takes every key while
-//! open; Esc always closes it without effect.
+//! contact form, remove confirmation, history search, and the
+//! conference's invite prompt and its eject and end confirmations. A
+//! dialog takes every key while open; Esc always closes it without
+//! effect.
 
 use ratatui::crossterm::event::{Event as TerminalEvent, KeyEvent};
 use tui_input::Input;
@@ -22,7 +24,10 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         Modal::NoteEditor { input } => note(state, input, key, fx),
         Modal::CallPrompt { input } => call_prompt(state, input, key, fx),
         Modal::BuddyForm(form) => buddy_form(state, form, key, fx),
-        Modal::ConfirmRemove { uri } => confirm(state, uri, &key, fx),
+        Modal::ConfirmRemove { uri } => confirm(state, Modal::ConfirmRemove { uri }, &key, fx),
+        Modal::ConfirmEject { uri } => confirm(state, Modal::ConfirmEject { uri }, &key, fx),
+        Modal::ConfirmEnd => confirm(state, Modal::ConfirmEnd, &key, fx),
+        Modal::InvitePrompt { input } => invite_prompt(state, input, key, fx),
         Modal::Search(search) => search_keys(state, search, key, fx),
     };
 }
@@ -197,19 +202,51 @@ pub fn normalise_uri(text: &str) -> Result<String, &'static str> {
     Ok(uri)
 }
 
-fn confirm(state: &mut AppState, uri: String, key: &KeyEvent, fx: &mut Effects) -> Option<Modal> {
+/// A yes-or-no question: removing a contact, removing someone from the
+/// conference, ending it.
+fn confirm(state: &mut AppState, asked: Modal, key: &KeyEvent, fx: &mut Effects) -> Option<Modal> {
     match state.keys.action(Context::Confirm, key) {
         Some(Action::Yes) => {
-            fx.commands.push(Command::RemoveBuddy { uri });
+            match asked {
+                Modal::ConfirmRemove { uri } => fx.commands.push(Command::RemoveBuddy { uri }),
+                Modal::ConfirmEject { uri } => fx.commands.push(Command::ConferenceEject { uri }),
+                Modal::ConfirmEnd => super::conference::end(state, fx),
+                _ => {}
+            }
             None
         }
         Some(Action::No) => None,
         Some(Action::Quit) => quit_from_modal(state, fx),
         _ => {
             fx.redraw = false;
-            Some(Modal::ConfirmRemove { uri })
+            Some(asked)
         }
     }
+}
+
+/// The address or number is sent as typed, trimmed, as the call
+/// prompt's is: the core normalizes a number by the location profile
+/// (PROTOCOLS.md §6) and answers a bad one with a failed command.
+fn invite_prompt(
+    state: &mut AppState,
+    mut input: Input,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    match state.keys.action(Context::Form, &key) {
+        Some(Action::Accept) => {
+            let to = input.value().trim().to_owned();
+            if !to.is_empty() {
+                super::conference::invite(state, &to, fx);
+                return None;
+            }
+            fx.redraw = false;
+        }
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => edit(&mut input, key, fx),
+    }
+    Some(Modal::InvitePrompt { input })
 }
 
 fn search_keys(

@@ -13,7 +13,8 @@
 //! least telling first to go.
 //!
 //! The banner is a dialog drawn over everything else, dialogs included,
-//! since it takes the keys while it shows.
+//! since it takes the keys while it shows. A conference's invitation
+//! has one too, in place of its call's.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -23,7 +24,9 @@ use ratatui::widgets::Paragraph;
 use crate::client::Availability;
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Call, CallPhase, CallStats, DialPad, without_scheme};
+use super::super::state::{
+    AppState, Call, CallPhase, CallStats, DialPad, Invitation, conference_id, without_scheme,
+};
 use super::modal;
 use super::text::{elide, width};
 use super::theme;
@@ -195,7 +198,7 @@ fn meters((input, output): (f32, f32)) -> Vec<Span<'static>> {
 }
 
 /// A level as [`METER`] cells of eighths: the bar, and the cells left.
-fn meter(level: f32) -> (String, usize) {
+pub(super) fn meter(level: f32) -> (String, usize) {
     let level = if level.is_nan() {
         0.0
     } else {
@@ -316,12 +319,15 @@ fn keypad(state: &AppState, pad: &DialPad, frame: &mut Frame, area: Rect) {
 
 /// "Amy is calling", over everything, while the call rings here.
 pub(super) fn render_banner(state: &AppState, frame: &mut Frame, area: Rect) {
-    let Some(call) = state.call.as_ref().filter(|call| call.is_ringing_here()) else {
-        return;
-    };
     if area.is_empty() {
         return;
     }
+    if let Some(invitation) = &state.invitation {
+        return invitation_banner(state, invitation, frame, area);
+    }
+    let Some(call) = state.call.as_ref().filter(|call| call.is_ringing_here()) else {
+        return;
+    };
     let theme = &state.config.theme;
     let answer = state.keys.label(Context::Incoming, Action::Answer);
     let decline = state.keys.label(Context::Incoming, Action::Decline);
@@ -349,6 +355,52 @@ pub(super) fn render_banner(state: &AppState, frame: &mut Frame, area: Rect) {
     );
     let address = Line::from(vec![Span::raw("   "), Span::styled(address, theme::dim())]);
     frame.render_widget(Paragraph::new(address), modal::row(inner, 2));
+}
+
+/// "Vivian invites you to a conference", while the invitation rings.
+fn invitation_banner(state: &AppState, invitation: &Invitation, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
+    let answer = state.keys.label(Context::Incoming, Action::Answer);
+    let decline = state.keys.label(Context::Incoming, Action::Decline);
+    let keys = modal::hint(theme, &[(&answer, "join"), (&decline, "decline")]);
+    let box_width = area.width.saturating_sub(4).clamp(30, 56);
+    let inner = modal::dialog(
+        theme,
+        frame,
+        area,
+        "Conference invitation".into(),
+        keys,
+        box_width,
+        6,
+    );
+    let room = usize::from(inner.width).saturating_sub(3);
+    let symbol = Span::styled(
+        format!("{}  ", theme::symbol(Availability::InAConference)),
+        theme.key(),
+    );
+    let who = match conference_id(&invitation.from) {
+        // From the conference itself: no one to name.
+        Some(_) => Line::from(vec![symbol, Span::raw("You are invited to a conference")]),
+        None => {
+            let words = " invites you to a conference";
+            let name = state.display_name(&invitation.from);
+            Line::from(vec![
+                symbol,
+                Span::styled(
+                    elide(name, room.saturating_sub(width(words))),
+                    theme::title(),
+                ),
+                Span::raw(words),
+            ])
+        }
+    };
+    frame.render_widget(Paragraph::new(who), modal::row(inner, 1));
+    let id = conference_id(&invitation.focus).unwrap_or_else(|| without_scheme(&invitation.focus));
+    let line = Line::from(vec![
+        Span::raw("   "),
+        Span::styled(elide(&format!("Conference {id}"), room), theme::dim()),
+    ]);
+    frame.render_widget(Paragraph::new(line), modal::row(inner, 2));
 }
 
 fn spans_width(spans: &[Span]) -> usize {

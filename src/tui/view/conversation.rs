@@ -1,6 +1,8 @@
 //! The conversation pane: a header with the peer's presence and note, the
 //! message history (time, sender, text, delivery mark), the typing line
-//! and the input.
+//! and the input. The conference's IM is drawn the same way, with the
+//! others in the conference in its header, each message's sender named,
+//! and everyone who types on the typing line.
 //!
 //! History is laid out from the newest message upwards, so only what fits
 //! is wrapped. The sender's name is written when it changes; a date line
@@ -12,8 +14,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
+use crate::client::Availability;
+
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Conversation, Delivery, Focus, Message, without_scheme};
+use super::super::state::{
+    AppState, Conference, Conversation, Delivery, Focus, Message, conference_id, same_user,
+    without_scheme,
+};
 use super::text::{self, clock, date, day, elide, width, wrap};
 use super::theme::{self, Theme};
 
@@ -34,12 +41,18 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         welcome(state, frame, area);
         return;
     };
-    let name = state.display_name(peer);
+    let conference = state
+        .joined_conference()
+        .filter(|conference| conference.focus == peer);
+    let (name, address) = match conference {
+        Some(_) => ("Conference IM", conference_id(peer).unwrap_or_default()),
+        None => (state.display_name(peer), without_scheme(peer)),
+    };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(border)
         .title(Span::styled(format!(" {name} "), theme::title()))
-        .title(Line::styled(format!(" {} ", without_scheme(peer)), theme::dim()).right_aligned());
+        .title(Line::styled(format!(" {address} "), theme::dim()).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [header, history, typing, input] = inner.layout(&Layout::vertical([
@@ -49,6 +62,73 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Constraint::Length(2),
     ]));
 
+    let rule = Block::new()
+        .borders(Borders::BOTTOM)
+        .border_style(theme::border());
+    let header_line = match conference {
+        Some(conference) => others(state, conference, usize::from(header.width)),
+        None => presence_line(state, peer, usize::from(header.width)),
+    };
+    frame.render_widget(Paragraph::new(header_line).block(rule), header);
+
+    render_history(state, peer, conversation, frame, history);
+    let typists = match conference {
+        Some(conference) => conference
+            .users
+            .iter()
+            .filter(|user| conference.is_typing(&user.uri, state.now_ms))
+            .map(|user| state.participant_name(&user.uri))
+            .collect(),
+        None if state.is_typing(peer) => vec![name],
+        None => Vec::new(),
+    };
+    if let Some(text) = typing_text(&typists) {
+        let line = Line::styled(
+            elide(&text, usize::from(typing.width)),
+            theme::dim().add_modifier(Modifier::ITALIC),
+        );
+        frame.render_widget(Paragraph::new(line), typing);
+    }
+    render_input(state, conversation, focused, frame, input);
+}
+
+/// "Amy is typing…", "Amy and Hao are typing…", "3 people are typing…".
+fn typing_text(names: &[&str]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [one, two] => Some(format!("{one} and {two} are typing…")),
+        more => Some(format!("{} people are typing…", more.len())),
+    }
+}
+
+/// The conference IM's header: who else is in the conference.
+fn others(state: &AppState, conference: &Conference, room: usize) -> Line<'static> {
+    let theme = &state.config.theme;
+    let names: Vec<&str> = conference
+        .users
+        .iter()
+        .filter(|user| !same_user(&user.uri, &state.own_uri))
+        .map(|user| state.participant_name(&user.uri))
+        .collect();
+    let text = if names.is_empty() {
+        "Nobody else yet".to_owned()
+    } else {
+        format!("With {}", names.join(", "))
+    };
+    Line::from(vec![
+        Span::styled(
+            theme::symbol(Availability::InAConference),
+            theme.presence(Availability::InAConference),
+        ),
+        Span::raw(" "),
+        Span::raw(elide(&text, room.saturating_sub(2))),
+    ])
+}
+
+/// A one-to-one conversation's header: the peer's presence and note.
+fn presence_line(state: &AppState, peer: &str, width: usize) -> Line<'static> {
+    let theme = &state.config.theme;
     let presence = state.presence_of(peer);
     let label = presence.availability.label();
     let mut spans = vec![
@@ -59,7 +139,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Span::raw(" "),
         Span::raw(label),
     ];
-    let room = usize::from(header.width).saturating_sub(2 + width(label) + 3);
+    let room = width.saturating_sub(2 + text::width(label) + 3);
     if !presence.note.trim().is_empty() && room > 0 {
         spans.push(Span::styled(" · ", theme::dim()));
         spans.push(Span::styled(
@@ -67,20 +147,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::dim().add_modifier(Modifier::ITALIC),
         ));
     }
-    let rule = Block::new()
-        .borders(Borders::BOTTOM)
-        .border_style(theme::border());
-    frame.render_widget(Paragraph::new(Line::from(spans)).block(rule), header);
-
-    render_history(state, conversation, name, frame, history);
-    if state.is_typing(peer) {
-        let line = Line::styled(
-            format!("{name} is typing…"),
-            theme::dim().add_modifier(Modifier::ITALIC),
-        );
-        frame.render_widget(Paragraph::new(line), typing);
-    }
-    render_input(state, conversation, focused, frame, input);
+    Line::from(spans)
 }
 
 fn welcome(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -121,10 +188,19 @@ fn welcome(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
+/// Who wrote a message, as its line names them.
+fn sender<'a>(state: &'a AppState, peer: &'a str, message: &'a Message) -> &'a str {
+    match &message.from {
+        _ if message.outgoing => "you",
+        Some(from) => state.participant_name(from),
+        None => state.display_name(peer),
+    }
+}
+
 fn render_history(
     state: &AppState,
+    peer: &str,
     conversation: &Conversation,
-    peer_name: &str,
     frame: &mut Frame,
     mut area: Rect,
 ) {
@@ -144,7 +220,19 @@ fn render_history(
             below,
         );
     }
-    let layout = Columns::new(peer_name, usize::from(area.width), &state.config.theme);
+    // The sender column is as wide as the longest name ("you" at least),
+    // and a peer's name even before they wrote.
+    let peer_name = match state.is_conference_chat(peer) {
+        true => 0,
+        false => width(state.display_name(peer)),
+    };
+    let widest = conversation
+        .messages
+        .iter()
+        .filter(|message| !message.outgoing)
+        .map(|message| width(sender(state, peer, message)))
+        .fold(peer_name, usize::max);
+    let layout = Columns::new(widest, usize::from(area.width), &state.config.theme);
     let height = usize::from(area.height);
     let offset = state.config.utc_offset_minutes;
     let today = day(state.now_ms, offset);
@@ -156,12 +244,14 @@ fn render_history(
         let previous = index.checked_sub(1).and_then(|i| messages.get(i));
         let this_day = day(message.at_ms, offset);
         let new_day = previous.map_or(this_day != today, |p| day(p.at_ms, offset) != this_day);
-        let same_sender = !new_day && previous.is_some_and(|p| p.outgoing == message.outgoing);
+        let same_sender = !new_day
+            && previous.is_some_and(|p| p.outgoing == message.outgoing && p.from == message.from);
         let mut lines = Vec::new();
         if new_day {
             lines.push(Line::styled(format!("── {} ──", date(this_day)), theme::dim()).centered());
         }
-        lines.extend(layout.message(message, !same_sender, offset));
+        let name = sender(state, peer, message);
+        lines.extend(layout.message(message, name, !same_sender, offset));
         filled += lines.len();
         blocks.push(lines);
         if filled >= height {
@@ -176,7 +266,6 @@ fn render_history(
 
 /// The columns of a history line: time, sender, text.
 struct Columns<'a> {
-    peer_name: &'a str,
     theme: &'a Theme,
     name_width: usize,
     width: usize,
@@ -185,11 +274,11 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn new(peer_name: &'a str, width: usize, theme: &'a Theme) -> Columns<'a> {
-        let name_width = text::width(peer_name).clamp(3, NAME_MAX);
+    /// Columns for senders' names up to `widest` columns wide.
+    fn new(widest: usize, width: usize, theme: &'a Theme) -> Columns<'a> {
+        let name_width = widest.clamp(3, NAME_MAX);
         let stacked = width.saturating_sub(5 + 1 + name_width + 2) < TEXT_MIN;
         Columns {
-            peer_name,
             theme,
             name_width,
             width,
@@ -197,11 +286,17 @@ impl<'a> Columns<'a> {
         }
     }
 
-    fn message(&self, message: &Message, with_name: bool, offset: i32) -> Vec<Line<'static>> {
-        let (name, name_style) = if message.outgoing {
-            ("you", self.theme.own_name())
+    fn message(
+        &self,
+        message: &Message,
+        name: &str,
+        with_name: bool,
+        offset: i32,
+    ) -> Vec<Line<'static>> {
+        let name_style = if message.outgoing {
+            self.theme.own_name()
         } else {
-            (self.peer_name, theme::peer_name())
+            theme::peer_name()
         };
         let time = Span::styled(clock(message.at_ms, offset), theme::dim());
         let mut lines = Vec::new();

@@ -2,6 +2,10 @@
 //! defaults with the user's rebindings) and the presence symbols, so it
 //! lists every key there is, as it is bound. Sections flow into
 //! as many columns as fit; what does not fit scrolls by columns.
+//!
+//! The one exception: in a conference we do not lead, a leader's keys
+//! ([`Action::is_leaders`](super::super::keys::Action::is_leaders)) are
+//! left out, since they do nothing for us.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
@@ -27,17 +31,19 @@ pub struct Section {
 }
 
 /// Every section of the overlay: the bindings of each context, then the
-/// presence symbols.
-pub fn sections(keys: &KeyMap) -> Vec<Section> {
+/// presence symbols. For an `attendee` the leader's keys are left out.
+pub fn sections(keys: &KeyMap, attendee: bool) -> Vec<Section> {
     let mut sections: Vec<Section> = Context::ALL
         .iter()
         .map(|context| Section {
             title: context.title(),
             rows: keys
                 .bindings(*context)
+                .filter(|binding| !(attendee && binding.action.is_leaders()))
                 .map(|binding| (binding.keys_label(), binding.help.to_owned()))
                 .collect(),
         })
+        .filter(|section| !section.rows.is_empty())
         .collect();
     sections.push(Section {
         title: "Presence",
@@ -89,7 +95,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect, scroll: u1
     let outer_width = area.width.saturating_sub(2).min(3 * COLUMN_MAX + 4);
     let columns = usize::from((outer_width.saturating_sub(4) / COLUMN).max(1));
     let column_width = usize::from(outer_width.saturating_sub(4)) / columns;
-    let sections: Vec<Vec<Line>> = sections(&state.keys)
+    let sections: Vec<Vec<Line>> = sections(&state.keys, state.is_attendee())
         .iter()
         .map(|s| section_lines(s, column_width, theme))
         .collect();

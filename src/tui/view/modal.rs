@@ -1,6 +1,8 @@
 //! The dialogs, centred over the main screen: status picker, note editor,
-//! call prompt, contact form, remove confirmation and history search (the help overlay
-//! is in `help`). Each says which keys it takes on its bottom border.
+//! call prompt, contact form, remove confirmation, history search, and the
+//! conference's invite prompt and eject and end confirmations (the help
+//! overlay is in `help`). Each says which keys it takes on its bottom
+//! border.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
@@ -24,9 +26,12 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Modal::Help { scroll } => help::render(state, frame, area, *scroll),
         Modal::PresencePicker { selected } => picker(state, *selected, frame, area),
         Modal::NoteEditor { input } => note(&state.config.theme, input, frame, area),
-        Modal::CallPrompt { input } => call_prompt(state, input, frame, area),
+        Modal::CallPrompt { input } => prompt(state, CALL, input, frame, area),
+        Modal::InvitePrompt { input } => prompt(state, INVITE, input, frame, area),
         Modal::BuddyForm(form) => buddy_form(state, form, frame, area),
         Modal::ConfirmRemove { uri } => confirm(state, uri, frame, area),
+        Modal::ConfirmEject { uri } => confirm_eject(state, uri, frame, area),
+        Modal::ConfirmEnd => confirm_end(state, frame, area),
         Modal::Search(search) => search_overlay(state, search, frame, area),
     }
 }
@@ -138,20 +143,40 @@ fn note(theme: &Theme, input: &Input, frame: &mut Frame, area: Rect) {
     input_row(frame, text, input, true);
 }
 
-fn call_prompt(state: &AppState, input: &Input, frame: &mut Frame, area: Rect) {
+/// The words of a one-field prompt: title, what Enter does, the
+/// explanation and the field's label.
+struct Prompt {
+    title: &'static str,
+    accept: &'static str,
+    label: &'static str,
+    field: &'static str,
+}
+
+const CALL: Prompt = Prompt {
+    title: "Call",
+    accept: "call",
+    label: "An address, like amy@example.com, or a user name.",
+    field: "Call: ",
+};
+
+const INVITE: Prompt = Prompt {
+    title: "Invite to the conference",
+    accept: "invite",
+    label: "An address, a user name or a phone number.",
+    field: "Invite: ",
+};
+
+fn prompt(state: &AppState, words: Prompt, input: &Input, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
-    let call = state.keys.label(Context::Form, Action::Accept);
+    let accept = state.keys.label(Context::Form, Action::Accept);
     let cancel = state.keys.label(Context::Form, Action::Cancel);
-    let keys = hint(theme, &[(&call, "call"), (&cancel, "cancel")]);
+    let keys = hint(theme, &[(&accept, words.accept), (&cancel, "cancel")]);
     let width = area.width.saturating_sub(4).clamp(30, 64);
-    let inner = dialog(theme, frame, area, "Call".into(), keys, width, 7);
-    let label = Line::styled(
-        "An address, like amy@example.com, or a user name.",
-        theme::dim(),
-    );
+    let inner = dialog(theme, frame, area, words.title.into(), keys, width, 7);
+    let label = Line::styled(words.label, theme::dim());
     frame.render_widget(Paragraph::new(label), row(inner, 1));
     let field = row(inner, 3);
-    let prompt = "Call: ";
+    let prompt = words.field;
     frame.render_widget(Paragraph::new(Span::styled(prompt, theme.key())), field);
     let mut text = field;
     let skip = u16::try_from(text::width(prompt)).unwrap_or(0);
@@ -221,6 +246,52 @@ fn confirm(state: &AppState, uri: &str, frame: &mut Frame, area: Rect) {
         Span::styled(format!(" ({})", without_scheme(uri)), theme::dim()),
         Span::raw(" from your contacts?"),
     ]);
+    let mut body = inner;
+    body.y = body.y.saturating_add(1).min(body.bottom());
+    body.height = body.height.saturating_sub(1);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+}
+
+fn confirm_eject(state: &AppState, uri: &str, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
+    let keys = hint(theme, &[("y", "remove"), ("n", "keep")]);
+    let width = area.width.saturating_sub(4).clamp(30, 56);
+    let inner = dialog(
+        theme,
+        frame,
+        area,
+        "Remove participant".into(),
+        keys,
+        width,
+        6,
+    );
+    let text = Line::from(vec![
+        Span::raw("Remove "),
+        Span::styled(state.participant_name(uri).to_owned(), theme::title()),
+        Span::raw(" from the conference?"),
+    ]);
+    question(frame, inner, text);
+}
+
+fn confirm_end(state: &AppState, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
+    let keys = hint(theme, &[("y", "end it"), ("n", "keep it")]);
+    let width = area.width.saturating_sub(4).clamp(30, 56);
+    let inner = dialog(
+        theme,
+        frame,
+        area,
+        "End the conference".into(),
+        keys,
+        width,
+        6,
+    );
+    let text = Line::raw("End the conference for everyone in it?");
+    question(frame, inner, text);
+}
+
+/// A confirmation's question, under a blank row.
+fn question(frame: &mut Frame, inner: Rect, text: Line<'static>) {
     let mut body = inner;
     body.y = body.y.saturating_add(1).min(body.bottom());
     body.height = body.height.saturating_sub(1);

@@ -1,4 +1,5 @@
-//! The status bar: who we are, our presence and note, the registration,
+//! The status bar: who we are, our presence and note, the conference we
+//! are in (how many are in it, and the call's timer), the registration,
 //! a passing notice, and `? help` at the right end.
 //!
 //! When the line is too narrow, parts give way in a fixed order
@@ -28,20 +29,23 @@ const NOTE_SHOWN: usize = 20;
 enum Part {
     Identity,
     Presence,
+    Conference,
     Registration,
     Help,
 }
 
 /// How the bar shrinks: each step takes a part to its next shorter form
 /// (an empty form hides it).
-const STEPS: [Part; 9] = [
+const STEPS: [Part; 11] = [
     Part::Identity,
     Part::Presence,
+    Part::Conference,
     Part::Registration,
     Part::Identity,
     Part::Help,
     Part::Presence,
     Part::Registration,
+    Part::Conference,
     Part::Presence,
     Part::Help,
 ];
@@ -54,6 +58,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut parts = [
         (Part::Identity, identity(state), 0),
         (Part::Presence, presence(state), 0),
+        (Part::Conference, conference(state), 0),
         (Part::Registration, registration(state), 0),
         (Part::Help, help(state), 0),
     ];
@@ -164,6 +169,51 @@ fn presence(state: &AppState) -> Vec<Vec<Span<'static>>> {
         forms.insert(0, forms[0].clone());
     }
     forms
+}
+
+/// "In a conference · 4 people · 01:23", the words left out when our
+/// presence says them already, then shorter; nothing outside a
+/// conference. It is never hidden: what is left is short.
+fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
+    let Some(conference) = &state.conference else {
+        return Vec::new();
+    };
+    let theme = &state.config.theme;
+    let symbol = || {
+        Span::styled(
+            theme::symbol(Availability::InAConference),
+            theme.presence(Availability::InAConference),
+        )
+    };
+    if !conference.joined {
+        let joining = Span::styled(" Joining a conference…", theme::dim());
+        return vec![vec![symbol(), joining], vec![symbol()]];
+    }
+    let count = conference.users.len();
+    let people = match count {
+        1 => "1 person".to_owned(),
+        n => format!("{n} people"),
+    };
+    let timer = state
+        .live_call()
+        .and_then(|call| call.talked_secs(state.now_ms))
+        .map(super::call::timer);
+    let said = state.own.availability == Availability::InAConference;
+    let mut full = vec![symbol(), Span::raw(" ")];
+    if !said {
+        full.push(Span::raw("In a conference"));
+        full.push(Span::styled(" · ", theme::dim()));
+    }
+    full.push(Span::raw(people.clone()));
+    let mut shorter = vec![symbol(), Span::raw(format!(" {people}"))];
+    let mut shortest = vec![symbol(), Span::raw(format!(" {count}"))];
+    if let Some(timer) = timer {
+        for form in [&mut full, &mut shorter, &mut shortest] {
+            form.push(Span::styled(" · ", theme::dim()));
+            form.push(Span::styled(timer.clone(), theme::ok()));
+        }
+    }
+    vec![full, shorter, shortest]
 }
 
 fn registration(state: &AppState) -> Vec<Vec<Span<'static>>> {
