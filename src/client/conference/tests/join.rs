@@ -411,3 +411,52 @@ fn an_invitation_without_referred_by_names_the_organizer() {
     );
     assert!(harness.sent_request(Method::Invite).is_none());
 }
+
+#[test]
+fn conference_uris_are_found_after_any_display_name() {
+    use crate::client::conference::conference_uri_in;
+    let mcu = av_mcu();
+    for value in [
+        format!("<{mcu}>;tag=1"),
+        format!("\"Q3 <plans> \\\"x\\\"\" <{mcu}>;tag=1"),
+        format!("Weekly <{mcu}>"),
+    ] {
+        assert_eq!(
+            conference_uri_in(&value).unwrap().to_string(),
+            mcu,
+            "{value}"
+        );
+    }
+    for value in [
+        "<sip:amy@confab.local>",
+        "\"unclosed <x>",
+        "sip:a@b",
+        "",
+        "<",
+        "\"\\",
+    ] {
+        assert!(conference_uri_in(value).is_none(), "{value}");
+    }
+}
+
+#[test]
+fn leaving_before_the_factory_answers_ignores_its_answer() {
+    let mut harness = Harness::signed_in("vivian");
+    harness.command(Command::CreateConference);
+    let service = harness.take(Method::Service);
+    harness.command(Command::LeaveConference);
+    assert_eq!(
+        harness.drain_events(),
+        [Event::ConferenceEnded {
+            focus: String::new()
+        }]
+    );
+    let body = c3p_success(&c3p_of(&service), |command| {
+        if let C3pCommand::AddConference(info) = command {
+            info.entity = focus();
+        }
+    });
+    harness.reply(&service, 200, &[], Some((c3p::CONTENT_TYPE, &body)));
+    assert!(harness.sent_request(Method::Invite).is_none());
+    assert!(harness.drain_events().is_empty());
+}
