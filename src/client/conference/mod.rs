@@ -19,9 +19,10 @@
 //! How a conference ends for us is decided from two messages that race:
 //! the focus's BYE on our focus dialog and the NOTIFY saying why. A NOTIFY
 //! whose conference-state is inactive, or a subscription terminated with
-//! `noresource` (RFC 6665 §4.2.2), means the conference ended; a NOTIFY
-//! deleting us with disconnection-method `booted` (RFC 4575 §5.6.4.4)
-//! means a leader ejected us. A BYE that comes first waits up to
+//! `noresource` (RFC 6665 §4.1.3), means the conference ended; a NOTIFY
+//! deleting us with disconnection-method `booted` (RFC 4575 §5.6.7)
+//! means a leader ejected us, deleting us otherwise that we are out of it
+//! all the same (reported as ended). A BYE that comes first waits up to
 //! [`DECIDE_GRACE`] for that NOTIFY; with none, the conference was not
 //! seen to end, so it was an ejection. Either way our audio call to the
 //! A/V MCU is hung up.
