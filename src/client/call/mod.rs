@@ -320,7 +320,8 @@ impl Client {
         self.call_over(now, call.id, call.peer, reason);
     }
 
-    /// A call is up: say so, and show In a call to our watchers.
+    /// A call is up: say so, and show In a call (In a conference, for a
+    /// conference's audio) to our watchers.
     fn call_connected(&mut self, now: Time, peer: String) {
         let automatic = if super::conference::is_conference_audio(&peer) {
             crate::proto::pidf::Availability::InAConference

@@ -30,8 +30,12 @@ impl Client {
             return Err("not in a conference".into());
         };
         if conference.phase == Phase::Creating {
-            // Nothing to leave yet; the factory's answer will be ignored.
+            // Nothing to leave yet (no focus: the event names none); the
+            // factory's answer will be ignored.
             self.conferencing.current = None;
+            self.events.push_back(Event::ConferenceEnded {
+                focus: String::new(),
+            });
             return Ok(());
         }
         self.conclude(now, Outcome::Left);

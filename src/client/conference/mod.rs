@@ -19,9 +19,10 @@
 //! How a conference ends for us is decided from two messages that race:
 //! the focus's BYE on our focus dialog and the NOTIFY saying why. A NOTIFY
 //! whose conference-state is inactive, or a subscription terminated with
-//! `noresource` (RFC 6665 §4.2.2), means the conference ended; a NOTIFY
-//! deleting us with disconnection-method `booted` (RFC 4575 §5.6.4.4)
-//! means a leader ejected us. A BYE that comes first waits up to
+//! `noresource` (RFC 6665 §4.1.3), means the conference ended; a NOTIFY
+//! deleting us with disconnection-method `booted` (RFC 4575 §5.6.7)
+//! means a leader ejected us, deleting us otherwise that we are out of it
+//! all the same (reported as ended). A BYE that comes first waits up to
 //! [`DECIDE_GRACE`] for that NOTIFY; with none, the conference was not
 //! seen to end, so it was an ejection. Either way our audio call to the
 //! A/V MCU is hung up.
@@ -269,13 +270,28 @@ impl Client {
     }
 }
 
-/// The conference URI in a From (or Referred-By) value, if it names one:
-/// the text between the angle brackets, read whole so that its `opaque`
-/// parameter survives.
+/// The conference URI in a From value, if it names one: the text between
+/// the angle brackets (after a quoted display name, which may hold any
+/// character), read whole so that its `opaque` parameter survives.
 pub(super) fn conference_uri_in(value: &str) -> Option<ConferenceUri> {
-    let start = value.find('<')?;
-    let end = start + value.get(start..)?.find('>')?;
-    ConferenceUri::parse(value.get(start + 1..end)?).ok()
+    let value = value.trim_start();
+    let after_name = match value.strip_prefix('"') {
+        // RFC 3261 §25.1: quoted-string, with quoted-pairs.
+        Some(quoted) => {
+            let mut escaped = false;
+            let close = quoted.char_indices().find_map(|(index, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes.then_some(index)
+            })?;
+            quoted.get(close + 1..)?
+        }
+        None => value,
+    };
+    let start = after_name.find('<')?;
+    let rest = after_name.get(start + 1..)?;
+    let end = rest.find('>')?;
+    ConferenceUri::parse(rest.get(..end)?).ok()
 }
 
 /// Where an in-dialog request goes: the dialog's next hop when it is an

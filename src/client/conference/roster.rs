@@ -111,7 +111,7 @@ impl Client {
                     .conferencing
                     .active()
                     .is_some_and(|conference| conference.focus_gone);
-                // RFC 6665 §4.2.2: noresource, the conference is gone.
+                // RFC 6665 §4.1.3: noresource, the conference is gone.
                 if reason == "noresource" {
                     self.conclude(now, Outcome::Ended);
                 } else if focus_gone {
@@ -233,7 +233,7 @@ impl Client {
         let removal = change.removed.iter().find(|removal| removal.entity == aor);
         let outcome = match removal {
             _ if ended => Some(Outcome::Ended),
-            // RFC 4575 §5.6.4.4: booted is "forcibly removed by the focus".
+            // RFC 4575 §5.6.7: booted, removed by the focus.
             Some(removal)
                 if removal.method == Some(DisconnectionMethod::Booted) || conference.focus_gone =>
             {

@@ -411,3 +411,127 @@ fn an_invitation_without_referred_by_names_the_organizer() {
     );
     assert!(harness.sent_request(Method::Invite).is_none());
 }
+
+#[test]
+fn conference_uris_are_found_after_any_display_name() {
+    use crate::client::conference::conference_uri_in;
+    let mcu = av_mcu();
+    for value in [
+        format!("<{mcu}>;tag=1"),
+        format!("\"Q3 <plans> \\\"x\\\"\" <{mcu}>;tag=1"),
+        format!("Weekly <{mcu}>"),
+    ] {
+        assert_eq!(
+            conference_uri_in(&value).unwrap().to_string(),
+            mcu,
+            "{value}"
+        );
+    }
+    for value in [
+        "<sip:amy@confab.local>",
+        "\"unclosed <x>",
+        "sip:a@b",
+        "",
+        "<",
+        "\"\\",
+    ] {
+        assert!(conference_uri_in(value).is_none(), "{value}");
+    }
+}
+
+#[test]
+fn leaving_before_the_factory_answers_ignores_its_answer() {
+    let mut harness = Harness::signed_in("vivian");
+    harness.command(Command::CreateConference);
+    let service = harness.take(Method::Service);
+    harness.command(Command::LeaveConference);
+    assert_eq!(
+        harness.drain_events(),
+        [Event::ConferenceEnded {
+            focus: String::new()
+        }]
+    );
+    let body = c3p_success(&c3p_of(&service), |command| {
+        if let C3pCommand::AddConference(info) = command {
+            info.entity = focus();
+        }
+    });
+    harness.reply(&service, 200, &[], Some((c3p::CONTENT_TYPE, &body)));
+    assert!(harness.sent_request(Method::Invite).is_none());
+    assert!(harness.drain_events().is_empty());
+}
+
+/// Created, the joining INVITE out; returns it.
+fn joining(harness: &mut Harness) -> Request {
+    harness.command(Command::CreateConference);
+    let service = harness.take(Method::Service);
+    let body = c3p_success(&c3p_of(&service), |command| {
+        if let C3pCommand::AddConference(info) = command {
+            info.entity = focus();
+        }
+    });
+    harness.reply(&service, 200, &[], Some((c3p::CONTENT_TYPE, &body)));
+    harness.take(Method::Invite)
+}
+
+#[test]
+fn a_join_answer_that_cannot_be_read_still_joins_and_a_c3p_refusal_leaves() {
+    // Unreadable C3P in the 200: admitted at the SIP level, so joined, as
+    // attendee until the roster says more.
+    let mut harness = Harness::signed_in("vivian");
+    let invite = joining(&mut harness);
+    let contact = format!("<{}>;isfocus", focus());
+    harness.reply_tagged(
+        &invite,
+        200,
+        "focus1",
+        &[("Contact", &contact)],
+        Some((c3p::CONTENT_TYPE, b"<response")),
+    );
+    assert!(harness.sent_request(Method::Ack).is_some());
+    assert!(harness.took(|e| *e
+        == Event::ConferenceJoined {
+            focus: focus(),
+            role: "attendee".into()
+        }));
+    assert!(harness.sent_request(Method::Subscribe).is_some());
+
+    // A C3P failure in the 200: ACK, then BYE, and the command failed.
+    let mut harness = Harness::signed_in("vivian");
+    let invite = joining(&mut harness);
+    let refusal = c3p_of(&invite)
+        .failure(c3p::FailureReason::MaximumMeetingSizeExceeded)
+        .to_xml();
+    harness.reply_tagged(
+        &invite,
+        200,
+        "focus1",
+        &[("Contact", &contact)],
+        Some((c3p::CONTENT_TYPE, refusal.as_bytes())),
+    );
+    assert!(harness.sent_request(Method::Ack).is_some());
+    let bye = harness.take(Method::Bye);
+    assert!(header(&bye, "To").unwrap().contains("tag=focus1"));
+    assert_eq!(
+        harness.drain_events(),
+        [Event::CommandFailed {
+            command: "conference.create",
+            reason: "maximumMeetingSizeExceeded".into()
+        }]
+    );
+    assert!(harness.sent_request(Method::Subscribe).is_none());
+
+    // A focus URI that is not one: refused before any INVITE.
+    let mut harness = Harness::signed_in("vivian");
+    harness.command(Command::CreateConference);
+    let service = harness.take(Method::Service);
+    let body = c3p_success(&c3p_of(&service), |command| {
+        if let C3pCommand::AddConference(info) = command {
+            info.entity = av_mcu();
+        }
+    });
+    harness.reply(&service, 200, &[], Some((c3p::CONTENT_TYPE, &body)));
+    assert!(harness.sent_request(Method::Invite).is_none());
+    assert!(harness.took(|e| matches!(e,
+        Event::CommandFailed { reason, .. } if reason.contains("no focus URI"))));
+}

@@ -245,3 +245,83 @@ fn malformed_roster_bodies_are_logged_and_change_nothing() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].2.len(), 3);
 }
+
+/// Random damage to every kind of body the focus and the MCUs send: the
+/// client answers, logs, and never panics.
+#[test]
+fn damaged_bodies_never_panic() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    let mut rng = StdRng::seed_from_u64(4575);
+    let mut damage = |body: &[u8]| {
+        let mut body = body.to_vec();
+        for _ in 0..rng.random_range(1..8) {
+            if body.is_empty() {
+                break;
+            }
+            let index = rng.random_range(0..body.len());
+            match rng.random_range(0..3) {
+                0 => body[index] = rng.random(),
+                1 => body.truncate(index),
+                _ => body.insert(index, b"<>\"'&;:\r\n"[rng.random_range(0..9)]),
+            }
+        }
+        body
+    };
+    let mut joined = Joined::new();
+    joined.first_roster();
+    let full = document(
+        9,
+        State::Full,
+        vec![user(
+            AMY,
+            "attendee",
+            Some(EndpointStatus::Connected),
+            Some((EndpointStatus::Connected, 3, true)),
+        )],
+    )
+    .to_xml();
+    let cpim = crate::proto::cpim::wrap(Some("Amy"), AMY, "text/plain", b"hello");
+    for round in 0..200 {
+        joined.notify_state("active;expires=1800", &damage(full.as_bytes()));
+        let head = format!(
+            "MESSAGE sip:vivian@{CLIENT} SIP/2.0\r\nFrom: <{}>;tag=r{round}\r\nTo: <{VIVIAN}>\r\n\
+             Call-ID: r{round}@10.0.0.1\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/cpim\r\n",
+            chat()
+        );
+        joined.harness.send_request(&head, &damage(&cpim));
+        joined
+            .harness
+            .command(Command::ConferenceLock { locked: true });
+        if let Some(info) = joined.harness.sent_request(Method::Info) {
+            let body = c3p_success(&c3p_of(&info), |_| {});
+            let body = damage(&body);
+            joined
+                .harness
+                .reply(&info, 200, &[], Some((c3p::CONTENT_TYPE, &body)));
+        }
+        joined.harness.sent.clear();
+    }
+    // Still answering: a good relay is taken.
+    joined.harness.drain_events();
+    let head = format!(
+        "MESSAGE sip:vivian@{CLIENT} SIP/2.0\r\nFrom: <{}>;tag=last\r\nTo: <{VIVIAN}>\r\n\
+         Call-ID: last@10.0.0.1\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/cpim\r\n",
+        chat()
+    );
+    joined.harness.send_request(&head, &cpim);
+    assert_eq!(
+        joined
+            .harness
+            .take_response(Method::Message)
+            .status_code
+            .code(),
+        200
+    );
+    assert!(
+        joined
+            .harness
+            .took(|e| matches!(e, Event::ConferenceIm { text, .. } if text == "hello"))
+    );
+}
