@@ -127,6 +127,7 @@ pub enum AudioVia {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
     pub uri: String,
+    /// The roster's display text; empty when it gives none.
     pub display: String,
     /// `presenter` (a leader) or `attendee`.
     pub roles: Vec<String>,

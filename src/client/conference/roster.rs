@@ -288,7 +288,7 @@ fn participant(user: &User) -> Participant {
             .display_text
             .clone()
             .filter(|text| !text.trim().is_empty())
-            .unwrap_or_else(|| user.entity.clone()),
+            .unwrap_or_default(),
         roles: user.roles.clone(),
         status: focus
             .or(audio)

@@ -274,6 +274,7 @@ impl Server {
                 | RosterEvent::AudioLeft { .. } => {}
             }
         }
+        self.name_participants(conference_id);
         self.publish_roster(now, conference_id);
         if ended {
             self.end_conference(now, conference_id);
@@ -314,6 +315,34 @@ impl Server {
             self.presence.notifier.terminate(now, id, reason);
         }
         self.send_notifies(now);
+    }
+
+    /// Names from the directory for the users of our domain the roster
+    /// shows without one (C3P clients may send none; phones never do).
+    fn name_participants(&mut self, conference_id: &str) {
+        let Some(conference) = self.conferencing.factory.conference(conference_id) else {
+            return;
+        };
+        let unnamed: Vec<String> = conference
+            .roster()
+            .users()
+            .filter(|user| user.display_text.as_deref().is_none_or(str::is_empty))
+            .map(|user| user.entity.clone())
+            .collect();
+        for user in unnamed {
+            let Some(aor) = rsip::Uri::try_from(user.as_str())
+                .ok()
+                .and_then(|uri| self.aor_of_uri(&uri))
+            else {
+                continue;
+            };
+            let Some(name) = self.directory.display_name(aor.user(), aor.domain()) else {
+                continue;
+            };
+            if let Some(conference) = self.conferencing.factory.conference_mut(conference_id) {
+                conference.name_user(&user, &name);
+            }
+        }
     }
 
     /// Sends every roster subscriber what changed.

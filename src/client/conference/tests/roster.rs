@@ -44,7 +44,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
         users[1],
         Participant {
             uri: VIVIAN.into(),
-            display: VIVIAN.into(),
+            display: String::new(),
             roles: vec!["presenter".into()],
             status: "connected".into(),
             audio: "none".into(),

@@ -216,6 +216,23 @@ impl Conference {
         events
     }
 
+    /// Gives `user` a display text if the roster has none for them (the
+    /// SIP layer knows names from its directory); true if it did.
+    pub fn name_user(&mut self, user: &str, display_text: &str) -> bool {
+        let Some(mut entry) = self.roster.user(user).cloned() else {
+            return false;
+        };
+        if entry
+            .display_text
+            .as_deref()
+            .is_some_and(|text| !text.is_empty())
+        {
+            return false;
+        }
+        entry.display_text = Some(display_text.to_owned());
+        self.set_user(entry).is_ok()
+    }
+
     /// The user's focus dialog ended (BYE): it leaves the conference,
     /// `departed`.
     pub fn participant_left(
