@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(10);
 pub(crate) const WINDOW: usize = 960;
 
 /// The strength of `hz` in `samples` (Goertzel), as a fraction of full scale.
-pub(crate) fn tone_level(samples: &[i16], hz: f64) -> f64 {
+fn tone_level(samples: &[i16], hz: f64) -> f64 {
     let coefficient = 2.0 * (2.0 * std::f64::consts::PI * hz / 48_000.0).cos();
     let (mut previous, mut before) = (0.0, 0.0);
     for &sample in samples {
