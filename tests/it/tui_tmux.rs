@@ -234,3 +234,57 @@ fn tui_sets_busy_and_marks_an_im_to_an_offline_user_not_delivered() {
     terminal.wait_for("Tab to write");
     terminal.quit();
 }
+
+#[test]
+fn tui_adds_audio_to_an_im_invites_promotes_and_ejects_in_a_conference() {
+    let _turn = crate::harness::audio_call_turn();
+    let server = ServerProcess::start_with(&["--demo-buddies"]);
+    let terminal = Terminal::start(server.addr);
+    terminal.wait_until("Amy online, signed in", |screen| {
+        screen.contains("● Amy Rivera") && status_bar(screen).contains("Signed in")
+    });
+
+    // An IM to Amy, then one key adds audio: a conference Vivian leads,
+    // which dials Amy; her demo buddy answers.
+    terminal.press("Enter");
+    terminal.wait_for("Enter send");
+    terminal.type_text("Can we talk?");
+    terminal.press("Enter");
+    terminal.wait_for("Can we talk? ✓");
+    terminal.press("F6");
+    let screen = terminal.wait_until("Amy in the conference's audio", |screen| {
+        screen.contains("2 people") && line_with(screen, "  Amy Rivera").contains("connected")
+    });
+    assert!(screen.contains("★ Vivian Chen (you)"), "{screen}");
+    assert!(status_bar(&screen).contains("In a conference"), "{screen}");
+
+    // Invite Hao from the buddy list.
+    terminal.press("Escape");
+    terminal.wait_for("Tab to write");
+    terminal.press("j");
+    terminal.press("i");
+    terminal.wait_until("three in the roster", |screen| {
+        screen.contains("3 people") && line_with(screen, "  Hao Nguyen").contains("connected")
+    });
+
+    // In the roster: promote Amy, then eject Hao after the confirmation.
+    terminal.press("Tab");
+    terminal.wait_for("X leave");
+    terminal.press("g");
+    terminal.press("p");
+    terminal.wait_for("★ Amy Rivera");
+    terminal.press("j");
+    terminal.press("d");
+    terminal.wait_for("from the conference?");
+    terminal.press("y");
+    let screen = terminal.wait_until("Hao gone from the roster", |screen| {
+        screen.contains("2 people") && !screen.contains("  Hao Nguyen  ")
+    });
+    assert!(screen.contains("★ Amy Rivera"), "{screen}");
+
+    // Leave, then quit.
+    terminal.press("X");
+    terminal.wait_until("the conference left", |screen| !screen.contains("people"));
+    terminal.press("Escape");
+    terminal.quit();
+}
