@@ -28,12 +28,12 @@ const LOCAL_USER: &str = "vivian";
     version,
     about = "Unified communications in the terminal: buddies, presence, IM and audio conferences over SIP",
     long_about = "confab is a SIP client and, when asked, the server side of a unified-communications \
-                  system: registrar and proxy today, with presence, conference focus and audio MCU to come.\n\n\
+                  system: registrar and proxy, presence, conference focus, IM MCU and audio MCU.\n\n\
                   Modes:\n  \
                   confab         the terminal client; with no --server, local mode: it uses the \
                   server on 127.0.0.1:5060 or starts one with the demo directory and demo buddies, \
                   and signs in as vivian\n  \
-                  confab serve   the server alone (registrar, proxy, presence), headless\n  \
+                  confab serve   the server alone (registrar, proxy, presence, conferences), headless\n  \
                   confab agent   the client with no screen: JSON lines on stdin and stdout\n  \
                   confab doctor  audio devices, a test tone, the microphone level, the SIP port"
 )]
@@ -60,7 +60,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Mode {
-    /// Run the server: registrar and proxy on UDP and TCP.
+    /// Run the server: registrar, proxy, presence and conferences on UDP and TCP.
     Serve(ServeArgs),
     /// Run the client headless: JSON-line commands on stdin, events on stdout.
     Agent(ClientArgs),
