@@ -273,3 +273,32 @@ fn fifty_join_by_invitation_and_every_roster_converges_through_mutes_ejects_and_
         assert!(net.has_event(client, |e| matches!(e, Event::Ejected { .. })));
     }
 }
+
+#[test]
+fn an_invitation_rings_every_client_of_the_user_and_the_first_to_answer_takes_it() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let hao_desk = net.add_client("10.0.0.13:5060", "hao", "hao");
+    let hao_laptop = net.add_client("10.0.0.14:5060", "hao", "hao");
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..3).all(|client| net.has_event(client, registered))
+    });
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. }))
+    });
+    net.command(vivian, Command::ConferenceInvite { uri: HAO.into() });
+    net.run_until(Duration::from_secs(10), |net| {
+        invited(net, hao_desk) && invited(net, hao_laptop)
+    });
+    net.command(hao_laptop, Command::AnswerCall);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, HAO, |user| user.audio == "connected")
+            && net.has_event(hao_desk, |e| matches!(e, Event::CallEnded { .. }))
+    });
+    assert!(net.has_event(hao_laptop, |e| matches!(e, Event::ConferenceJoined { .. })));
+    assert!(!net.has_event(hao_desk, |e| matches!(e, Event::ConferenceJoined { .. })));
+    // One Hao in the roster, with one audio endpoint.
+    let roster = latest_roster(&net, vivian);
+    assert_eq!(uris(&roster), vec![HAO, VIVIAN]);
+}
