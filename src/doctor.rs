@@ -212,7 +212,7 @@ fn play_tone(report: &mut impl Write, options: &DoctorOptions) -> io::Result<Aud
         "\nOutput ({}): a {DOCTOR_TONE_HZ} Hz tone for {} s",
         options.audio_out, options.tone_seconds
     )?;
-    let mut tone = ToneSource::new(DOCTOR_TONE_HZ);
+    let mut tone = ToneSource::steady(DOCTOR_TONE_HZ);
     let mut frame = SILENCE;
     let name = match &options.audio_out {
         AudioOutSpec::Device => None,

@@ -86,9 +86,9 @@ pub fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// `frames` frames of a 1 kHz [`ToneSource`], as one sample vector.
+/// `frames` frames of a steady 1 kHz [`ToneSource`], as one sample vector.
 pub fn tone_samples(frames: usize) -> Vec<i16> {
-    let mut tone = ToneSource::new(1000.0);
+    let mut tone = ToneSource::steady(1000.0);
     let mut frame = [0; FRAME_SAMPLES];
     let mut samples = Vec::new();
     for _ in 0..frames {
@@ -513,7 +513,7 @@ fn doctor_plays_the_tone_meters_the_microphone_and_finds_the_sip_server() {
                 .into_iter()
                 .filter(|&s| s != 0)
                 .collect();
-            let mut tone = ToneSource::new(doctor::DOCTOR_TONE_HZ);
+            let mut tone = ToneSource::steady(doctor::DOCTOR_TONE_HZ);
             let mut frame = [0; FRAME_SAMPLES];
             let mut expected = Vec::new();
             for _ in 0..25 {

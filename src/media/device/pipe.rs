@@ -131,17 +131,13 @@ mod tests {
 
     #[test]
     fn stereo_44k1_round_trip_keeps_pitch_level_and_length() {
-        // A steady 1 kHz sine at -12 dBFS (ToneSource swells; this
-        // measures level, so it wants none).
+        let mut tone = ToneSource::steady(1000.0);
         let mut playback = PlaybackConverter::new(44_100, 2).unwrap();
         let mut capture = CaptureConverter::new(44_100, 2).unwrap();
         let mut frame = [0; FRAME_SAMPLES];
         let mut device = Vec::new();
-        for index in 0..50 {
-            for (n, sample) in frame.iter_mut().enumerate() {
-                let t = (index * FRAME_SAMPLES + n) as f64 / 48_000.0;
-                *sample = (8192.0 * (std::f64::consts::TAU * 1000.0 * t).sin()).round() as i16;
-            }
+        for _ in 0..50 {
+            tone.next_frame(&mut frame);
             device.extend_from_slice(playback.convert(&frame));
         }
         // Both channels carry the same signal.

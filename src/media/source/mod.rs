@@ -369,12 +369,14 @@ pub const TONE_PEAK: f64 = 8_192.0;
 /// How fast [`ToneSource`] swells and fades: about a syllable rate.
 pub const TONE_SWELL_HZ: f64 = 3.0;
 
-/// A sine at a fixed frequency, with continuous phase across frames, whose
-/// loudness swells between half and full [`TONE_PEAK`] [`TONE_SWELL_HZ`]
-/// times a second. A perfectly steady tone is what voice-activity
-/// detectors learn to call background noise within a second (Opus marks
-/// its packets so, and a conference mixer then leaves it out); the swell
-/// keeps it a voice, as a test signal for calls and conferences must be.
+/// A sine at a fixed frequency, with continuous phase across frames.
+///
+/// [`ToneSource::new`], what `--audio-in tone:HZ` sends, swells between
+/// half and full [`TONE_PEAK`] [`TONE_SWELL_HZ`] times a second: a
+/// perfectly steady tone is what voice-activity detectors learn to call
+/// background noise within a second (Opus marks its packets so, and a
+/// conference mixer then leaves it out), and the swell keeps it a voice.
+/// [`ToneSource::steady`] is the plain sine, for measuring devices.
 #[derive(Debug, Clone)]
 pub struct ToneSource {
     /// Cycles advanced per sample.
@@ -383,15 +385,27 @@ pub struct ToneSource {
     phase: f64,
     /// Position in the swell's cycle, in [0, 1).
     swell: f64,
+    /// How far the loudness swings either side of three quarters.
+    swell_depth: f64,
 }
 
 impl ToneSource {
-    /// A tone of `hz` hertz at [`TONE_PEAK`], starting at phase 0.
+    /// A tone of `hz` hertz swelling up to [`TONE_PEAK`], starting at
+    /// phase 0: a voice to a voice-activity detector.
     pub fn new(hz: f64) -> Self {
         Self {
             step: hz / f64::from(SAMPLE_RATE),
             phase: 0.0,
             swell: 0.0,
+            swell_depth: 0.25,
+        }
+    }
+
+    /// A steady tone of `hz` hertz at [`TONE_PEAK`], starting at phase 0.
+    pub fn steady(hz: f64) -> Self {
+        Self {
+            swell_depth: 0.0,
+            ..Self::new(hz)
         }
     }
 }
@@ -401,7 +415,11 @@ impl FrameSource for ToneSource {
         use std::f64::consts::TAU;
         let swell_step = TONE_SWELL_HZ / f64::from(SAMPLE_RATE);
         for sample in out.iter_mut() {
-            let loudness = 0.75 + 0.25 * (TAU * self.swell).sin();
+            let loudness = if self.swell_depth == 0.0 {
+                1.0
+            } else {
+                0.75 + self.swell_depth * (TAU * self.swell).sin()
+            };
             *sample = (TONE_PEAK * loudness * (TAU * self.phase).sin()).round() as i16;
             // Kept in [0, 1) so precision does not decay over a long call.
             self.phase = (self.phase + self.step).fract();

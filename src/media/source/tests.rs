@@ -129,6 +129,16 @@ fn tone_is_a_continuous_sine_swelling_between_half_and_full_minus_12_dbfs() {
 }
 
 #[test]
+fn a_steady_tone_holds_minus_12_dbfs_in_every_frame() {
+    let samples = frames_of(&mut ToneSource::steady(1000.0), 20);
+    for frame in samples.chunks_exact(FRAME_SAMPLES) {
+        let level = Level::of(&frame.try_into().unwrap());
+        assert!((level.peak_dbfs() + 12.04).abs() < 0.01, "{level:?}");
+        assert!((level.rms_dbfs() + 15.05).abs() < 0.01, "{level:?}");
+    }
+}
+
+#[test]
 fn a_tone_that_does_not_divide_the_rate_keeps_its_pitch() {
     // 440 Hz: 109.09 samples a cycle; 50 frames are exactly 440 cycles.
     let samples = frames_of(&mut ToneSource::new(440.0), 50);
