@@ -302,3 +302,80 @@ fn an_invitation_rings_every_client_of_the_user_and_the_first_to_answer_takes_it
     let roster = latest_roster(&net, vivian);
     assert_eq!(uris(&roster), vec![HAO, VIVIAN]);
 }
+
+#[test]
+fn a_leader_locks_out_newcomers_and_ends_the_conference_for_everyone() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let amy = net.add_client("10.0.0.12:5060", "amy", "amy");
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..2).all(|client| net.has_event(client, registered))
+    });
+    net.command(
+        vivian,
+        Command::Escalate {
+            with: vec![AMY.into()],
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| invited(net, amy));
+    net.command(amy, Command::AnswerCall);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, AMY, |user| user.audio == "connected")
+    });
+
+    net.command(vivian, Command::ConferenceLock { locked: true });
+    net.run_until(Duration::from_secs(10), |net| {
+        net.clients[amy]
+            .events
+            .iter()
+            .rev()
+            .find_map(|event| match event {
+                Event::Roster { locked, .. } => Some(*locked),
+                _ => None,
+            })
+            == Some(true)
+    });
+    // Hao, uninvited, is kept out.
+    let focus = net.clients[vivian]
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::ConferenceJoined { focus, .. } => Some(focus.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let hao = net.add_raw("10.0.0.13:5060");
+    let refused = crate::sim_focus::authenticated(
+        &mut net,
+        hao,
+        "hao",
+        "INVITE",
+        &focus,
+        "late",
+        "",
+        confab::proto::c3p::CONTENT_TYPE,
+        &crate::sim_focus::join_body(HAO, &focus),
+    );
+    assert!(refused.starts_with("SIP/2.0 403"), "{refused}");
+    // An attendee may not unlock.
+    net.command(amy, Command::ConferenceLock { locked: false });
+    net.run_until(Duration::from_secs(10), |net| {
+        failed(net, amy, "conference.lock").is_some()
+    });
+
+    net.command(vivian, Command::ConferenceEnd);
+    net.run_until(Duration::from_secs(10), |net| {
+        [vivian, amy]
+            .iter()
+            .all(|&client| net.has_event(client, |e| matches!(e, Event::ConferenceEnded { .. })))
+    });
+    assert!(!net.has_event(amy, |e| matches!(e, Event::Ejected { .. })));
+    // Both audio calls to the MCU are over.
+    assert!(
+        net.mcu
+            .iter()
+            .filter(|r| matches!(r, IoRequest::McuCloseLeg { .. }))
+            .count()
+            >= 2
+    );
+}

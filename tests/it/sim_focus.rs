@@ -39,7 +39,7 @@ fn request_with_body(
 /// Sends a request, answers the server's challenge, and returns the final
 /// response.
 #[allow(clippy::too_many_arguments)]
-fn authenticated(
+pub(crate) fn authenticated(
     net: &mut Network,
     ua: usize,
     user: &str,
@@ -124,7 +124,7 @@ fn c3p_request(from: &str, to: &str, id: u64, command: C3pCommand) -> String {
     .to_xml()
 }
 
-fn join_body(user: &str, focus: &str) -> String {
+pub(crate) fn join_body(user: &str, focus: &str) -> String {
     c3p_request(
         user,
         focus,
