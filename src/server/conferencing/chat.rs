@@ -33,18 +33,11 @@ impl Server {
         user: &str,
     ) {
         let sender = self.aor_of_user(user);
-        let Some(conference) = self
-            .conferencing
-            .factory
-            .conference_by_uri(&target.to_string())
-            .filter(|conference| !conference.is_ended())
-        else {
-            return self.reply(
-                now,
-                key,
-                request,
-                status_with_reason(404, "No Such Conference"),
-            );
+        let Some(conference_id) = self.live_conference(now, key, request, target) else {
+            return;
+        };
+        let Some(conference) = self.conferencing.factory.conference(&conference_id) else {
+            return;
         };
         let Some(sender_entry) = conference.roster().user(&sender) else {
             return self.reply(

@@ -32,6 +32,51 @@ impl Server {
         format!("sip:{user}@{}", self.domain)
     }
 
+    /// The C3P request in a body; a malformed one is answered 400 with no
+    /// C3P response ([MS-CONFBAS] 2.2.3) and logged.
+    fn c3p_body(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        sender: &str,
+    ) -> Option<c3p::C3pRequest> {
+        match c3p::parse_request(&request.body) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                tracing::info!(%error, %sender, method = %request.method, "a malformed C3P body");
+                self.reply(now, key, request, status_with_reason(400, "Bad C3P Body"));
+                None
+            }
+        }
+    }
+
+    /// The ID of the live conference a focus or MCU URI names; a request
+    /// for any other is answered 404.
+    pub(super) fn live_conference(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        target: &ConferenceUri,
+    ) -> Option<String> {
+        let id = self
+            .conferencing
+            .factory
+            .conference_by_uri(&target.to_string())
+            .filter(|conference| !conference.is_ended())
+            .map(|conference| conference.id().to_owned());
+        if id.is_none() {
+            self.reply(
+                now,
+                key,
+                request,
+                status_with_reason(404, "No Such Conference"),
+            );
+        }
+        id
+    }
+
     /// SERVICE to the focus factory.
     pub(super) fn factory_service(
         &mut self,
@@ -40,12 +85,8 @@ impl Server {
         request: &Request,
         user: &str,
     ) {
-        let c3p_request = match c3p::parse_request(&request.body) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                tracing::info!(%error, %user, "SERVICE with a malformed C3P body");
-                return self.reply(now, key, request, status_with_reason(400, "Bad C3P Body"));
-            }
+        let Some(c3p_request) = self.c3p_body(now, key, request, user) else {
+            return;
         };
         let aor = self.aor_of_user(user);
         let conferencing = &mut self.conferencing;
@@ -65,28 +106,16 @@ impl Server {
         target: &ConferenceUri,
         user: &str,
     ) {
-        let c3p_request = match c3p::parse_request(&request.body) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                tracing::info!(%error, %user, "focus INVITE with a malformed C3P body");
-                return self.reply(now, &key, &request, status_with_reason(400, "Bad C3P Body"));
-            }
+        let Some(c3p_request) = self.c3p_body(now, &key, &request, user) else {
+            return;
         };
         let aor = self.aor_of_user(user);
-        let Some(conference) = self
-            .conferencing
-            .factory
-            .conference_by_uri_mut(&target.to_string())
-            .filter(|conference| !conference.is_ended())
-        else {
-            return self.reply(
-                now,
-                &key,
-                &request,
-                status_with_reason(404, "No Such Conference"),
-            );
+        let Some(conference_id) = self.live_conference(now, &key, &request, target) else {
+            return;
         };
-        let conference_id = conference.id().to_owned();
+        let Some(conference) = self.conferencing.factory.conference_mut(&conference_id) else {
+            return;
+        };
         let (response, events) = conference.handle(now, &aor, &c3p_request);
         if response.code != ResponseCode::Success {
             let reason = response.reason.unwrap_or(FailureReason::OtherFailure);
@@ -145,12 +174,8 @@ impl Server {
         conference_id: &str,
         aor: &str,
     ) {
-        let c3p_request = match c3p::parse_request(&request.body) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                tracing::info!(%error, %aor, "INFO with a malformed C3P body");
-                return self.reply(now, key, request, status_with_reason(400, "Bad C3P Body"));
-            }
+        let Some(c3p_request) = self.c3p_body(now, key, request, aor) else {
+            return;
         };
         let Some(conference) = self.conferencing.factory.conference_mut(conference_id) else {
             let failure = c3p_request.failure(FailureReason::ConferenceDoesNotExist);
@@ -192,30 +217,25 @@ impl Server {
         user: &str,
     ) {
         let aor = self.aor_of_user(user);
+        let Some(conference_id) = self.live_conference(now, key, request, target) else {
+            return;
+        };
         let focus = self
             .conferencing
             .factory
-            .conference_by_uri(&target.to_string())
-            .filter(|conference| !conference.is_ended())
-            .map(|conference| {
-                let member =
-                    conference.roster().user(&aor).is_some() || conference.organizer() == aor;
-                (conference.focus().to_string(), member)
-            });
+            .conference(&conference_id)
+            .filter(|conference| {
+                conference.roster().user(&aor).is_some() || conference.organizer() == aor
+            })
+            .map(|conference| conference.focus().to_string());
         match focus {
+            Some(focus) => self.handle_subscribe(now, key, request, &focus),
             None => self.reply(
-                now,
-                key,
-                request,
-                status_with_reason(404, "No Such Conference"),
-            ),
-            Some((_, false)) => self.reply(
                 now,
                 key,
                 request,
                 status_with_reason(403, "Not In The Conference"),
             ),
-            Some((focus, true)) => self.handle_subscribe(now, key, request, &focus),
         }
     }
 

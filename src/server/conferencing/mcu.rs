@@ -66,18 +66,11 @@ impl Server {
         user: &str,
     ) {
         let aor = self.aor_of_user(user);
-        let Some(conference) = self
-            .conferencing
-            .factory
-            .conference_by_uri(&target.to_string())
-            .filter(|conference| !conference.is_ended())
-        else {
-            return self.reply(
-                now,
-                &key,
-                &request,
-                status_with_reason(404, "No Such Conference"),
-            );
+        let Some(conference_id) = self.live_conference(now, &key, &request, target) else {
+            return;
+        };
+        let Some(conference) = self.conferencing.factory.conference(&conference_id) else {
+            return;
         };
         if conference.is_locked() && conference.roster().user(&aor).is_none() {
             return self.reply(
@@ -97,7 +90,6 @@ impl Server {
                 status_with_reason(488, "Offer Required"),
             );
         }
-        let conference_id = conference.id().to_owned();
         let leg = self.conferencing.next_leg;
         self.conferencing.next_leg += 1;
         let endpoint = contact_of(&request).unwrap_or_else(|| format!("{aor};leg={leg}"));
