@@ -8,24 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{AgentProcess, ServerProcess};
+use crate::harness::{AgentProcess, ServerProcess, tone_level};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// One analysis window: 20 ms at 48 kHz.
 pub(crate) const WINDOW: usize = 960;
-
-/// The strength of `hz` in `samples` (Goertzel), as a fraction of full scale.
-fn tone_level(samples: &[i16], hz: f64) -> f64 {
-    let coefficient = 2.0 * (2.0 * std::f64::consts::PI * hz / 48_000.0).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    for &sample in samples {
-        let current = f64::from(sample) / 32768.0 + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    let power = previous * previous + before * before - coefficient * previous * before;
-    2.0 * power.max(0.0).sqrt() / samples.len() as f64
-}
 
 fn read_wav(path: &Path) -> Vec<i16> {
     let mut reader = hound::WavReader::open(path).unwrap();
@@ -115,7 +102,7 @@ fn tone_call(extra: &[&str], seconds: u64) -> Call {
 fn windows_with(samples: &[i16], hz: f64, level: f64) -> Vec<bool> {
     samples
         .chunks_exact(WINDOW)
-        .map(|window| tone_level(window, hz) > level)
+        .map(|window| tone_level(window, 48_000, hz) > level)
         .collect()
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{CONFAB, DOMAIN, ServerProcess};
+use crate::harness::{CONFAB, DOMAIN, ServerProcess, tone_level};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// A PulseAudio daemon answers within a fraction of a second, and its
@@ -370,25 +370,12 @@ impl Drop for Agent {
     }
 }
 
-/// The strength of `hz` in `samples` (Goertzel), as a fraction of full scale.
-fn tone_level(samples: &[i16], hz: f64) -> f64 {
-    let coefficient = 2.0 * (std::f64::consts::TAU * hz / RATE as f64).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    for &sample in samples {
-        let current = f64::from(sample) / 32768.0 + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    let power = previous * previous + before * before - coefficient * previous * before;
-    2.0 * power.max(0.0).sqrt() / samples.len() as f64
-}
-
 /// How many 20 ms windows of `samples` hold `hz` above `level` (the tones
 /// are played at half of full scale).
 fn windows_with(samples: &[i16], hz: f64, level: f64) -> usize {
     samples
         .chunks_exact(WINDOW)
-        .filter(|window| tone_level(window, hz) > level)
+        .filter(|window| tone_level(window, RATE as u32, hz) > level)
         .count()
 }
 

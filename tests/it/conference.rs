@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::audio::WINDOW;
-use crate::harness::{AgentProcess, ServerProcess};
+use crate::harness::{AgentProcess, ServerProcess, tone_level_hann};
 
 const WAIT: Duration = Duration::from_secs(15);
 const VIVIAN: &str = "sip:vivian@confab.local";
@@ -88,32 +88,11 @@ fn record(participants: &[&Participant], marks: &[u64], seconds: u64) -> Vec<Vec
         .collect()
 }
 
-/// The strength of `hz` in `samples` as a fraction of full scale, by
-/// Goertzel over a Hann window: with three tones 220 Hz apart, a plain
-/// 20 ms window lets each leak into the others' bins at about 0.015,
-/// which would read as hearing oneself; the Hann window's sidelobes are
-/// 60 dB down there.
-fn tone_level(samples: &[i16], hz: f64) -> f64 {
-    use std::f64::consts::TAU;
-    let coefficient = 2.0 * (TAU * hz / 48_000.0).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    let last = samples.len().saturating_sub(1).max(1) as f64;
-    for (n, &sample) in samples.iter().enumerate() {
-        let hann = 0.5 - 0.5 * (TAU * n as f64 / last).cos();
-        let current = hann * f64::from(sample) / 32768.0 + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    let power = previous * previous + before * before - coefficient * previous * before;
-    // The Hann window's coherent gain is one half.
-    4.0 * power.max(0.0).sqrt() / samples.len() as f64
-}
-
 /// The share of 20 ms windows in which `hz` is above `level`.
 fn share_with(samples: &[i16], hz: f64, level: f64) -> f64 {
     let windows: Vec<bool> = samples
         .chunks_exact(WINDOW)
-        .map(|window| tone_level(window, hz) > level)
+        .map(|window| tone_level_hann(window, 48_000, hz) > level)
         .collect();
     windows.iter().filter(|heard| **heard).count() as f64 / windows.len().max(1) as f64
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{AgentProcess, DOMAIN, ServerProcess, free_port, repo_path};
+use crate::harness::{AgentProcess, DOMAIN, ServerProcess, free_port, repo_path, tone_level};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// The tone linphonec plays from its WAV file.
@@ -490,19 +490,6 @@ fn read_wav(path: &Path) -> (u32, Vec<i16>) {
         chunk = body + size + size % 2;
     }
     panic!("{}: no data chunk", path.display());
-}
-
-/// The strength of `hz` in `samples` (Goertzel), as a fraction of full scale.
-fn tone_level(samples: &[i16], rate: u32, hz: f64) -> f64 {
-    let coefficient = 2.0 * (std::f64::consts::TAU * hz / f64::from(rate)).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    for &sample in samples {
-        let current = f64::from(sample) / 32768.0 + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    let power = previous * previous + before * before - coefficient * previous * before;
-    2.0 * power.max(0.0).sqrt() / samples.len() as f64
 }
 
 /// How many 20 ms windows hold `hz` above 0.05 of full scale (the tones are

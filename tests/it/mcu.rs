@@ -16,6 +16,8 @@ use confab::net::run_mcu;
 use confab::proto::rtp::{self, RtpHeader};
 use confab::proto::sdp::{AudioCodec, CodecChoice, Direction, NegotiatedAudio};
 use confab::proto::{IoRequest, IoResult};
+
+use crate::harness::tone_level;
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -38,20 +40,6 @@ fn tone(hz: f64, frame: u64) -> Frame {
         *sample = (8000.0 * envelope * (TAU * hz * t).sin()) as i16;
     }
     out
-}
-
-/// The strength of `hz` in `samples` (Goertzel), as a fraction of full
-/// scale.
-fn tone_level(samples: &[i16], hz: f64) -> f64 {
-    let coefficient = 2.0 * (TAU * hz / 48_000.0).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    for &sample in samples {
-        let current = f64::from(sample) / 32768.0 + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    let power = previous * previous + before * before - coefficient * previous * before;
-    2.0 * power.max(0.0).sqrt() / samples.len() as f64
 }
 
 struct Participant {
@@ -147,7 +135,7 @@ impl Participant {
     /// them.
     fn hears(&self, hz: f64, from: usize) -> f64 {
         let frames = &self.heard[from..from + WINDOW];
-        tone_level(frames.as_flattened(), hz)
+        tone_level(frames.as_flattened(), 48_000, hz)
     }
 }
 
