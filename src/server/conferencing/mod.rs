@@ -16,6 +16,7 @@
 //! one of our dialogs speaks for the user the dialog was made with.
 
 mod chat;
+mod dial_out;
 mod focus;
 mod mcu;
 

@@ -1,0 +1,238 @@
+//! The A/V MCU calling out (PROTOCOLS.md section 2, dial-out): an INVITE
+//! From the MCU URI to every registered contact of the invitee, naming the
+//! inviter in Referred-By (RFC 3892); the first contact to answer takes the
+//! call, the other branches are CANCELled, and a second 2xx that crossed
+//! the CANCEL is ACKed and hung up.
+
+use rsip::headers::UntypedHeader as _;
+use rsip::{Header, Method, Request, Response};
+
+use super::mcu::{Leg, LegState, set_sdp, src_id};
+use super::{ConferenceDialog, DialogKind, Outgoing};
+use crate::proto::conference_info::DisconnectionMethod;
+use crate::proto::dialog::{Dialog, DialogId};
+use crate::proto::sdp::{self, LocalMedia};
+use crate::proto::transaction::TransactionKey;
+use crate::proto::{IoRequest, Time};
+use crate::server::Server;
+use crate::server::registrar::Aor;
+
+impl Server {
+    /// The MCU is to call `target` for `user` (a leader's invitation, or
+    /// "call me at").
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_dial_out(
+        &mut self,
+        _now: Time,
+        conference_id: &str,
+        user: &str,
+        endpoint: &str,
+        target: &str,
+        mcu_uri: &str,
+        requester: Option<&str>,
+    ) {
+        let leg = self.conferencing.next_leg;
+        self.conferencing.next_leg += 1;
+        self.conferencing.legs.insert(
+            leg,
+            Leg {
+                conference: conference_id.to_owned(),
+                user: user.to_owned(),
+                endpoint: endpoint.to_owned(),
+                state: LegState::DialPending {
+                    target: target.to_owned(),
+                    referred_by: requester.map(str::to_owned),
+                    mcu_uri: mcu_uri.to_owned(),
+                },
+                local: None,
+            },
+        );
+        self.conferencing
+            .io_requests
+            .push_back(IoRequest::McuOpenLeg {
+                conference: conference_id.to_owned(),
+                leg,
+            });
+    }
+
+    /// Sends the dial-out INVITE to every registered contact of `target`.
+    pub(super) fn dial(
+        &mut self,
+        now: Time,
+        leg: u64,
+        target: &str,
+        referred_by: Option<&str>,
+        mcu_uri: &str,
+        local: &LocalMedia,
+    ) {
+        let contacts = rsip::Uri::try_from(target)
+            .ok()
+            .and_then(|uri| self.aor_of_uri(&uri))
+            .map(|aor: Aor| self.registrar.contacts(&aor, now))
+            .unwrap_or_default();
+        if contacts.is_empty() {
+            tracing::info!(%target, "dial-out to someone not signed in");
+            return self.leg_ended(now, leg, DisconnectionMethod::Failed);
+        }
+        let tag = self.ids.tag();
+        let offer = sdp::offer(local);
+        let mut branches = Vec::new();
+        for binding in contacts {
+            let call_id = self.ids.call_id(&self.local.ip().to_string());
+            let via = self.via(binding.source.transport);
+            let mut headers = vec![
+                Header::Via(rsip::headers::Via::new(via)),
+                Header::MaxForwards(70.into()),
+                Header::From(rsip::headers::From::new(format!("<{mcu_uri}>;tag={tag}"))),
+                Header::To(rsip::headers::To::new(format!("<{target}>"))),
+                Header::CallId(rsip::headers::CallId::new(call_id.clone())),
+                Header::CSeq(rsip::headers::CSeq::new("1 INVITE")),
+                Header::Contact(rsip::headers::Contact::new(format!("<{mcu_uri}>;isfocus"))),
+            ];
+            // Our own Record-Route: the invitee's requests in the call come
+            // back through us, where the route token admits them.
+            let host = self.local;
+            headers.push(Header::RecordRoute(rsip::headers::RecordRoute::new(
+                format!(
+                    "<sip:{}:{};lr;{}={}>",
+                    host.ip(),
+                    host.port(),
+                    crate::server::policy::ROUTE_TOKEN_PARAM,
+                    self.route_tokens.token(&call_id)
+                ),
+            )));
+            if let Some(inviter) = referred_by {
+                headers.push(Header::Other("Referred-By".into(), format!("<{inviter}>")));
+            }
+            let mut request = Request {
+                method: Method::Invite,
+                uri: binding.contact.clone(),
+                version: rsip::Version::V2,
+                headers: headers.into(),
+                body: Vec::new(),
+            };
+            set_sdp(&mut request.headers, &mut request.body, offer.clone());
+            if let Some(key) = self.send_conference_request(
+                now,
+                request.clone(),
+                binding.source,
+                Outgoing::DialOut { leg },
+            ) {
+                branches.push((key, request));
+            }
+        }
+        if branches.is_empty() {
+            return self.leg_ended(now, leg, DisconnectionMethod::Failed);
+        }
+        if let Some(entry) = self.conferencing.legs.get_mut(&leg) {
+            entry.state = LegState::Dialing {
+                branches,
+                answered: false,
+            };
+        }
+    }
+
+    /// An answer on one branch of a dial-out.
+    pub(super) fn dial_out_response(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        leg: u64,
+        response: &Response,
+    ) {
+        let code = response.status_code.code();
+        if code < 200 {
+            return;
+        }
+        let Some(entry) = self.conferencing.legs.get_mut(&leg) else {
+            return;
+        };
+        let LegState::Dialing { branches, answered } = &mut entry.state else {
+            return;
+        };
+        let Some(index) = branches.iter().position(|(branch, _)| branch == key) else {
+            return;
+        };
+        let (_, invite) = branches.swap_remove(index);
+        if code >= 300 {
+            if branches.is_empty() && !*answered {
+                let method = match code {
+                    486 | 600 | 603 => DisconnectionMethod::Busy,
+                    _ => DisconnectionMethod::Failed,
+                };
+                tracing::info!(leg, code, "dial-out not answered");
+                self.leg_ended(now, leg, method);
+            } else if branches.is_empty() {
+                entry.state = LegState::Up;
+            }
+            return;
+        }
+        let first = !*answered;
+        *answered = true;
+        let others: Vec<TransactionKey> = branches.iter().map(|(key, _)| key.clone()).collect();
+        if branches.is_empty() {
+            entry.state = LegState::Up;
+        }
+        let (conference_id, user, endpoint, local) = (
+            entry.conference.clone(),
+            entry.user.clone(),
+            entry.endpoint.clone(),
+            entry.local.clone(),
+        );
+        let mut dialog = match Dialog::from_uac(&invite, response) {
+            Ok(dialog) => dialog,
+            Err(error) => {
+                tracing::info!(%error, "a dial-out 2xx that makes no dialog");
+                return;
+            }
+        };
+        dialog.drop_own_routes(|uri| self.is_us(uri));
+        let id: DialogId = dialog.id().clone();
+        self.conferencing.dialogs.insert(
+            id.clone(),
+            ConferenceDialog {
+                conference: conference_id.clone(),
+                user: user.clone(),
+                kind: DialogKind::Audio { leg },
+                dialog,
+            },
+        );
+        self.send_ack(&id, response);
+        if !first {
+            // Another contact of the user answered too late.
+            return self.send_bye(now, &id);
+        }
+        for other in others {
+            if let Err(error) = self.transactions.cancel(now, &other) {
+                tracing::debug!(%error, "cancel of a dial-out branch");
+            }
+        }
+        let answer = String::from_utf8_lossy(&response.body).into_owned();
+        let audio = local
+            .as_ref()
+            .map(|local| sdp::negotiated_from_answer(local, &answer));
+        match audio {
+            Some(Ok(audio)) => self.start_leg(leg, audio),
+            _ => {
+                tracing::info!(leg, "a dial-out answer we cannot use");
+                self.send_bye(now, &id);
+                return self.leg_ended(now, leg, DisconnectionMethod::Failed);
+            }
+        }
+        let joined = self
+            .conferencing
+            .factory
+            .conference_mut(&conference_id)
+            .map(|conference| conference.audio_joined(now, &user, &endpoint, Some(src_id(leg))));
+        match joined {
+            Some(Ok(events)) => {
+                tracing::info!(%user, conference = %conference_id, leg, "dial-out answered");
+                self.apply_roster_events(now, &conference_id, None, events);
+            }
+            _ => {
+                self.send_bye(now, &id);
+                self.drop_leg(leg);
+            }
+        }
+    }
+}
