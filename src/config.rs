@@ -265,7 +265,7 @@ audio_out = "device"
 # tab, space, backspace, delete, insert, home, end, pageup, pagedown, up,
 # down, left, right; with ctrl-, alt- or shift- in front.
 # Actions: quit, help, presence, note, next_pane, open, search, add_buddy,
-# remove_buddy, move_buddy.
+# remove_buddy, move_buddy, add_audio, invite.
 # A key given here replaces the action's own keys in the contact list, and
 # in the conversation too unless it is a plain character (which types
 # there). Ctrl-C (quit) and F1 (help) always work. A key that already does

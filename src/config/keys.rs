@@ -26,9 +26,9 @@ pub enum ValueError {
 }
 
 /// The UI actions a user may rebind in `[keys]`: those of the buddy list
-/// that the terminal UI has today. Calls (call, answer, hang up, mute),
-/// escalation to a conference and the SIP trace get theirs when those
-/// features arrive, so that no accepted name is one that does nothing.
+/// and the conference. Calls (call, answer, hang up, mute) and the SIP
+/// trace get theirs when those keys are made configurable, so that no
+/// accepted name is one that does nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(try_from = "String")]
 pub enum KeyAction {
@@ -43,6 +43,10 @@ pub enum KeyAction {
     AddBuddy,
     RemoveBuddy,
     MoveBuddy,
+    /// Adds audio to an IM: a conference with the buddy.
+    AddAudio,
+    /// Invites the selected buddy (or an address) to the conference.
+    Invite,
 }
 
 const ACTIONS: &[(&str, KeyAction)] = &[
@@ -56,6 +60,8 @@ const ACTIONS: &[(&str, KeyAction)] = &[
     ("add_buddy", KeyAction::AddBuddy),
     ("remove_buddy", KeyAction::RemoveBuddy),
     ("move_buddy", KeyAction::MoveBuddy),
+    ("add_audio", KeyAction::AddAudio),
+    ("invite", KeyAction::Invite),
 ];
 
 impl KeyAction {

@@ -59,6 +59,8 @@ pub fn action_for(action: KeyAction) -> Action {
         KeyAction::AddBuddy => Action::AddBuddy,
         KeyAction::RemoveBuddy => Action::RemoveBuddy,
         KeyAction::MoveBuddy => Action::MoveBuddy,
+        KeyAction::AddAudio => Action::Escalate,
+        KeyAction::Invite => Action::Invite,
     }
 }
 
