@@ -59,4 +59,5 @@ pub mod net;
 pub mod proto;
 pub mod server;
 pub mod store;
+pub mod trace;
 pub mod tui;
