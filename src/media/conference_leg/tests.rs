@@ -32,6 +32,7 @@ fn negotiated(codec: Codec, remote: SocketAddr, direction: Direction) -> Negotia
         }),
         direction,
         remote_ptime: Some(20),
+        csrc_audio_level: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn negotiated(codec: AudioCodec, remote: &str, direction: Direction) -> Negotiat
         }),
         direction,
         remote_ptime: Some(20),
+        csrc_audio_level: None,
     }
 }
 
