@@ -210,6 +210,7 @@ fn negotiated(codec: AudioCodec) -> NegotiatedAudio {
         telephone_event: None,
         direction: Direction::SendRecv,
         remote_ptime: Some(20),
+        csrc_audio_level: None,
     }
 }
 

@@ -13,10 +13,11 @@
 //! leg is sent audio, else a receiver report, with a report block on what
 //! the leg sends us and our CNAME (RFC 3550 §6.1, §6.4).
 //!
-//! No RFC 6465 audio levels go with the CSRCs: the mixer does not give
-//! its talkers' levels out, and a second decode per talker to measure
-//! them here would double the mixer's decoding. A client shows the level
-//! of what it plays against each source listed.
+//! To a leg that negotiated RFC 6465 audio levels (`a=extmap`, RFC 8285
+//! §5), every packet with CSRCs also carries them, in a one-byte-header
+//! extension element under the leg's negotiated ID: one level per CSRC, in
+//! CSRC order, in -dBov, as the mixer measured each talker's own audio in
+//! the frame. Other legs get no header extension at all.
 //!
 //! Direction is ours, as negotiated (RFC 3264 §8.4): a leg we do not send
 //! to (the participant put us on hold) is not listening in the mixer and is
@@ -41,7 +42,8 @@ use super::jitter::{JitterBuffer, JitterStats, MediaPacket, Playout};
 use super::session::{codec_of, jitter_config};
 use crate::proto::Time;
 use crate::proto::rtp::{
-    self, NtpTime, ReceiverReport, ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
+    self, AudioLevel, ExtensionElement, HeaderExtension, NtpTime, ONE_BYTE_PROFILE, ReceiverReport,
+    ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
 };
 use crate::proto::sdp::NegotiatedAudio;
 
@@ -89,8 +91,11 @@ pub struct ConferenceLeg {
     timestamp: u32,
     /// RFC 3551 §4.1: the first packet of a talk spurt carries the marker.
     marker: bool,
-    /// Reused for every packet: the contributing sources, the datagram.
+    /// Reused for every packet: the contributing sources, their RFC 6465
+    /// levels, the header extension's data, the datagram.
     csrcs: Vec<u32>,
+    levels: Vec<u8>,
+    extension: Vec<u8>,
     datagram: Vec<u8>,
     /// Whether `datagram` holds this tick's packet, not yet taken.
     pending: bool,
@@ -117,6 +122,9 @@ impl ConferenceLeg {
             timestamp: rng.random(),
             marker: true,
             csrcs: Vec::with_capacity(rtp::packet::MAX_CSRCS),
+            levels: Vec::with_capacity(rtp::packet::MAX_CSRCS),
+            // One element header and 15 levels, in whole words.
+            extension: Vec::with_capacity(16),
             datagram: Vec::with_capacity(1500),
             pending: false,
             octets_sent: 0,
@@ -255,27 +263,34 @@ impl ConferenceLeg {
     }
 
     /// Writes this tick's packet: `payload` from the mixer, the talkers of
-    /// the mix (leg ids) as CSRCs, the leg itself left out.
-    fn send_mix(&mut self, payload: &[u8], talkers: &[u64]) {
-        let Some(payload_type) = self
+    /// the mix (leg ids, with their levels in dBov) as CSRCs, the leg itself
+    /// left out, and their RFC 6465 levels if the leg negotiated them.
+    fn send_mix(&mut self, payload: &[u8], talkers: &[(u64, f32)]) {
+        let Some((payload_type, levels_id)) = self
             .audio
             .as_ref()
             .filter(|audio| audio.direction.sends())
-            .map(|audio| audio.codec.payload_type)
+            .map(|audio| (audio.codec.payload_type, audio.csrc_audio_level))
         else {
             return;
         };
         self.csrcs.clear();
-        self.csrcs.extend(
-            talkers
-                .iter()
-                .filter(|&&talker| talker != self.id)
-                .map(|&talker| csrc_of(talker))
-                .take(rtp::packet::MAX_CSRCS),
-        );
+        self.levels.clear();
+        for &(talker, dbov) in talkers
+            .iter()
+            .filter(|(talker, _)| *talker != self.id)
+            .take(rtp::packet::MAX_CSRCS)
+        {
+            self.csrcs.push(csrc_of(talker));
+            self.levels.push(AudioLevel::from_dbov(dbov).minus_dbov());
+        }
+        let extension = self.write_levels(levels_id).then_some(HeaderExtension {
+            profile: ONE_BYTE_PROFILE,
+            data: &self.extension,
+        });
         let header = RtpHeader {
             padding: 0,
-            extension: None,
+            extension,
             marker: self.marker,
             payload_type,
             sequence: self.sequence,
@@ -297,6 +312,27 @@ impl ConferenceLeg {
             }
             Err(error) => {
                 tracing::warn!(%error, leg = self.id, "an RTP packet that cannot be written")
+            }
+        }
+    }
+
+    /// Fills `extension` with the RFC 6465 element of `levels` under the
+    /// negotiated ID; false when there is none to send: not negotiated, or
+    /// no CSRCs (RFC 6465 §3: the levels are those of the CSRCs).
+    fn write_levels(&mut self, id: Option<u8>) -> bool {
+        self.extension.clear();
+        let Some(id) = id.filter(|_| !self.levels.is_empty()) else {
+            return false;
+        };
+        let element = ExtensionElement {
+            id,
+            data: &self.levels,
+        };
+        match rtp::write_one_byte(&[element], &mut self.extension) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, leg = self.id, "audio levels that cannot be written");
+                false
             }
         }
     }

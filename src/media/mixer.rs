@@ -22,6 +22,9 @@
 //!   conference therefore costs at most `max_talkers + 2` encodes a frame
 //!   (one per talker, one per codec in use) and one decode per talker plus
 //!   one per voice-active Opus sender, whatever its size.
+//! - Each talker's level in the frame (for RFC 6465 audio levels next to
+//!   the CSRCs, [`Mixer::talker_levels`]) is measured on the PCM that is
+//!   summed anyway: no decode is added for it.
 //! - Participants muted by a leader (ingress blocked) are never measured,
 //!   decoded or mixed, and hear the shared mix. Participants not listening
 //!   (on hold) are sent nothing, and no encode is spent on them.
@@ -166,6 +169,8 @@ struct Participant<Id> {
     loudness: Loudness,
     /// Mixed this frame; hears `own`, not the shared mix.
     talker: bool,
+    /// A talker's level in the frame mixed, dBov: what it put into the sum.
+    mixed_dbov: f32,
     own: Stream,
 }
 
@@ -212,6 +217,7 @@ impl<Id: Copy + Eq + Hash> Mixer<Id> {
             decoded_frame: None,
             loudness: Loudness::SILENT,
             talker: false,
+            mixed_dbov: SILENT_DBOV,
             own: Stream::default(),
         };
         self.index.insert(id, self.participants.len());
@@ -323,6 +329,17 @@ impl<Id: Copy + Eq + Hash> Mixer<Id> {
             .iter()
             .filter(|participant| participant.talker)
             .map(|participant| participant.id)
+    }
+
+    /// The participants mixed in the last frame, as [`Mixer::talkers`] and
+    /// in its order, each with the level (dBov, -127 to 0, RFC 6464 §3's
+    /// scale) of its own audio in that frame: RFC 6465's levels of the
+    /// contributing sources.
+    pub fn talker_levels(&self) -> impl Iterator<Item = (Id, f32)> + '_ {
+        self.participants
+            .iter()
+            .filter(|participant| participant.talker)
+            .map(|participant| (participant.id, participant.mixed_dbov))
     }
 
     pub fn stats(&self) -> MixerStats {
@@ -439,10 +456,11 @@ impl<Id: Copy + Eq + Hash> Mixer<Id> {
 
     fn sum_talkers(&mut self) {
         self.sum.fill(0);
-        for participant in self.participants.iter().filter(|p| p.talker) {
+        for participant in self.participants.iter_mut().filter(|p| p.talker) {
             for (sum, sample) in self.sum.iter_mut().zip(participant.pcm.iter()) {
                 *sum += i32::from(*sample);
             }
+            participant.mixed_dbov = pcm_dbov(&participant.pcm[..]);
         }
     }
 

@@ -12,8 +12,11 @@
 //!
 //! From a conference mixer, audio packets list their contributing sources
 //! (RFC 3550 §5.1 CSRCs); the session keeps each one's last arrival and
-//! tells who spoke within [`SPEAKING_HOLD`], at the level of the frame last
-//! played (the mixer sends no per-source level).
+//! tells who spoke within [`SPEAKING_HOLD`]. When RFC 6465 audio levels
+//! were negotiated (RFC 8285 §5: never read otherwise), each source speaks
+//! at the level the mixer gave it in the last packet that listed it, as a
+//! linear amplitude; a source listed without one (levels not negotiated,
+//! not sent, or unreadable) speaks at the peak of the frame last played.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,7 +32,8 @@ use super::{Frame, SILENCE};
 use crate::proto::Time;
 use crate::proto::dtmf::{self, DtmfReceiver};
 use crate::proto::rtp::{
-    self, NtpTime, ReceiverReport, ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
+    self, AudioLevel, NtpTime, ReceiverReport, ReceiverStats, RtcpPacket, RtpHeader, SdesChunk,
+    SenderReport,
 };
 use crate::proto::sdp::{AudioCodec, NegotiatedAudio};
 
@@ -63,6 +67,16 @@ pub struct MediaStats {
     pub round_trip: Option<Duration>,
 }
 
+/// A contributing source heard lately.
+#[derive(Clone, Copy, Debug)]
+struct HeardSource {
+    csrc: u32,
+    /// When a packet last listed it.
+    seen: Time,
+    /// Its RFC 6465 level in that packet, as a linear amplitude, 0 to 1.
+    level: Option<f32>,
+}
+
 /// One scheduled telephone-event packet.
 #[derive(Debug)]
 struct PendingEvent {
@@ -91,10 +105,10 @@ pub struct MediaSession {
     receiver: ReceiverStats,
     octets_sent: u32,
     cname: String,
-    /// The contributing sources heard lately, and when each was last
-    /// listed; at most [`MAX_CONTRIBUTORS`].
-    sources: Vec<(u32, Time)>,
-    /// The peak of the last frame played, 0 to 1.
+    /// The contributing sources heard lately; at most [`MAX_CONTRIBUTORS`].
+    sources: Vec<HeardSource>,
+    /// The peak of the last frame played, 0 to 1: the level of a source
+    /// listed without an RFC 6465 level.
     played_peak: f32,
 }
 
@@ -257,7 +271,14 @@ impl MediaSession {
             if !self.audio.direction.receives() {
                 return;
             }
-            self.note_sources(now, &header.csrcs);
+            // RFC 8285 §5: the levels only under the negotiated ID; a
+            // malformed extension loses them, not the packet.
+            let levels = self
+                .audio
+                .csrc_audio_level
+                .zip(header.extension.as_ref())
+                .and_then(|(id, extension)| rtp::find_one_byte(extension, id).ok().flatten());
+            self.note_sources(now, &header.csrcs, levels);
             self.jitter.push(
                 now,
                 MediaPacket {
@@ -295,30 +316,44 @@ impl MediaSession {
     }
 
     /// The contributing sources listed within [`SPEAKING_HOLD`] of `now`,
-    /// each at the level of the frame last played.
+    /// each at its RFC 6465 level from the last packet that listed it (the
+    /// linear amplitude of its dBov, 0 to 1, as a frame's peak reads), or
+    /// else at the peak of the frame last played.
     pub fn speaking(&self, now: Time) -> Contributors {
         let mut speaking = Contributors::default();
-        for &(csrc, seen) in &self.sources {
-            if now.saturating_since(seen) <= SPEAKING_HOLD {
-                speaking.insert(csrc, self.played_peak);
+        for source in &self.sources {
+            if now.saturating_since(source.seen) <= SPEAKING_HOLD {
+                speaking.insert(source.csrc, source.level.unwrap_or(self.played_peak));
             }
         }
         speaking
     }
 
-    /// Notes the CSRCs of an audio packet that arrived at `now`; sources
-    /// not heard within [`SPEAKING_HOLD`] are forgotten, and past
-    /// [`MAX_CONTRIBUTORS`] the longest unheard one makes room.
-    fn note_sources(&mut self, now: Time, csrcs: &[u32]) {
+    /// Notes the CSRCs of an audio packet that arrived at `now`, with the
+    /// RFC 6465 element's data if it had one (a level per CSRC, in CSRC
+    /// order, RFC 6465 §3); sources not heard within [`SPEAKING_HOLD`] are
+    /// forgotten, and past [`MAX_CONTRIBUTORS`] the longest unheard one
+    /// makes room.
+    fn note_sources(&mut self, now: Time, csrcs: &[u32], levels: Option<&[u8]>) {
         self.sources
-            .retain(|&(_, seen)| now.saturating_since(seen) <= SPEAKING_HOLD);
-        for &csrc in csrcs {
-            if let Some(entry) = self.sources.iter_mut().find(|(id, _)| *id == csrc) {
-                entry.1 = entry.1.max(now);
+            .retain(|source| now.saturating_since(source.seen) <= SPEAKING_HOLD);
+        for (index, &csrc) in csrcs.iter().enumerate() {
+            let heard = HeardSource {
+                csrc,
+                seen: now,
+                level: levels
+                    .and_then(|levels| levels.get(index))
+                    .map(|&byte| AudioLevel::from_byte(byte).amplitude()),
+            };
+            if let Some(source) = self.sources.iter_mut().find(|s| s.csrc == csrc) {
+                // A packet that arrived out of order says nothing newer.
+                if source.seen <= now {
+                    *source = heard;
+                }
             } else if self.sources.len() < MAX_CONTRIBUTORS {
-                self.sources.push((csrc, now));
-            } else if let Some(oldest) = self.sources.iter_mut().min_by_key(|(_, seen)| *seen) {
-                *oldest = (csrc, now);
+                self.sources.push(heard);
+            } else if let Some(oldest) = self.sources.iter_mut().min_by_key(|s| s.seen) {
+                *oldest = heard;
             }
         }
     }

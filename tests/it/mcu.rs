@@ -100,6 +100,7 @@ impl Participant {
             telephone_event: None,
             direction: Direction::SendRecv,
             remote_ptime: Some(20),
+            csrc_audio_level: None,
         }
     }
 

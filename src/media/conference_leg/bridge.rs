@@ -27,8 +27,8 @@ struct Conference {
     mixer: Mixer<u64>,
     /// Its legs, started or not, in the order they opened.
     members: Vec<u64>,
-    /// Scratch: the talkers of the frame being sent.
-    talkers: Vec<u64>,
+    /// Scratch: the talkers of the frame being sent, with their levels.
+    talkers: Vec<(u64, f32)>,
 }
 
 impl ConferenceMedia {
@@ -174,7 +174,7 @@ impl ConferenceMedia {
             // once the talkers are known.
             drop(conference.mixer.mix());
             conference.talkers.clear();
-            conference.talkers.extend(conference.mixer.talkers());
+            conference.talkers.extend(conference.mixer.talker_levels());
             for (id, payload) in conference.mixer.payloads() {
                 if let Some(leg) = self.legs.get_mut(&id) {
                     leg.send_mix(payload, &conference.talkers);

@@ -32,6 +32,7 @@ fn negotiated(codec: Codec, remote: SocketAddr, direction: Direction) -> Negotia
         }),
         direction,
         remote_ptime: Some(20),
+        csrc_audio_level: None,
     }
 }
 
@@ -81,7 +82,11 @@ struct Participant {
     heard: Vec<i16>,
     /// Every packet's RTP header fields: (marker, pt, seq, ts, ssrc, csrcs).
     headers: Vec<(bool, u8, u16, u32, u32, Vec<u32>)>,
+    /// Every packet's header extension: (profile, data).
+    extensions: Vec<Option<(u16, Vec<u8>)>>,
     silent: bool,
+    /// What its tone is scaled by.
+    gain: f64,
 }
 
 impl Participant {
@@ -98,16 +103,21 @@ impl Participant {
             payload: Vec::new(),
             heard: Vec::new(),
             headers: Vec::new(),
+            extensions: Vec::new(),
             silent: false,
+            gain: 1.0,
         }
     }
 
     fn packet(&mut self, frame: u64) -> Vec<u8> {
-        let pcm = if self.silent {
+        let mut pcm = if self.silent {
             SILENCE
         } else {
             tone(self.hz, frame)
         };
+        for sample in &mut pcm {
+            *sample = (f64::from(*sample) * self.gain) as i16;
+        }
         self.encoder.encode(&pcm, &mut self.payload).unwrap();
         let header = RtpHeader {
             payload_type: self.payload_type,
@@ -126,6 +136,11 @@ impl Participant {
         assert_eq!(to, self.addr, "leg {}'s packet went elsewhere", self.leg);
         let packet = rtp::parse(datagram).unwrap();
         let header = packet.header;
+        self.extensions.push(
+            header
+                .extension
+                .map(|extension| (extension.profile, extension.data.to_vec())),
+        );
         self.headers.push((
             header.marker,
             header.payload_type,
@@ -218,6 +233,80 @@ fn each_leg_hears_the_other_two_and_not_itself_across_codecs() {
             "one packet a tick"
         );
     }
+}
+
+#[test]
+fn audio_levels_go_with_the_csrcs_to_the_legs_that_negotiated_them() {
+    let mut media = ConferenceMedia::new(MixerConfig::default(), 5);
+    let mut participants = vec![
+        Participant::new(1, Codec::Opus, 440.0),
+        Participant::new(2, Codec::Opus, 660.0),
+        Participant::new(3, Codec::Pcmu, 1000.0),
+    ];
+    // Leg 2 speaks 18 dB below the others.
+    participants[1].gain = 0.125;
+    let ids = [Some(4), Some(1), None];
+    for (participant, id) in participants.iter().zip(ids) {
+        media.open_leg("c", participant.leg).unwrap();
+        let mut audio = negotiated(participant.codec, participant.addr, Direction::SendRecv);
+        audio.csrc_audio_level = id;
+        media.start_leg(participant.leg, audio).unwrap();
+    }
+    run(&mut media, &mut participants, 0, 60);
+
+    for (participant, id) in participants.iter().zip(ids) {
+        let mut with_levels = 0;
+        for (header, extension) in participant.headers.iter().zip(&participant.extensions) {
+            let csrcs = &header.5;
+            let Some(id) = id.filter(|_| !csrcs.is_empty()) else {
+                assert_eq!(extension, &None, "leg {}", participant.leg);
+                continue;
+            };
+            let (profile, data) = extension.as_ref().expect("levels with the CSRCs");
+            let extension = rtp::HeaderExtension {
+                profile: *profile,
+                data,
+            };
+            let element = rtp::find_one_byte(&extension, id).unwrap().unwrap();
+            let levels: Vec<u8> = rtp::csrc_audio_levels(element)
+                .map(rtp::AudioLevel::minus_dbov)
+                .collect();
+            assert_eq!(levels.len(), csrcs.len(), "one level per CSRC");
+            with_levels += 1;
+        }
+        if id.is_some() {
+            assert!(with_levels > 50, "leg {}: {with_levels}", participant.leg);
+        }
+    }
+
+    // The last packet to each leg: levels in CSRC order, the quiet talker
+    // (leg 2) about 18 dB below the others (leg 1 at 8000 of 32768 reads
+    // -15 to -21 dBov along its envelope).
+    let levels_heard = |participant: &Participant, id: u8| -> Vec<(u32, u8)> {
+        let (profile, data) = participant.extensions.last().unwrap().clone().unwrap();
+        let extension = rtp::HeaderExtension {
+            profile,
+            data: &data,
+        };
+        let element = rtp::find_one_byte(&extension, id).unwrap().unwrap();
+        let csrcs = participant.headers.last().unwrap().5.clone();
+        csrcs
+            .into_iter()
+            .zip(rtp::csrc_audio_levels(element).map(rtp::AudioLevel::minus_dbov))
+            .collect()
+    };
+    let at_1 = levels_heard(&participants[0], 4);
+    let level_of = |heard: &[(u32, u8)], csrc| heard.iter().find(|(c, _)| *c == csrc).unwrap().1;
+    assert_eq!(at_1.len(), 2);
+    let (quiet, loud) = (level_of(&at_1, 2), level_of(&at_1, 3));
+    assert!((13..=23).contains(&loud), "{at_1:?}");
+    assert!(quiet >= loud + 12, "{at_1:?}");
+    let at_2 = levels_heard(&participants[1], 1);
+    assert_eq!(at_2.len(), 2);
+    for (csrc, level) in at_2 {
+        assert!((13..=23).contains(&level), "leg {csrc}: {level}");
+    }
+    assert!(participants[2].extensions.iter().all(Option::is_none));
 }
 
 #[test]

@@ -541,6 +541,74 @@ fn three_full_scale_talkers_clip_in_phase_for_every_listener() {
     }
 }
 
+/// Each mixed talker's level, in `talkers()` order.
+fn talker_levels(room: &Room) -> Vec<(u32, f32)> {
+    let levels: Vec<(u32, f32)> = room.mixer.talker_levels().collect();
+    let ids: Vec<u32> = levels.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, room.mixer.talkers().collect::<Vec<_>>());
+    levels
+}
+
+#[test]
+fn each_talker_has_the_level_of_its_own_audio() {
+    // PCM in: the levels are those of the tones, exactly. A sine at half
+    // scale is -6 dB of amplitude and -3 dB more of power: -9.03 dBov;
+    // at 1/32 of full scale, -33.11.
+    let mut room = Room::new(MixerConfig::default());
+    room.pcm_input = true;
+    let voice = |amplitude| Voice::Steady {
+        hz: 440.0,
+        amplitude,
+    };
+    room.join(1, Codec::Pcmu, voice(16_384.0));
+    room.join(2, Codec::Pcmu, voice(1_024.0));
+    room.join(3, Codec::Pcmu, Voice::Silent);
+    room.run(10);
+    let mut levels = talker_levels(&room);
+    levels.sort_by_key(|(id, _)| *id);
+    assert_eq!(levels.len(), 2, "the silent one is not mixed");
+    assert!((levels[0].1 + 9.03).abs() < 0.1, "{levels:?}");
+    assert!((levels[1].1 + 33.11).abs() < 0.1, "{levels:?}");
+
+    // Coded in Opus and PCMU, a loud and a quiet talker still read 20 dB
+    // and more apart, each near what it said (the envelope swings 6 dB).
+    let mut room = Room::new(MixerConfig::default());
+    let tone = |hz, amplitude| Voice::Tone { hz, amplitude };
+    room.join(1, Codec::Opus, tone(HZ[0], 16_000.0));
+    room.join(2, Codec::Pcmu, tone(HZ[1], 1_000.0));
+    room.join(3, Codec::Opus, Voice::Silent);
+    let decodes = |room: &Room| room.mixer.stats().decodes;
+    let mut both_mixed = 0;
+    for _ in 0..20 {
+        let before = decodes(&room);
+        room.run(1);
+        // One decode per talker, as mixing alone takes: the levels add
+        // none.
+        assert!(decodes(&room) - before <= 2);
+        let levels = talker_levels(&room);
+        let level = |id| {
+            levels
+                .iter()
+                .find(|(talker, _)| *talker == id)
+                .map(|(_, l)| *l)
+        };
+        if let (Some(loud), Some(quiet)) = (level(1), level(2)) {
+            assert!((-17.0..=-7.0).contains(&loud), "loud {loud}");
+            assert!((-42.0..=-31.0).contains(&quiet), "quiet {quiet}");
+            assert!(loud - quiet > 20.0);
+            both_mixed += 1;
+        }
+    }
+    assert!(both_mixed >= 15, "both mixed in {both_mixed} frames");
+    assert_eq!(room.talkers(), vec![1, 2]);
+
+    // Once nobody speaks past the hangover, nobody has a level.
+    room.set_voice(1, Voice::Silent);
+    room.set_voice(2, Voice::Silent);
+    room.run(30);
+    assert!(talker_levels(&room).is_empty());
+}
+
 #[test]
 fn levels_read_in_dbov() {
     assert_eq!(pcm_dbov(&SILENCE), SILENT_DBOV);

@@ -23,6 +23,7 @@ fn negotiated(codec: AudioCodec, remote: &str, direction: Direction) -> Negotiat
         }),
         direction,
         remote_ptime: Some(20),
+        csrc_audio_level: None,
     }
 }
 
@@ -160,6 +161,16 @@ fn foreign_and_broken_packets_are_dropped() {
 
 /// A PCMU packet of `frame` listing `csrcs`, as a conference mixer sends.
 fn mixed_packet(encoder: &mut dyn AudioEncoder, frame: u64, csrcs: Vec<u32>) -> Vec<u8> {
+    mixed_packet_with(encoder, frame, csrcs, None)
+}
+
+/// The same with a one-byte-header extension of this `data`.
+fn mixed_packet_with(
+    encoder: &mut dyn AudioEncoder,
+    frame: u64,
+    csrcs: Vec<u32>,
+    extension: Option<&[u8]>,
+) -> Vec<u8> {
     let mut payload = Vec::new();
     encoder.encode(&tone(440.0, frame), &mut payload).unwrap();
     let header = RtpHeader {
@@ -168,6 +179,10 @@ fn mixed_packet(encoder: &mut dyn AudioEncoder, frame: u64, csrcs: Vec<u32>) -> 
         timestamp: frame as u32 * 160,
         ssrc: 0xabc,
         csrcs,
+        extension: extension.map(|data| rtp::HeaderExtension {
+            profile: rtp::ONE_BYTE_PROFILE,
+            data,
+        }),
         ..RtpHeader::default()
     };
     let mut datagram = Vec::new();
@@ -227,4 +242,85 @@ fn sources_past_fifteen_replace_the_longest_unheard() {
     assert_eq!(speaking.iter().count(), MAX_CONTRIBUTORS);
     assert!(speaking.level(119).is_some());
     assert!(speaking.level(100).is_none(), "the oldest made room");
+}
+
+/// The data of a one-byte-header extension with RFC 6465 `levels` (-dBov)
+/// under `id`.
+fn levels_extension(id: u8, levels: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    let element = rtp::ExtensionElement { id, data: levels };
+    rtp::write_one_byte(&[element], &mut data).unwrap();
+    data
+}
+
+#[test]
+fn each_source_speaks_at_its_own_level_when_levels_were_negotiated() {
+    let mut audio = negotiated(AudioCodec::Pcmu, "10.0.0.2:4000", Direction::SendRecv);
+    audio.csrc_audio_level = Some(3);
+    let mut a = MediaSession::new(audio, 1).unwrap();
+    let mut encoder = Codec::Pcmu.encoder(&OpusConfig::default()).unwrap();
+    let at = |frame: u64| Time::ZERO + Duration::from_millis(20 * frame);
+    let mut speaker = SILENCE;
+    let close = |level: Option<f32>, expected: f32| {
+        level.is_some_and(|level| (level - expected).abs() < 1e-3)
+    };
+
+    // 7 at -6 dBov, 9 at -40: amplitudes 0.501 and 0.01.
+    let mut frame = 0;
+    let mut send = |a: &mut MediaSession, csrcs: Vec<u32>, extension: Option<Vec<u8>>| {
+        let packet = mixed_packet_with(&mut *encoder, frame, csrcs, extension.as_deref());
+        a.handle_packet(at(frame), &packet);
+        a.tick(at(frame), &SILENCE, &mut speaker);
+        frame += 1;
+    };
+    for _ in 0..10 {
+        send(&mut a, vec![7, 9], Some(levels_extension(3, &[6, 40])));
+    }
+    let speaking = a.speaking(at(9));
+    assert!(close(speaking.level(7), 0.501), "{speaking:?}");
+    assert!(close(speaking.level(9), 0.01), "{speaking:?}");
+    assert!(a.played_peak > 0.1, "what is played is louder than 9");
+
+    // The levels follow the packets; the reserved bit is ignored.
+    send(
+        &mut a,
+        vec![9, 7],
+        Some(levels_extension(3, &[0x80 | 20, 127])),
+    );
+    let speaking = a.speaking(at(10));
+    assert!(close(speaking.level(9), 0.1), "{speaking:?}");
+    assert_eq!(speaking.level(7), Some(0.0), "-127 dBov is silence");
+
+    // Fewer levels than CSRCs, levels under another ID, a malformed
+    // extension: what has no level falls back to the frame played.
+    send(&mut a, vec![7, 9, 11], Some(levels_extension(3, &[6])));
+    let speaking = a.speaking(at(11));
+    assert!(close(speaking.level(7), 0.501));
+    assert_eq!(speaking.level(9), Some(a.played_peak));
+    assert_eq!(speaking.level(11), Some(a.played_peak));
+    send(&mut a, vec![7], Some(levels_extension(5, &[6])));
+    assert_eq!(a.speaking(at(12)).level(7), Some(a.played_peak));
+    send(&mut a, vec![7], Some(vec![0x33, 6, 0, 0]));
+    assert_eq!(a.speaking(at(13)).level(7), Some(a.played_peak));
+    assert_eq!(a.stats().packets_dropped, 0, "the audio still plays");
+
+    // The hold is unchanged: 200 ms after its last packet, 9 is gone.
+    assert!(a.speaking(at(11) + SPEAKING_HOLD).level(9).is_some());
+    assert!(a.speaking(at(12) + SPEAKING_HOLD).level(9).is_none());
+
+    // Without the negotiation the extension is not read (RFC 8285 §5).
+    let (mut b, _) = pair(AudioCodec::Pcmu);
+    for frame in 0..10 {
+        let packet = mixed_packet_with(
+            &mut *encoder,
+            frame,
+            vec![7, 9],
+            Some(&levels_extension(3, &[6, 40])),
+        );
+        b.handle_packet(at(frame), &packet);
+        b.tick(at(frame), &SILENCE, &mut speaker);
+    }
+    let speaking = b.speaking(at(9));
+    assert_eq!(speaking.level(7), Some(b.played_peak));
+    assert_eq!(speaking.level(9), Some(b.played_peak));
 }

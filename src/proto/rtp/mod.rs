@@ -8,6 +8,8 @@
 //!   extended timestamps.
 //! - [`stats`]: what a receiver knows of one source: loss (A.3),
 //!   interarrival jitter (A.8), and the report block that says so.
+//! - [`extension`]: RFC 8285 one-byte header extension elements, and
+//!   the RFC 6465 mixer-to-client audio levels carried in one.
 //! - [`rtcp`]: compound RTCP packets (§6.1) with SR, RR, SDES and BYE, the
 //!   round-trip time of §6.4.1, and the report interval of §6.3.
 //!
@@ -16,6 +18,7 @@
 //! the network never panic: anything short, of another version, or with a
 //! length that runs past the end is an [`RtpError`].
 
+pub mod extension;
 pub mod packet;
 pub mod rtcp;
 pub mod sequence;
@@ -26,6 +29,10 @@ mod tests;
 
 use thiserror::Error;
 
+pub use extension::{
+    AudioLevel, CSRC_AUDIO_LEVEL_URI, ExtensionElement, ONE_BYTE_PROFILE, csrc_audio_levels,
+    find_one_byte, one_byte_elements, write_one_byte,
+};
 pub use packet::{HeaderExtension, RtpHeader, RtpPacket, parse, write};
 pub use rtcp::{
     Goodbye, NtpTime, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk, SdesItem, SenderReport,
@@ -62,6 +69,14 @@ pub enum RtpError {
     BadPayloadType(u8),
     #[error("header extension of {0} bytes is not whole 32-bit words under 256 KiB")]
     BadExtension(usize),
+    #[error("header extension profile {0:#06x} is not RFC 8285's one-byte form")]
+    NotOneByteExtension(u16),
+    #[error("one-byte header extension element ID {0}; IDs are 1 to 14")]
+    BadExtensionId(u8),
+    #[error("one-byte header extension element of {0} bytes; 1 to 16")]
+    BadElementLength(usize),
+    #[error("header extension byte {0:#04x} is neither padding (0) nor an element")]
+    BadExtensionPadding(u8),
     #[error("compound RTCP must start with SR or RR, not packet type {0}")]
     NotReportFirst(u8),
     #[error("only the last RTCP packet of a compound may be padded")]

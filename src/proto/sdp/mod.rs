@@ -1,13 +1,20 @@
 //! SDP offer/answer for one audio stream: RFC 3264 over RFC 4566 session
 //! descriptions, with Opus (RFC 7587), PCMU (RFC 3551 static PT 0) and
-//! telephone-event (RFC 4733).
+//! telephone-event (RFC 4733), and RFC 6465 mixer-to-client audio levels
+//! negotiated with `a=extmap` (RFC 8285 §5, §7).
 //!
 //! This module owns what goes into and comes out of an SDP body: the offer
 //! we send ([`offer`]), the answer we give to someone else's offer
 //! ([`answer`]), and what an answer to our offer means
 //! ([`negotiated_from_answer`]). The result of either side is one
 //! [`NegotiatedAudio`]: where to send RTP and RTCP, which codec and payload
-//! type, which telephone-event payload type, and our direction.
+//! type, which telephone-event payload type, our direction, and the
+//! header extension ID of the audio levels if both ends want them.
+//!
+//! Our offer always asks for the audio levels: a conference mixer answers
+//! with the same `a=extmap` and sends them, any other peer leaves the line
+//! out of its answer (RFC 8285 §6) and nothing changes. We answer an
+//! `a=extmap` for them only when the offer has one, under its ID.
 //!
 //! Parsing uses Mozilla's webrtc-sdp for the fields it types well: the
 //! `c=` line (network and address types, IPv4, IPv6 and names) and the
@@ -51,6 +58,9 @@ pub const OPUS_PAYLOAD_TYPE: u8 = 111;
 pub const TELEPHONE_EVENT_PAYLOAD_TYPE: u8 = 101;
 /// The packet time we send and ask for, in milliseconds.
 pub const PTIME_MS: u32 = 20;
+/// The `a=extmap` ID we offer RFC 6465 audio levels under: one of the
+/// one-byte header's 1 to 14 (RFC 8285 §4.2).
+pub const CSRC_AUDIO_LEVEL_ID: u8 = 1;
 
 /// The audio codecs we speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -249,6 +259,10 @@ pub struct NegotiatedAudio {
     pub direction: Direction,
     /// The peer's `a=ptime`, in milliseconds.
     pub remote_ptime: Option<u32>,
+    /// The one-byte header extension ID (1 to 14) of RFC 6465 mixer-to-
+    /// client audio levels, when both ends agreed to them (RFC 8285 §5:
+    /// without that, the extension is neither sent nor read).
+    pub csrc_audio_level: Option<u8>,
 }
 
 /// Our answer to an offer.

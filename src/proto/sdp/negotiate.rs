@@ -4,11 +4,13 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::parse::{self, ConnectionAddress, MediaDescription, SessionDescription};
+use super::parse::{self, ConnectionAddress, Extmap, MediaDescription, SessionDescription};
 use super::{
-    AnswerOutcome, AudioCodec, CodecChoice, Direction, LocalMedia, NegotiatedAudio, PTIME_MS,
-    SdpError, TELEPHONE_EVENT_PAYLOAD_TYPE, TelephoneEvent,
+    AnswerOutcome, AudioCodec, CSRC_AUDIO_LEVEL_ID, CodecChoice, Direction, LocalMedia,
+    NegotiatedAudio, PTIME_MS, SdpError, TELEPHONE_EVENT_PAYLOAD_TYPE, TelephoneEvent,
 };
+use crate::proto::rtp::CSRC_AUDIO_LEVEL_URI;
+use crate::proto::rtp::extension::MAX_ONE_BYTE_ID;
 
 /// The telephone-event encoding name (RFC 4733 §7.1.1).
 const TELEPHONE_EVENT: &str = "telephone-event";
@@ -18,7 +20,8 @@ const DTMF_EVENTS: &str = "0-15";
 const TELEPHONE_EVENT_RATE: u32 = 8_000;
 
 /// Our offer (RFC 3264 §5): one audio stream with our codecs in our order,
-/// telephone-event, a 20 ms ptime and our direction.
+/// telephone-event, RFC 6465 audio levels (RFC 8285 `a=extmap`), a 20 ms
+/// ptime and our direction.
 pub fn offer(local: &LocalMedia) -> String {
     let mut sdp = session_header(local);
     let codecs = distinct(&local.codecs);
@@ -38,6 +41,7 @@ pub fn offer(local: &LocalMedia) -> String {
         write_codec(&mut sdp, codec, codec.payload_type());
     }
     write_telephone_event(&mut sdp, TELEPHONE_EVENT_PAYLOAD_TYPE, TELEPHONE_EVENT_RATE);
+    write_extmap(&mut sdp, CSRC_AUDIO_LEVEL_ID, None);
     let _ = write!(sdp, "a=ptime:{PTIME_MS}\r\n");
     let _ = write!(sdp, "a={}\r\n", local.direction.attribute());
     sdp
@@ -49,7 +53,8 @@ pub fn offer(local: &LocalMedia) -> String {
 /// that has one of our codecs is accepted: the codec is the first of *our*
 /// preference that the offer has, matched by encoding name and clock rate,
 /// never by payload type number, and answered on the offer's payload type
-/// (§6.1). Telephone-event is answered if offered. Every other m-line is
+/// (§6.1). Telephone-event is answered if offered, and so are RFC 6465
+/// audio levels, under the offer's `a=extmap` ID. Every other m-line is
 /// answered with port 0, so the answer has the offer's m-lines in order.
 /// If nothing is accepted the outcome says so, and the INVITE should get
 /// 488 ([`AnswerOutcome::is_not_acceptable`]).
@@ -60,7 +65,8 @@ pub fn answer(offer: &str, local: &LocalMedia) -> Result<AnswerOutcome, SdpError
     for media in &offer.media {
         if negotiated.is_none() {
             if let Some(audio) = accept_audio(&offer, media, local)? {
-                write_answered_audio(&mut sdp, media, local, &audio);
+                let extmap = usable_extmap(&offer, media);
+                write_answered_audio(&mut sdp, media, local, &audio, extmap);
                 negotiated = Some(audio);
                 continue;
             }
@@ -141,8 +147,8 @@ fn accept_audio(
 }
 
 /// The rest of a [`NegotiatedAudio`] once the codec is known: addresses,
-/// telephone-event, direction, ptime. `remote` is the peer's description,
-/// `wanted` the direction we asked for.
+/// telephone-event, direction, ptime, audio levels. `remote` is the
+/// peer's description, `wanted` the direction we asked for.
 fn negotiated(
     remote: &SessionDescription,
     media: &MediaDescription,
@@ -166,7 +172,22 @@ fn negotiated(
         codec,
         direction: wanted.answer_to(theirs),
         remote_ptime: media.ptime,
+        csrc_audio_level: usable_extmap(remote, media)
+            .and_then(|extmap| u8::try_from(extmap.id).ok()),
     })
+}
+
+/// The peer's `a=extmap` for RFC 6465 audio levels, at media level or else
+/// session level (RFC 8285 §7), if we can use it: an ID the one-byte
+/// header can carry (RFC 8285 §4.2: 1 to 14), and not inactive. IDs of the
+/// two-byte form would need `a=extmap-allow-mixed` or two-byte headers
+/// throughout, which we do not write.
+fn usable_extmap(session: &SessionDescription, media: &MediaDescription) -> Option<Extmap> {
+    media
+        .csrc_audio_level
+        .or(session.csrc_audio_level)
+        .filter(|extmap| (1..=u32::from(MAX_ONE_BYTE_ID)).contains(&extmap.id))
+        .filter(|extmap| extmap.direction != Some(Direction::Inactive))
 }
 
 /// The codec behind a payload type of `media`: its rtpmap's encoding name
@@ -271,12 +292,14 @@ fn session_header(local: &LocalMedia) -> String {
     sdp
 }
 
-/// The accepted audio m-line: the one codec, telephone-event if any.
+/// The accepted audio m-line: the one codec, telephone-event and audio
+/// levels if offered.
 fn write_answered_audio(
     sdp: &mut String,
     offered: &MediaDescription,
     local: &LocalMedia,
     audio: &NegotiatedAudio,
+    extmap: Option<Extmap>,
 ) {
     let mut formats = audio.codec.payload_type.to_string();
     if let Some(event) = audio.telephone_event {
@@ -292,8 +315,23 @@ fn write_answered_audio(
     if let Some(event) = audio.telephone_event {
         write_telephone_event(sdp, event.payload_type, event.clock_rate);
     }
+    if let (Some(id), Some(extmap)) = (audio.csrc_audio_level, extmap) {
+        // RFC 8285 §6: the offer's ID; a direction given is answered from
+        // our side (its sendonly is our recvonly).
+        write_extmap(sdp, id, extmap.direction.map(Direction::reversed));
+    }
     let _ = write!(sdp, "a=ptime:{PTIME_MS}\r\n");
     let _ = write!(sdp, "a={}\r\n", audio.direction.attribute());
+}
+
+/// `a=extmap:<id>[/<direction>] <URI>` for RFC 6465 audio levels (RFC 8285
+/// §7).
+fn write_extmap(sdp: &mut String, id: u8, direction: Option<Direction>) {
+    let _ = write!(sdp, "a=extmap:{id}");
+    if let Some(direction) = direction {
+        let _ = write!(sdp, "/{}", direction.attribute());
+    }
+    let _ = write!(sdp, " {CSRC_AUDIO_LEVEL_URI}\r\n");
 }
 
 fn write_codec(sdp: &mut String, codec: AudioCodec, payload_type: u8) {

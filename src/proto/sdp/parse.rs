@@ -3,7 +3,8 @@
 //! The frame (lines, the session part, one section per `m=` line) is
 //! scanned here so that every m-line survives whatever its media type; the
 //! `c=`, `a=rtpmap`, `a=rtcp` and `a=ptime` values go through webrtc-sdp's
-//! line parser.
+//! line parser. Of `a=extmap` (RFC 8285 §7) only the lines naming an
+//! extension we use are read, by hand: a peer's others are its business.
 
 use std::net::IpAddr;
 
@@ -12,6 +13,7 @@ use webrtc_sdp::attribute_type::SdpAttribute;
 use webrtc_sdp::{SdpType, parse_sdp_line};
 
 use super::{Direction, SdpError};
+use crate::proto::rtp::CSRC_AUDIO_LEVEL_URI;
 
 /// More than any real description has; a bound on work per message.
 const MAX_LINES: usize = 2_000;
@@ -24,6 +26,9 @@ pub(super) struct SessionDescription {
     /// The session-level direction attribute, the default for every stream
     /// (RFC 3264 §5.1).
     pub direction: Option<Direction>,
+    /// A session-level `a=extmap` for RFC 6465 audio levels, the default
+    /// for every stream (RFC 8285 §7).
+    pub csrc_audio_level: Option<Extmap>,
     pub media: Vec<MediaDescription>,
 }
 
@@ -45,6 +50,16 @@ pub(super) struct MediaDescription {
     pub ptime: Option<u32>,
     /// RFC 3605 `a=rtcp`: port, and an address if it differs from `c=`.
     pub rtcp: Option<(u16, Option<ConnectionAddress>)>,
+    /// The `a=extmap` for RFC 6465 audio levels.
+    pub csrc_audio_level: Option<Extmap>,
+}
+
+/// An `a=extmap` (RFC 8285 §7): the local ID an extension is sent under,
+/// and the direction it is sent in, if the line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Extmap {
+    pub id: u32,
+    pub direction: Option<Direction>,
 }
 
 /// An `a=rtpmap` (RFC 4566 §6).
@@ -125,8 +140,13 @@ pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
                 media.connection.get_or_insert(address);
             }
             ('a', None) => {
-                if let Some(direction) = Direction::from_attribute(value.trim()) {
+                let value = value.trim();
+                if let Some(direction) = Direction::from_attribute(value) {
                     session.direction = Some(direction);
+                } else if let Some(argument) = extmap_argument(value) {
+                    if let Some(extmap) = extmap(number, argument)? {
+                        session.csrc_audio_level.get_or_insert(extmap);
+                    }
                 }
             }
             ('a', Some(media)) => media_attribute(number, line, value, media)?,
@@ -248,6 +268,11 @@ fn media_attribute(
                 .fmtps
                 .push((payload_type, parameters.trim().to_owned()));
         }
+        "extmap" => {
+            if let Some(extmap) = extmap(number, argument)? {
+                media.csrc_audio_level.get_or_insert(extmap);
+            }
+        }
         _ => {
             if let Some(direction) = Direction::from_attribute(&name) {
                 media.direction = Some(direction);
@@ -255,4 +280,42 @@ fn media_attribute(
         }
     }
     Ok(())
+}
+
+/// The part after `extmap:` of an attribute's value, whatever the case of
+/// its name.
+fn extmap_argument(value: &str) -> Option<&str> {
+    let (name, argument) = value.split_once(':')?;
+    name.eq_ignore_ascii_case("extmap")
+        .then_some(argument.trim())
+}
+
+/// `a=extmap:<value>["/"<direction>] <URI> [<attributes>]` (RFC 8285 §7),
+/// read only when the URI is one we use; any other extension is `None`
+/// without a look at the rest of the line.
+fn extmap(number: usize, argument: &str) -> Result<Option<Extmap>, SdpError> {
+    let mut tokens = argument.split_ascii_whitespace();
+    let (Some(entry), Some(uri)) = (tokens.next(), tokens.next()) else {
+        return Ok(None);
+    };
+    if !uri.eq_ignore_ascii_case(CSRC_AUDIO_LEVEL_URI) {
+        return Ok(None);
+    }
+    let (id, direction) = match entry.split_once('/') {
+        Some((id, direction)) => (id, Some(direction)),
+        None => (entry, None),
+    };
+    // RFC 8285 §7: 1*5DIGIT.
+    let id = id
+        .parse::<u32>()
+        .ok()
+        .filter(|_| id.len() <= 5 && id.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| malformed(number, format!("bad a=extmap value {id:?}")))?;
+    let direction = direction
+        .map(|name| {
+            Direction::from_attribute(name)
+                .ok_or_else(|| malformed(number, format!("bad a=extmap direction {name:?}")))
+        })
+        .transpose()?;
+    Ok(Some(Extmap { id, direction }))
 }

@@ -58,7 +58,7 @@ fn m_lines(sdp: &str) -> Vec<&str> {
 }
 
 #[test]
-fn our_offer_lists_opus_then_pcmu_then_telephone_event() {
+fn our_offer_lists_opus_then_pcmu_then_telephone_event_and_audio_levels() {
     let expected = "v=0\r\n\
         o=- 7770001 1 IN IP4 192.0.2.1\r\n\
         s=-\r\n\
@@ -70,6 +70,7 @@ fn our_offer_lists_opus_then_pcmu_then_telephone_event() {
         a=rtpmap:0 PCMU/8000\r\n\
         a=rtpmap:101 telephone-event/8000\r\n\
         a=fmtp:101 0-15\r\n\
+        a=extmap:1 urn:ietf:params:rtp-hdrext:csrc-audio-level\r\n\
         a=ptime:20\r\n\
         a=sendrecv\r\n";
     assert_eq!(offer(&ours()), expected);
@@ -108,6 +109,9 @@ fn two_confabs_agree_on_opus_both_ways() {
     assert_eq!(at_alice.remote_rtcp, addr("198.51.100.2:50001"));
     assert_eq!(at_alice.direction, Direction::SendRecv);
     assert_eq!(at_alice.remote_ptime, Some(20));
+    assert_eq!(at_bob.csrc_audio_level, Some(CSRC_AUDIO_LEVEL_ID));
+    assert_eq!(at_alice.csrc_audio_level, Some(CSRC_AUDIO_LEVEL_ID));
+    assert!(sdp.contains("a=extmap:1 urn:ietf:params:rtp-hdrext:csrc-audio-level\r\n"));
     assert_eq!(
         at_alice.telephone_event,
         Some(TelephoneEvent {
@@ -115,6 +119,114 @@ fn two_confabs_agree_on_opus_both_ways() {
             clock_rate: 8000
         })
     );
+}
+
+const LEVELS: &str = "urn:ietf:params:rtp-hdrext:csrc-audio-level";
+
+/// A bare offer of PCMU with `extra` lines under its m-line.
+fn offer_with(extra: &str) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+         m=audio 5004 RTP/AVP 0\r\n{extra}"
+    )
+}
+
+fn extmap_lines(sdp: &str) -> Vec<&str> {
+    sdp.lines().filter(|l| l.starts_with("a=extmap")).collect()
+}
+
+#[test]
+fn audio_levels_are_answered_under_the_offered_id_and_only_if_offered() {
+    let (sdp, audio) = accepted(&offer_with(&format!("a=extmap:5 {LEVELS}\r\n")), &ours());
+    assert_eq!(audio.csrc_audio_level, Some(5));
+    assert_eq!(extmap_lines(&sdp), [format!("a=extmap:5 {LEVELS}")]);
+
+    // Among other extensions, with a direction and extension attributes.
+    let offer = offer_with(&format!(
+        "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level vad=on\r\n\
+         a=extmap:3/recvonly {LEVELS} future\r\n\
+         a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+    ));
+    let (sdp, audio) = accepted(&offer, &ours());
+    assert_eq!(audio.csrc_audio_level, Some(3));
+    assert_eq!(
+        extmap_lines(&sdp),
+        [format!("a=extmap:3/sendonly {LEVELS}")],
+        "the offerer only receives them: we only send them"
+    );
+
+    // At session level it holds for the stream (RFC 8285 §7).
+    let offer = offer_with("").replace("t=0 0\r\n", &format!("t=0 0\r\na=extmap:2 {LEVELS}\r\n"));
+    let (sdp, audio) = accepted(&offer, &ours());
+    assert_eq!(audio.csrc_audio_level, Some(2));
+    assert_eq!(extmap_lines(&sdp), [format!("a=extmap:2 {LEVELS}")]);
+
+    // Not offered, or only other extensions offered: not answered.
+    for extra in [
+        "",
+        "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
+        "a=extmap-allow-mixed\r\na=extmap:1 urn:ietf:params:rtp-hdrext:toffset\r\n",
+    ] {
+        let (sdp, audio) = accepted(&offer_with(extra), &ours());
+        assert_eq!(audio.csrc_audio_level, None, "{extra:?}");
+        assert!(extmap_lines(&sdp).is_empty(), "{extra:?}");
+    }
+    let (sdp, audio) = accepted(fixture!("linphone-offer.sdp"), &ours());
+    assert_eq!(audio.csrc_audio_level, None);
+    assert!(!sdp.contains("extmap"));
+
+    // IDs the one-byte header cannot carry, and inactive, are declined.
+    for entry in ["15", "300", "0", "2/inactive"] {
+        let (sdp, audio) = accepted(
+            &offer_with(&format!("a=extmap:{entry} {LEVELS}\r\n")),
+            &ours(),
+        );
+        assert_eq!(audio.csrc_audio_level, None, "{entry}");
+        assert!(extmap_lines(&sdp).is_empty(), "{entry}");
+    }
+}
+
+#[test]
+fn audio_levels_are_read_from_the_answer() {
+    let mut answer = fixture!("linphone-answer.sdp").to_owned();
+    assert_eq!(
+        negotiated_from_answer(&ours(), &answer)
+            .unwrap()
+            .csrc_audio_level,
+        None,
+        "a peer that does not know them leaves them out"
+    );
+    answer.push_str(&format!("a=extmap:7 {LEVELS}\r\n"));
+    assert_eq!(
+        negotiated_from_answer(&ours(), &answer)
+            .unwrap()
+            .csrc_audio_level,
+        Some(7)
+    );
+    let other = fixture!("linphone-answer.sdp").to_owned()
+        + "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n";
+    assert_eq!(
+        negotiated_from_answer(&ours(), &other)
+            .unwrap()
+            .csrc_audio_level,
+        None
+    );
+}
+
+#[test]
+fn an_unreadable_extmap_is_malformed_only_when_it_is_ours() {
+    for entry in ["x", "1/sideways", "123456", "-1", "/sendrecv"] {
+        let offer = offer_with(&format!("a=extmap:{entry} {LEVELS}\r\n"));
+        assert!(
+            matches!(answer(&offer, &ours()), Err(SdpError::Malformed { .. })),
+            "{entry:?}"
+        );
+    }
+    // Someone else's extension is not looked into.
+    for line in ["a=extmap:x urn:example:other", "a=extmap:", "a=extmap:1"] {
+        let (_, audio) = accepted(&offer_with(&format!("{line}\r\n")), &ours());
+        assert_eq!(audio.csrc_audio_level, None, "{line}");
+    }
 }
 
 #[test]

@@ -1,3 +1,4 @@
+mod extension;
 mod packet;
 mod rtcp;
 mod sequence;
