@@ -316,6 +316,7 @@ async fn start_local_server(
         demo: true,
         demo_buddies: true,
         trusted_peers: Vec::new(),
+        trunk: None,
     };
     let service = Service::bind(options).await?;
     tracing::info!(addr = %sign_in.server, "no server answered; started the local one");

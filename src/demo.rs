@@ -37,7 +37,15 @@ pub struct Persona {
     pub availability: Availability,
     /// Answers conference IMs that name no one.
     pub answers_the_room: bool,
+    /// A person who chats; the phone line answers calls only.
+    pub chats: bool,
+    /// Records what it hears on calls (the phone line's recording).
+    pub records_calls: bool,
 }
+
+/// The user the simulated phone line signs in as: local mode's mediation
+/// gateway sends it every number that no phone here answers for.
+pub const PHONE_LINE: &str = "line";
 
 impl std::fmt::Debug for Persona {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,7 +56,7 @@ impl std::fmt::Debug for Persona {
 }
 
 /// The demo directory's buddies that confab plays itself.
-pub const PERSONAS: [Persona; 2] = [
+pub const PERSONAS: [Persona; 3] = [
     Persona {
         user: "amy",
         voice: include_bytes!("../assets/voices/amy.wav"),
@@ -56,6 +64,8 @@ pub const PERSONAS: [Persona; 2] = [
         note: "Demo buddy: message me, I answer",
         availability: Availability::Available,
         answers_the_room: true,
+        chats: true,
+        records_calls: false,
     },
     Persona {
         user: "hao",
@@ -64,6 +74,18 @@ pub const PERSONAS: [Persona; 2] = [
         note: "Demo buddy, reviewing the roadmap",
         availability: Availability::Busy,
         answers_the_room: false,
+        chats: true,
+        records_calls: false,
+    },
+    Persona {
+        user: PHONE_LINE,
+        voice: include_bytes!("../assets/voices/line.wav"),
+        first_name: "Line",
+        note: "Simulated phone line: answers numbers no phone here owns",
+        availability: Availability::Available,
+        answers_the_room: false,
+        chats: false,
+        records_calls: true,
     },
 ];
 
@@ -116,6 +138,7 @@ impl DemoBuddy {
                 self.answer_at = Some(now + ANSWER_AFTER)
             }
             Event::CallEnded { .. } => self.answer_at = None,
+            Event::Im { .. } | Event::ConferenceIm { .. } if !self.persona.chats => {}
             Event::Im { from, text } => {
                 let text = self.reply_to(text);
                 self.queue_reply(now, Some(from.clone()), text);

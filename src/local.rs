@@ -18,10 +18,11 @@ use tokio::time::Instant;
 
 use crate::client::{Client, ClientConfig, Command, Event};
 use crate::demo::{DemoBuddy, PERSONAS, Persona};
-use crate::media::source::{NullSink, WavEnd, WavSource};
+use crate::media::source::{HeardOnly, NullSink, WavEnd, WavSink, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets, run_mcu};
 use crate::proto::{Peer, Time};
+use crate::server::gateway::PstnRoute;
 use crate::server::registrar::RegistrarEvent;
 use crate::server::{Server, ServerCommand, ServerConfig, ServerEvent};
 use crate::store::{Contacts, ContactsError, Directory, StoreError};
@@ -49,6 +50,9 @@ pub struct ServeOptions {
     pub demo: bool,
     pub demo_buddies: bool,
     pub trusted_peers: Vec<IpAddr>,
+    /// Where phone numbers nobody here answers for go; without one, the
+    /// demo buddies' simulated phone line takes them.
+    pub trunk: Option<SocketAddr>,
 }
 
 /// A bound, ready server; [`Service::run`] serves until shut down.
@@ -114,6 +118,13 @@ impl Service {
             local,
             trusted_peers: self.options.trusted_peers.clone(),
             seed: rand::random(),
+            pstn: match self.options.trunk {
+                Some(trunk) => Some(PstnRoute::Trunk(Peer::udp(trunk))),
+                None if self.options.demo_buddies => {
+                    Some(PstnRoute::User(crate::demo::PHONE_LINE.to_owned()))
+                }
+                None => None,
+            },
         };
         let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts));
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
@@ -266,10 +277,20 @@ async fn spawn_buddy(
                 Box::new(crate::media::source::SilenceSource)
             }
         };
-    let ends = AudioEnds {
-        input,
-        output: Box::new(NullSink::default()),
+    let output: Box<dyn crate::media::source::FrameSink + Send> = if persona.records_calls {
+        // What the line hears on its calls, and nothing between them.
+        let path = data.join(format!("{}-heard.wav", persona.user));
+        match WavSink::create(&path) {
+            Ok(sink) => Box::new(HeardOnly::new(sink)),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "no recording of the phone line");
+                Box::new(NullSink::default())
+            }
+        }
+    } else {
+        Box::new(NullSink::default())
     };
+    let ends = AudioEnds { input, output };
     let (io_tx, io_rx) = mpsc::unbounded_channel();
     let (levels_tx, _levels) = tokio::sync::watch::channel(Levels::default());
     tokio::spawn(run_media(

@@ -104,6 +104,10 @@ struct ServeArgs {
     /// A peer trusted without authentication (a trunk or gateway), by IP address. Repeatable.
     #[arg(long = "trusted-peer")]
     trusted_peers: Vec<std::net::IpAddr>,
+    /// A SIP trunk (gateway or provider, HOST-IP:PORT over UDP) for phone numbers that no desk
+    /// phone here answers for; without one, --demo-buddies plays a simulated phone line.
+    #[arg(long)]
+    trunk: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -284,6 +288,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         demo: args.demo,
         demo_buddies: args.demo_buddies,
         trusted_peers: args.trusted_peers,
+        trunk: args.trunk,
     };
     let service = Service::bind(options).await?;
     let shutdown = async {

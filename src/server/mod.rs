@@ -15,6 +15,7 @@
 mod conferencing;
 pub mod focus;
 mod forward;
+pub mod gateway;
 pub mod notifier;
 mod policy;
 pub mod presence;

@@ -44,6 +44,12 @@ pub trait UserDirectory {
     fn display_name(&self, _username: &str, _domain: &str) -> Option<String> {
         None
     }
+
+    /// The user whose work number `e164` (`+` and digits) is in `domain`:
+    /// who may register a desk phone for it.
+    fn owner_of_number(&self, _e164: &str, _domain: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +62,8 @@ pub struct ServerConfig {
     pub trusted_peers: Vec<IpAddr>,
     /// Seeds tags, branches and secrets.
     pub seed: u64,
+    /// Where numbers that no desk phone here answers for go.
+    pub pstn: Option<super::gateway::PstnRoute>,
 }
 
 /// What the server's driver hands it besides SIP: the answers to its I/O
@@ -97,6 +105,7 @@ pub struct Server {
     pub(super) contexts: Contexts,
     pub(super) presence: super::presence::PresenceService,
     pub(super) conferencing: super::conferencing::Conferencing,
+    pub(super) pstn: Option<super::gateway::PstnRoute>,
     /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
     pub(super) server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
@@ -111,6 +120,7 @@ impl Server {
         contacts: Box<dyn super::ContactStore + Send>,
     ) -> Self {
         let mut ids = Identifiers::from_seed(config.seed);
+        let mut trusted_peers = config.trusted_peers.clone();
         let challenger = Challenger::new(&config.domain, ids.secret(), NONCE_LIFETIME);
         let route_tokens = RouteTokens::new(ids.secret());
         let server_header = format!("{} (boot {})", crate::proto::build::PRODUCT, ids.tag());
@@ -124,7 +134,13 @@ impl Server {
             &config.domain.to_ascii_lowercase(),
             config.seed.rotate_left(29),
         );
+        let pstn = config.pstn.clone();
+        if let Some(super::gateway::PstnRoute::Trunk(trunk)) = &pstn {
+            // A trunk's calls come in without credentials.
+            trusted_peers.push(trunk.addr.ip());
+        }
         Server {
+            pstn,
             conferencing,
             domain: config.domain.to_ascii_lowercase(),
             local: config.local,
@@ -139,7 +155,7 @@ impl Server {
             directory,
             ids,
             route_tokens,
-            trusted: TrustedPeers::new(config.trusted_peers),
+            trusted: TrustedPeers::new(trusted_peers),
             contexts: Contexts::default(),
             presence,
             server_header,
@@ -350,6 +366,14 @@ impl Server {
     }
 
     fn route_to_user(&mut self, now: Time, key: TransactionKey, request: Request, aor: Aor) {
+        if super::gateway::is_e164(aor.user()) {
+            let targets = self.number_route(now, aor.user());
+            if targets.is_empty() {
+                let reason = status_with_reason(404, "No Route To Number");
+                return self.reply(now, &key, &request, reason);
+            }
+            return self.forward(now, key, request, targets);
+        }
         if self
             .directory
             .credentials(aor.user(), aor.domain())
@@ -404,7 +428,14 @@ impl Server {
                 .and_then(|from| from.typed().ok())
                 .and_then(|from| self.aor_of_uri(&from.uri))
         };
-        claimed.is_some_and(|aor| aor.user() == username)
+        claimed.is_some_and(|aor| {
+            aor.user() == username
+                // A desk phone registers its owner's work number.
+                || (request.method == Method::Register
+                    && super::gateway::is_e164(aor.user())
+                    && self.directory.owner_of_number(aor.user(), aor.domain()).as_deref()
+                        == Some(username))
+        })
     }
 
     fn aor_of_to(&self, request: &Request) -> Option<Aor> {

@@ -112,6 +112,17 @@ impl Directory {
         Ok(user)
     }
 
+    /// The user whose work number is `e164` in `domain`.
+    pub fn owner_of_number(&self, e164: &str, domain: &str) -> Result<Option<String>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT username FROM users WHERE work_number = ?1 AND domain = ?2 LIMIT 1",
+        )?;
+        let owner = statement
+            .query_row(params![e164, domain.to_ascii_lowercase()], |row| row.get(0))
+            .optional()?;
+        Ok(owner)
+    }
+
     /// The users of a domain, by user name.
     pub fn users(&self, domain: &str) -> Result<Vec<UserRecord>, StoreError> {
         let mut statement = self.connection.prepare_cached(SELECT_USERS)?;
@@ -141,13 +152,19 @@ impl Directory {
     }
 
     /// The demo directory of DESIGN.md section 6: vivian, amy and hao,
-    /// each one's password their user name. Users already present are left
+    /// and the simulated phone line, each one's password their user name. Users already present are left
     /// as they are, so seeding twice changes nothing.
     pub fn seed_demo(&self, domain: &str) -> Result<(), StoreError> {
         let demo = [
-            ("vivian", "Vivian Chen", "+14255032002"),
-            ("amy", "Amy Rivera", "+14255550143"),
-            ("hao", "Hao Nguyen", "+14255550178"),
+            ("vivian", "Vivian Chen", Some("+14255032002")),
+            ("amy", "Amy Rivera", Some("+14255550143")),
+            ("hao", "Hao Nguyen", Some("+14255550178")),
+            // The simulated phone line of local mode's gateway.
+            (
+                crate::demo::PHONE_LINE,
+                "Phone line simulator",
+                None::<&str>,
+            ),
         ];
         let transaction = self.connection.unchecked_transaction()?;
         for (username, display_name, work_number) in demo {
@@ -156,7 +173,7 @@ impl Directory {
                 domain: domain.to_owned(),
                 password: username.to_owned(),
                 display_name: display_name.to_owned(),
-                work_number: Some(work_number.to_owned()),
+                work_number: work_number.map(str::to_owned),
             })?;
         }
         transaction.commit()?;
@@ -230,6 +247,13 @@ impl Directory {
 impl crate::server::UserDirectory for Directory {
     fn credentials(&self, username: &str, domain: &str) -> Option<Credentials> {
         Directory::credentials(self, username, domain)
+            .map_err(|error| tracing::error!(%error, "directory lookup failed"))
+            .ok()
+            .flatten()
+    }
+
+    fn owner_of_number(&self, e164: &str, domain: &str) -> Option<String> {
+        Directory::owner_of_number(self, e164, domain)
             .map_err(|error| tracing::error!(%error, "directory lookup failed"))
             .ok()
             .flatten()
@@ -406,10 +430,23 @@ mod tests {
 
         let users = directory.users("confab.local").unwrap();
         let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
-        assert_eq!(names, ["amy", "hao", "vivian"]);
+        assert_eq!(names, ["amy", "hao", "line", "vivian"]);
         let vivian = directory.user("vivian", "confab.local").unwrap().unwrap();
         assert_eq!(vivian.display_name, "Vivian Chen");
         assert_eq!(vivian.work_number.as_deref(), Some("+14255032002"));
+        assert_eq!(
+            directory
+                .owner_of_number("+14255032002", "CONFAB.local")
+                .unwrap()
+                .as_deref(),
+            Some("vivian")
+        );
+        assert_eq!(
+            directory
+                .owner_of_number("+15550000000", "confab.local")
+                .unwrap(),
+            None
+        );
         assert_eq!(
             vivian.credentials,
             Credentials::from_password("vivian", "confab.local", "vivian")

@@ -379,3 +379,69 @@ fn a_leader_locks_out_newcomers_and_ends_the_conference_for_everyone() {
             >= 2
     );
 }
+
+#[test]
+fn numbers_ring_the_owners_desk_phone_or_the_phone_line_and_join_the_roster() {
+    use crate::sim_focus::{PCMU_ANSWER, answer_invite, register_as, try_register_as};
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let line = net.add_client("10.0.0.30:5060", "line", "line");
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..2).all(|client| net.has_event(client, registered))
+    });
+    // Vivian's desk phone registers her work number with her credentials;
+    // nobody else may.
+    let desk = net.add_raw("10.0.0.21:5060");
+    register_as(&mut net, desk, "+14255032002", "vivian");
+    let impostor = net.add_raw("10.0.0.22:5060");
+    let refused = try_register_as(&mut net, impostor, "+14255032002", "amy");
+    assert!(refused.starts_with("SIP/2.0 403"), "{refused}");
+
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. }))
+    });
+    // "Call me at my work number": the desk phone rings, from the
+    // conferencing service.
+    net.command(
+        vivian,
+        Command::ConferenceInvite {
+            uri: "tel:+14255032002".into(),
+        },
+    );
+    let invite = net.expect_raw(desk, "INVITE");
+    assert!(
+        header_line(&invite, "From")
+            .unwrap()
+            .contains("Conferencing service"),
+        "{invite}"
+    );
+    answer_invite(&mut net, desk, &invite, PCMU_ANSWER);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, "tel:+14255032002", |user| {
+            user.audio == "connected" && user.display == "+14255032002"
+        })
+    });
+
+    // A number nobody here owns reaches the simulated phone line.
+    net.command(
+        vivian,
+        Command::ConferenceInvite {
+            uri: "tel:+15551230000".into(),
+        },
+    );
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(line, |e| matches!(e, Event::IncomingCall { .. }))
+    });
+    net.command(line, Command::AnswerCall);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, "tel:+15551230000", |user| {
+            user.audio == "connected"
+        })
+    });
+    let roles = latest_roster(&net, vivian)
+        .into_iter()
+        .filter(|user| user.uri.starts_with("tel:"))
+        .all(|user| user.roles == ["attendee"]);
+    assert!(roles);
+}

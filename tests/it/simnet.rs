@@ -291,6 +291,9 @@ pub fn server_with_users(seed: u64, extra: &[String]) -> Server {
             local: addr(SERVER),
             trusted_peers: Vec::new(),
             seed,
+            pstn: Some(confab::server::gateway::PstnRoute::User(
+                confab::demo::PHONE_LINE.into(),
+            )),
         },
         Box::new(directory),
         Box::new(contacts),

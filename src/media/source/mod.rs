@@ -438,6 +438,26 @@ impl FrameSource for SilenceSource {
     }
 }
 
+/// Passes on only the frames that hold sound: a recorder that keeps calls
+/// and not the digital silence a media task plays between them.
+pub struct HeardOnly<S> {
+    inner: S,
+}
+
+impl<S: FrameSink> HeardOnly<S> {
+    pub fn new(inner: S) -> Self {
+        HeardOnly { inner }
+    }
+}
+
+impl<S: FrameSink> FrameSink for HeardOnly<S> {
+    fn play(&mut self, frame: &Frame) {
+        if frame.iter().any(|&sample| sample != 0) {
+            self.inner.play(frame);
+        }
+    }
+}
+
 /// Discards frames, counting them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NullSink {

@@ -362,3 +362,15 @@ fn sample_conversions_round_trip_and_clip() {
     mix_to_mono(&[0.5, 0.0, 1.0, 1.0, 0.7], 2, &mut mono);
     assert_eq!(mono, [0.25, 1.0]);
 }
+
+#[test]
+fn heard_only_keeps_frames_with_sound_and_drops_digital_silence() {
+    let mut sink = HeardOnly::new(NullSink::default());
+    let mut sound = SILENCE;
+    sound[17] = 1;
+    sink.play(&SILENCE);
+    sink.play(&sound);
+    sink.play(&SILENCE);
+    sink.play(&sound);
+    assert_eq!(sink.inner.frames, 2);
+}

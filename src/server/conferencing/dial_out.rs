@@ -14,8 +14,8 @@ use crate::proto::dialog::{Dialog, DialogId};
 use crate::proto::sdp::{self, LocalMedia};
 use crate::proto::transaction::TransactionKey;
 use crate::proto::{IoRequest, Time};
-use crate::server::Server;
 use crate::server::registrar::Aor;
+use crate::server::{Server, gateway};
 
 impl Server {
     /// The MCU is to call `target` for `user` (a leader's invitation, or
@@ -65,26 +65,51 @@ impl Server {
         mcu_uri: &str,
         local: &LocalMedia,
     ) {
-        let contacts = rsip::Uri::try_from(target)
-            .ok()
-            .and_then(|uri| self.aor_of_uri(&uri))
-            .map(|aor: Aor| self.registrar.contacts(&aor, now))
-            .unwrap_or_default();
-        if contacts.is_empty() {
-            tracing::info!(%target, "dial-out to someone not signed in");
+        // A number goes through the mediation gateway, and the phone that
+        // answers sees a plain call from the conferencing service, as a
+        // telephone network would show it; anyone else is called From the
+        // MCU, so that their client knows the conference.
+        let number = gateway::number_of_target(target);
+        let (routes, from, to) = match &number {
+            Some(e164) => (
+                self.number_route(now, e164),
+                format!(
+                    "\"Conferencing service\" <sip:conferencing@{}>",
+                    self.domain
+                ),
+                format!("<sip:{e164}@{};user=phone>", self.domain),
+            ),
+            None => (
+                rsip::Uri::try_from(target)
+                    .ok()
+                    .and_then(|uri| self.aor_of_uri(&uri))
+                    .map(|aor: Aor| self.registrar.contacts(&aor, now))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|binding| (Some(binding.contact), binding.source))
+                    .collect(),
+                format!("<{mcu_uri}>"),
+                format!("<{target}>"),
+            ),
+        };
+        if routes.is_empty() {
+            tracing::info!(%target, "dial-out to someone not signed in, or a number with no route");
             return self.leg_ended(now, leg, DisconnectionMethod::Failed);
         }
         let tag = self.ids.tag();
         let offer = sdp::offer(local);
         let mut branches = Vec::new();
-        for binding in contacts {
+        for (contact, peer) in routes {
+            let Some(contact) = contact else {
+                continue;
+            };
             let call_id = self.ids.call_id(&self.local.ip().to_string());
-            let via = self.via(binding.source.transport);
+            let via = self.via(peer.transport);
             let mut headers = vec![
                 Header::Via(rsip::headers::Via::new(via)),
                 Header::MaxForwards(70.into()),
-                Header::From(rsip::headers::From::new(format!("<{mcu_uri}>;tag={tag}"))),
-                Header::To(rsip::headers::To::new(format!("<{target}>"))),
+                Header::From(rsip::headers::From::new(format!("{from};tag={tag}"))),
+                Header::To(rsip::headers::To::new(to.clone())),
                 Header::CallId(rsip::headers::CallId::new(call_id.clone())),
                 Header::CSeq(rsip::headers::CSeq::new("1 INVITE")),
                 Header::Contact(rsip::headers::Contact::new(format!("<{mcu_uri}>;isfocus"))),
@@ -106,18 +131,15 @@ impl Server {
             }
             let mut request = Request {
                 method: Method::Invite,
-                uri: binding.contact.clone(),
+                uri: contact,
                 version: rsip::Version::V2,
                 headers: headers.into(),
                 body: Vec::new(),
             };
             set_sdp(&mut request.headers, &mut request.body, offer.clone());
-            if let Some(key) = self.send_conference_request(
-                now,
-                request.clone(),
-                binding.source,
-                Outgoing::DialOut { leg },
-            ) {
+            if let Some(key) =
+                self.send_conference_request(now, request.clone(), peer, Outgoing::DialOut { leg })
+            {
                 branches.push((key, request));
             }
         }

@@ -350,6 +350,13 @@ impl Server {
             .map(|user| user.entity.clone())
             .collect();
         for user in unnamed {
+            // A phone is named by its number.
+            if let Some(number) = crate::server::gateway::number_of_target(&user) {
+                if let Some(conference) = self.conferencing.factory.conference_mut(conference_id) {
+                    conference.name_user(&user, &number);
+                }
+                continue;
+            }
             let Some(aor) = rsip::Uri::try_from(user.as_str())
                 .ok()
                 .and_then(|uri| self.aor_of_uri(&uri))

@@ -362,7 +362,7 @@ fn the_lists_share_a_file_with_the_directory_in_either_order() {
         // Both open side by side, again, with their data.
         let directory = Directory::open(&path).unwrap();
         let contacts = Contacts::open(&path).unwrap();
-        assert_eq!(directory.users("confab.local").unwrap().len(), 3);
+        assert_eq!(directory.users("confab.local").unwrap().len(), 4);
         assert_eq!(contacts.list(AMY).unwrap().contacts.len(), 2);
         contacts
             .set_contact(AMY, "sip:zoe@example.com", "Zoe", None)
