@@ -44,6 +44,7 @@ fn server() -> Server {
             local: "127.0.0.1:5060".parse().unwrap(),
             trusted_peers: Vec::new(),
             seed: 1,
+            pstn: None,
         },
         Box::new(directory),
         Box::new(Contacts::open_in_memory().unwrap()),
