@@ -188,6 +188,9 @@ pub struct AgentParticipant {
     pub status: String,
     pub audio: String,
     pub muted: bool,
+    /// Why the audio ended (`busy`, `no answer`), when the roster says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_id: Option<u32>,
 }
@@ -450,6 +453,7 @@ fn participant(participant: &client::Participant) -> AgentParticipant {
         status: participant.status.clone(),
         audio: participant.audio.clone(),
         muted: participant.muted,
+        reason: participant.reason.clone(),
         src_id: participant.src_id,
     }
 }

@@ -205,6 +205,7 @@ fn conference_events_print_with_their_contract_names() {
                 status: "connected".into(),
                 audio: "connected".into(),
                 muted: true,
+                reason: None,
                 src_id: Some(7),
             },
             client::Participant {
@@ -214,6 +215,7 @@ fn conference_events_print_with_their_contract_names() {
                 status: "connected".into(),
                 audio: "none".into(),
                 muted: false,
+                reason: None,
                 src_id: None,
             },
         ],

@@ -138,6 +138,9 @@ pub struct Participant {
     pub audio: String,
     /// Muted by a leader (ingress blocked at the MCU).
     pub muted: bool,
+    /// Why the audio ended, when the roster says: a dial-out that was
+    /// `busy` or had `no answer`, or the disconnection method.
+    pub reason: Option<String>,
     /// The CSRC the MCU marks this participant's voice with in the mix
     /// (RFC 4575 media `src-id`), to tell who is speaking.
     pub src_id: Option<u32>,

@@ -445,3 +445,88 @@ fn numbers_ring_the_owners_desk_phone_or_the_phone_line_and_join_the_roster() {
         .all(|user| user.roles == ["attendee"]);
     assert!(roles);
 }
+
+/// A final response of the raw UA to a request it received.
+fn refuse(net: &mut Network, ua: usize, request: &str, status: &str) {
+    let mut response = format!("SIP/2.0 {status}\r\n");
+    for line in request.lines() {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("to:") {
+            response.push_str(line);
+            response.push_str(";tag=refused\r\n");
+        } else if ["via:", "from:", "call-id:", "cseq:"]
+            .iter()
+            .any(|name| lower.starts_with(name))
+        {
+            response.push_str(line);
+            response.push_str("\r\n");
+        }
+    }
+    response.push_str("Content-Length: 0\r\n\r\n");
+    net.send_raw(ua, &response);
+}
+
+#[test]
+fn a_busy_or_unanswered_number_shows_so_in_the_roster() {
+    use crate::sim_focus::register_as;
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, registered)
+    });
+    let desk = net.add_raw("10.0.0.21:5060");
+    register_as(&mut net, desk, "+14255032002", "vivian");
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. }))
+    });
+
+    // Busy: 486 from the desk phone.
+    net.command(
+        vivian,
+        Command::ConferenceInvite {
+            uri: "tel:+14255032002".into(),
+        },
+    );
+    let invite = net.expect_raw(desk, "INVITE");
+    refuse(&mut net, desk, &invite, "486 Busy Here");
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, "tel:+14255032002", |user| {
+            user.audio == "disconnected" && user.reason.as_deref() == Some("busy")
+        })
+    });
+
+    // No answer: it rings (alerting in the roster) until the MCU gives up.
+    net.command(
+        vivian,
+        Command::ConferenceInvite {
+            uri: "tel:+14255032002".into(),
+        },
+    );
+    let invite = net.expect_raw(desk, "INVITE");
+    let mut ringing = String::from("SIP/2.0 180 Ringing\r\n");
+    for line in invite.lines().filter(|line| {
+        let lower = line.to_ascii_lowercase();
+        ["via:", "from:", "to:", "call-id:", "cseq:"]
+            .iter()
+            .any(|name| lower.starts_with(name))
+    }) {
+        ringing.push_str(line);
+        ringing.push_str("\r\n");
+    }
+    ringing.push_str("Content-Length: 0\r\n\r\n");
+    net.send_raw(desk, &ringing);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, "tel:+14255032002", |user| {
+            user.audio == "alerting"
+        })
+    });
+    net.run_until(Duration::from_secs(60), |net| {
+        in_roster(net, vivian, "tel:+14255032002", |user| {
+            user.audio == "disconnected" && user.reason.as_deref() == Some("no answer")
+        })
+    });
+    // The MCU cancelled the ringing phone.
+    let cancel = net.expect_raw(desk, "CANCEL");
+    assert!(cancel.contains("CANCEL sip:"), "{cancel}");
+}

@@ -295,6 +295,16 @@ fn participant(user: &User) -> Participant {
             .map_or_else(|| "unknown".to_owned(), status_of),
         audio: audio.map_or_else(|| "none".to_owned(), status_of),
         muted: media.is_some_and(|media| media.ingress_filter == Some(IngressFilter::Block)),
+        reason: audio
+            .filter(|endpoint| endpoint.status == Some(EndpointStatus::Disconnected))
+            .and_then(|endpoint| {
+                endpoint.disconnection_reason.clone().or_else(|| {
+                    endpoint
+                        .disconnection_method
+                        .as_ref()
+                        .map(|method| method.as_str().to_owned())
+                })
+            }),
         src_id: media
             .and_then(|media| media.src_id.as_deref())
             .and_then(|id| id.trim().parse().ok()),

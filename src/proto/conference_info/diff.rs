@@ -235,6 +235,7 @@ fn partial_endpoint(old: &Endpoint, new: &Endpoint) -> Option<Endpoint> {
         status: changed(&old.status, &new.status)?,
         joining_method: changed(&old.joining_method, &new.joining_method)?,
         disconnection_method: changed(&old.disconnection_method, &new.disconnection_method)?,
+        disconnection_reason: changed(&old.disconnection_reason, &new.disconnection_reason)?,
         media,
     })
 }

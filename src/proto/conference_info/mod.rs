@@ -292,6 +292,9 @@ pub struct Endpoint {
     pub status: Option<EndpointStatus>,
     pub joining_method: Option<JoiningMethod>,
     pub disconnection_method: Option<DisconnectionMethod>,
+    /// `<disconnection-info><reason>` (RFC 4575 §5.6.8): why, in words
+    /// (a dial-out that was busy or not answered).
+    pub disconnection_reason: Option<String>,
     pub media: Vec<Media>,
 }
 

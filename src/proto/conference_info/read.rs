@@ -157,6 +157,10 @@ fn endpoint(element: &Element) -> Result<Endpoint, ConferenceInfoError> {
             .map(|word| JoiningMethod::from(word.as_str())),
         disconnection_method: ci_keyword(element, "disconnection-method")
             .map(|word| DisconnectionMethod::from(word.as_str())),
+        disconnection_reason: ci_child(element, "disconnection-info")
+            .and_then(|info| ci_text(info, "reason"))
+            .map(|reason| reason.trim().to_owned())
+            .filter(|reason| !reason.is_empty()),
         media: media
             .into_iter()
             .map(self::media)

@@ -505,6 +505,9 @@ fn merge_endpoint(endpoint: &mut Endpoint, update: Endpoint) {
     if update.disconnection_method.is_some() {
         endpoint.disconnection_method = update.disconnection_method;
     }
+    if update.disconnection_reason.is_some() {
+        endpoint.disconnection_reason = update.disconnection_reason;
+    }
     for media in update.media {
         match endpoint
             .media

@@ -176,7 +176,9 @@ fn edit_endpoint(rng: &mut StdRng, endpoint: &mut Endpoint) {
                     Some(DisconnectionMethod::Booted),
                     Some(DisconnectionMethod::Other("timeout".into())),
                 ],
-            )
+            );
+            endpoint.disconnection_reason =
+                pick(rng, &[None, Some("busy"), Some("no answer")]).map(str::to_owned);
         }
         3 if !endpoint.media.is_empty() => {
             let index = rng.random_range(0..endpoint.media.len());

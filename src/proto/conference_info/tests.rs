@@ -54,6 +54,7 @@ fn the_rfc_4575_basic_example_reads_with_its_extras_skipped() {
             entity: "sip:bob@pc33.example.com".into(),
             status: Some(EndpointStatus::Disconnected),
             disconnection_method: Some(DisconnectionMethod::Departed),
+            disconnection_reason: Some("bad voice quality".into()),
             media: vec![Media {
                 id: "1".into(),
                 media_type: Some("audio".into()),
@@ -172,6 +173,7 @@ fn a_document_round_trips_through_xml_with_text_that_needs_escaping() {
                         status: Some(EndpointStatus::Other("calling".into())),
                         joining_method: Some(JoiningMethod::FocusOwner),
                         disconnection_method: Some(DisconnectionMethod::Busy),
+                        disconnection_reason: Some("busy <here> & now".into()),
                         media: vec![Media::new("7")],
                     },
                 ],

@@ -143,6 +143,7 @@ fn write_endpoint(document: &mut DocumentWriter, endpoint: &Endpoint) {
     let empty = endpoint.status.is_none()
         && endpoint.joining_method.is_none()
         && endpoint.disconnection_method.is_none()
+        && endpoint.disconnection_reason.is_none()
         && endpoint.media.is_empty();
     if empty {
         document.empty("endpoint", &attributes);
@@ -157,6 +158,11 @@ fn write_endpoint(document: &mut DocumentWriter, endpoint: &Endpoint) {
     }
     if let Some(method) = &endpoint.disconnection_method {
         document.text_element("disconnection-method", &[], method.as_str());
+    }
+    if let Some(reason) = &endpoint.disconnection_reason {
+        document.start("disconnection-info", &[]);
+        document.text_element("reason", &[], reason);
+        document.end("disconnection-info");
     }
     for media in &endpoint.media {
         write_media(document, media);

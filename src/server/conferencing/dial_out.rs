@@ -9,6 +9,7 @@ use rsip::{Header, Method, Request, Response};
 
 use super::mcu::{Leg, LegState, set_sdp, src_id};
 use super::{ConferenceDialog, DialogKind, Outgoing};
+use crate::proto::build;
 use crate::proto::conference_info::DisconnectionMethod;
 use crate::proto::dialog::{Dialog, DialogId};
 use crate::proto::sdp::{self, LocalMedia};
@@ -16,6 +17,9 @@ use crate::proto::transaction::TransactionKey;
 use crate::proto::{IoRequest, Time};
 use crate::server::registrar::Aor;
 use crate::server::{Server, gateway};
+
+/// How long a dial-out rings before the MCU gives up on it.
+pub(super) const RING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 impl Server {
     /// The MCU is to call `target` for `user` (a leader's invitation, or
@@ -93,8 +97,12 @@ impl Server {
             ),
         };
         if routes.is_empty() {
-            tracing::info!(%target, "dial-out to someone not signed in, or a number with no route");
-            return self.leg_ended(now, leg, DisconnectionMethod::Failed);
+            let reason = if number.is_some() {
+                "no route to the number"
+            } else {
+                "not signed in"
+            };
+            return self.dial_out_failed(now, leg, DisconnectionMethod::Failed, reason);
         }
         let tag = self.ids.tag();
         let offer = sdp::offer(local);
@@ -144,12 +152,13 @@ impl Server {
             }
         }
         if branches.is_empty() {
-            return self.leg_ended(now, leg, DisconnectionMethod::Failed);
+            return self.dial_out_failed(now, leg, DisconnectionMethod::Failed, "could not call");
         }
         if let Some(entry) = self.conferencing.legs.get_mut(&leg) {
             entry.state = LegState::Dialing {
                 branches,
                 answered: false,
+                ring_until: now + RING_TIMEOUT,
             };
         }
     }
@@ -164,12 +173,23 @@ impl Server {
     ) {
         let code = response.status_code.code();
         if code < 200 {
+            if matches!(code, 180 | 183) {
+                self.dial_out_alerting(now, leg);
+            }
             return;
         }
         let Some(entry) = self.conferencing.legs.get_mut(&leg) else {
+            // The dial-out was given up; an answer that crossed that is
+            // taken and hung up.
+            if (200..300).contains(&code) {
+                self.hang_up_stray_answer(now, key, response);
+            }
             return;
         };
-        let LegState::Dialing { branches, answered } = &mut entry.state else {
+        let LegState::Dialing {
+            branches, answered, ..
+        } = &mut entry.state
+        else {
             return;
         };
         let Some(index) = branches.iter().position(|(branch, _)| branch == key) else {
@@ -178,12 +198,8 @@ impl Server {
         let (_, invite) = branches.swap_remove(index);
         if code >= 300 {
             if branches.is_empty() && !*answered {
-                let method = match code {
-                    486 | 600 | 603 => DisconnectionMethod::Busy,
-                    _ => DisconnectionMethod::Failed,
-                };
-                tracing::info!(leg, code, "dial-out not answered");
-                self.leg_ended(now, leg, method);
+                let (method, reason) = failure_of(response);
+                self.dial_out_failed(now, leg, method, &reason);
             } else if branches.is_empty() {
                 entry.state = LegState::Up;
             }
@@ -257,4 +273,92 @@ impl Server {
             }
         }
     }
+
+    /// The first ringing of a dial-out shows in the roster.
+    fn dial_out_alerting(&mut self, now: Time, leg: u64) {
+        let Some(entry) = self.conferencing.legs.get(&leg) else {
+            return;
+        };
+        let (conference_id, user, endpoint) = (
+            entry.conference.clone(),
+            entry.user.clone(),
+            entry.endpoint.clone(),
+        );
+        let Some(conference) = self.conferencing.factory.conference_mut(&conference_id) else {
+            return;
+        };
+        if let Err(error) = conference.audio_alerting(now, &user, &endpoint) {
+            tracing::debug!(%error, "dial-out alerting");
+        }
+        self.apply_roster_events(now, &conference_id, None, Vec::new());
+    }
+
+    /// Dial-outs that rang too long are cancelled and shown not answered.
+    pub(super) fn dial_out_timers(&mut self, now: Time) {
+        let expired: Vec<u64> = self
+            .conferencing
+            .legs
+            .iter()
+            .filter(|(_, leg)| {
+                matches!(leg.state, LegState::Dialing { ring_until, answered: false, .. } if ring_until <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for leg in expired {
+            if let Some(LegState::Dialing { branches, .. }) =
+                self.conferencing.legs.get(&leg).map(|entry| &entry.state)
+            {
+                let keys: Vec<TransactionKey> =
+                    branches.iter().map(|(key, _)| key.clone()).collect();
+                for key in keys {
+                    if let Err(error) = self.transactions.cancel(now, &key) {
+                        tracing::debug!(%error, "cancel of an unanswered dial-out");
+                    }
+                }
+            }
+            self.dial_out_failed(now, leg, DisconnectionMethod::Failed, "no answer");
+        }
+    }
+
+    /// A 2xx to a dial-out that was given up: ACK it, then BYE.
+    fn hang_up_stray_answer(&mut self, now: Time, key: &TransactionKey, response: &Response) {
+        let Some(invite) = self.transactions.request(key).cloned() else {
+            return;
+        };
+        let Ok(mut dialog) = Dialog::from_uac(&invite, response) else {
+            return;
+        };
+        dialog.drop_own_routes(|uri| self.is_us(uri));
+        let id = dialog.id().clone();
+        self.conferencing.dialogs.insert(
+            id.clone(),
+            ConferenceDialog {
+                conference: String::new(),
+                user: String::new(),
+                kind: DialogKind::Focus,
+                dialog,
+            },
+        );
+        self.send_ack(&id, response);
+        self.send_bye(now, &id);
+    }
+}
+
+/// How a dial-out's final failure shows in the roster: the RFC 4575
+/// disconnection method and the reason in words.
+fn failure_of(response: &Response) -> (DisconnectionMethod, String) {
+    let code = response.status_code.code();
+    let reason = match code {
+        486 | 600 => "busy".to_owned(),
+        603 => "declined".to_owned(),
+        408 | 480 | 487 => "no answer".to_owned(),
+        404 | 484 | 604 => "no such number".to_owned(),
+        _ => format!("failed ({code} {})", build::reason_phrase(code)),
+    };
+    let method = if matches!(code, 486 | 600 | 603) {
+        DisconnectionMethod::Busy
+    } else {
+        DisconnectionMethod::Failed
+    };
+    (method, reason)
 }

@@ -29,6 +29,20 @@ pub(in crate::server) struct Leg {
     pub(super) local: Option<LocalMedia>,
 }
 
+impl Leg {
+    /// When an unanswered dial-out of this leg is given up.
+    pub(super) fn ring_until(&self) -> Option<Time> {
+        match self.state {
+            LegState::Dialing {
+                ring_until,
+                answered: false,
+                ..
+            } => Some(ring_until),
+            _ => None,
+        }
+    }
+}
+
 pub(super) enum LegState {
     /// An incoming media INVITE waits for the leg's ports.
     Answering {
@@ -45,6 +59,8 @@ pub(super) enum LegState {
     Dialing {
         branches: Vec<(TransactionKey, Request)>,
         answered: bool,
+        /// Unanswered by then, it is given up as not answered.
+        ring_until: Time,
     },
     /// The call is up.
     Up,
@@ -312,6 +328,34 @@ impl Server {
                 tracing::info!(%error, "a leg's re-INVITE we cannot answer");
                 self.reply(now, &key, &request, status(error.status_code()));
             }
+        }
+    }
+
+    /// A dial-out that came to nothing: the leg is gone, and the roster
+    /// shows why.
+    pub(super) fn dial_out_failed(
+        &mut self,
+        now: Time,
+        leg: u64,
+        method: DisconnectionMethod,
+        reason: &str,
+    ) {
+        let Some(entry) = self.conferencing.legs.remove(&leg) else {
+            return;
+        };
+        tracing::info!(leg, user = %entry.user, reason, "dial-out failed");
+        self.conferencing
+            .io_requests
+            .push_back(IoRequest::McuCloseLeg { leg });
+        let failed = self
+            .conferencing
+            .factory
+            .conference_mut(&entry.conference)
+            .map(|conference| conference.dial_out_failed(now, &entry.user, method, reason));
+        match failed {
+            Some(Ok(events)) => self.apply_roster_events(now, &entry.conference, None, events),
+            Some(Err(error)) => tracing::debug!(%error, "dial-out failed"),
+            None => {}
         }
     }
 

@@ -68,11 +68,16 @@ impl Conferencing {
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Time> {
-        self.factory
+        let expiry = self
+            .factory
             .conferences()
             .filter(|conference| is_unattended(conference))
             .map(|conference| conference.last_activity() + focus::IDLE_EXPIRY)
-            .min()
+            .min();
+        crate::proto::time::earliest(
+            expiry,
+            self.legs.values().filter_map(mcu::Leg::ring_until).min(),
+        )
     }
 }
 
@@ -265,6 +270,7 @@ impl Server {
 
     /// Conferences created and left unattended end after a while.
     pub(super) fn conference_timers(&mut self, now: Time) {
+        self.dial_out_timers(now);
         let expired: Vec<String> = self
             .conferencing
             .factory

@@ -32,6 +32,7 @@ pub fn user(
         status: "connected".into(),
         audio: audio.into(),
         muted: false,
+        reason: None,
         src_id,
     }
 }

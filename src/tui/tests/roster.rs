@@ -281,3 +281,20 @@ fn a_rebound_pane_key_and_help_key_work_in_the_roster_too() {
     let error = rebound(&[(KeyAction::NextPane, "L")]).unwrap_err();
     assert!(error.to_string().contains("Conference roster"), "{error}");
 }
+
+#[test]
+fn a_dial_out_that_failed_shows_why_on_its_row() {
+    let mut state = leading();
+    let mut phone = user(PHONE, "+14255550123", false, "disconnected", None);
+    phone.reason = Some("busy".into());
+    let mut users = everyone();
+    users.retain(|participant| participant.uri != PHONE);
+    users.push(phone);
+    update(&mut state, roster(2, false, users));
+    let screen = super::view::draw(&state, 120, 40).backend().to_string();
+    let row = screen
+        .lines()
+        .find(|line| line.contains("+14255550123"))
+        .expect("the phone's row");
+    assert!(row.contains("busy"), "{row}");
+}

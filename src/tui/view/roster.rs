@@ -226,6 +226,12 @@ fn audio(state: &AppState, user: &Participant) -> (String, Style) {
     } else {
         user.audio.as_str()
     };
+    if status == "disconnected" {
+        // A dial-out that came to nothing says why: busy, no answer.
+        if let Some(reason) = user.reason.as_deref().filter(|r| !r.is_empty()) {
+            return (elide(reason, AUDIO), theme::error());
+        }
+    }
     let (label, style) = match status {
         "connected" | "muted-via-focus" if !no_audio => ("connected", theme::ok()),
         "on-hold" => ("on hold", waiting),

@@ -49,6 +49,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             status: "connected".into(),
             audio: "none".into(),
             muted: false,
+            reason: None,
             src_id: None,
         }
     );
@@ -89,6 +90,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             status: "connected".into(),
             audio: "connected".into(),
             muted: true,
+            reason: None,
             src_id: Some(7),
         }
     );

@@ -96,8 +96,12 @@ impl Conference {
             user.roles = vec![role.as_str().to_owned()];
             user
         });
-        user.endpoints
-            .retain(|endpoint| endpoint.entity != endpoint_entity);
+        // A call that ended (or a dial-out that failed) is history now.
+        user.endpoints.retain(|endpoint| {
+            endpoint.entity != endpoint_entity
+                && !(is_audio_video(endpoint)
+                    && endpoint.status == Some(EndpointStatus::Disconnected))
+        });
         user.endpoints.push(Endpoint {
             session_type: Some(SessionType::AudioVideo),
             status: Some(EndpointStatus::DialingOut),

@@ -334,6 +334,56 @@ impl Conference {
         user: &str,
         method: DisconnectionMethod,
     ) -> Result<Vec<RosterEvent>, FocusError> {
+        self.audio_ended(now, user, method, None)
+    }
+
+    /// A dial-out rings: the endpoint it calls shows `alerting`.
+    pub fn audio_alerting(
+        &mut self,
+        now: Time,
+        user: &str,
+        endpoint: &str,
+    ) -> Result<(), FocusError> {
+        self.check_live()?;
+        let mut entry = self
+            .roster
+            .user(user)
+            .cloned()
+            .ok_or_else(|| FocusError::UnknownUser(user.to_owned()))?;
+        let Some(ringing) = entry
+            .endpoints
+            .iter_mut()
+            .find(|existing| existing.entity == endpoint)
+            .filter(|existing| existing.status == Some(EndpointStatus::DialingOut))
+        else {
+            return Ok(());
+        };
+        ringing.status = Some(EndpointStatus::Alerting);
+        self.last_activity = now;
+        self.set_user(entry).map_err(|_| FocusError::Full)
+    }
+
+    /// A dial-out failed (busy, not answered, no route): the endpoint shows
+    /// disconnected with the method and `reason`, and the user stays in
+    /// the roster so that everyone sees why, until a leader removes them or
+    /// calls again.
+    pub fn dial_out_failed(
+        &mut self,
+        now: Time,
+        user: &str,
+        method: DisconnectionMethod,
+        reason: &str,
+    ) -> Result<Vec<RosterEvent>, FocusError> {
+        self.audio_ended(now, user, method, Some(reason))
+    }
+
+    fn audio_ended(
+        &mut self,
+        now: Time,
+        user: &str,
+        method: DisconnectionMethod,
+        reason: Option<&str>,
+    ) -> Result<Vec<RosterEvent>, FocusError> {
         self.check_live()?;
         let mut entry = self
             .roster
@@ -341,12 +391,20 @@ impl Conference {
             .cloned()
             .ok_or_else(|| FocusError::UnknownUser(user.to_owned()))?;
         let mut events = Vec::new();
+        let mut never_answered = true;
         for endpoint in entry.endpoints.iter_mut().filter(|e| is_audio_video(e)) {
             if endpoint.status == Some(EndpointStatus::Disconnected) {
                 continue;
             }
+            never_answered &= matches!(
+                endpoint.status,
+                Some(
+                    EndpointStatus::DialingOut | EndpointStatus::Alerting | EndpointStatus::Pending
+                )
+            );
             endpoint.status = Some(EndpointStatus::Disconnected);
             endpoint.disconnection_method = Some(method.clone());
+            endpoint.disconnection_reason = reason.map(str::to_owned);
             events.push(RosterEvent::AudioLeft {
                 user: user.to_owned(),
                 endpoint: endpoint.entity.clone(),
@@ -358,7 +416,7 @@ impl Conference {
             endpoint.session_type == Some(SessionType::Focus)
                 && endpoint.status == Some(EndpointStatus::Connected)
         });
-        if in_focus {
+        if in_focus || (reason.is_some() && never_answered) {
             // Only endpoints changed, which the limits do not count.
             self.set_user(entry).map_err(|_| FocusError::Full)?;
         } else {
