@@ -87,6 +87,14 @@ impl ServerProcess {
         server
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data
+            .as_ref()
+            .map(|data| data.path())
+            .expect("data directory kept until kill")
+    }
+
     /// Sends OPTIONS keep-alives until one is answered.
     fn wait_until_answering(&self) {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -235,6 +235,12 @@ impl Linphone {
     /// Starts linphonec registering `user` (password = user name) to
     /// `server`, playing a `LINPHONE_HZ` tone and recording what it hears.
     fn start(server: SocketAddr, user: &str) -> Linphone {
+        Self::start_as(server, user, user)
+    }
+
+    /// Starts linphonec registering `sip:{identity}@confab.local` with the
+    /// credentials of `user`: as a desk phone registers its owner's number.
+    fn start_as(server: SocketAddr, identity: &str, user: &str) -> Linphone {
         let binary = find_in_path("linphonec").unwrap_or_else(|| {
             panic!(
                 "linphonec is not installed: run scripts/setup-system.sh \
@@ -251,6 +257,7 @@ impl Linphone {
             .replace("${SIP_PORT}", &free_port().to_string())
             .replace("${RTP_PORT}", &free_rtp_port().to_string())
             .replace("${SERVER}", &server.to_string())
+            .replace("${IDENTITY}", identity)
             .replace("${USER}", user)
             .replace("${PASSWORD}", user)
             .replace("${DOMAIN}", DOMAIN);
@@ -539,4 +546,71 @@ fn answered_codec(log: &str) -> Option<String> {
             (None, other) => format!("payload type {other}"),
         })
     })
+}
+
+/// The samples of a WAV file still being written (its header lags), read
+/// straight from the bytes after the 44-byte header.
+fn samples_so_far(path: &Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes
+        .get(44..)
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .map(|pair| i16::from_le_bytes([pair[0], pair[1]]))
+        .collect()
+}
+
+#[test]
+fn a_conference_calls_a_desk_phone_by_its_number_and_the_phone_line_for_another() {
+    let _turn = crate::harness::audio_call_turn();
+    let server = ServerProcess::start_with(&["--demo-buddies"]);
+    let dir = tempfile::tempdir().unwrap();
+    let amy_wav = dir.path().join("amy.wav");
+    let mut amy = AgentProcess::start(
+        "amy",
+        server.addr,
+        "amy",
+        "amy",
+        &[
+            "--audio-in",
+            &format!("tone:{CONFAB_HZ}"),
+            "--audio-out",
+            &format!("wav:{}", amy_wav.display()),
+        ],
+    );
+    amy.expect("registered", WAIT);
+    // Vivian's desk phone: linphonec registering her work number.
+    let mut desk = Linphone::start_as(server.addr, "+14255032002", "vivian");
+    desk.wait_until_registered();
+
+    amy.send(json!({"cmd": "conference.create"}));
+    amy.expect("conference", WAIT);
+    amy.send(json!({"cmd": "conference.join_audio", "via": "client"}));
+    roster_with(&amy, "sip:amy@confab.local");
+
+    amy.send(json!({"cmd": "conference.invite", "uri": "tel:+14255032002"}));
+    desk.expect("Receiving new incoming call from", WAIT);
+    desk.send("answer");
+    desk.expect("Media streams established", WAIT);
+    roster_with(&amy, "tel:+14255032002");
+
+    amy.send(json!({"cmd": "conference.invite", "uri": "tel:+15551230000"}));
+    roster_with(&amy, "tel:+15551230000");
+
+    // The line records what it hears: Amy's and the desk phone's tones.
+    let line = server.data_dir().join("line-heard.wav");
+    wait_for_growth(&[&line, &amy_wav, &desk.recording()], CALL_SECONDS * 96_000);
+    let heard = samples_so_far(&line);
+    let tail = &heard[heard.len().saturating_sub(2 * 48_000)..];
+    for (who, hz) in [("amy", CONFAB_HZ), ("the desk phone", LINPHONE_HZ)] {
+        let windows = windows_with(tail, 48_000, hz);
+        assert!(
+            windows >= 80,
+            "the phone line heard {who} in only {windows} of 100 windows"
+        );
+    }
+    desk.send("terminate");
+    desk.expect("ended", WAIT);
+    desk.quit();
+    assert!(amy.quit(WAIT).success());
 }
