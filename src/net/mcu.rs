@@ -144,6 +144,10 @@ async fn handle_request(
             }
             None
         }
+        IoRequest::McuMoveLeg { leg, conference } => {
+            tracing::warn!(leg, %conference, "moving a leg between conferences is not built yet");
+            None
+        }
         IoRequest::StartMedia { .. }
         | IoRequest::StopMedia { .. }
         | IoRequest::Mute { .. }

@@ -237,7 +237,8 @@ fn handle_request(
         IoRequest::McuOpenLeg { .. }
         | IoRequest::McuStartLeg { .. }
         | IoRequest::McuCloseLeg { .. }
-        | IoRequest::McuFilterLeg { .. } => {
+        | IoRequest::McuFilterLeg { .. }
+        | IoRequest::McuMoveLeg { .. } => {
             tracing::warn!(?request, "a client's media task has no conference mixer")
         }
     }

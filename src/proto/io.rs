@@ -36,6 +36,10 @@ pub enum IoRequest {
     McuCloseLeg { leg: u64 },
     /// A leader blocked (muted) or unblocked the leg's audio.
     McuFilterLeg { leg: u64, blocked: bool },
+    /// Mix the leg with the legs of `conference` from now on (a phone that
+    /// dialled the access number and entered a conference's code), keeping
+    /// its ports, SSRC and codec.
+    McuMoveLeg { leg: u64, conference: String },
 }
 
 /// What the driver tells a core back about an [`IoRequest`].
@@ -45,4 +49,7 @@ pub enum IoResult {
     McuLegReady { leg: u64, port: u16 },
     /// No port pair could be bound for the leg.
     McuLegFailed { leg: u64, reason: String },
+    /// The leg's caller pressed a key (RFC 4733 telephone-event, reported
+    /// once per key press): 0-9, *, #, A-D.
+    McuDtmf { leg: u64, digit: char },
 }

@@ -191,6 +191,11 @@ impl Server {
         true
     }
 
+    /// A key the caller of a leg pressed.
+    pub(super) fn leg_dtmf(&mut self, _now: Time, leg: u64, digit: char) {
+        tracing::debug!(leg, %digit, "DTMF on a conference leg");
+    }
+
     /// No ports for the leg: it fails.
     pub(super) fn leg_failed(&mut self, now: Time, leg: u64) {
         let Some(entry) = self.conferencing.legs.remove(&leg) else {

@@ -265,6 +265,7 @@ impl Server {
                 tracing::warn!(leg, %reason, "no media ports for a conference leg");
                 self.leg_failed(now, leg);
             }
+            IoResult::McuDtmf { leg, digit } => self.leg_dtmf(now, leg, digit),
         }
     }
 
