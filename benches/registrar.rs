@@ -45,6 +45,7 @@ fn server() -> Server {
             trusted_peers: Vec::new(),
             seed: 1,
             pstn: None,
+            access_number: None,
         },
         Box::new(directory),
         Box::new(Contacts::open_in_memory().unwrap()),

@@ -170,6 +170,8 @@ pub enum AgentEvent {
         version: u32,
         locked: bool,
         users: Vec<AgentParticipant>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dial_in: Option<AgentDialIn>,
     },
     Ejected {
         focus: String,
@@ -177,6 +179,13 @@ pub enum AgentEvent {
     ConferenceEnded {
         focus: String,
     },
+}
+
+/// How phones join a conference (see [`client::DialIn`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentDialIn {
+    pub number: String,
+    pub code: String,
 }
 
 /// One roster user (see [`client::Participant`]).
@@ -414,11 +423,16 @@ pub fn event_line(event: &client::Event) -> Option<String> {
             version,
             locked,
             users,
+            dial_in,
         } => AgentEvent::Roster {
             focus: focus.clone(),
             version: *version,
             locked: *locked,
             users: users.iter().map(participant).collect(),
+            dial_in: dial_in.as_ref().map(|dial_in| AgentDialIn {
+                number: dial_in.number.clone(),
+                code: dial_in.code.clone(),
+            }),
         },
         client::Event::ConferenceInvitation { from, focus } => AgentEvent::IncomingCall {
             from: from.clone(),

@@ -317,6 +317,7 @@ async fn start_local_server(
         demo_buddies: true,
         trusted_peers: Vec::new(),
         trunk: None,
+        access_number: None,
     };
     let service = Service::bind(options).await?;
     tracing::info!(addr = %sign_in.server, "no server answered; started the local one");

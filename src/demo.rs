@@ -43,6 +43,10 @@ pub struct Persona {
     pub records_calls: bool,
 }
 
+/// The demo directory's conferencing access number: phones call it and key
+/// in a conference's code to join.
+pub const ACCESS_NUMBER: &str = "+14255550100";
+
 /// The user the simulated phone line signs in as: local mode's mediation
 /// gateway sends it every number that no phone here answers for.
 pub const PHONE_LINE: &str = "line";

@@ -37,6 +37,8 @@ pub enum ServiceError {
     Contacts { dir: PathBuf, source: ContactsError },
     #[error("loading users from {file}: {source}")]
     Directory { file: PathBuf, source: StoreError },
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -53,6 +55,9 @@ pub struct ServeOptions {
     /// Where phone numbers nobody here answers for go; without one, the
     /// demo buddies' simulated phone line takes them.
     pub trunk: Option<SocketAddr>,
+    /// The number phones call to join a conference by code; the demo
+    /// directory has one of its own.
+    pub access_number: Option<String>,
 }
 
 /// A bound, ready server; [`Service::run`] serves until shut down.
@@ -65,6 +70,14 @@ pub struct Service {
 
 impl Service {
     pub async fn bind(options: ServeOptions) -> Result<Service, ServiceError> {
+        if let Some(number) = &options.access_number {
+            if !crate::server::gateway::is_e164(number) {
+                return Err(ServiceError::Config(format!(
+                    "--access-number {number:?} is not an E.164 number: write + and the digits, \
+                     e.g. +14255550100"
+                )));
+            }
+        }
         let store_error = |source| ServiceError::Store {
             dir: options.data.clone(),
             source,
@@ -125,6 +138,10 @@ impl Service {
                 }
                 None => None,
             },
+            access_number: self.options.access_number.clone().or_else(|| {
+                (self.options.demo || self.options.demo_buddies)
+                    .then(|| crate::demo::ACCESS_NUMBER.to_owned())
+            }),
         };
         let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts));
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");

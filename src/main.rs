@@ -108,6 +108,10 @@ struct ServeArgs {
     /// phone here answers for; without one, --demo-buddies plays a simulated phone line.
     #[arg(long)]
     trunk: Option<SocketAddr>,
+    /// The E.164 number phones call to join a conference by keying in its code (with --demo:
+    /// +14255550100).
+    #[arg(long)]
+    access_number: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +293,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         demo_buddies: args.demo_buddies,
         trusted_peers: args.trusted_peers,
         trunk: args.trunk,
+        access_number: args.access_number,
     };
     let service = Service::bind(options).await?;
     let shutdown = async {

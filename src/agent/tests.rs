@@ -197,6 +197,7 @@ fn conference_events_print_with_their_contract_names() {
         focus: focus.into(),
         version: 4,
         locked: true,
+        dial_in: None,
         users: vec![
             client::Participant {
                 uri: "sip:amy@confab.local".into(),

@@ -123,6 +123,13 @@ pub enum AudioVia {
     Phone { number: String },
 }
 
+/// A conference's dial-in: call `number`, then key in `code` and `#`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialIn {
+    pub number: String,
+    pub code: String,
+}
+
 /// A conference participant as the roster shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
@@ -266,6 +273,8 @@ pub enum Event {
         version: u32,
         locked: bool,
         users: Vec<Participant>,
+        /// How phones join by calling in, when the service takes calls.
+        dial_in: Option<DialIn>,
     },
     /// An A/V MCU calls us into its conference (a leader's invitation);
     /// answered with [`Command::AnswerCall`], which also joins the focus.

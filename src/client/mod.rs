@@ -20,7 +20,7 @@ mod register;
 pub mod registration;
 pub mod subscription;
 
-pub use api::{AudioVia, Availability, Buddy, Command, Event, Participant};
+pub use api::{AudioVia, Availability, Buddy, Command, DialIn, Event, Participant};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

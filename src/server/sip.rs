@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub seed: u64,
     /// Where numbers that no desk phone here answers for go.
     pub pstn: Option<super::gateway::PstnRoute>,
+    /// The E.164 number phones call to join a conference by its code.
+    pub access_number: Option<String>,
 }
 
 /// What the server's driver hands it besides SIP: the answers to its I/O
@@ -133,6 +135,7 @@ impl Server {
         let conferencing = super::conferencing::Conferencing::new(
             &config.domain.to_ascii_lowercase(),
             config.seed.rotate_left(29),
+            config.access_number.clone(),
         );
         let pstn = config.pstn.clone();
         if let Some(super::gateway::PstnRoute::Trunk(trunk)) = &pstn {
@@ -236,8 +239,16 @@ impl Server {
             },
             _ => None,
         };
+        if self.in_conference_dialog(&request) {
+            return self.handle_conference_dialog_request(now, key, request);
+        }
         if let Some(conference) = conference {
             return self.handle_conference_request(now, key, request, from, conference, user);
+        }
+        if let Target::User(aor) = &target {
+            if self.is_access_number(aor.user()) {
+                return self.access_call(now, key, request, user.as_deref());
+            }
         }
         let presence_target = match &target {
             Target::User(aor) => Some(aor),

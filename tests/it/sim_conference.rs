@@ -530,3 +530,86 @@ fn a_busy_or_unanswered_number_shows_so_in_the_roster() {
     let cancel = net.expect_raw(desk, "CANCEL");
     assert!(cancel.contains("CANCEL sip:"), "{cancel}");
 }
+
+#[test]
+fn a_phone_dials_the_access_number_keys_in_the_code_and_joins() {
+    use confab::proto::IoResult;
+    use confab::proto::SipCore as _;
+    use confab::server::ServerCommand;
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, registered)
+    });
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| {
+            matches!(
+                e,
+                Event::Roster {
+                    dial_in: Some(_),
+                    ..
+                }
+            )
+        })
+    });
+    let dial_in = net.clients[vivian]
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::Roster { dial_in, .. } => dial_in.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(dial_in.number, confab::demo::ACCESS_NUMBER);
+    assert_eq!(dial_in.code.len(), 6);
+
+    // Hao's phone calls the access number and is answered into a lobby.
+    let phone = net.add_raw("10.0.0.21:5060");
+    let access = format!("sip:{}@confab.local;user=phone", dial_in.number);
+    let answered = crate::sim_focus::authenticated(
+        &mut net,
+        phone,
+        "hao",
+        "INVITE",
+        &access,
+        "dialin",
+        "",
+        "application/sdp",
+        crate::sim_focus::OFFER,
+    );
+    assert!(answered.starts_with("SIP/2.0 200"), "{answered}");
+    let lobby = net
+        .mcu
+        .iter()
+        .find_map(|request| match request {
+            IoRequest::McuOpenLeg { conference, leg } if conference.starts_with("lobby") => {
+                Some(*leg)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let press = |net: &mut Network, keys: &str| {
+        for digit in keys.chars() {
+            let now = net.now;
+            net.server.handle_command(
+                now,
+                ServerCommand::Io(IoResult::McuDtmf { leg: lobby, digit }),
+            );
+        }
+        net.run_for(Duration::from_millis(100));
+    };
+    // A wrong code changes nothing; `*` starts again; the right one joins.
+    press(&mut net, "999999#");
+    press(&mut net, "12*");
+    press(&mut net, &format!("{}#", dial_in.code));
+    assert!(net.mcu.iter().any(|request| matches!(
+        request,
+        IoRequest::McuMoveLeg { leg, .. } if *leg == lobby
+    )));
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, HAO, |user| {
+            user.audio == "connected" && user.roles == ["attendee"]
+        })
+    });
+}

@@ -573,7 +573,7 @@ fn the_im_mcu_relays_a_message_to_every_other_participant_naming_the_sender() {
     assert!(outsider.starts_with("SIP/2.0 403"), "{outsider}");
 }
 
-const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+pub(crate) const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
                      m=audio 4000 RTP/AVP 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n";
 pub(crate) const PCMU_ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.21\r\ns=-\r\nc=IN IP4 10.0.0.21\r\nt=0 0\r\n\
                            m=audio 4100 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";

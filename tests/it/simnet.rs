@@ -294,6 +294,7 @@ pub fn server_with_users(seed: u64, extra: &[String]) -> Server {
             pstn: Some(confab::server::gateway::PstnRoute::User(
                 confab::demo::PHONE_LINE.into(),
             )),
+            access_number: Some(confab::demo::ACCESS_NUMBER.into()),
         },
         Box::new(directory),
         Box::new(contacts),

@@ -224,6 +224,7 @@ impl Client {
         let roster = &conference.roster;
         let users = roster.users().map(participant).collect();
         let locked = roster.is_locked();
+        let dial_in = dial_in_of(roster);
         let role = roster.roles(&aor).first().cloned();
         let ended = roster
             .conference_state()
@@ -251,6 +252,7 @@ impl Client {
             version: change.version,
             locked,
             users,
+            dial_in,
         });
         if let Some(role) = role {
             self.events
@@ -265,6 +267,24 @@ impl Client {
             None => {}
         }
     }
+}
+
+/// How to join by phone: the focus lists a `tel:` conference URI whose
+/// display text gives the code (`code 123456`).
+fn dial_in_of(roster: &crate::proto::conference_info::Roster) -> Option<crate::client::DialIn> {
+    roster.description()?.conf_uris.iter().find_map(|entry| {
+        let number = entry.uri.strip_prefix("tel:")?;
+        let code = entry
+            .display_text
+            .as_deref()?
+            .trim()
+            .strip_prefix("code ")?
+            .trim();
+        (!number.is_empty() && !code.is_empty()).then(|| crate::client::DialIn {
+            number: number.to_owned(),
+            code: code.to_owned(),
+        })
+    })
 }
 
 /// A roster user as the front end sees it.

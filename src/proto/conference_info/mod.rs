@@ -254,6 +254,8 @@ pub struct Description {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfUri {
     pub uri: String,
+    /// `<display-text>`: for a dial-in number, the code to enter.
+    pub display_text: Option<String>,
     /// `chat`, `audio-video` on the OCS focus; `participation` and others
     /// elsewhere.
     pub purpose: Option<String>,

@@ -67,6 +67,7 @@ fn description(element: &Element) -> Result<Description, ConferenceInfoError> {
                     let uri = ci_text(entry, "uri")?;
                     Some(ConfUri {
                         uri,
+                        display_text: ci_text(entry, "display-text"),
                         purpose: ci_text(entry, "purpose"),
                     })
                 })

@@ -228,12 +228,14 @@ fn random_description(rng: &mut StdRng) -> Option<Description> {
     if rng.random_bool(0.7) {
         conf_uris.push(ConfUri {
             uri: FOCUS.replace(":focus:", ":chat:"),
+            display_text: None,
             purpose: Some("chat".into()),
         });
     }
     if rng.random_bool(0.7) {
         conf_uris.push(ConfUri {
             uri: FOCUS.replace(":focus:", ":audio-video:"),
+            display_text: pick(rng, &[None, Some("code 123456")]).map(str::to_owned),
             purpose: pick(rng, &[None, Some("audio-video")]).map(str::to_owned),
         });
     }

@@ -149,6 +149,7 @@ fn a_document_round_trips_through_xml_with_text_that_needs_escaping() {
             subject: Some("Q3 <plans> & \"more\" — 東京".into()),
             conf_uris: vec![ConfUri {
                 uri: "sip:amy@confab.local;gruu;opaque=app:conf:chat:id:4KT9QZ2M".into(),
+                display_text: Some("code <1> & 2".into()),
                 purpose: None,
             }],
         }),

@@ -53,6 +53,9 @@ fn write_description(document: &mut DocumentWriter, description: &Description) {
         for conf_uri in &description.conf_uris {
             document.start("entry", &[]);
             document.text_element("uri", &[], &conf_uri.uri);
+            if let Some(display_text) = &conf_uri.display_text {
+                document.text_element("display-text", &[], display_text);
+            }
             if let Some(purpose) = &conf_uri.purpose {
                 document.text_element("purpose", &[], purpose);
             }

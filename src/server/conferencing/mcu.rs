@@ -55,6 +55,9 @@ pub(super) enum LegState {
         referred_by: Option<String>,
         mcu_uri: String,
     },
+    /// Answered at the access number: waiting for the caller to key in a
+    /// conference's code and `#`.
+    Lobby { digits: String, tries: u8 },
     /// Dial-out INVITEs are out, one per registered contact.
     Dialing {
         branches: Vec<(TransactionKey, Request)>,
@@ -93,6 +96,21 @@ impl Server {
                 status_with_reason(403, "Conference Locked"),
             );
         }
+        self.open_answering_leg(now, key, request, &conference_id, aor);
+    }
+
+    /// Opens a leg for a media INVITE once its offer is one the mixer can
+    /// take; it is answered when its ports are bound. An empty
+    /// `conference_id` is the dial-in lobby: the leg is mixed with no one
+    /// until its caller keys in a conference's code.
+    pub(super) fn open_answering_leg(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+        conference_id: &str,
+        user: String,
+    ) {
         if request.body.is_empty() || content_type(&request).as_deref() != Some("application/sdp") {
             // RFC 3264 late offer is not taken: the mixer needs the codec
             // before it answers.
@@ -105,12 +123,17 @@ impl Server {
         }
         let leg = self.conferencing.next_leg;
         self.conferencing.next_leg += 1;
-        let endpoint = contact_of(&request).unwrap_or_else(|| format!("{aor};leg={leg}"));
+        let endpoint = contact_of(&request).unwrap_or_else(|| format!("{user};leg={leg}"));
+        let mixer = if conference_id.is_empty() {
+            format!("lobby-{leg}")
+        } else {
+            conference_id.to_owned()
+        };
         self.conferencing.legs.insert(
             leg,
             Leg {
-                conference: conference_id.clone(),
-                user: aor,
+                conference: conference_id.to_owned(),
+                user,
                 endpoint,
                 state: LegState::Answering {
                     key,
@@ -122,7 +145,7 @@ impl Server {
         self.conferencing
             .io_requests
             .push_back(IoRequest::McuOpenLeg {
-                conference: conference_id,
+                conference: mixer,
                 leg,
             });
     }
@@ -191,11 +214,6 @@ impl Server {
         true
     }
 
-    /// A key the caller of a leg pressed.
-    pub(super) fn leg_dtmf(&mut self, _now: Time, leg: u64, digit: char) {
-        tracing::debug!(leg, %digit, "DTMF on a conference leg");
-    }
-
     /// No ports for the leg: it fails.
     pub(super) fn leg_failed(&mut self, now: Time, leg: u64) {
         let Some(entry) = self.conferencing.legs.remove(&leg) else {
@@ -256,6 +274,9 @@ impl Server {
             entry.user.clone(),
             entry.endpoint.clone(),
         );
+        if conference_id.is_empty() {
+            return self.answer_lobby_leg(now, leg, key, invite, dialog, &tag, outcome.sdp, audio);
+        }
         let joined = self
             .conferencing
             .factory
@@ -401,7 +422,7 @@ impl Server {
                         }
                     }
                 }
-                LegState::DialPending { .. } | LegState::Up => {}
+                LegState::DialPending { .. } | LegState::Lobby { .. } | LegState::Up => {}
             }
         }
     }

@@ -16,6 +16,7 @@
 //! one of our dialogs speaks for the user the dialog was made with.
 
 mod chat;
+mod dial_in;
 mod dial_out;
 mod focus;
 mod mcu;
@@ -48,12 +49,15 @@ pub(super) struct Conferencing {
     /// What our own client transactions are for.
     outgoing: HashMap<TransactionKey, Outgoing>,
     io_requests: std::collections::VecDeque<IoRequest>,
+    /// The E.164 number phones call to join by code.
+    access_number: Option<String>,
 }
 
 impl Conferencing {
-    pub(super) fn new(domain: &str, seed: u64) -> Self {
+    pub(super) fn new(domain: &str, seed: u64, access_number: Option<String>) -> Self {
         Conferencing {
-            factory: FocusFactory::new(domain),
+            factory: FocusFactory::new(domain).with_access_number(access_number.clone()),
+            access_number,
             rng: StdRng::seed_from_u64(seed),
             dialogs: HashMap::new(),
             legs: HashMap::new(),
@@ -162,6 +166,27 @@ impl Server {
             }
             (Method::Options, _) => self.reply(now, &key, &request, status(200)),
             _ => self.reply(now, &key, &request, status(405)),
+        }
+    }
+
+    /// A request in a dialog the focus or an MCU is in, whatever its
+    /// Request-URI.
+    pub(in crate::server) fn in_conference_dialog(&self, request: &Request) -> bool {
+        let in_dialog =
+            build::to_has_tag(request.to_header().map(|to| to.value()).unwrap_or_default());
+        in_dialog
+            && dialog_id_of_request(request, true)
+                .is_some_and(|id| self.conferencing.dialogs.contains_key(&id))
+    }
+
+    pub(in crate::server) fn handle_conference_dialog_request(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+    ) {
+        if let Some(id) = dialog_id_of_request(&request, true) {
+            self.handle_in_dialog(now, key, request, id);
         }
     }
 

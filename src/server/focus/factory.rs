@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::Conference;
+use super::{Conference, DialIn};
 use crate::proto::Time;
 use crate::proto::c3p::{
     self, AdmissionPolicy, C3pCommand, C3pRequest, C3pResponse, FailureReason, GetConference,
@@ -27,6 +27,8 @@ pub const MAX_CONFERENCES: usize = 10_000;
 pub struct FocusFactory {
     domain: String,
     conferences: BTreeMap<String, Conference>,
+    /// The conferencing service's dial-in number, if it has one.
+    access_number: Option<String>,
 }
 
 impl FocusFactory {
@@ -35,7 +37,25 @@ impl FocusFactory {
         FocusFactory {
             domain: domain.into(),
             conferences: BTreeMap::new(),
+            access_number: None,
         }
+    }
+
+    /// Conferences made from now on can be joined by calling `number` (an
+    /// E.164 number) and keying in their code.
+    pub fn with_access_number(mut self, number: Option<String>) -> FocusFactory {
+        self.access_number = number;
+        self
+    }
+
+    /// The live conference whose dial-in code is `code`.
+    pub fn conference_by_code(&self, code: &str) -> Option<&Conference> {
+        self.conferences.values().find(|conference| {
+            !conference.is_ended()
+                && conference
+                    .dial_in()
+                    .is_some_and(|dial_in| dial_in.code == code)
+        })
     }
 
     pub fn domain(&self) -> &str {
@@ -146,7 +166,21 @@ impl FocusFactory {
         let focus =
             ConferenceUri::conference(ConferencePart::Focus, organizer_user, &self.domain, &id)
                 .map_err(|_| FailureReason::InvalidUserEntity)?;
-        let conference = Conference::new(now, id.clone(), focus, from_user, &asked.subject);
+        let dial_in = self.access_number.clone().map(|access_number| {
+            // Six digits, unique among the live conferences.
+            let code = loop {
+                let code = format!("{:06}", rng.random_range(0..1_000_000u32));
+                if self.conference_by_code(&code).is_none() {
+                    break code;
+                }
+            };
+            DialIn {
+                access_number,
+                code,
+            }
+        });
+        let conference =
+            Conference::new(now, id.clone(), focus, from_user, &asked.subject, dial_in);
         let info = describe(&conference, asked);
         self.conferences.insert(id, conference);
         Ok(info)

@@ -47,7 +47,7 @@
 mod conference;
 mod factory;
 
-pub use conference::{AUDIO_MEDIA_ID, Conference};
+pub use conference::{AUDIO_MEDIA_ID, Conference, DialIn};
 pub use factory::{FocusFactory, MAX_CONFERENCES, MCU_TYPES};
 
 use thiserror::Error;

@@ -74,6 +74,8 @@ pub struct Conference {
     pub leaving: bool,
     /// When we joined, by the state's clock.
     pub since_ms: i64,
+    /// How phones dial in: the access number and the code.
+    pub dial_in: Option<(String, String)>,
 }
 
 impl Conference {
@@ -92,6 +94,7 @@ impl Conference {
             typing_until: BTreeMap::new(),
             leaving: false,
             since_ms: now_ms,
+            dial_in: None,
         }
     }
 

@@ -48,6 +48,7 @@ pub fn roster(version: u32, locked: bool, users: Vec<Participant>) -> Msg {
         version,
         locked,
         users,
+        dial_in: None,
     })
 }
 

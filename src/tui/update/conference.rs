@@ -248,7 +248,13 @@ pub(super) fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects)
             version,
             locked,
             users,
-        } => roster(state, &focus, version, locked, users, fx),
+            dial_in,
+        } => {
+            if let Some(conference) = state.conference.as_mut().filter(|c| c.focus == focus) {
+                conference.dial_in = dial_in.map(|dial_in| (dial_in.number, dial_in.code));
+            }
+            roster(state, &focus, version, locked, users, fx)
+        }
         Event::ConferenceInvitation { from, focus } => {
             state.invitation = Some(Invitation { from, focus });
             fx.bell = true;

@@ -61,6 +61,12 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     if let Some(id) = conference_id(&conference.focus) {
         title.push(Span::styled(format!("{id} "), theme::dim()));
     }
+    if let Some((number, code)) = &conference.dial_in {
+        title.push(Span::styled(
+            format!("· ☎ {number} code {code}# "),
+            theme::dim(),
+        ));
+    }
     if conference.locked {
         title.push(Span::styled(
             "· Locked ",

@@ -14,6 +14,7 @@ fn rosters(harness: &mut Harness) -> Vec<(u32, bool, Vec<Participant>)> {
                 version,
                 locked,
                 users,
+                ..
             } => {
                 assert_eq!(f, focus());
                 Some((version, locked, users))

@@ -42,6 +42,15 @@ pub struct Conference {
     ended: bool,
     /// Numbers the endpoints of dial-outs that name none.
     dial_outs: u64,
+    dial_in: Option<DialIn>,
+}
+
+/// How a phone joins by calling in: the conferencing service's access
+/// number, then this conference's code and `#` on the keypad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialIn {
+    pub access_number: String,
+    pub code: String,
 }
 
 type Outcome = Result<Vec<RosterEvent>, FailureReason>;
@@ -55,18 +64,29 @@ impl Conference {
         focus: ConferenceUri,
         organizer: &str,
         subject: &str,
+        dial_in: Option<DialIn>,
     ) -> Conference {
         let mut roster = Roster::new(focus.to_string());
-        let conf_uris = [ConferencePart::Chat, ConferencePart::AudioVideo]
+        let mut conf_uris: Vec<ConfUri> = [ConferencePart::Chat, ConferencePart::AudioVideo]
             .into_iter()
             .filter_map(|part| {
                 let uri = focus.with_part(part).ok()?;
                 Some(ConfUri {
                     uri: uri.to_string(),
+                    display_text: None,
                     purpose: Some(part.as_str().to_owned()),
                 })
             })
             .collect();
+        if let Some(dial_in) = &dial_in {
+            // RFC 4575 §5.3.5: a URI to join by, here a phone number; the
+            // code to key in after it is its display text.
+            conf_uris.push(ConfUri {
+                uri: format!("tel:{}", dial_in.access_number),
+                display_text: Some(format!("code {}", dial_in.code)),
+                purpose: Some("participation".to_owned()),
+            });
+        }
         roster.set_description(Some(Description {
             subject: (!subject.is_empty()).then(|| subject.to_owned()),
             conf_uris,
@@ -84,6 +104,7 @@ impl Conference {
             locked: false,
             ended: false,
             dial_outs: 0,
+            dial_in,
         };
         conference.update_conference_state();
         conference.published = conference.roster.clone();
@@ -102,6 +123,12 @@ impl Conference {
     /// The URI of one of this conference's MCUs.
     pub fn mcu_uri(&self, part: ConferencePart) -> Option<ConferenceUri> {
         self.focus.with_part(part).ok()
+    }
+
+    /// The access number and code to join by phone, when the service has
+    /// an access number.
+    pub fn dial_in(&self) -> Option<&DialIn> {
+        self.dial_in.as_ref()
     }
 
     pub fn organizer(&self) -> &str {
