@@ -27,6 +27,7 @@ pub mod dtmf;
 pub mod framing;
 pub mod io;
 pub mod iscomposing;
+pub mod location_profile;
 pub mod message;
 pub mod pidf;
 pub mod rtp;
