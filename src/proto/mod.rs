@@ -30,6 +30,7 @@ pub mod iscomposing;
 pub mod location_profile;
 pub mod message;
 pub mod pidf;
+pub mod provisioning;
 pub mod rtp;
 pub mod sdp;
 pub mod time;
