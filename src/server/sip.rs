@@ -44,6 +44,17 @@ pub trait UserDirectory {
     fn display_name(&self, _username: &str, _domain: &str) -> Option<String> {
         None
     }
+
+    /// The user's work number, E.164, for provisioning.
+    fn work_number(&self, _username: &str, _domain: &str) -> Option<String> {
+        None
+    }
+
+    /// The name of the user's location profile (PROTOCOLS.md section 6);
+    /// `None` gives them the default one.
+    fn location_profile(&self, _username: &str, _domain: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
