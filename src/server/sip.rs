@@ -108,6 +108,8 @@ pub struct Server {
     pub(super) contexts: Contexts,
     pub(super) presence: super::presence::PresenceService,
     pub(super) conferencing: super::conferencing::Conferencing,
+    /// The location profiles provisioning hands out (see `provisioning`).
+    pub(super) location_profiles: crate::proto::location_profile::LocationProfiles,
     /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
     pub(super) server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
@@ -153,6 +155,7 @@ impl Server {
             trusted: TrustedPeers::new(config.trusted_peers),
             contexts: Contexts::default(),
             presence,
+            location_profiles: crate::proto::location_profile::LocationProfiles::shipped(),
             server_header,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
