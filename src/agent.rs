@@ -98,6 +98,9 @@ pub enum AgentCommand {
     },
     #[serde(rename = "conference.typing")]
     ConferenceTyping {},
+    /// What a number dials as under the location profile.
+    #[serde(rename = "normalize")]
+    Normalize { number: String },
     #[serde(rename = "quit")]
     Quit {},
 }
@@ -178,6 +181,13 @@ pub enum AgentEvent {
     },
     ConferenceEnded {
         focus: String,
+    },
+    /// `number` dials as `e164`, by the location profile's `rule` (its
+    /// description, else its pattern).
+    Normalized {
+        number: String,
+        e164: String,
+        rule: String,
     },
 }
 
@@ -303,6 +313,7 @@ impl CommandReader {
                 text,
             },
             AgentCommand::ConferenceTyping {} => client::Command::ConferenceTyping,
+            AgentCommand::Normalize { number } => client::Command::Normalize { number },
             AgentCommand::Quit {} => client::Command::Quit,
         })
     }
@@ -453,7 +464,14 @@ pub fn event_line(event: &client::Event) -> Option<String> {
         client::Event::ConferenceEnded { focus } => AgentEvent::ConferenceEnded {
             focus: focus.clone(),
         },
-        client::Event::Unregistered | client::Event::Muted { .. } => return None,
+        client::Event::Normalized { number, e164, rule } => AgentEvent::Normalized {
+            number: number.clone(),
+            e164: e164.clone(),
+            rule: rule.clone(),
+        },
+        client::Event::Unregistered
+        | client::Event::Muted { .. }
+        | client::Event::Provisioned { .. } => return None,
     };
     // Serialising a plain enum of strings cannot fail.
     serde_json::to_string(&event).ok()

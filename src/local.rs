@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +21,7 @@ use crate::demo::{DemoBuddy, PERSONAS, Persona};
 use crate::media::source::{HeardOnly, NullSink, WavEnd, WavSink, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets, run_mcu};
+use crate::proto::location_profile::LocationProfiles;
 use crate::proto::{Peer, Time};
 use crate::server::gateway::PstnRoute;
 use crate::server::registrar::RegistrarEvent;
@@ -39,6 +40,8 @@ pub enum ServiceError {
     Directory { file: PathBuf, source: StoreError },
     #[error("{0}")]
     Config(String),
+    #[error("the location profiles in {file}: {reason}")]
+    LocationProfiles { file: PathBuf, reason: String },
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -66,6 +69,28 @@ pub struct Service {
     sockets: SipSockets,
     directory: Directory,
     contacts: Contacts,
+    /// What provisioning hands out; the shipped profiles unless
+    /// [`Service::with_location_profiles`] says otherwise.
+    location_profiles: LocationProfiles,
+}
+
+/// Reads a location profiles file (`confab serve --location-profiles`);
+/// an error names the file and the line, or the profile and the rule.
+pub fn load_location_profiles(file: &Path) -> Result<LocationProfiles, ServiceError> {
+    let error = |reason: String| ServiceError::LocationProfiles {
+        file: file.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| error(source.to_string()))?;
+    let profiles =
+        LocationProfiles::from_toml(&text).map_err(|source| error(source.to_string()))?;
+    if profiles
+        .get(crate::proto::location_profile::DEFAULT_PROFILE)
+        .is_none()
+    {
+        tracing::warn!(file = %file.display(), "no US profile: users without a profile of their own get none");
+    }
+    Ok(profiles)
 }
 
 impl Service {
@@ -116,7 +141,14 @@ impl Service {
             sockets,
             directory,
             contacts,
+            location_profiles: LocationProfiles::shipped(),
         })
+    }
+
+    /// The location profiles to provision instead of the shipped ones.
+    pub fn with_location_profiles(mut self, profiles: LocationProfiles) -> Service {
+        self.location_profiles = profiles;
+        self
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -143,7 +175,14 @@ impl Service {
                     .then(|| crate::demo::ACCESS_NUMBER.to_owned())
             }),
         };
-        let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts));
+        let profiles: Vec<&str> = self
+            .location_profiles
+            .iter()
+            .map(|profile| profile.name())
+            .collect();
+        tracing::info!(?profiles, "location profiles");
+        let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts))
+            .with_location_profiles(self.location_profiles);
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();

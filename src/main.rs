@@ -14,7 +14,7 @@ use confab::config::{
     Config, DEFAULT_IDLE_MINUTES, DEFAULT_KEEPALIVE, DEFAULT_REGISTER_EXPIRY, Key, KeyAction,
     or_file,
 };
-use confab::local::{ServeOptions, Service};
+use confab::local::{ServeOptions, Service, load_location_profiles};
 use confab::tui::{Theme, TuiConfig};
 
 /// The server a client uses when none is named: local mode.
@@ -112,6 +112,10 @@ struct ServeArgs {
     /// +14255550100).
     #[arg(long)]
     access_number: Option<String>,
+    /// A TOML file of location profiles (dialling rules to E.164) handed to clients at sign-in;
+    /// default: the shipped US profile (assets/location-profiles.toml).
+    #[arg(long, value_name = "FILE")]
+    location_profiles: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -295,7 +299,16 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         trunk: args.trunk,
         access_number: args.access_number,
     };
-    let service = Service::bind(options).await?;
+    // Read before binding: a bad file stops the server before it serves.
+    let profiles = args
+        .location_profiles
+        .as_deref()
+        .map(load_location_profiles)
+        .transpose()?;
+    let mut service = Service::bind(options).await?;
+    if let Some(profiles) = profiles {
+        service = service.with_location_profiles(profiles);
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("interrupted; stopping");

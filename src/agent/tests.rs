@@ -279,3 +279,45 @@ fn conference_events_print_with_their_contract_names() {
         format!(r#"{{"event":"conference_ended","focus":"{focus}"}}"#)
     );
 }
+
+#[test]
+fn normalize_parses_and_its_answer_prints_by_the_contract() {
+    assert_eq!(
+        parse_command(r#"{"cmd":"normalize","number":"(425) 555-0123"}"#),
+        Ok(Some(client::Command::Normalize {
+            number: "(425) 555-0123".into()
+        }))
+    );
+    assert!(matches!(
+        parse_command(r#"{"cmd":"normalize"}"#),
+        Err(AgentEvent::Error { command: Some(name), .. }) if name == "normalize"
+    ));
+    let line = event_line(&client::Event::Normalized {
+        number: "5550123".into(),
+        e164: "+14255550123".into(),
+        rule: "7-digit local".into(),
+    });
+    assert_eq!(
+        line.as_deref(),
+        Some(
+            r#"{"event":"normalized","number":"5550123","e164":"+14255550123","rule":"7-digit local"}"#
+        )
+    );
+    let line = event_line(&client::Event::CommandFailed {
+        command: "normalize",
+        reason: "no rule of location profile US matches 12345".into(),
+    });
+    assert_eq!(
+        line.as_deref(),
+        Some(
+            r#"{"event":"error","command":"normalize","reason":"no rule of location profile US matches 12345"}"#
+        )
+    );
+    // Provisioning is the core's own business: no line.
+    let provisioned = client::Event::Provisioned {
+        location_profile: client::LocationProfile::fallback(),
+        from_server: true,
+        work_number: None,
+    };
+    assert_eq!(event_line(&provisioned), None);
+}

@@ -2,6 +2,9 @@
 //! events it reports, and the plain types they carry. The TUI and the agent
 //! see only these, never SIP.
 
+pub use crate::proto::location_profile::{
+    LocationProfile, NormalizeError, Normalized, looks_like_number,
+};
 pub use crate::proto::pidf::Availability;
 
 /// One entry of the buddy list.
@@ -45,7 +48,8 @@ pub enum Command {
     UseLocalBuddies {
         buddies: Vec<Buddy>,
     },
-    /// Call someone: a SIP address, or a user name of our domain.
+    /// Call someone: a SIP address, a user name of our domain, or a
+    /// number (normalized by the location profile first).
     Call {
         to: String,
     },
@@ -76,7 +80,8 @@ pub enum Command {
     JoinConferenceAudio {
         via: AudioVia,
     },
-    /// Have the A/V MCU dial out to `uri` (a leader's invitation).
+    /// Have the A/V MCU dial out to `uri` (a leader's invitation): a SIP
+    /// address, a user name, or a number (normalized first).
     ConferenceInvite {
         uri: String,
     },
@@ -110,6 +115,11 @@ pub enum Command {
     },
     /// Tell the conference we are typing.
     ConferenceTyping,
+    /// What `number` dials as under our location profile: answered with
+    /// [`Event::Normalized`], or `CommandFailed` with the reason.
+    Normalize {
+        number: String,
+    },
     /// Unregister and stop.
     Quit,
 }
@@ -189,6 +199,7 @@ impl Command {
             Command::LeaveConference => "conference.leave",
             Command::ConferenceIm { .. } => "conference.im",
             Command::ConferenceTyping => "conference.typing",
+            Command::Normalize { .. } => "normalize",
             Command::Quit => "quit",
         }
     }
@@ -300,5 +311,20 @@ pub enum Event {
     /// The conference is over (a leader ended it, or we left).
     ConferenceEnded {
         focus: String,
+    },
+    /// The answer to [`Command::Normalize`]: `number` dials as `e164`,
+    /// by the rule named (its description, else its pattern).
+    Normalized {
+        number: String,
+        e164: String,
+        rule: String,
+    },
+    /// The server provisioned us: the location profile numbers are
+    /// normalized by from now on (`from_server` false when the server sent
+    /// none and the shipped one stays), and the user's work number.
+    Provisioned {
+        location_profile: LocationProfile,
+        from_server: bool,
+        work_number: Option<String>,
     },
 }

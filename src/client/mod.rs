@@ -6,6 +6,8 @@
 //! receives instant messages (`im`), and takes incoming calls far enough to
 //! ring, answer, decline and hang up ([`call`]); media arrives with the
 //! audio work. It creates, joins and leads conferences (`conference`).
+//! It takes its user's location profile from the server at sign-in and
+//! normalizes the numbers it dials by it (`provisioning`).
 //! Requests it starts go through `outgoing`, which answers digest
 //! challenges.
 
@@ -15,12 +17,16 @@ mod conference;
 mod im;
 mod outgoing;
 mod presence;
+mod provisioning;
 mod publish;
 mod register;
 pub mod registration;
 pub mod subscription;
 
-pub use api::{AudioVia, Availability, Buddy, Command, DialIn, Event, Participant};
+pub use api::{
+    AudioVia, Availability, Buddy, Command, DialIn, Event, LocationProfile, NormalizeError,
+    Normalized, Participant, looks_like_number,
+};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -66,7 +72,10 @@ enum Purpose {
     Unregister,
     KeepAlive,
     Bye,
-    Message { id: u64, to: String },
+    Message {
+        id: u64,
+        to: String,
+    },
     Typing,
     Publish,
     Unpublish,
@@ -74,8 +83,13 @@ enum Purpose {
     Unsubscribe,
     ContactChange(&'static str),
     Invite(u64),
-    Reinvite { id: u64, held: bool },
+    Reinvite {
+        id: u64,
+        held: bool,
+    },
     Conference(conference::ConferenceRequest),
+    /// SUBSCRIBE to our own provisioning (it answers its own challenges).
+    Provisioning,
 }
 
 impl Purpose {
@@ -109,6 +123,8 @@ pub struct Client {
     call: Option<Call>,
     /// The one conference it is in (or entering, or just leaving).
     conferencing: conference::Conferencing,
+    /// The location profile and work number, as provisioned.
+    provisioning: provisioning::Provisioning,
     next_call_id: u64,
     /// Media work for the driver (see `proto::io`).
     io_requests: VecDeque<crate::proto::IoRequest>,
@@ -149,6 +165,7 @@ impl Client {
             server_boot: None,
             call: None,
             conferencing: conference::Conferencing::default(),
+            provisioning: provisioning::Provisioning::default(),
             next_call_id: 0,
             io_requests: VecDeque::new(),
             events: VecDeque::new(),
@@ -217,7 +234,9 @@ impl Client {
         let code = response.status_code.code();
         let subscription = matches!(
             outstanding.purpose,
-            Purpose::Subscribe(_) | Purpose::Conference(conference::ConferenceRequest::Subscribe)
+            Purpose::Subscribe(_)
+                | Purpose::Provisioning
+                | Purpose::Conference(conference::ConferenceRequest::Subscribe)
         );
         if subscription {
             // A subscription answers its own challenges, with its own CSeq.
@@ -236,6 +255,7 @@ impl Client {
             }
             return match outstanding.purpose {
                 Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, Some(&response)),
+                Purpose::Provisioning => self.provisioning_answered(now, Some(&response)),
                 _ => self.conference_subscribe_answered(now, Some(&response)),
             };
         }
@@ -263,7 +283,10 @@ impl Client {
             Purpose::Register => self.handle_register_response(now, response),
             Purpose::Message { id, to } => self.message_answered(id, to, Some(&response)),
             Purpose::Publish => self.publish_answered(now, Some(&response)),
-            Purpose::Unsubscribe | Purpose::Subscribe(_) | Purpose::Unpublish => {}
+            Purpose::Unsubscribe
+            | Purpose::Subscribe(_)
+            | Purpose::Provisioning
+            | Purpose::Unpublish => {}
             Purpose::ContactChange(command) => {
                 self.contact_change_answered(command, Some(&response))
             }
@@ -301,6 +324,7 @@ impl Client {
                 self.conference_answered(now, request, conference::Answer::Failed(reason))
             }
             Purpose::Subscribe(_)
+            | Purpose::Provisioning
             | Purpose::Unsubscribe
             | Purpose::Unpublish
             | Purpose::Bye
@@ -320,6 +344,7 @@ impl Client {
             Purpose::Message { id, to } => self.message_answered(id, to, None),
             Purpose::Publish => self.publish_answered(now, None),
             Purpose::Subscribe(watch) => self.subscribe_answered(now, watch, None),
+            Purpose::Provisioning => self.provisioning_answered(now, None),
             Purpose::ContactChange(command) => self.contact_change_answered(command, None),
             Purpose::Unsubscribe | Purpose::Unpublish => {}
             Purpose::Invite(id) => self.invite_answered(now, id, None),
@@ -369,6 +394,7 @@ impl Client {
         self.own.reset();
         self.publish(now, true);
         self.start_watching(now);
+        self.start_provisioning(now);
     }
 
     fn handle_request(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
@@ -383,6 +409,7 @@ impl Client {
             Method::Notify => {
                 if !self.conference_notify(now, &key, &request)
                     && !self.handle_notify(now, &key, &request)
+                    && !self.provisioning_notify(now, &key, &request)
                 {
                     let response = build::response_to(&request, build::status(481), None);
                     self.respond(now, &key, response);
@@ -411,6 +438,7 @@ impl Client {
         self.quit_conference(now);
         self.end_call(now);
         self.unwatch_all(now);
+        self.end_provisioning(now);
         self.unpublish(now);
         self.quit_deadline = Some(now + QUIT_GRACE);
         if self.registration.is_registered() {
@@ -451,6 +479,7 @@ impl SipCore for Client {
                 Ok(())
             }
             Command::Dtmf { ref digits } => self.send_dtmf(digits),
+            Command::Normalize { ref number } => self.normalize_command(number),
             Command::DeclineCall => self.decline_call(now),
             Command::HangUp => self.hang_up(now),
             Command::SendIm {
@@ -501,6 +530,7 @@ impl SipCore for Client {
         }
         self.handle_publish_timer(now);
         self.handle_watch_timers(now);
+        self.handle_provisioning_timer(now);
         self.handle_conference_timer(now);
         if self.quit_deadline.is_some_and(|deadline| now >= deadline) {
             self.finished = true;
@@ -527,6 +557,7 @@ impl SipCore for Client {
         );
         let deadline = earliest(deadline, self.own.poll_timeout());
         let deadline = earliest(deadline, self.watching.poll_timeout());
+        let deadline = earliest(deadline, self.provisioning.poll_timeout());
         let deadline = earliest(deadline, self.conferencing.poll_timeout());
         earliest(deadline, self.quit_deadline)
     }

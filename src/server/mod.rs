@@ -11,6 +11,8 @@
 //!   roster), without their SIP carriage.
 //! - [`presence`]: the presence agent and the roaming buddy list, on the
 //!   generic [`notifier`] (RFC 6665) and [`publication`] (RFC 3903) cores.
+//! - `provisioning`: what a client learns of its user at sign-in (location
+//!   profile, work number), over the presence agent's notifier.
 
 mod conferencing;
 pub mod focus;
@@ -19,6 +21,7 @@ pub mod gateway;
 pub mod notifier;
 mod policy;
 pub mod presence;
+mod provisioning;
 mod proxy;
 pub mod publication;
 pub mod registrar;

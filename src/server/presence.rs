@@ -11,6 +11,8 @@
 //!   list (see `proto::contacts`), and SERVICE with a change body edits it;
 //!   every client of the user is notified. Only the owner reads or changes
 //!   a list.
+//! - Provisioning (`Event: vnd.confab.provisioning`, see `provisioning`)
+//!   rides on the same notifier; only the owner subscribes to theirs.
 //!
 //! Watching is open to every authenticated user of the domain, as in an
 //! enterprise directory.
@@ -35,6 +37,7 @@ pub const PRESENCE: &str = "presence";
 pub const CONTACTS: &str = "vnd.confab.contacts";
 /// RFC 4575: a conference's roster, from its focus.
 pub const CONFERENCE: &str = "conference";
+pub const PROVISIONING: &str = crate::proto::provisioning::EVENT_PACKAGE;
 
 /// Where the server keeps buddy lists. The store implements it over SQLite.
 pub trait ContactStore {
@@ -62,7 +65,8 @@ impl PresenceService {
             NotifierConfig::new(contact, local, seed)
                 .with_package(PRESENCE, 3600)
                 .with_package(CONTACTS, 3600)
-                .with_package(CONFERENCE, 3600),
+                .with_package(CONFERENCE, 3600)
+                .with_package(PROVISIONING, 3600),
         );
         let publications =
             Publications::new(PublicationConfig::new(seed ^ 0x5eed).with_package(PRESENCE));
@@ -99,13 +103,13 @@ impl Server {
             (Method::Publish, Some(aor)) if own => self.handle_publish(now, key, &request, aor),
             (Method::Subscribe, Some(aor)) => {
                 let package = EventHeader::of(&request).map(|event| event.package);
-                if package.as_deref() == Some(CONTACTS) && !own {
-                    self.reply(
-                        now,
-                        key,
-                        &request,
-                        status_with_reason(403, "Not Your Contact List"),
-                    );
+                let private = match package.as_deref() {
+                    Some(CONTACTS) => Some("Not Your Contact List"),
+                    Some(PROVISIONING) => Some("Not Your Provisioning"),
+                    _ => None,
+                };
+                if let Some(reason) = private.filter(|_| !own) {
+                    self.reply(now, key, &request, status_with_reason(403, reason));
                 } else {
                     self.handle_subscribe(now, key, &request, &aor.to_string());
                 }
@@ -212,6 +216,16 @@ impl Server {
                 Err(reason) => {
                     tracing::error!(%resource, %reason, "contact list unreadable");
                     self.presence.notifier.terminate(now, id, "deactivated");
+                    return;
+                }
+            },
+            PROVISIONING => match self.provisioning_document(&resource) {
+                Some(document) => (
+                    crate::proto::provisioning::CONTENT_TYPE,
+                    document.to_xml().into_bytes(),
+                ),
+                None => {
+                    self.presence.notifier.terminate(now, id, "noresource");
                     return;
                 }
             },

@@ -50,6 +50,17 @@ pub trait UserDirectory {
     fn owner_of_number(&self, _e164: &str, _domain: &str) -> Option<String> {
         None
     }
+
+    /// The user's work number, E.164, for provisioning.
+    fn work_number(&self, _username: &str, _domain: &str) -> Option<String> {
+        None
+    }
+
+    /// The name of the user's location profile (PROTOCOLS.md section 6);
+    /// `None` gives them the default one.
+    fn location_profile(&self, _username: &str, _domain: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +119,8 @@ pub struct Server {
     pub(super) presence: super::presence::PresenceService,
     pub(super) conferencing: super::conferencing::Conferencing,
     pub(super) pstn: Option<super::gateway::PstnRoute>,
+    /// The location profiles provisioning hands out (see `provisioning`).
+    pub(super) location_profiles: crate::proto::location_profile::LocationProfiles,
     /// `confab/VERSION (boot TOKEN)`, TOKEN new on every start.
     pub(super) server_header: String,
     /// Messages sent outside any transaction (replies to unparseable input).
@@ -161,6 +174,7 @@ impl Server {
             trusted: TrustedPeers::new(trusted_peers),
             contexts: Contexts::default(),
             presence,
+            location_profiles: crate::proto::location_profile::LocationProfiles::shipped(),
             server_header,
             outbox: VecDeque::new(),
             events: VecDeque::new(),

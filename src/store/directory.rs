@@ -1,6 +1,6 @@
-//! The server's users: who may register in which domain, their names and
-//! work numbers, and their digest credentials as HA1s (RFC 7616 §3.4.2),
-//! never the password.
+//! The server's users: who may register in which domain, their names,
+//! work numbers and location profiles (PROTOCOLS.md section 6), and their
+//! digest credentials as HA1s (RFC 7616 §3.4.2), never the password.
 //!
 //! The digest realm is the domain, lowercased: domains compare
 //! case-insensitively (RFC 3261 §19.1.4), so they are stored and looked up
@@ -17,7 +17,8 @@ use crate::proto::digest::Credentials;
 
 /// The directory's schema, one migration per entry (see the module docs of
 /// [`crate::store`]).
-const MIGRATIONS: &[&str] = &["CREATE TABLE users (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (
         username     TEXT NOT NULL,
         domain       TEXT NOT NULL,
         display_name TEXT NOT NULL,
@@ -25,7 +26,16 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE users (
         ha1_md5      TEXT NOT NULL,
         ha1_sha256   TEXT NOT NULL,
         PRIMARY KEY (username, domain)
-    ) STRICT;"];
+    ) STRICT;",
+    // The name of the user's location profile; 'US' is
+    // crate::proto::location_profile::DEFAULT_PROFILE, the shipped one.
+    "ALTER TABLE users ADD COLUMN location_profile TEXT NOT NULL DEFAULT 'US';",
+];
+
+/// The directory's schema version: how many migrations a file of this
+/// build has run (its `PRAGMA user_version`).
+#[cfg(test)]
+pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 const SELECT_USER: &str = "SELECT username, domain, display_name, work_number, ha1_md5, ha1_sha256
      FROM users WHERE username = ?1 AND domain = ?2";
@@ -33,6 +43,10 @@ const SELECT_USERS: &str = "SELECT username, domain, display_name, work_number, 
      FROM users WHERE domain = ?1 ORDER BY username";
 const SELECT_CREDENTIALS: &str =
     "SELECT ha1_md5, ha1_sha256 FROM users WHERE username = ?1 AND domain = ?2";
+const SELECT_LOCATION_PROFILE: &str =
+    "SELECT location_profile FROM users WHERE username = ?1 AND domain = ?2";
+const UPDATE_LOCATION_PROFILE: &str =
+    "UPDATE users SET location_profile = ?3 WHERE username = ?1 AND domain = ?2";
 const INSERT_USER: &str = "INSERT INTO users
      (username, domain, display_name, work_number, ha1_md5, ha1_sha256)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -151,6 +165,36 @@ impl Directory {
         Ok(credentials)
     }
 
+    /// The name of the user's location profile (`US` unless set); `None`
+    /// for no such user.
+    pub fn location_profile(
+        &self,
+        username: &str,
+        domain: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut statement = self.connection.prepare_cached(SELECT_LOCATION_PROFILE)?;
+        let profile = statement
+            .query_row(params![username, domain.to_ascii_lowercase()], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        Ok(profile)
+    }
+
+    /// Gives the user the location profile named `profile`; false if there
+    /// is no such user. The name is not checked against the server's
+    /// profiles, which may be loaded later from another file.
+    pub fn set_location_profile(
+        &self,
+        username: &str,
+        domain: &str,
+        profile: &str,
+    ) -> Result<bool, StoreError> {
+        let mut statement = self.connection.prepare_cached(UPDATE_LOCATION_PROFILE)?;
+        let changed = statement.execute(params![username, domain.to_ascii_lowercase(), profile])?;
+        Ok(changed == 1)
+    }
+
     /// The demo directory of DESIGN.md section 6: vivian, amy and hao,
     /// and the simulated phone line, each one's password their user name. Users already present are left
     /// as they are, so seeding twice changes nothing.
@@ -266,6 +310,21 @@ impl crate::server::UserDirectory for Directory {
             .flatten()
             .map(|user| user.display_name)
             .filter(|name| !name.is_empty())
+    }
+
+    fn work_number(&self, username: &str, domain: &str) -> Option<String> {
+        self.user(username, domain)
+            .map_err(|error| tracing::error!(%error, "directory lookup failed"))
+            .ok()
+            .flatten()
+            .and_then(|user| user.work_number)
+    }
+
+    fn location_profile(&self, username: &str, domain: &str) -> Option<String> {
+        Directory::location_profile(self, username, domain)
+            .map_err(|error| tracing::error!(%error, "directory lookup failed"))
+            .ok()
+            .flatten()
     }
 }
 
@@ -458,6 +517,66 @@ mod tests {
         );
         let numbers: Vec<_> = users.iter().filter_map(|u| u.work_number.clone()).collect();
         assert_eq!(numbers.len(), 2, "amy was added without a number");
+    }
+
+    #[test]
+    fn every_user_has_a_location_profile_us_unless_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("directory.sqlite3");
+        {
+            // A file of the first schema, with a user in it.
+            let connection = super::super::open_file(&path, &MIGRATIONS[..1]).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO users VALUES ('zoe', 'a.test', 'Zoe', NULL, 'x', 'y')",
+                    [],
+                )
+                .unwrap();
+        }
+        let directory = Directory::open(&path).unwrap();
+        assert_eq!(
+            directory
+                .location_profile("zoe", "A.test")
+                .unwrap()
+                .as_deref(),
+            Some("US")
+        );
+        directory.add_user(&user("amy", "a.test", "a")).unwrap();
+        assert!(
+            directory
+                .set_location_profile("amy", "a.test", "DE")
+                .unwrap()
+        );
+        assert!(
+            !directory
+                .set_location_profile("nobody", "a.test", "DE")
+                .unwrap()
+        );
+        drop(directory);
+        let directory = Directory::open(&path).unwrap();
+        assert_eq!(
+            directory
+                .location_profile("amy", "a.test")
+                .unwrap()
+                .as_deref(),
+            Some("DE")
+        );
+        assert_eq!(
+            directory.location_profile("nobody", "a.test").unwrap(),
+            None
+        );
+
+        directory.seed_demo("confab.local").unwrap();
+        let core: &dyn crate::server::UserDirectory = &directory;
+        assert_eq!(
+            core.location_profile("vivian", "confab.local").as_deref(),
+            Some("US")
+        );
+        assert_eq!(
+            core.work_number("vivian", "confab.local").as_deref(),
+            Some("+14255032002")
+        );
+        assert_eq!(core.work_number("zoe", "a.test"), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tui_input::Input;
 
-use crate::client::{Availability, Buddy};
+use crate::client::{Availability, Buddy, LocationProfile, NormalizeError, Normalized};
 use crate::config::{self, KeyAction};
 
 use super::history::LoggedMessage;
@@ -269,6 +269,9 @@ pub struct AppState {
     pub conference: Option<Conference>,
     /// A conference that calls us, until answered, declined or gone.
     pub invitation: Option<Invitation>,
+    /// What the prompts preview typed numbers by: the shipped profile
+    /// until the core reports the provisioned one.
+    pub location_profile: LocationProfile,
 }
 
 impl AppState {
@@ -306,6 +309,7 @@ impl AppState {
             stats_shown: None,
             conference: None,
             invitation: None,
+            location_profile: LocationProfile::fallback(),
         })
     }
 
@@ -421,6 +425,12 @@ impl AppState {
     }
 
     /// The call, unless it is over.
+    /// What typed text dials as, while it looks like a number: the
+    /// prompts show it under the field before anything is dialled.
+    pub fn number_preview(&self, text: &str) -> Option<Result<Normalized, NormalizeError>> {
+        crate::client::looks_like_number(text).then(|| self.location_profile.normalize(text))
+    }
+
     pub fn live_call(&self) -> Option<&Call> {
         self.call.as_ref().filter(|call| call.is_live())
     }

@@ -231,6 +231,11 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
         | Event::ConferenceTyping { .. }
         | Event::Ejected { .. }
         | Event::ConferenceEnded { .. } => conference::handle_event(state, event, fx),
+        Event::Provisioned {
+            location_profile, ..
+        } => state.location_profile = location_profile,
+        // Asked for by no key here: the prompts preview numbers themselves.
+        Event::Normalized { .. } => fx.redraw = false,
     }
 }
 

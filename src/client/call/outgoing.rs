@@ -1,4 +1,6 @@
-//! Placing a call: INVITE with our SDP offer, through the server (which
+//! Placing a call: INVITE with our SDP offer to a user or to a number
+//! normalized by the location profile (see `provisioning`), through the
+//! server (which
 //! challenges it: `outgoing` sends it again with credentials), ringing,
 //! the 2xx and its ACK (RFC 3261 §13.2.2.4, sent by us, not by the
 //! transaction), or a failure, or our CANCEL while it rings (§9.1).
@@ -22,7 +24,12 @@ impl Client {
         if !self.registration.is_registered() {
             return Err("not signed in".into());
         }
-        let target = self.target_uri(to)?;
+        // A number goes through the server as a SIP URI (rsip has no tel:
+        // Request-URI), RFC 3261 §19.1.6's user=phone saying it is one.
+        let target = match self.phone_number(to)? {
+            Some(e164) => format!("sip:{e164}@{};user=phone", self.config.domain),
+            None => self.target_uri(to)?,
+        };
         if target == self.aor {
             return Err("you cannot call yourself".into());
         }

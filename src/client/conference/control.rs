@@ -118,11 +118,12 @@ impl Client {
         Ok(())
     }
 
-    /// A dial-out to `target`: a SIP address, or a phone number (sent as a
-    /// `tel:` URI, for the mediation gateway).
+    /// A dial-out to `target`: a SIP address, or a phone number normalized
+    /// by the location profile and sent as a `tel:` URI (RFC 3966), for the
+    /// mediation gateway; a number that cannot be normalized is refused.
     pub(super) fn dial_out(&self, command: &'static str, target: &str) -> Result<Control, String> {
-        let (user, endpoint_uri) = match phone_number(target) {
-            Some(number) => (number.clone(), number),
+        let (user, endpoint_uri) = match self.phone_number(target)? {
+            Some(e164) => (format!("tel:{e164}"), format!("tel:{e164}")),
             None => {
                 let uri = self.target_uri(target)?;
                 (uri.clone(), uri)
@@ -136,8 +137,10 @@ impl Client {
 
     /// "Call me at": the A/V MCU calls `number` for our own user.
     pub(super) fn phone_dial_out(&self, number: &str) -> Result<Control, String> {
-        let endpoint_uri =
-            phone_number(number).ok_or_else(|| format!("{number:?} is not a phone number"))?;
+        let e164 = self
+            .phone_number(number)?
+            .ok_or_else(|| format!("{number:?} is not a phone number"))?;
+        let endpoint_uri = format!("tel:{e164}");
         Ok(Control {
             command: "conference.join_audio",
             kind: ControlKind::DialOut {
@@ -291,17 +294,4 @@ impl ControlKind {
             }),
         }
     }
-}
-
-/// `tel:NUMBER` for what reads as a phone number (`tel:` given, or a `+`
-/// or digit first and only digits and visual separators, RFC 3966
-/// §5.1.1); spaces are dropped, the rest is sent as written.
-fn phone_number(text: &str) -> Option<String> {
-    let text = text.trim();
-    let number = text.strip_prefix("tel:").unwrap_or(text);
-    let looks_like_one = number.starts_with(|c: char| c == '+' || c.is_ascii_digit())
-        && number
-            .chars()
-            .all(|c| c.is_ascii_digit() || "+-.() ".contains(c));
-    looks_like_one.then(|| format!("tel:{}", number.replace(' ', "")))
 }

@@ -373,7 +373,11 @@ fn the_lists_share_a_file_with_the_directory_in_either_order() {
         let user_version: i64 = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
-        assert_eq!(user_version, 1, "the directory's own count");
+        assert_eq!(
+            user_version,
+            crate::store::directory::SCHEMA_VERSION as i64,
+            "the directory's own count"
+        );
         let ours: i64 = connection
             .query_row(SELECT_SCHEMA_VERSION, [STORE], |row| row.get(0))
             .unwrap();

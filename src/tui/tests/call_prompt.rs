@@ -1,5 +1,6 @@
-//! `update` and `render` for the call prompt: any address or user name,
-//! not only a contact.
+//! `update` and `render` for the call prompt: any address, user name or
+//! number, not only a contact; a number shows what it dials as, or why it
+//! cannot be dialled, before Enter.
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -7,7 +8,7 @@ use crate::client::{Command, Event};
 use crate::tui::state::{CallPhase, Modal};
 
 use super::calls::{client, in_call_with_amy};
-use super::view::{buddy_list, draw};
+use super::view::{assert_screen, buddy_list, draw};
 use super::*;
 
 fn prompt_value(state: &AppState) -> Option<String> {
@@ -115,5 +116,96 @@ fn the_prompt_says_what_to_type_and_the_key_is_in_the_help() {
         contacts
             .rows
             .contains(&("C".to_owned(), "call an address".to_owned()))
+    );
+}
+
+#[test]
+fn a_number_shows_what_it_dials_as_before_anything_is_dialled() {
+    let mut state = buddy_list();
+    let fx = feed(&mut state, [ch('C')].into_iter().chain(typed("555 0123")));
+    assert!(fx.iter().all(|fx| fx.commands.is_empty()));
+    let screen = draw(&state, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("→ +14255550123 (rule: 7-digit local)"),
+        "{screen}"
+    );
+    assert_screen("call_prompt_number", &state, 80, 24);
+    assert_eq!(
+        commands(&mut state, [key(KeyCode::Enter)]),
+        [Command::Call {
+            to: "555 0123".into()
+        }],
+        "sent as typed: the core normalizes it by the same profile"
+    );
+}
+
+#[test]
+fn a_number_that_cannot_be_dialled_says_why_and_enter_keeps_it() {
+    let mut state = buddy_list();
+    feed(&mut state, [ch('C')].into_iter().chain(typed("555-CALL")));
+    let screen = draw(&state, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("✗ 'C' is not a digit: a number has"),
+        "{screen}"
+    );
+    assert_screen("call_prompt_refused", &state, 80, 24);
+    assert!(commands(&mut state, [key(KeyCode::Enter)]).is_empty());
+    assert_eq!(prompt_value(&state).as_deref(), Some("555-CALL"));
+    assert!(state.call.is_none());
+
+    // Fixed by hand, it calls.
+    let mut msgs = vec![key(KeyCode::Backspace); 4];
+    msgs.extend(typed("0123"));
+    msgs.push(key(KeyCode::Enter));
+    assert_eq!(
+        commands(&mut state, msgs),
+        [Command::Call {
+            to: "555-0123".into()
+        }]
+    );
+
+    // A number no rule knows.
+    let mut state = buddy_list();
+    feed(&mut state, [ch('C')].into_iter().chain(typed("12345")));
+    let screen = draw(&state, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("✗ no rule of location profile US matches 12345"),
+        "{screen}"
+    );
+    assert!(commands(&mut state, [key(KeyCode::Enter)]).is_empty());
+}
+
+#[test]
+fn addresses_and_names_have_no_preview() {
+    for text in ["amy", "sip:+14255550123@confab.local", "4255@example.com"] {
+        let mut state = buddy_list();
+        feed(&mut state, [ch('C')].into_iter().chain(typed(text)));
+        assert!(state.number_preview(text).is_none(), "{text}");
+        let screen = draw(&state, 80, 24).backend().to_string();
+        assert!(!screen.contains('→') && !screen.contains('✗'), "{screen}");
+    }
+}
+
+#[test]
+fn the_preview_follows_the_provisioned_profile() {
+    let mut state = buddy_list();
+    let berlin = crate::client::LocationProfile::from_rules(
+        "DE-Berlin",
+        [(r"^([1-9]\d{4,8})$", "+4930$1", "Berlin local")],
+    )
+    .unwrap();
+    update(
+        &mut state,
+        client(Event::Provisioned {
+            location_profile: berlin,
+            from_server: true,
+            work_number: None,
+        }),
+    );
+    feed(&mut state, [ch('C')].into_iter().chain(typed("555 0123")));
+    let screen = draw(&state, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("→ +49305550123 (rule: Berlin local)"),
+        "{screen}"
     );
 }

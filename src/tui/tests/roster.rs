@@ -106,6 +106,17 @@ fn the_leader_mutes_promotes_locks_and_invites_from_the_roster() {
     assert!(state.modal.is_none());
     feed(&mut state, [ch('i'), key(KeyCode::Esc)]);
     assert!(state.modal.is_none());
+
+    // A number no rule of the profile knows is refused in the prompt.
+    feed(&mut state, [ch('i')].into_iter().chain(typed("12345")));
+    let screen = super::view::draw(&state, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("✗ no rule of location profile US matches 12345"),
+        "{screen}"
+    );
+    assert!(commands(&mut state, [key(KeyCode::Enter)]).is_empty());
+    assert!(matches!(state.modal, Some(Modal::InvitePrompt { .. })));
+    super::view::assert_screen("invite_prompt_refused", &state, 80, 24);
 }
 
 #[test]

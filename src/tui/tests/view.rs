@@ -195,6 +195,8 @@ fn no_size_makes_any_screen_panic() {
         vec![ch('m')],
         vec![ch('d')],
         vec![ch('/'), ch('x')],
+        typed("C5550123"),
+        typed("C555-CALL"),
     ] {
         let mut state = buddy_list();
         feed(&mut state, keys);

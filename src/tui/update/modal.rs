@@ -95,7 +95,9 @@ fn note(state: &mut AppState, mut input: Input, key: KeyEvent, fx: &mut Effects)
 
 /// The address is sent as typed, trimmed: the core knows what a user
 /// name of our domain means, and answers a bad one with
-/// [`Event::CommandFailed`](crate::client::Event::CommandFailed).
+/// [`Event::CommandFailed`](crate::client::Event::CommandFailed). A
+/// number the preview shows as refused is not sent: the prompt stays, its
+/// reason under the field.
 fn call_prompt(
     state: &mut AppState,
     mut input: Input,
@@ -105,7 +107,7 @@ fn call_prompt(
     match state.keys.action(Context::Form, &key) {
         Some(Action::Accept) => {
             let to = input.value().trim().to_owned();
-            if !to.is_empty() {
+            if !to.is_empty() && dialable(state, &to) {
                 super::call::place(state, &to, fx);
                 return None;
             }
@@ -226,7 +228,8 @@ fn confirm(state: &mut AppState, asked: Modal, key: &KeyEvent, fx: &mut Effects)
 
 /// The address or number is sent as typed, trimmed, as the call
 /// prompt's is: the core normalizes a number by the location profile
-/// (PROTOCOLS.md §6) and answers a bad one with a failed command.
+/// (PROTOCOLS.md §6) and answers a bad one with a failed command. As
+/// in the call prompt, a number the preview shows as refused stays.
 fn invite_prompt(
     state: &mut AppState,
     mut input: Input,
@@ -236,7 +239,7 @@ fn invite_prompt(
     match state.keys.action(Context::Form, &key) {
         Some(Action::Accept) => {
             let to = input.value().trim().to_owned();
-            if !to.is_empty() {
+            if !to.is_empty() && dialable(state, &to) {
                 super::conference::invite(state, &to, fx);
                 return None;
             }
@@ -284,6 +287,11 @@ fn search_keys(
         }
     }
     Some(Modal::Search(search))
+}
+
+/// Not a number, or a number the location profile makes E.164.
+fn dialable(state: &AppState, text: &str) -> bool {
+    !matches!(state.number_preview(text), Some(Err(_)))
 }
 
 /// Line editing in a dialog's field: tui-input's keys, on one line.

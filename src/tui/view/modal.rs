@@ -2,7 +2,9 @@
 //! call prompt, contact form, remove confirmation, history search, and the
 //! conference's invite prompt and eject and end confirmations (the help
 //! overlay is in `help`). Each says which keys it takes on its bottom
-//! border.
+//! border. The call and invite prompts show, under the field, what a
+//! typed number dials as under the location profile, or why it cannot be
+//! dialled, before anything is.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
@@ -155,7 +157,7 @@ struct Prompt {
 const CALL: Prompt = Prompt {
     title: "Call",
     accept: "call",
-    label: "An address, like amy@example.com, or a user name.",
+    label: "An address (amy@example.com), a user name or a number.",
     field: "Call: ",
 };
 
@@ -172,7 +174,7 @@ fn prompt(state: &AppState, words: Prompt, input: &Input, frame: &mut Frame, are
     let cancel = state.keys.label(Context::Form, Action::Cancel);
     let keys = hint(theme, &[(&accept, words.accept), (&cancel, "cancel")]);
     let width = area.width.saturating_sub(4).clamp(30, 64);
-    let inner = dialog(theme, frame, area, words.title.into(), keys, width, 7);
+    let inner = dialog(theme, frame, area, words.title.into(), keys, width, 8);
     let label = Line::styled(words.label, theme::dim());
     frame.render_widget(Paragraph::new(label), row(inner, 1));
     let field = row(inner, 3);
@@ -183,6 +185,35 @@ fn prompt(state: &AppState, words: Prompt, input: &Input, frame: &mut Frame, are
     text.x = text.x.saturating_add(skip).min(text.right());
     text.width = text.width.saturating_sub(skip);
     input_row(frame, text, input, true);
+    number_preview(state, input.value(), frame, inner);
+}
+
+/// Under the field, while it holds a number: "→ +14255550123 (rule:
+/// 7-digit local)", or the reason it cannot be dialled; two rows, wrapped.
+fn number_preview(state: &AppState, typed: &str, frame: &mut Frame, inner: Rect) {
+    let Some(preview) = state.number_preview(typed) else {
+        return;
+    };
+    let line = match preview {
+        Ok(normalized) => Line::from(vec![
+            Span::styled("→ ", state.config.theme.key()),
+            Span::styled(normalized.e164, theme::title()),
+            Span::styled(
+                format!(" (rule: {})", normalized.rule.label()),
+                theme::dim(),
+            ),
+        ]),
+        Err(error) => Line::styled(format!("✗ {error}"), theme::error()),
+    };
+    let first = row(inner, 4);
+    if first.is_empty() {
+        return;
+    }
+    let area = Rect {
+        height: inner.bottom().saturating_sub(first.y).min(2),
+        ..first
+    };
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
 }
 
 fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect) {

@@ -2,6 +2,7 @@
 //! comes to.
 
 use super::*;
+use crate::client::AudioVia;
 use crate::proto::c3p::{FailureReason, MediaFilter};
 
 /// Joined, with a roster in which Amy is in the audio.
@@ -176,6 +177,65 @@ fn a_refused_command_fails_with_the_c3p_reason_or_the_status() {
         assert!(joined.harness.took(|e| matches!(e,
             Event::CommandFailed { command: "conference.lock", reason } if reason.contains("unreadable"))));
     }
+}
+
+#[test]
+fn a_number_is_normalized_before_the_dial_out_and_a_bad_one_never_sent() {
+    let mut joined = joined_with_amy_in_audio();
+    // The harness's server has no provisioning: the shipped US profile.
+    for (typed, tel) in [
+        ("555 0123", "tel:+14255550123"),
+        ("(425) 503-2002", "tel:+14255032002"),
+        ("011 44 20 7946 0958", "tel:+442079460958"),
+        ("tel:0123", "tel:+14255550123"),
+    ] {
+        let invite = run(
+            &mut joined,
+            Command::ConferenceInvite { uri: typed.into() },
+            None,
+        );
+        let C3pCommand::AddUser(add) = invite else {
+            panic!("not addUser");
+        };
+        assert_eq!(add.user.entity, tel, "{typed}");
+        assert_eq!(
+            add.user.endpoint.unwrap().endpoint_uri.as_deref(),
+            Some(tel),
+            "{typed}"
+        );
+    }
+    joined.harness.drain_events();
+    for (typed, reason) in [
+        ("555-CALL", "'C' is not a digit"),
+        ("12345", "no rule of location profile US matches 12345"),
+        (
+            "011",
+            "rule \"international\" of location profile US makes \"+\"",
+        ),
+    ] {
+        joined
+            .harness
+            .command(Command::ConferenceInvite { uri: typed.into() });
+        assert!(
+            joined.harness.took(|e| matches!(e,
+                Event::CommandFailed { command: "conference.invite", reason: why } if why.starts_with(reason))),
+            "{typed}: {:?}",
+            joined.harness.events
+        );
+        joined.harness.command(Command::JoinConferenceAudio {
+            via: AudioVia::Phone {
+                number: typed.into(),
+            },
+        });
+        assert!(
+            joined.harness.took(|e| matches!(e,
+                Event::CommandFailed { command: "conference.join_audio", reason: why } if why.starts_with(reason))),
+            "{typed}: {:?}",
+            joined.harness.events
+        );
+        joined.harness.drain_events();
+    }
+    assert!(joined.harness.sent_request(Method::Info).is_none());
 }
 
 #[test]
