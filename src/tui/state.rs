@@ -31,6 +31,7 @@ use crate::config::{self, KeyAction};
 
 use super::history::LoggedMessage;
 use super::keys::{KeyError, KeyMap};
+use super::trace::TracePane;
 use super::view::theme::Theme;
 
 /// What the front end is told at start.
@@ -269,11 +270,14 @@ pub struct AppState {
     pub conference: Option<Conference>,
     /// A conference that calls us, until answered, declined or gone.
     pub invitation: Option<Invitation>,
+    /// The SIP trace pane, and the messages it holds while closed.
+    pub trace: TracePane,
 }
 
 impl AppState {
     /// The state at start; refused if the configured keys conflict.
     pub fn new(config: TuiConfig) -> Result<AppState, KeyError> {
+        let utc_offset_minutes = config.utc_offset_minutes;
         Ok(AppState {
             keys: config.key_map()?,
             own_uri: config.own_uri.clone(),
@@ -306,6 +310,7 @@ impl AppState {
             stats_shown: None,
             conference: None,
             invitation: None,
+            trace: TracePane::with_utc_offset(utc_offset_minutes),
         })
     }
 
