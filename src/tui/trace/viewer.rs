@@ -39,7 +39,7 @@ pub fn viewer_state(title: &str, entries: Vec<TraceEntry>) -> io::Result<AppStat
 /// back on return and on panic.
 pub fn run(title: &str, entries: Vec<TraceEntry>) -> io::Result<()> {
     let mut state = viewer_state(title, entries)?;
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init()?;
     let result = (|| -> io::Result<()> {
         let size = terminal.size()?;
         update(
