@@ -21,6 +21,8 @@ use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media
 use crate::net::{SipDriver, SipSockets};
 use crate::proto::Peer;
 use crate::store::{History, HistoryEntry, StoreError};
+use crate::trace::TraceEntry;
+use crate::trace::sink::{self, TraceOutputs};
 use crate::tui::{self, CallStats, ConversationLog, LoggedMessage, MediaMeters, TuiConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,8 @@ pub enum AppError {
     History { path: PathBuf, source: StoreError },
     #[error("the config: {0}")]
     Config(String),
+    #[error("the trace file: {0}")]
+    Trace(io::Error),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -97,8 +101,41 @@ pub struct AudioOptions {
     pub rtp_loss: f64,
 }
 
+/// Where the trace files go (`--trace`, `--trace-pcap`); none by default.
+#[derive(Debug, Clone, Default)]
+pub struct TraceFiles {
+    pub text: Option<PathBuf>,
+    pub pcap: Option<PathBuf>,
+}
+
+impl TraceFiles {
+    /// Starts writing the files (and copying to `live`, if given); `None`
+    /// when nothing wants the entries.
+    pub fn start(
+        &self,
+        live: Option<mpsc::UnboundedSender<TraceEntry>>,
+    ) -> io::Result<
+        Option<(
+            mpsc::UnboundedSender<TraceEntry>,
+            tokio::task::JoinHandle<()>,
+        )>,
+    > {
+        let outputs = TraceOutputs {
+            file: self.text.clone(),
+            pcap: self.pcap.clone(),
+            live,
+        };
+        if !outputs.is_wanted() {
+            return Ok(None);
+        }
+        sink::start(outputs).map(Some)
+    }
+}
+
 /// A running client: its core on a driver, and its media task.
 pub struct ClientHandle {
+    /// The address of its SIP port, as its Contact names it.
+    pub local: SocketAddr,
     pub commands: mpsc::UnboundedSender<Command>,
     pub events: mpsc::UnboundedReceiver<Event>,
     pub levels: watch::Receiver<Levels>,
@@ -124,10 +161,12 @@ pub fn audio_event(event: &AudioEvent) -> Event {
 }
 
 /// Binds the SIP and RTP ports, opens the audio ends, and starts the
-/// client core and its media task.
+/// client core and its media task; with `trace`, every SIP message is
+/// copied there.
 pub async fn start_client(
     sign_in: &SignIn,
     audio: &AudioOptions,
+    trace: Option<mpsc::UnboundedSender<TraceEntry>>,
 ) -> Result<ClientHandle, AppError> {
     let (sockets, local) = bind_client(sign_in.server).await?;
     let media_sockets = MediaSockets::bind(local.ip()).await?;
@@ -165,12 +204,14 @@ pub async fn start_client(
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::unbounded_channel();
     let core = Client::new(sign_in.client_config(local, media_port));
-    let driver = tokio::spawn(
-        SipDriver::new(core, sockets, tokio::time::Instant::now())
-            .with_io_requests(io_tx)
-            .run(commands_rx, events_tx),
-    );
+    let mut driver =
+        SipDriver::new(core, sockets, tokio::time::Instant::now()).with_io_requests(io_tx);
+    if let Some(trace) = trace {
+        driver = driver.with_trace(trace);
+    }
+    let driver = tokio::spawn(driver.run(commands_rx, events_tx));
     Ok(ClientHandle {
+        local,
         commands,
         events,
         levels,
@@ -182,29 +223,53 @@ pub async fn start_client(
 }
 
 /// Runs the terminal client until the user quits.
+///
+/// The trace pane always gets the SIP messages; `trace` also writes them
+/// to files. When this process starts local mode's server, the messages
+/// traced are the server's, which include everything this client sends
+/// and receives and also what the focus and the MCUs say to the others;
+/// otherwise they are this client's.
 pub async fn run_tui(
     sign_in: SignIn,
     data: PathBuf,
     tui_config: TuiConfig,
     audio: AudioOptions,
+    trace: TraceFiles,
 ) -> Result<(), AppError> {
     // A bad key map is reported before anything starts.
     tui_config
         .validate()
         .map_err(|error| AppError::Config(error.to_string()))?;
+    let (pane_tx, pane_rx) = mpsc::unbounded_channel();
+    let (trace_tx, trace_task) = match trace.start(Some(pane_tx)).map_err(AppError::Trace)? {
+        Some((sender, task)) => (Some(sender), Some(task)),
+        None => (None, None),
+    };
     let local_server = if sign_in.local_mode
         && !server_answers(sign_in.server, &sign_in.domain, Duration::from_millis(300)).await
     {
-        Some(start_local_server(&sign_in, &data).await?)
+        Some(start_local_server(&sign_in, &data, trace_tx.clone()).await?)
     } else {
         None
     };
+    let client_trace = if local_server.is_some() {
+        None
+    } else {
+        trace_tx.clone()
+    };
+    drop(trace_tx);
 
-    let client = start_client(&sign_in, &audio).await?;
+    let client = start_client(&sign_in, &audio, client_trace).await?;
+    let trace_feed = tui::run::TraceFeed {
+        entries: pane_rx,
+        own: Some(client.local),
+        server: Some(sign_in.server),
+    };
     if let Some(warning) = &client.audio_warning {
         tracing::warn!(%warning, "audio");
     }
     let ClientHandle {
+        local: _,
         commands,
         events: mut events_rx,
         driver,
@@ -272,7 +337,15 @@ pub async fn run_tui(
         own_uri: aor,
         ..tui_config
     };
-    let result = tui::run(config, commands, tui_events_rx, log, meters).await;
+    let result = tui::run(
+        config,
+        commands,
+        tui_events_rx,
+        log,
+        meters,
+        Some(trace_feed),
+    )
+    .await;
     meters_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(3), driver).await;
     relay.abort();
@@ -280,6 +353,10 @@ pub async fn run_tui(
     if let Some((stop, server)) = local_server {
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    }
+    if let Some(task) = trace_task {
+        // The last messages reach the file once every sender is gone.
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     }
     result?;
     Ok(())
@@ -307,6 +384,7 @@ fn meters_of(levels: &Levels) -> MediaMeters {
 async fn start_local_server(
     sign_in: &SignIn,
     data: &Path,
+    trace: Option<mpsc::UnboundedSender<TraceEntry>>,
 ) -> Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>), AppError> {
     let options = ServeOptions {
         listen: sign_in.server,
@@ -318,6 +396,7 @@ async fn start_local_server(
         trusted_peers: Vec::new(),
         trunk: None,
         access_number: None,
+        trace,
     };
     let service = Service::bind(options).await?;
     tracing::info!(addr = %sign_in.server, "no server answered; started the local one");

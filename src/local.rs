@@ -27,6 +27,7 @@ use crate::server::gateway::PstnRoute;
 use crate::server::registrar::RegistrarEvent;
 use crate::server::{Server, ServerCommand, ServerConfig, ServerEvent};
 use crate::store::{Contacts, ContactsError, Directory, StoreError};
+use crate::trace::TraceEntry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -61,6 +62,8 @@ pub struct ServeOptions {
     /// The number phones call to join a conference by code; the demo
     /// directory has one of its own.
     pub access_number: Option<String>,
+    /// Where a copy of every SIP message goes (`--trace`), if anywhere.
+    pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
 }
 
 /// A bound, ready server; [`Service::run`] serves until shut down.
@@ -191,8 +194,11 @@ impl Service {
         let (io_requests, io_requests_rx) = mpsc::unbounded_channel();
         let (mcu_results_tx, mut mcu_results) = mpsc::unbounded_channel();
         let mcu = tokio::spawn(run_mcu(local.ip(), io_requests_rx, mcu_results_tx));
-        let driver =
+        let mut driver =
             SipDriver::new(server, self.sockets, Instant::now()).with_io_requests(io_requests);
+        if let Some(trace) = &self.options.trace {
+            driver = driver.with_trace(trace.clone());
+        }
         let mut buddies = DemoBuddies::new(
             local,
             &self.options.domain,

@@ -35,7 +35,8 @@ const LOCAL_USER: &str = "vivian";
                   and signs in as vivian\n  \
                   confab serve   the server alone (registrar, proxy, presence, conferences), headless\n  \
                   confab agent   the client with no screen: JSON lines on stdin and stdout\n  \
-                  confab doctor  audio devices, a test tone, the microphone level, the SIP port"
+                  confab doctor  audio devices, a test tone, the microphone level, the SIP port\n  \
+                  confab trace   a SIP trace written by --trace FILE, in the trace viewer"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +67,34 @@ enum Mode {
     Agent(ClientArgs),
     /// Check the audio devices (list, test tone, microphone level) and the SIP port.
     Doctor(DoctorArgs),
+    /// Open a SIP trace written by --trace FILE in the trace viewer (q quits).
+    Trace(TraceArgs),
+}
+
+#[derive(Args, Debug)]
+struct TraceArgs {
+    /// The trace file.
+    file: PathBuf,
+}
+
+/// Where SIP traces go; for every mode that speaks SIP.
+#[derive(Args, Debug, Default)]
+struct TraceFileArgs {
+    /// Write every SIP message sent and received to FILE, as text `confab trace FILE` reads.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Write every SIP message to FILE as pcap, for Wireshark (UDP packets, TCP ones too).
+    #[arg(long, value_name = "FILE")]
+    trace_pcap: Option<PathBuf>,
+}
+
+impl TraceFileArgs {
+    fn files(&self) -> confab::app::TraceFiles {
+        confab::app::TraceFiles {
+            text: self.trace.clone(),
+            pcap: self.trace_pcap.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +145,8 @@ struct ServeArgs {
     /// default: the shipped US profile (assets/location-profiles.toml).
     #[arg(long, value_name = "FILE")]
     location_profiles: Option<PathBuf>,
+    #[command(flatten)]
+    trace: TraceFileArgs,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +181,8 @@ struct ClientArgs {
     /// Drop this share of incoming RTP (0 to 1), to hear a call under loss.
     #[arg(long, default_value_t = 0.0)]
     rtp_loss: f64,
+    #[command(flatten)]
+    trace: TraceFileArgs,
 }
 
 fn audio_options(args: &ClientArgs, config: &Config) -> Result<confab::app::AudioOptions> {
@@ -179,7 +212,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     // The terminal belongs to the TUI: its logs go to a file.
     let log_file = match cli.mode {
-        None => Some(log_file_path()?),
+        None | Some(Mode::Trace(_)) => Some(log_file_path()?),
         Some(_) => None,
     };
     init_logging(&cli.log_level, log_file.as_deref())?;
@@ -192,8 +225,32 @@ fn main() -> Result<()> {
         Some(Mode::Serve(args)) => runtime.block_on(serve(args, &config)),
         Some(Mode::Agent(args)) => runtime.block_on(agent(args, &config)),
         Some(Mode::Doctor(args)) => doctor(args),
+        Some(Mode::Trace(args)) => view_trace(&args.file),
         None => runtime.block_on(terminal_client(cli.client, cli.data, &config)),
     }
+}
+
+/// `confab trace FILE`: the messages up to the first error, which the
+/// title then names, so a file cut short by a crash still opens.
+fn view_trace(path: &std::path::Path) -> Result<()> {
+    use confab::trace::file;
+    let bytes = file::load(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut entries = Vec::new();
+    let mut title = path.display().to_string();
+    for entry in file::TraceReader::new(&bytes) {
+        match entry {
+            Ok(entry) => entries.push(entry),
+            Err(error) if entries.is_empty() => {
+                bail!("{} is not a trace confab can read: {error}", path.display())
+            }
+            Err(error) => {
+                title.push_str(&format!(" (read up to an error: {error})"));
+                break;
+            }
+        }
+    }
+    confab::tui::trace::viewer::run(&title, entries).context("the trace viewer")?;
+    Ok(())
 }
 
 fn doctor(args: DoctorArgs) -> Result<()> {
@@ -272,7 +329,14 @@ async fn terminal_client(args: ClientArgs, data: Option<PathBuf>, config: &Confi
         theme: Theme::from_config(&config.colours),
         ..TuiConfig::default()
     };
-    confab::app::run_tui(sign_in, data, tui_config, audio_options(&args, config)?).await?;
+    confab::app::run_tui(
+        sign_in,
+        data,
+        tui_config,
+        audio_options(&args, config)?,
+        args.trace.files(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -298,6 +362,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         trusted_peers: args.trusted_peers,
         trunk: args.trunk,
         access_number: args.access_number,
+        trace: None,
     };
     // Read before binding: a bad file stops the server before it serves.
     let profiles = args
@@ -305,7 +370,11 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         .as_deref()
         .map(load_location_profiles)
         .transpose()?;
-    let mut service = Service::bind(options).await?;
+    let (trace, trace_task) = match args.trace.files().start(None).context("the trace file")? {
+        Some((sender, task)) => (Some(sender), Some(task)),
+        None => (None, None),
+    };
+    let mut service = Service::bind(ServeOptions { trace, ..options }).await?;
     if let Some(profiles) = profiles {
         service = service.with_location_profiles(profiles);
     }
@@ -314,6 +383,9 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         tracing::info!("interrupted; stopping");
     };
     service.run(shutdown).await?;
+    if let Some(task) = trace_task {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     Ok(())
 }
 
@@ -384,7 +456,11 @@ fn resolve_server(text: &str) -> Result<SocketAddr> {
 async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     let sign_in = sign_in(&args, config)?;
     let audio = audio_options(&args, config)?;
-    let client = confab::app::start_client(&sign_in, &audio)
+    let (trace, trace_task) = match args.trace.files().start(None).context("the trace file")? {
+        Some((sender, task)) => (Some(sender), Some(task)),
+        None => (None, None),
+    };
+    let client = confab::app::start_client(&sign_in, &audio, trace)
         .await
         .context("starting the client")?;
     let confab::app::ClientHandle {
@@ -439,6 +515,9 @@ async fn agent(args: ClientArgs, config: &Config) -> Result<()> {
     }
     driver.await.context("client driver")??;
     media.abort();
+    if let Some(task) = trace_task {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     Ok(())
 }
 

@@ -5,10 +5,15 @@
 //! input, drain transmits and events, sleep until the core's next timeout or
 //! the next input. Connections run in their own tasks and only frame bytes;
 //! every message goes through the one core, in arrival order per connection.
+//!
+//! With [`SipDriver::with_trace`] the driver also copies every message it
+//! hands the core or takes from it, as a [`TraceEntry`]; without it, nothing
+//! is copied.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -17,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::proto::framing::StreamFramer;
 use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
+use crate::trace::{Direction, TraceEntry};
 
 /// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
 /// well under this, and anything bigger is not SIP we want.
@@ -80,6 +86,28 @@ pub struct SipDriver<C: SipCore> {
     from_connections_rx: mpsc::Receiver<FromConnection>,
     /// Where the core's I/O requests (media) go, if anyone handles them.
     io_requests: Option<mpsc::UnboundedSender<IoRequest>>,
+    /// Where a copy of every message goes, if a trace is wanted.
+    trace: Option<Tracer>,
+}
+
+/// The trace hook: our address and the channel the copies go to.
+struct Tracer {
+    local: SocketAddr,
+    entries: mpsc::UnboundedSender<TraceEntry>,
+}
+
+impl Tracer {
+    fn record(&self, direction: Direction, peer: Peer, bytes: &[u8]) {
+        // A trace reader that went away stops nothing.
+        let _ = self.entries.send(TraceEntry {
+            at: SystemTime::now(),
+            direction,
+            transport: peer.transport,
+            local: self.local,
+            peer: peer.addr,
+            bytes: bytes.to_vec(),
+        });
+    }
 }
 
 impl<C> SipDriver<C>
@@ -98,7 +126,31 @@ where
             from_connections_tx,
             from_connections_rx,
             io_requests: None,
+            trace: None,
         }
+    }
+
+    /// Sends a copy of every message received (a UDP datagram, a message
+    /// framed off a TCP stream) and sent to `sender`. The local address of
+    /// a TCP message is the listening one, also for connections we opened.
+    pub fn with_trace(mut self, sender: mpsc::UnboundedSender<TraceEntry>) -> Self {
+        let local = self
+            .sockets
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        self.trace = Some(Tracer {
+            local,
+            entries: sender,
+        });
+        self
+    }
+
+    /// Hands one received message to the core, traced first.
+    fn receive(&mut self, now: Time, from: Peer, bytes: &[u8]) {
+        if let Some(tracer) = &self.trace {
+            tracer.record(Direction::Received, from, bytes);
+        }
+        self.core.handle_datagram(now, from, bytes);
     }
 
     /// Hands the core's I/O requests (media to start and stop) to `sender`.
@@ -144,7 +196,7 @@ where
                     Ok((len, from)) => {
                         let now = self.now();
                         let bytes = datagram.get(..len).unwrap_or_default();
-                        self.core.handle_datagram(now, Peer::udp(from), bytes);
+                        self.receive(now, Peer::udp(from), bytes);
                         // Under load more are waiting: take them without
                         // going round the select for each (bounded, so
                         // timers and TCP still get their turn).
@@ -153,7 +205,7 @@ where
                                 break;
                             };
                             let bytes = datagram.get(..len).unwrap_or_default();
-                            self.core.handle_datagram(now, Peer::udp(from), bytes);
+                            self.receive(now, Peer::udp(from), bytes);
                         }
                     }
                     // ICMP errors surface here on Linux; the transaction
@@ -167,7 +219,7 @@ where
                 Some(message) = self.from_connections_rx.recv() => match message {
                     FromConnection::Message(from, bytes) => {
                         let now = self.now();
-                        self.core.handle_datagram(now, from, &bytes);
+                        self.receive(now, from, &bytes);
                     }
                     FromConnection::Closed(addr) => {
                         self.connections.remove(&addr);
@@ -216,6 +268,9 @@ where
             destination,
             payload,
         } = transmit;
+        if let Some(tracer) = &self.trace {
+            tracer.record(Direction::Sent, destination, &payload);
+        }
         match destination.transport {
             Transport::Udp => {
                 // The socket almost always has room: no await then.

@@ -55,11 +55,15 @@ pub enum Context {
     Confirm,
     Search,
     Help,
+    /// The SIP trace pane.
+    Trace,
+    /// The trace pane's text filter, while it is typed.
+    TraceFilter,
 }
 
 impl Context {
     /// Every context, in the order the help overlay lists them.
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 16] = [
         Context::Buddies,
         Context::Conversation,
         Context::Roster,
@@ -73,6 +77,8 @@ impl Context {
         Context::Form,
         Context::Confirm,
         Context::Search,
+        Context::Trace,
+        Context::TraceFilter,
         Context::Help,
     ];
 
@@ -81,7 +87,11 @@ impl Context {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::Conversation | Context::DialPad | Context::Form | Context::Search
+            Context::Conversation
+                | Context::DialPad
+                | Context::Form
+                | Context::Search
+                | Context::TraceFilter
         )
     }
 
@@ -101,6 +111,8 @@ impl Context {
             Context::Form => "Contact form",
             Context::Confirm => "Confirmation",
             Context::Search => "History search",
+            Context::Trace => "SIP trace",
+            Context::TraceFilter => "Trace filter",
             Context::Help => "This help",
         }
     }
@@ -166,6 +178,14 @@ pub enum Action {
     EndConference,
     /// Leave the conference.
     Leave,
+    /// Show the SIP trace pane, or close it.
+    ShowTrace,
+    /// Close the SIP trace pane (the trace viewer: quit).
+    CloseTrace,
+    /// The trace's method filter: the next method seen, or all.
+    TraceMethod,
+    /// The ladder: the selected dialog, or every dialog listed.
+    TraceScope,
     /// Line editing, done by tui-input; listed for the help overlay.
     Edit,
 }
@@ -325,6 +345,7 @@ const fn bind(
 pub const BINDINGS: &[Binding] = &[
     bind(C::Anywhere,     &[ctrl('c')], A::Quit, "sign out and quit"),
     bind(C::Anywhere,     &[key(F(1))], A::ShowHelp, "this help"),
+    bind(C::Anywhere,     &[key(F(9))], A::ShowTrace, "SIP trace"),
     bind(C::Buddies,      &[ch('j'), key(Down)], A::Down, "next contact"),
     bind(C::Buddies,      &[ch('k'), key(Up)], A::Up, "previous contact"),
     bind(C::Buddies,      &[ch('g'), key(Home)], A::Top, "first row"),
@@ -344,6 +365,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Buddies,      &[ch('p')], A::PickPresence, "set your status"),
     bind(C::Buddies,      &[ch('n')], A::EditNote, "edit your note"),
     bind(C::Buddies,      &[ch('/')], A::Search, "search history"),
+    bind(C::Buddies,      &[ch('T')], A::ShowTrace, "SIP trace"),
     bind(C::Buddies,      &[ch('?')], A::ShowHelp, "this help"),
     bind(C::Buddies,      &[ch('q')], A::Quit, "sign out and quit"),
     bind(C::Conversation, &[key(Enter)], A::Send, "send message"),
@@ -401,6 +423,22 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Search,       &[key(Up), ctrl('p')], A::Up, "previous result"),
     bind(C::Search,       &[key(Enter)], A::Accept, "open its conversation"),
     bind(C::Search,       &[key(Esc)], A::Cancel, "close"),
+    bind(C::Trace,        &[ch('j'), key(Down)], A::Down, "next dialog / message"),
+    bind(C::Trace,        &[ch('k'), key(Up)], A::Up, "previous (no follow)"),
+    bind(C::Trace,        &[ch('g'), key(Home)], A::Top, "first"),
+    bind(C::Trace,        &[ch('G'), key(End)], A::Bottom, "newest, and follow"),
+    bind(C::Trace,        &[key(PageUp)], A::PageUp, "page up"),
+    bind(C::Trace,        &[key(PageDown)], A::PageDown, "page down"),
+    bind(C::Trace,        &[key(Enter)], A::Open, "ladder / whole message"),
+    bind(C::Trace,        &[key(Tab)], A::SwitchFocus, "list / ladder"),
+    bind(C::Trace,        &[key(Esc)], A::Back, "back"),
+    bind(C::Trace,        &[ch('m')], A::TraceMethod, "filter by method"),
+    bind(C::Trace,        &[ch('/')], A::Search, "filter by text"),
+    bind(C::Trace,        &[ch('a')], A::TraceScope, "ladder: dialog / all"),
+    bind(C::Trace,        &[ch('?')], A::ShowHelp, "this help"),
+    bind(C::Trace,        &[ch('q')], A::CloseTrace, "close the trace"),
+    bind(C::TraceFilter,  &[key(Enter)], A::Accept, "apply the filter"),
+    bind(C::TraceFilter,  &[key(Esc)], A::Cancel, "clear the filter"),
     bind(C::Help,         &[ch('j'), key(Down)], A::Down, "scroll down"),
     bind(C::Help,         &[ch('k'), key(Up)], A::Up, "scroll up"),
     bind(C::Help,         &[key(Esc), ch('q'), ch('?')], A::Cancel, "close"),

@@ -20,6 +20,7 @@
 //!   so they cannot drift apart. Colours come from a [`Theme`].
 //! - [`history`]: the [`ConversationLog`] trait that stores IM history.
 //! - [`run`](mod@run): the terminal, the channels and the redraw throttle.
+//! - [`trace`]: the SIP trace pane (F9), and the viewer of trace files.
 //!
 //! Invariants: the terminal is restored on every exit, panics included;
 //! `render` never panics, at any terminal size down to 1x1.
@@ -28,6 +29,7 @@ pub mod history;
 pub mod keys;
 pub mod run;
 pub mod state;
+pub mod trace;
 pub mod update;
 pub mod view;
 

@@ -33,6 +33,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::client::{Command, Event};
+use crate::trace::TraceEntry;
 
 use super::history::ConversationLog;
 use super::state::{AppState, MediaMeters, TuiConfig};
@@ -51,6 +52,20 @@ static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set while the kitty keyboard flags are pushed, to pop them only then.
 static KEYBOARD_PUSHED: AtomicBool = AtomicBool::new(false);
 
+/// The SIP messages for the trace pane, and the addresses that name its
+/// lanes.
+pub struct TraceFeed {
+    pub entries: UnboundedReceiver<TraceEntry>,
+    /// This client's SIP address ("this client").
+    pub own: Option<std::net::SocketAddr>,
+    /// The server's ("server").
+    pub server: Option<std::net::SocketAddr>,
+}
+
+/// Most trace entries taken into one update: a burst becomes a few
+/// updates, not one per message, and keys still get their turn.
+const TRACE_BATCH: usize = 256;
+
 /// Runs the terminal UI until the client is done or the user quits.
 ///
 /// `meters` is what the media task publishes for the call bar: a
@@ -62,6 +77,7 @@ pub async fn run<M>(
     mut events: UnboundedReceiver<Event>,
     mut log: Box<dyn ConversationLog + Send>,
     mut meters: tokio::sync::watch::Receiver<M>,
+    trace: Option<TraceFeed>,
 ) -> io::Result<()>
 where
     M: Clone + Into<MediaMeters>,
@@ -71,6 +87,13 @@ where
     // Refused before the terminal is taken, so the message is readable.
     let mut state = AppState::new(config)
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+    let mut trace_entries = match trace {
+        Some(feed) => {
+            state.trace.set_addresses(feed.own, feed.server);
+            Some(feed.entries)
+        }
+        None => None,
+    };
     let mut terminal = enter()?;
     let stop = Arc::new(AtomicBool::new(false));
     let (input_tx, mut input) = unbounded_channel();
@@ -131,6 +154,22 @@ where
                 None => break Ok(()),
             },
             _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
+            entry = next_trace(&mut trace_entries), if trace_entries.is_some() => match entry {
+                Some(first) => {
+                    let mut batch = vec![first];
+                    if let Some(entries) = &mut trace_entries {
+                        while batch.len() < TRACE_BATCH {
+                            let Ok(entry) = entries.try_recv() else { break };
+                            batch.push(entry);
+                        }
+                    }
+                    Msg::Trace(batch)
+                }
+                None => {
+                    trace_entries = None;
+                    continue;
+                }
+            },
             // Meters move only while a call or a conference is on; the
             // throttle above keeps their redraws to the frame rate.
             changed = meters.changed(), if meters_open && (state.call.is_some() || state.conference.is_some()) => match changed {
@@ -186,6 +225,14 @@ fn effects(
         let _ = out.write_all(b"\x07").and_then(|()| out.flush());
     }
     answers
+}
+
+/// The next trace entry, if a trace is fed.
+async fn next_trace(entries: &mut Option<UnboundedReceiver<TraceEntry>>) -> Option<TraceEntry> {
+    match entries {
+        Some(entries) => entries.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn from_terminal(event: TerminalEvent) -> Option<Msg> {

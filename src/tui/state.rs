@@ -31,6 +31,7 @@ use crate::config::{self, KeyAction};
 
 use super::history::LoggedMessage;
 use super::keys::{KeyError, KeyMap};
+use super::trace::TracePane;
 use super::view::theme::Theme;
 
 /// What the front end is told at start.
@@ -272,11 +273,14 @@ pub struct AppState {
     /// What the prompts preview typed numbers by: the shipped profile
     /// until the core reports the provisioned one.
     pub location_profile: LocationProfile,
+    /// The SIP trace pane, and the messages it holds while closed.
+    pub trace: TracePane,
 }
 
 impl AppState {
     /// The state at start; refused if the configured keys conflict.
     pub fn new(config: TuiConfig) -> Result<AppState, KeyError> {
+        let utc_offset_minutes = config.utc_offset_minutes;
         Ok(AppState {
             keys: config.key_map()?,
             own_uri: config.own_uri.clone(),
@@ -310,6 +314,7 @@ impl AppState {
             conference: None,
             invitation: None,
             location_profile: LocationProfile::fallback(),
+            trace: TracePane::with_utc_offset(utc_offset_minutes),
         })
     }
 

@@ -32,8 +32,10 @@ mod modal;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 use crate::client::{Availability, Command, Event};
+use crate::trace::TraceEntry;
 
 use super::history::LoggedMessage;
+use super::keys::{Action, Context};
 use super::state::{
     AppState, Conversation, Delivery, Focus, MediaMeters, Message, Notice, Presence, Registration,
 };
@@ -70,6 +72,8 @@ pub enum Msg {
     /// What the media task measured: the call's audio peaks since the
     /// last and its RTP figures. Sent while a call has audio.
     Meters(MediaMeters),
+    /// SIP messages traced since the last, for the trace pane.
+    Trace(Vec<TraceEntry>),
 }
 
 /// What the run loop must do after an update.
@@ -126,6 +130,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
             let roster = conference::meters(state, &meters);
             fx.redraw = call::meters(state, meters) || roster;
         }
+        Msg::Trace(entries) => {
+            state.trace.push(entries);
+            fx.redraw = state.trace.open;
+        }
     }
     fx
 }
@@ -142,6 +150,17 @@ fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
     }
     if state.modal.is_some() {
         modal::handle_key(state, key, fx);
+    } else if state.trace.open {
+        let outcome = super::trace::update::handle_key(&mut state.trace, &state.keys, key);
+        fx.redraw = outcome.redraw;
+        if outcome.help {
+            state.modal = Some(super::state::Modal::Help { scroll: 0 });
+        }
+        if outcome.quit {
+            quit(state, fx);
+        }
+    } else if opens_trace(state, &key) {
+        super::trace::update::open(&mut state.trace);
     } else if state.focus == Focus::Roster && state.conference.is_some() {
         conference::handle_key(state, key, fx);
     } else if state.focus == Focus::Input && state.open.is_some() {
@@ -150,6 +169,14 @@ fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
         state.focus = Focus::Buddies;
         buddies::handle_key(state, key, fx);
     }
+}
+
+/// Whether `key` opens the trace pane: its key anywhere, or in the
+/// buddy list.
+fn opens_trace(state: &AppState, key: &KeyEvent) -> bool {
+    let buddies = state.focus == Focus::Buddies || state.open.is_none();
+    state.keys.action_in(Context::Anywhere, key) == Some(Action::ShowTrace)
+        || (buddies && state.keys.action_in(Context::Buddies, key) == Some(Action::ShowTrace))
 }
 
 /// A key or a paste: the user is here. Ends the automatic Away.

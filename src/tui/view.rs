@@ -7,7 +7,9 @@
 //! list takes a third of the width, between 20 and 36 columns. In a
 //! conference the roster takes the top of the right side, as many rows
 //! as it has participants up to half of it, above the conversation.
-//! Under 40 columns only the focused pane is shown.
+//! Under 40 columns only the focused pane is shown. The SIP trace pane,
+//! when open, takes the place of all of them (and of the status bar too in
+//! the trace viewer).
 //!
 //! Every size is computed with saturating arithmetic and every text is cut
 //! to its area, so no terminal size makes it panic (tests draw at 1x1).
@@ -36,11 +38,24 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     if area.is_empty() {
         return;
     }
+    if state.trace.open && state.trace.read_only {
+        super::trace::view::render(&state.trace, &state.keys, &state.config.theme, frame, area);
+        modal::render(state, frame, area);
+        return;
+    }
     let [main, call_bar, status_line] = area.layout(&Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(call::height(state)),
         Constraint::Length(1),
     ]));
+    if state.trace.open {
+        super::trace::view::render(&state.trace, &state.keys, &state.config.theme, frame, main);
+        call::render_bar(state, frame, call_bar);
+        status::render(state, frame, status_line);
+        modal::render(state, frame, area);
+        call::render_banner(state, frame, area);
+        return;
+    }
     let panes = panes(state, main);
     if let Some(list) = panes.list {
         buddies::render(state, frame, list);

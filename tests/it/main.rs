@@ -22,4 +22,5 @@ mod sim_im;
 mod sim_presence;
 mod simnet;
 mod sipp;
+mod trace;
 mod tui_tmux;

@@ -301,7 +301,7 @@ fn theme_colours_come_from_the_config_file() {
     // the presence colours.
     update(&mut state, ch('?'));
     // Tall enough for the whole overlay, the presence legend last.
-    let terminal = draw(&state, 120, 50);
+    let terminal = draw(&state, 120, 60);
     let buffer = terminal.backend().buffer();
     let (x, y) = find(buffer, "F1");
     assert_eq!(buffer[(x, y)].fg, Color::LightBlue);

@@ -13,6 +13,7 @@ mod config;
 mod conversation;
 mod modals;
 mod roster;
+mod trace;
 mod update;
 mod view;
 
