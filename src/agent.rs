@@ -61,6 +61,12 @@ pub enum AgentCommand {
     Escalate {
         #[serde(default)]
         with: Vec<String>,
+        /// As `conference.join_audio`'s: `client` (the default) or `phone`
+        /// with a `number` ("call me at").
+        #[serde(default)]
+        via: Option<String>,
+        #[serde(default)]
+        number: Option<String>,
     },
     #[serde(rename = "conference.create")]
     ConferenceCreate {},
@@ -287,7 +293,10 @@ impl CommandReader {
             AgentCommand::CallAnswer {} => client::Command::AnswerCall,
             AgentCommand::CallDecline {} => client::Command::DeclineCall,
             AgentCommand::CallHangup {} => client::Command::HangUp,
-            AgentCommand::Escalate { with } => client::Command::Escalate { with },
+            AgentCommand::Escalate { with, via, number } => client::Command::Escalate {
+                with,
+                via: audio_via(via.as_deref().unwrap_or("client"), number)?,
+            },
             AgentCommand::ConferenceCreate {} => client::Command::CreateConference,
             AgentCommand::ConferenceJoinAudio { via, number } => {
                 client::Command::JoinConferenceAudio {

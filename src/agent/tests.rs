@@ -58,6 +58,7 @@ fn every_conference_command_parses() {
             r#"{"cmd":"escalate","with":["sip:amy@confab.local","hao"]}"#,
             client::Command::Escalate {
                 with: vec!["sip:amy@confab.local".into(), "hao".into()],
+                via: client::AudioVia::Client,
             },
         ),
         (

@@ -69,10 +69,11 @@ pub enum Command {
         digits: String,
     },
     /// Turn the IM conversation with `with` into a conference: create it,
-    /// join it, join its audio from this client, and have the focus dial
-    /// out to each of `with`.
+    /// join it, join its audio `via` this client or a phone the MCU calls
+    /// ("call me at"), and have the focus dial out to each of `with`.
     Escalate {
         with: Vec<String>,
+        via: AudioVia,
     },
     /// Create a conference and join it (no audio, nobody invited yet).
     CreateConference,

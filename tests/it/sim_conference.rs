@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use confab::client::{Availability, Command, Event, Participant};
+use confab::client::{AudioVia, Availability, Command, Event, Participant};
 use confab::proto::IoRequest;
 
 use crate::simnet::*;
@@ -95,6 +95,7 @@ fn three_escalate_invite_mute_promote_eject_and_leave_with_rosters_converging() 
         vivian,
         Command::Escalate {
             with: vec![AMY.into()],
+            via: AudioVia::Client,
         },
     );
     net.run_until(Duration::from_secs(10), |net| invited(net, amy));
@@ -315,6 +316,7 @@ fn a_leader_locks_out_newcomers_and_ends_the_conference_for_everyone() {
         vivian,
         Command::Escalate {
             with: vec![AMY.into()],
+            via: AudioVia::Client,
         },
     );
     net.run_until(Duration::from_secs(10), |net| invited(net, amy));
@@ -610,6 +612,55 @@ fn a_phone_dials_the_access_number_keys_in_the_code_and_joins() {
     net.run_until(Duration::from_secs(10), |net| {
         in_roster(net, vivian, HAO, |user| {
             user.audio == "connected" && user.roles == ["attendee"]
+        })
+    });
+}
+
+#[test]
+fn call_me_at_escalates_an_im_with_the_conference_calling_my_desk_phone() {
+    use crate::sim_focus::{PCMU_ANSWER, answer_invite, register_as};
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    let amy = net.add_client("10.0.0.12:5060", "amy", "amy");
+    net.run_until(Duration::from_secs(10), |net| {
+        (0..2).all(|client| net.has_event(client, registered))
+    });
+    let desk = net.add_raw("10.0.0.21:5060");
+    register_as(&mut net, desk, "+14255032002", "vivian");
+
+    net.command(
+        vivian,
+        Command::Escalate {
+            with: vec![AMY.into()],
+            via: AudioVia::Phone {
+                number: "+1 (425) 503-2002".into(),
+            },
+        },
+    );
+    let invite = net.expect_raw(desk, "INVITE");
+    assert!(
+        header_line(&invite, "From")
+            .unwrap()
+            .contains("Conferencing service")
+    );
+    answer_invite(&mut net, desk, &invite, PCMU_ANSWER);
+    net.run_until(Duration::from_secs(10), |net| invited(net, amy));
+    net.command(amy, Command::AnswerCall);
+    // Vivian is in the audio by her desk phone; her client keeps the
+    // roster and makes no call of its own.
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, VIVIAN, |user| user.audio == "connected")
+            && in_roster(net, vivian, AMY, |user| user.audio == "connected")
+    });
+    assert!(
+        !net.clients[vivian]
+            .io
+            .iter()
+            .any(|request| matches!(request, IoRequest::StartMedia { .. }))
+    );
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(amy, |e| {
+            matches!(e, Event::Presence { uri, availability: Availability::InAConference, .. } if uri == VIVIAN)
         })
     });
 }

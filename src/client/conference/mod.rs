@@ -203,7 +203,19 @@ impl Client {
             Command::CreateConference => {
                 self.create_conference(now, "conference.create", false, &[])
             }
-            Command::Escalate { with } => self.create_conference(now, "escalate", true, with),
+            Command::Escalate {
+                with,
+                via: crate::client::AudioVia::Client,
+            } => self.create_conference(now, "escalate", true, with),
+            Command::Escalate {
+                with,
+                via: via @ crate::client::AudioVia::Phone { .. },
+            } => {
+                // "Call me at": the dial-out to our phone waits in line
+                // with the invitations until we are in the focus.
+                self.create_conference(now, "escalate", false, with)?;
+                self.join_conference_audio(now, via)
+            }
             Command::JoinConferenceAudio { via } => self.join_conference_audio(now, via),
             Command::LeaveConference => self.leave_conference(now),
             Command::ConferenceIm { id, text } => self.send_conference_im(now, *id, text),

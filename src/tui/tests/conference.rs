@@ -142,7 +142,8 @@ fn f6_in_a_conversation_and_a_on_a_contact_escalate_to_a_conference() {
     assert_eq!(
         commands(&mut state, [key(KeyCode::F(6))]),
         [Command::Escalate {
-            with: vec![AMY.into()]
+            with: vec![AMY.into()],
+            via: crate::client::AudioVia::Client,
         }]
     );
     let conference = state.conference.as_ref().unwrap();
@@ -160,7 +161,8 @@ fn f6_in_a_conversation_and_a_on_a_contact_escalate_to_a_conference() {
     assert_eq!(
         commands(&mut state, [ch('A')]),
         [Command::Escalate {
-            with: vec![HAO.into()]
+            with: vec![HAO.into()],
+            via: crate::client::AudioVia::Client,
         }]
     );
     // Not from a group row.

@@ -43,6 +43,7 @@ pub(super) fn escalate(state: &mut AppState, peer: &str, fx: &mut Effects) {
     state.conference = Some(Conference::starting(origin, state.now_ms));
     fx.commands.push(Command::Escalate {
         with: vec![peer.to_owned()],
+        via: crate::client::AudioVia::Client,
     });
 }
 

@@ -123,6 +123,7 @@ fn the_factory_or_the_focus_saying_no_fails_the_command() {
     // A SIP failure: the status.
     harness.command(Command::Escalate {
         with: vec!["amy".into()],
+        via: AudioVia::Client,
     });
     let service = harness.take(Method::Service);
     harness.reply(&service, 503, &[], None);
@@ -205,6 +206,7 @@ fn one_conference_at_a_time_and_only_signed_in() {
 fn escalation_joins_the_audio_and_dials_out_to_each() {
     let mut joined = Joined::by(Command::Escalate {
         with: vec!["amy".into(), "sip:hao@confab.local".into()],
+        via: AudioVia::Client,
     });
     let harness = &mut joined.harness;
     // The audio: a normal call with SDP straight to the A/V MCU.
