@@ -457,10 +457,19 @@ impl SipCore for Client {
 
     fn handle_datagram(&mut self, now: Time, from: Peer, bytes: &[u8]) {
         match message::parse(bytes) {
-            Ok(message) => self.transactions.handle_message(now, from, message),
-            Err(error) => tracing::info!(%from, %error, "unparseable message dropped"),
+            Ok(message) => {
+                // Whatever is logged while this message is handled names
+                // its call.
+                let call_id = message::call_id_of(&message).to_owned();
+                let _call = tracing::info_span!("sip", call_id = %call_id).entered();
+                self.transactions.handle_message(now, from, message);
+                self.drain_transaction_events(now);
+            }
+            Err(error) => {
+                tracing::info!(%from, %error, "unparseable message dropped");
+                self.drain_transaction_events(now);
+            }
         }
-        self.drain_transaction_events(now);
     }
 
     fn handle_command(&mut self, now: Time, command: Command) {

@@ -514,7 +514,15 @@ impl SipCore for Server {
 
     fn handle_datagram(&mut self, now: Time, from: Peer, bytes: &[u8]) {
         match message::parse(bytes) {
-            Ok(message) => self.transactions.handle_message(now, from, message),
+            Ok(message) => {
+                // Whatever is logged while this message is handled names
+                // its call.
+                let call_id = message::call_id_of(&message).to_owned();
+                let _call = tracing::info_span!("sip", call_id = %call_id).entered();
+                self.transactions.handle_message(now, from, message);
+                self.drain_transaction_events(now);
+                return;
+            }
             Err(error) => {
                 tracing::info!(%from, %error, "unparseable message");
                 if let Some(reply) = error.reply() {

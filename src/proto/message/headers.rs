@@ -40,6 +40,20 @@ pub fn header_value<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The Call-ID of a message, for logs: every line of a call's handling
+/// carries it (see the cores' `handle_datagram`).
+pub fn call_id_of(message: &rsip::SipMessage) -> &str {
+    use rsip::message::HasHeaders as _;
+    message
+        .headers()
+        .iter()
+        .find_map(|header| match header {
+            Header::CallId(call_id) => Some(call_id.value()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// The tag parameter of a From or To (or any name-addr) header field
 /// (RFC 3261 §19.3), or `None` if it has none.
 pub fn tag<'a>(header: &impl UntypedHeader<'a>) -> Option<String> {

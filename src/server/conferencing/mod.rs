@@ -133,6 +133,8 @@ impl Server {
         target: ConferenceUri,
         user: Option<String>,
     ) {
+        let id = target.id.clone().unwrap_or_default();
+        let _conference = tracing::info_span!("conference", id = %id).entered();
         if let Some(id) = dialog_id_of_request(&request, true) {
             if build::to_has_tag(request.to_header().map(|to| to.value()).unwrap_or_default()) {
                 return self.handle_in_dialog(now, key, request, id);
@@ -141,6 +143,7 @@ impl Server {
         let Some(user) = user else {
             // Admitted without credentials (a trusted peer) but outside any
             // dialog: the focus needs to know who asks.
+            tracing::info!(method = %request.method, "a conference request from no one we know");
             return self.reply(
                 now,
                 &key,
@@ -431,3 +434,6 @@ fn content_type(request: &Request) -> Option<String> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests;
