@@ -32,10 +32,15 @@
 //!   instant messages, incoming calls. Front ends speak to it only through
 //!   its `Command` and `Event` types.
 //! - [`server`] holds the server cores: registrar (several clients per
-//!   user), the authenticating, forking, record-routing proxy, and the
-//!   presence agent with the roaming buddy list.
+//!   user), the authenticating, forking, record-routing proxy, the
+//!   presence agent with the roaming buddy list, the conference focus
+//!   factory and foci (C3P, RFC 4575 rosters), the A/V MCU's and IM MCU's
+//!   signalling, and the mediation gateway to phone numbers.
 //! - [`net`] holds the tokio drivers, the only code with sockets and timers.
 //!   A driver has no SIP state: it moves bytes between sockets and a core.
+//! - [`media`] is audio: codecs, the jitter buffer, a call's session and the
+//!   conference mixer (sans-IO), and the sound devices.
+//! - [`trace`] is the SIP trace: capture, files, decoding for the pane.
 //! - [`store`] is SQLite: the server's directory and buddy lists, the
 //!   client's IM history. [`config`] reads the TOML config file.
 //! - Front ends: [`tui`] (the terminal client: `update` and `render` over an
