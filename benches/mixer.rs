@@ -25,8 +25,8 @@
 //!
 //!   cargo bench --bench mixer
 //!
-//! runs in about a minute once built; the measurement
-//! times are set below rather than on the command line.
+//! runs in about a minute once built; the measurement times are set below
+//! rather than on the command line.
 
 use std::f64::consts::TAU;
 use std::hint::black_box;
