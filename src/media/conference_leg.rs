@@ -19,11 +19,22 @@
 //! CSRC order, in -dBov, as the mixer measured each talker's own audio in
 //! the frame. Other legs get no header extension at all.
 //!
+//! RFC 4733 telephone-events from a leg that negotiated them (by payload
+//! type, on the audio stream's SSRC) are read into key presses, one per
+//! event however often its updates and end packets repeat (§2.5.1.4: the
+//! end goes three times; a new event is a new RTP timestamp, §2.5.2), and
+//! never reach the jitter buffer or the mixer. Events that are not DTMF
+//! keys (§3) and malformed payloads are dropped. A dial-in caller keys a
+//! conference's code this way; [`ConferenceMedia::move_leg`] then takes
+//! its leg from the lobby into that conference's mixer, its stream
+//! (ports, SSRC, sequence, timestamp, codec, jitter buffer, key presses
+//! half read) going on as it was.
+//!
 //! Direction is ours, as negotiated (RFC 3264 §8.4): a leg we do not send
 //! to (the participant put us on hold) is not listening in the mixer and is
-//! sent nothing; a leg we do not receive from is not mixed. A leg is only
-//! mixed once started ([`ConferenceMedia::start_leg`]); until then its
-//! packets are dropped.
+//! sent nothing; a leg we do not receive from is not mixed, nor are its
+//! key presses read. A leg is only mixed once started
+//! ([`ConferenceMedia::start_leg`]); until then its packets are dropped.
 //!
 //! Invariants: bytes from the network never panic; once its buffers have
 //! grown, a tick allocates nothing (each leg keeps one datagram buffer and
@@ -41,6 +52,7 @@ use super::codec::Codec;
 use super::jitter::{JitterBuffer, JitterStats, MediaPacket, Playout};
 use super::session::{codec_of, jitter_config};
 use crate::proto::Time;
+use crate::proto::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::proto::rtp::{
     self, AudioLevel, ExtensionElement, HeaderExtension, NtpTime, ONE_BYTE_PROFILE, ReceiverReport,
     ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
@@ -65,8 +77,11 @@ pub enum ConferenceLegError {
 pub struct LegStats {
     pub packets_sent: u64,
     pub packets_received: u64,
-    /// Packets that were not the leg's audio, or not RTP.
+    /// Packets that were not the leg's audio or telephone-events, or not
+    /// RTP, or telephone-events whose payload did not parse.
     pub packets_dropped: u64,
+    /// Telephone-event packets taken in (their repeats included).
+    pub events_received: u64,
     pub jitter: JitterStats,
     /// What the participant reports losing of ours, from its last report.
     pub loss_reported: Option<f64>,
@@ -85,6 +100,8 @@ pub struct ConferenceLeg {
     codec: Codec,
     jitter: JitterBuffer,
     receiver: ReceiverStats,
+    /// Reads telephone-events while they are negotiated.
+    dtmf: Option<DtmfReceiver>,
     blocked: bool,
     ssrc: u32,
     sequence: u16,
@@ -115,6 +132,7 @@ impl ConferenceLeg {
             codec,
             jitter: JitterBuffer::new(jitter_config(codec)),
             receiver: ReceiverStats::new(),
+            dtmf: None,
             blocked: false,
             // RFC 3550 §5.1: random initial sequence, timestamp and SSRC.
             ssrc: rng.random(),
@@ -198,6 +216,15 @@ impl ConferenceLeg {
         if !self.is_listening() && audio.direction.sends() {
             self.marker = true;
         }
+        // A re-INVITE that keeps the telephone-event clock keeps the
+        // receiver: an event in progress is not reported a second time.
+        let events = |audio: Option<&NegotiatedAudio>| {
+            audio.and_then(|audio| audio.telephone_event.map(|event| event.clock_rate))
+        };
+        let clock_rate = events(Some(&audio));
+        if clock_rate != events(self.audio.as_ref()) || self.dtmf.is_none() {
+            self.dtmf = clock_rate.map(DtmfReceiver::new);
+        }
         self.audio = Some(audio);
         changed
     }
@@ -209,37 +236,44 @@ impl ConferenceLeg {
         self.pending = false;
     }
 
-    /// A datagram from the leg's peer on the RTP port.
-    pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) {
+    /// A datagram from the leg's peer on the RTP port; the key its caller
+    /// pressed, if it is the first packet of a telephone-event for a DTMF
+    /// key.
+    pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) -> Option<char> {
         let Some(audio) = self.audio.as_ref() else {
             self.stats.packets_dropped += 1;
-            return;
+            return None;
         };
         if rtp::is_rtcp(bytes) {
-            return; // RFC 5761 reports are read on the RTCP port only.
+            return None; // RFC 5761 reports are read on the RTCP port only.
         }
         let Ok(packet) = rtp::parse(bytes) else {
             self.stats.packets_dropped += 1;
-            return;
+            return None;
         };
         let header = &packet.header;
         if header.payload_type != audio.codec.payload_type {
-            // Telephone-events are not mixed; anything else is foreign.
+            // RFC 4733 §2.1: telephone-events are told by their payload
+            // type; they are read, never mixed. Anything else is foreign.
             let event = audio
                 .telephone_event
                 .is_some_and(|event| event.payload_type == header.payload_type);
-            if event {
-                self.stats.packets_received += 1;
-            } else {
+            if !event {
                 self.stats.packets_dropped += 1;
+                return None;
             }
-            return;
+            self.stats.packets_received += 1;
+            self.stats.events_received += 1;
+            if !audio.direction.receives() {
+                return None;
+            }
+            return self.handle_event(header.timestamp, packet.payload);
         }
         self.stats.packets_received += 1;
         self.receiver
             .handle_packet(now, header, self.codec.clock_rate());
         if !audio.direction.receives() {
-            return;
+            return None;
         }
         self.jitter.push(
             now,
@@ -250,6 +284,29 @@ impl ConferenceLeg {
                 payload: packet.payload,
             },
         );
+        None
+    }
+
+    /// One telephone-event packet: the key pressed, when it begins a new
+    /// event that is a DTMF key (RFC 4733 §3: 0-9, *, #, A-D).
+    fn handle_event(&mut self, timestamp: u32, payload: &[u8]) -> Option<char> {
+        let receiver = self.dtmf.as_mut()?;
+        if let Err(error) = receiver.handle_packet(timestamp, payload) {
+            tracing::debug!(%error, leg = self.id, "a telephone-event that does not parse");
+            self.stats.packets_dropped += 1;
+        }
+        // One packet begins at most one event; its end, if it ended one
+        // whose end packets were lost, says nothing new.
+        let mut pressed = None;
+        while let Some(event) = receiver.poll_event() {
+            if let DtmfEvent::Began {
+                digit: Some(digit), ..
+            } = event
+            {
+                pressed = Some(digit);
+            }
+        }
+        pressed
     }
 
     /// What the leg says on this tick: its jitter buffer's decision, or

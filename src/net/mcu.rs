@@ -3,7 +3,9 @@
 //! core asks for legs through [`IoRequest`]s and is answered with
 //! [`IoResult`]s; the task makes no decision of its own beyond symmetric
 //! RTP (a leg's packets count only from its negotiated peer's address,
-//! RFC 4961).
+//! RFC 4961). The keys a leg's caller presses (RFC 4733) go back as
+//! [`IoResult::McuDtmf`] as soon as the packet that begins each is read;
+//! moving a leg to another conference keeps its port pair.
 //!
 //! One task serves every leg: its sockets are polled together, a ready one
 //! is read, then every socket is drained of what else is waiting, so one
@@ -86,6 +88,11 @@ pub async fn run_mcu(
                     Err(error) => tracing::debug!(%error, leg, "mcu receive"),
                 }
                 drain(now(), &mut media, &legs, &mut buffer);
+                while let Some((leg, digit)) = media.poll_dtmf() {
+                    tracing::debug!(leg, %digit, "key pressed on a conference leg");
+                    // A core that went away is not the MCU's problem.
+                    let _ = results.send(IoResult::McuDtmf { leg, digit });
+                }
             }
             _ = tick.tick() => {
                 media.tick(now());
@@ -145,7 +152,10 @@ async fn handle_request(
             None
         }
         IoRequest::McuMoveLeg { leg, conference } => {
-            tracing::warn!(leg, %conference, "moving a leg between conferences is not built yet");
+            match media.move_leg(leg, &conference) {
+                Ok(()) => tracing::info!(leg, %conference, "conference leg moved"),
+                Err(error) => tracing::warn!(%error, leg, %conference, "conference leg not moved"),
+            }
             None
         }
         IoRequest::StartMedia { .. }

@@ -4,6 +4,12 @@
 //! a leg a leader blocks is heard by nobody; a stranger's packets to a leg's
 //! port are not mixed (symmetric RTP). Every wait is for packets, bounded
 //! by a deadline that fails the test.
+//!
+//! Dial-in: a caller alone in its lobby keys a code and '#' as RFC 4733
+//! telephone-events, which the MCU reports once each and in order; moved
+//! into a conference and then into another, it hears each in turn, is
+//! heard only in the one it is in, and its stream from the MCU goes on
+//! (one SSRC, consecutive sequence numbers, a marker at each move).
 
 use std::f64::consts::TAU;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,8 +19,9 @@ use std::time::Duration;
 use confab::media::codec::{AudioDecoder, AudioEncoder, Codec, OpusConfig};
 use confab::media::{FRAME_SAMPLES, Frame, SILENCE};
 use confab::net::run_mcu;
+use confab::proto::dtmf;
 use confab::proto::rtp::{self, RtpHeader};
-use confab::proto::sdp::{AudioCodec, CodecChoice, Direction, NegotiatedAudio};
+use confab::proto::sdp::{AudioCodec, CodecChoice, Direction, NegotiatedAudio, TelephoneEvent};
 use confab::proto::{IoRequest, IoResult};
 
 use crate::harness::tone_level;
@@ -29,6 +36,8 @@ const CONFERENCE: &str = "sip:conf-1@confab.local;gruu;opaque=app:conf:audio-vid
 const WINDOW: usize = 50;
 const HEARD: f64 = 0.05;
 const NOT_HEARD: f64 = 0.01;
+/// The telephone-event payload type every participant negotiates.
+const EVENT_PT: u8 = 101;
 
 /// A tone under a 3 Hz envelope at a quarter of full scale: Opus's voice
 /// activity flag keeps calling it speech, so the mixer keeps mixing it.
@@ -53,12 +62,16 @@ struct Participant {
     encoder: Box<dyn AudioEncoder>,
     decoder: Box<dyn AudioDecoder>,
     frame: u64,
+    /// RTP sequence of its audio and telephone-events alike.
+    sequence: u16,
     payload: Vec<u8>,
     datagram: Vec<u8>,
     buffer: Vec<u8>,
-    /// One decoded frame and the CSRC list of each packet received.
+    /// One decoded frame, the CSRC list and (marker, sequence, SSRC) of
+    /// each packet received.
     heard: Vec<Frame>,
     csrcs: Vec<Vec<u32>>,
+    headers: Vec<(bool, u16, u32)>,
 }
 
 impl Participant {
@@ -73,11 +86,13 @@ impl Participant {
             encoder: codec.encoder(&OpusConfig::default()).unwrap(),
             decoder: codec.decoder().unwrap(),
             frame: 0,
+            sequence: 0,
             payload: Vec::new(),
             datagram: Vec::new(),
             buffer: vec![0; 2048],
             heard: Vec::new(),
             csrcs: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -97,7 +112,10 @@ impl Participant {
                 channels,
                 fmtp: None,
             },
-            telephone_event: None,
+            telephone_event: Some(TelephoneEvent {
+                payload_type: EVENT_PT,
+                clock_rate,
+            }),
             direction: Direction::SendRecv,
             remote_ptime: Some(20),
             csrc_audio_level: None,
@@ -111,15 +129,50 @@ impl Participant {
             .unwrap();
         let header = RtpHeader {
             payload_type: self.payload_type,
-            sequence: self.frame as u16,
-            timestamp: (self.frame as u32).wrapping_mul(self.codec.timestamp_increment()),
+            sequence: self.sequence,
+            timestamp: self.timestamp(),
             ssrc: 0xc0f_ab00 + self.leg as u32,
             ..RtpHeader::default()
         };
         self.datagram.clear();
         rtp::write(&header, &self.payload, &mut self.datagram).unwrap();
         self.socket.send_to(&self.datagram, to).await.unwrap();
+        self.sequence = self.sequence.wrapping_add(1);
         self.frame += 1;
+    }
+
+    /// The RTP clock of its next frame.
+    fn timestamp(&self) -> u32 {
+        (self.frame as u32).wrapping_mul(self.codec.timestamp_increment())
+    }
+
+    /// Presses `digit` for 100 ms: every packet of the event (RFC 4733
+    /// §2.5.1: updates, the end three times) at once, stamped with the
+    /// audio clock now, on its SSRC and sequence.
+    async fn press(&mut self, to: SocketAddr, digit: char) {
+        let packets = dtmf::encode_press(
+            digit,
+            Duration::from_millis(100),
+            self.codec.clock_rate(),
+            dtmf::DEFAULT_VOLUME,
+        )
+        .unwrap();
+        for packet in packets {
+            let header = RtpHeader {
+                marker: packet.marker,
+                payload_type: EVENT_PT,
+                sequence: self.sequence,
+                timestamp: self.timestamp().wrapping_add(packet.timestamp_offset),
+                ssrc: 0xc0f_ab00 + self.leg as u32,
+                ..RtpHeader::default()
+            };
+            self.datagram.clear();
+            rtp::write(&header, &packet.payload.to_bytes(), &mut self.datagram).unwrap();
+            self.socket.send_to(&self.datagram, to).await.unwrap();
+            self.sequence = self.sequence.wrapping_add(1);
+        }
+        // The event's time passes on the audio clock.
+        self.frame += 5;
     }
 
     fn receive(&mut self, len: usize) {
@@ -127,7 +180,10 @@ impl Participant {
         let mut pcm = SILENCE;
         self.decoder.decode(packet.payload, &mut pcm).unwrap();
         self.heard.push(pcm);
-        let mut csrcs = packet.header.csrcs;
+        let header = packet.header;
+        self.headers
+            .push((header.marker, header.sequence, header.ssrc));
+        let mut csrcs = header.csrcs;
         csrcs.sort_unstable();
         self.csrcs.push(csrcs);
     }
@@ -191,6 +247,33 @@ async fn expect_result(results: &mut mpsc::UnboundedReceiver<IoResult>) -> IoRes
         .expect("the MCU is running")
 }
 
+/// Opens the participant's leg in `conference` on the MCU and starts it.
+async fn join(
+    requests: &mpsc::UnboundedSender<IoRequest>,
+    results: &mut mpsc::UnboundedReceiver<IoResult>,
+    participant: &mut Participant,
+    conference: &str,
+) {
+    requests
+        .send(IoRequest::McuOpenLeg {
+            conference: conference.into(),
+            leg: participant.leg,
+        })
+        .unwrap();
+    let IoResult::McuLegReady { leg, port } = expect_result(results).await else {
+        panic!("leg {} not opened", participant.leg);
+    };
+    assert_eq!(leg, participant.leg);
+    assert_eq!(port % 2, 0, "RTP on an even port (RFC 3550 §11)");
+    participant.mcu = Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    requests
+        .send(IoRequest::McuStartLeg {
+            leg,
+            audio: participant.audio(),
+        })
+        .unwrap();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -215,24 +298,7 @@ async fn three_legs() {
         Participant::new(3, Codec::Pcmu, 1000.0, loopback).await,
     ];
     for participant in &mut participants {
-        requests
-            .send(IoRequest::McuOpenLeg {
-                conference: CONFERENCE.into(),
-                leg: participant.leg,
-            })
-            .unwrap();
-        let IoResult::McuLegReady { leg, port } = expect_result(&mut results).await else {
-            panic!("leg {} not opened", participant.leg);
-        };
-        assert_eq!(leg, participant.leg);
-        assert_eq!(port % 2, 0, "RTP on an even port (RFC 3550 §11)");
-        participant.mcu = Some(SocketAddr::new(IpAddr::V4(loopback), port));
-        requests
-            .send(IoRequest::McuStartLeg {
-                leg,
-                audio: participant.audio(),
-            })
-            .unwrap();
+        join(&requests, &mut results, participant, CONFERENCE).await;
     }
     // Another host sends a tone to leg 1's port: symmetric RTP drops it.
     let mut stranger = Participant::new(99, Codec::Opus, 1500.0, Ipv4Addr::new(127, 0, 0, 2)).await;
@@ -370,4 +436,155 @@ fn a_leg_that_cannot_bind_is_answered_failed() {
             other => panic!("expected a failure, got {other:?}"),
         }
     });
+}
+
+#[test]
+fn a_dial_in_caller_keys_a_code_and_is_moved_from_conference_to_conference() {
+    let _turn = crate::harness::audio_call_turn();
+    runtime().block_on(dial_in());
+}
+
+/// The first packet from `from` on whose CSRCs list `csrc` (or, if not
+/// `listed`, do not).
+fn first_packet(participant: &Participant, from: usize, csrc: u32, listed: bool) -> Option<usize> {
+    (from..participant.csrcs.len()).find(|&k| participant.csrcs[k].contains(&csrc) == listed)
+}
+
+async fn dial_in() {
+    let loopback = Ipv4Addr::LOCALHOST;
+    let (requests, requests_rx) = mpsc::unbounded_channel();
+    let (results_tx, mut results) = mpsc::unbounded_channel();
+    let mcu = tokio::spawn(run_mcu(IpAddr::V4(loopback), requests_rx, results_tx));
+    let (first, second) = (CONFERENCE, "sip:conf-2@confab.local");
+    // Leg 1 talks in the first conference, leg 2 in the second; leg 7, a
+    // phone in PCMU, dialled in and waits in its lobby.
+    let mut participants = vec![
+        Participant::new(1, Codec::Opus, 440.0, loopback).await,
+        Participant::new(2, Codec::Opus, 660.0, loopback).await,
+        Participant::new(7, Codec::Pcmu, 1000.0, loopback).await,
+    ];
+    for (participant, conference) in participants.iter_mut().zip([first, second, "lobby-7"]) {
+        join(&requests, &mut results, participant, conference).await;
+    }
+    run_until(&mut participants, None, "the lobby", |participants| {
+        participants.iter().all(|p| p.heard.len() >= 25)
+    })
+    .await;
+
+    // The code, then '#': the same key twice in a row counts twice, and
+    // every key once however often its end packets come (three times).
+    let mcu_port = participants[2].mcu.unwrap();
+    for digit in ['4', '2', '2', '#'] {
+        participants[2].press(mcu_port, digit).await;
+    }
+    let mut digits = Vec::new();
+    while digits.len() < 4 {
+        match expect_result(&mut results).await {
+            IoResult::McuDtmf { leg: 7, digit } => digits.push(digit),
+            other => panic!("expected leg 7's keys, got {other:?}"),
+        }
+    }
+    assert_eq!(digits, ['4', '2', '2', '#']);
+
+    // A few frames for the decoders to leave the old mix behind.
+    let after = 5;
+    let mut moves = Vec::new();
+    for (conference, into, left) in [(first, 0, None), (second, 1, Some(0))] {
+        requests
+            .send(IoRequest::McuMoveLeg {
+                leg: 7,
+                conference: conference.into(),
+            })
+            .unwrap();
+        let marks: Vec<usize> = participants.iter().map(|p| p.heard.len()).collect();
+        moves.push(marks.clone());
+        let talker = participants[into].leg as u32;
+        // The packets from which the move shows: the caller's mix lists
+        // the new conference's talker; that talker's lists the caller; the
+        // talker left behind is no longer sent the caller.
+        let shown = move |participants: &[Participant]| {
+            let caller = first_packet(&participants[2], marks[2], talker, true);
+            let joined = first_packet(&participants[into], marks[into], 7, true);
+            let left = left.map(|index: usize| {
+                let from = first_packet(&participants[index], marks[index], 7, false);
+                (index, from)
+            });
+            (caller, joined, left)
+        };
+        let ready = |participant: &Participant, from: Option<usize>| {
+            from.is_some_and(|from| participant.heard.len() >= from + after + WINDOW)
+        };
+        run_until(&mut participants, None, "the move", |participants| {
+            let (caller, joined, left) = shown(participants);
+            ready(&participants[2], caller)
+                && ready(&participants[into], joined)
+                && left.is_none_or(|(index, from)| ready(&participants[index], from))
+        })
+        .await;
+        let (caller, joined, left) = shown(&participants);
+        let from = caller.unwrap() + after;
+        let (hz, other_hz) = if into == 0 {
+            (440.0, 660.0)
+        } else {
+            (660.0, 440.0)
+        };
+        let level = participants[2].hears(hz, from);
+        assert!(
+            level > HEARD,
+            "the caller hears {conference} at only {level}"
+        );
+        let level = participants[2].hears(other_hz, from);
+        assert!(level < NOT_HEARD, "the caller hears the other one: {level}");
+        let from = joined.unwrap() + after;
+        let level = participants[into].hears(1000.0, from);
+        assert!(
+            level > HEARD,
+            "leg {talker} hears the caller at only {level}"
+        );
+        if let Some((index, from)) = left {
+            let level = participants[index].hears(1000.0, from.unwrap() + after);
+            assert!(level < NOT_HEARD, "the caller is still heard where it left");
+        }
+    }
+    // Leg 2 never heard the caller while it was in the first conference.
+    let before = moves[1][1];
+    assert!(
+        participants[1].csrcs[..before]
+            .iter()
+            .all(|csrcs| !csrcs.contains(&7))
+    );
+
+    // One stream to the caller throughout: one SSRC, no gap in the
+    // sequence, a marker on the first packet and at each move.
+    let headers = &participants[2].headers;
+    assert!(headers.iter().all(|header| header.2 == headers[0].2));
+    for pair in headers.windows(2) {
+        assert_eq!(
+            pair[1].1,
+            pair[0].1.wrapping_add(1),
+            "a gap in the sequence"
+        );
+    }
+    let marked: Vec<usize> = (0..headers.len()).filter(|&k| headers[k].0).collect();
+    assert_eq!(marked.len(), 3, "{marked:?}");
+    assert_eq!(marked[0], 0);
+    assert!(
+        marked[1] >= moves[0][2] && marked[2] >= moves[1][2],
+        "{marked:?}"
+    );
+    // Every key was reported once: nothing came after the '#'.
+    assert!(results.try_recv().is_err(), "a key reported twice");
+
+    for participant in &participants {
+        requests
+            .send(IoRequest::McuCloseLeg {
+                leg: participant.leg,
+            })
+            .unwrap();
+    }
+    drop(requests);
+    tokio::time::timeout(WAIT, mcu)
+        .await
+        .expect("the MCU stops when its requests end")
+        .unwrap();
 }

@@ -1,8 +1,12 @@
 //! The legs of every conference on the MCU and their mixers: what the
 //! MCU's driver runs, one call per [`IoRequest`](crate::proto::IoRequest),
-//! datagram and tick.
+//! datagram and tick, and the key presses it reports back.
+//!
+//! Invariants: every leg is a member of exactly one conference, the one
+//! its key names; a started leg is a participant of that conference's
+//! mixer and of no other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use rand::rngs::StdRng;
@@ -21,6 +25,8 @@ pub struct ConferenceMedia {
     rng: StdRng,
     legs: HashMap<u64, ConferenceLeg>,
     conferences: HashMap<String, Conference>,
+    /// Keys pressed on the legs (RFC 4733), oldest first: leg, key.
+    dtmf: VecDeque<(u64, char)>,
 }
 
 struct Conference {
@@ -39,6 +45,7 @@ impl ConferenceMedia {
             rng: StdRng::seed_from_u64(seed),
             legs: HashMap::new(),
             conferences: HashMap::new(),
+            dtmf: VecDeque::new(),
         }
     }
 
@@ -50,6 +57,12 @@ impl ConferenceMedia {
         }
         self.legs
             .insert(leg, ConferenceLeg::new(conference, leg, self.rng.random()));
+        self.conference_entry(conference).members.push(leg);
+        Ok(())
+    }
+
+    /// `conference`, made with its mixer if it has no legs yet.
+    fn conference_entry(&mut self, conference: &str) -> &mut Conference {
         self.conferences
             .entry(conference.to_owned())
             .or_insert_with(|| Conference {
@@ -57,9 +70,19 @@ impl ConferenceMedia {
                 members: Vec::new(),
                 talkers: Vec::new(),
             })
-            .members
-            .push(leg);
-        Ok(())
+    }
+
+    /// Takes the leg out of its conference (and the conference's mixer);
+    /// the conference goes with its last leg.
+    fn leave(&mut self, conference: &str, leg: u64) {
+        let Some(entry) = self.conferences.get_mut(conference) else {
+            return;
+        };
+        entry.mixer.remove(leg);
+        entry.members.retain(|&other| other != leg);
+        if entry.members.is_empty() {
+            self.conferences.remove(conference);
+        }
     }
 
     /// The leg's peer and codec are agreed (again, after a re-INVITE): mix
@@ -103,14 +126,59 @@ impl ConferenceMedia {
         let Some(member) = self.legs.remove(&leg) else {
             return false;
         };
-        if let Some(conference) = self.conferences.get_mut(member.conference()) {
-            conference.mixer.remove(leg);
-            conference.members.retain(|&other| other != leg);
-            if conference.members.is_empty() {
-                self.conferences.remove(member.conference());
-            }
-        }
+        self.leave(member.conference(), leg);
         true
+    }
+
+    /// Moves the leg into `conference` (made if it has no legs; the one it
+    /// leaves goes with its last leg): from the next tick on it hears and
+    /// is heard there only. Its stream goes on as it was: ports, SSRC,
+    /// sequence, timestamp, codec, jitter buffer, direction and a leader's
+    /// block. The first packet of the new mix is marked, a new talk spurt
+    /// for the far end's playout (RFC 3551 §4.1). If the new mixer cannot
+    /// take the leg (no decoder), the leg stays a member of `conference`,
+    /// not started, and the error says why.
+    pub fn move_leg(&mut self, leg: u64, conference: &str) -> Result<(), ConferenceLegError> {
+        let old = self
+            .legs
+            .get(&leg)
+            .ok_or(ConferenceLegError::UnknownLeg(leg))?
+            .conference()
+            .to_owned();
+        if old == conference {
+            return Ok(());
+        }
+        self.leave(&old, leg);
+        let Some(member) = self.legs.get_mut(&leg) else {
+            return Err(ConferenceLegError::UnknownLeg(leg));
+        };
+        member.conference = conference.to_owned();
+        member.marker = true;
+        let (started, codec, blocked, listening) = (
+            member.is_started(),
+            member.codec(),
+            member.is_blocked(),
+            member.is_listening(),
+        );
+        let entry = self.conference_entry(conference);
+        entry.members.push(leg);
+        if !started {
+            return Ok(());
+        }
+        let mixer = &mut entry.mixer;
+        let joined = (|| {
+            mixer.add(leg, codec)?;
+            mixer.set_muted_by_leader(leg, blocked)?;
+            mixer.set_listening(leg, listening)
+        })();
+        if let Err(error) = joined {
+            mixer.remove(leg);
+            if let Some(member) = self.legs.get_mut(&leg) {
+                member.stop();
+            }
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     /// A leader blocked (muted) or unblocked the leg: a blocked leg is not
@@ -140,9 +208,19 @@ impl ConferenceMedia {
 
     /// An RTP datagram that came from the leg's peer.
     pub fn handle_packet(&mut self, now: Time, leg: u64, bytes: &[u8]) {
-        if let Some(member) = self.legs.get_mut(&leg) {
-            member.handle_packet(now, bytes);
+        let pressed = self
+            .legs
+            .get_mut(&leg)
+            .and_then(|member| member.handle_packet(now, bytes));
+        if let Some(digit) = pressed {
+            self.dtmf.push_back((leg, digit));
         }
+    }
+
+    /// The next key pressed on a leg, in the order the presses began: the
+    /// leg and the key (0-9, *, #, A-D), once per press (RFC 4733).
+    pub fn poll_dtmf(&mut self) -> Option<(u64, char)> {
+        self.dtmf.pop_front()
     }
 
     /// An RTCP datagram that came from the leg's peer.

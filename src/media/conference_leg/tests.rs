@@ -584,3 +584,5 @@ fn rtcp_reports_each_leg_and_reads_its_answers() {
     media.handle_rtcp(at(51), wall, 1, &datagram);
     assert_eq!(media.leg(1).unwrap().stats().loss_reported, Some(0.25));
 }
+
+mod dial_in;
