@@ -219,3 +219,57 @@ fn three_hear_each_other_but_not_themselves_and_the_leader_mutes_and_ejects() {
         assert!(participant.agent.quit(WAIT).success());
     }
 }
+
+#[test]
+fn a_phone_dials_the_access_number_keys_in_the_code_and_is_heard() {
+    let _turn = crate::harness::audio_call_turn();
+    let server = ServerProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut vivian = join(dir.path(), "vivian", 440, server.addr);
+    let mut hao = join(dir.path(), "hao", 880, server.addr);
+
+    vivian.agent.send(json!({"cmd": "conference.create"}));
+    vivian.agent.expect("conference", WAIT);
+    vivian
+        .agent
+        .send(json!({"cmd": "conference.join_audio", "via": "client"}));
+    let roster = roster_where(&vivian.agent, |users| {
+        user(users, VIVIAN).is_some_and(|me| me["audio"] == "connected")
+    });
+    let number = roster["dial_in"]["number"].as_str().unwrap().to_owned();
+    let code = roster["dial_in"]["code"].as_str().unwrap().to_owned();
+
+    // Hao calls in like any phone: the access number, then the code.
+    hao.agent.send(json!({"cmd": "call", "to": number}));
+    hao.agent.expect_call("connected", WAIT);
+    hao.agent
+        .send(json!({"cmd": "call.dtmf", "digits": format!("{code}#")}));
+    roster_where(&vivian.agent, |users| {
+        user(users, HAO)
+            .is_some_and(|hao| hao["audio"] == "connected" && hao["roles"] == json!(["attendee"]))
+    });
+
+    let both = [&vivian, &hao];
+    let marks: Vec<u64> = both.iter().map(|p| mark(&p.recording)).collect();
+    let heard = record(&both, &marks, 2);
+    for (listener, samples) in both.iter().zip(&heard) {
+        // Half a second more for the keypad's last events and the mix to
+        // settle.
+        let samples = samples.get(25 * WINDOW..).unwrap_or_default();
+        for speaker in both {
+            if std::ptr::eq(*listener, speaker) {
+                continue;
+            }
+            let share = share_with(samples, speaker.tone, HEARD);
+            assert!(
+                share > 0.9,
+                "{} hears {} in only {share:.2} of windows",
+                listener.agent.name,
+                speaker.agent.name
+            );
+        }
+    }
+    for participant in [vivian, hao] {
+        assert!(participant.agent.quit(WAIT).success());
+    }
+}
