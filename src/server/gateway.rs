@@ -1,9 +1,10 @@
 //! The mediation gateway (PROTOCOLS.md section 6): where a call to an E.164
 //! number goes. A number some user owns as their work number rings the desk
 //! phones registered for it (a phone registers the number as its address of
-//! record, with its owner's credentials); any other number goes to the
-//! PSTN side: a SIP trunk, or in local mode the simulated phone line, a
-//! user of the domain that answers whatever it is given.
+//! record, with its owner's credentials), else the owner's other clients;
+//! any other number goes to the PSTN side: a SIP trunk, or in local mode
+//! the simulated phone line, a user of the domain that answers whatever it
+//! is given. A call that came from the trunk is never sent back to it.
 //!
 //! Numbers travel as `sip:+NUMBER@domain;user=phone` (RFC 3261 §19.1.6):
 //! the message layer refuses `tel:` URIs in SIP headers, and a `tel:` URI
@@ -59,20 +60,35 @@ impl Server {
         Aor::new(e164, &self.domain)
     }
 
-    /// Where a call to `e164` goes: the desk phones registered for it,
-    /// else the PSTN route; each with the Request-URI to use. Empty when
-    /// there is no way to that number.
-    pub(super) fn number_route(&self, now: Time, e164: &str) -> Vec<(Option<rsip::Uri>, Peer)> {
-        let desk_phones: Vec<_> = self
-            .registrar
-            .contacts(&self.number_aor(e164), now)
-            .into_iter()
-            .map(|binding| (Some(binding.contact), binding.source))
-            .collect();
+    /// Where a call to `e164` from `caller` goes: the desk phones
+    /// registered for it, else its owner's clients, else the PSTN route;
+    /// each with the Request-URI to use. Empty when there is no way to
+    /// that number.
+    pub(super) fn number_route(
+        &self,
+        now: Time,
+        e164: &str,
+        caller: Peer,
+    ) -> Vec<(Option<rsip::Uri>, Peer)> {
+        let contacts_of = |aor: &Aor| -> Vec<(Option<rsip::Uri>, Peer)> {
+            self.registrar
+                .contacts(aor, now)
+                .into_iter()
+                .map(|binding| (Some(binding.contact), binding.source))
+                .collect()
+        };
+        let desk_phones = contacts_of(&self.number_aor(e164));
         if !desk_phones.is_empty() {
             return desk_phones;
         }
+        if let Some(owner) = self.directory.owner_of_number(e164, &self.domain) {
+            let clients = contacts_of(&Aor::new(owner.as_str(), &self.domain));
+            if !clients.is_empty() {
+                return clients;
+            }
+        }
         match &self.pstn {
+            Some(PstnRoute::Trunk(peer)) if peer.addr == caller.addr => Vec::new(),
             Some(PstnRoute::Trunk(peer)) => {
                 let uri = format!(
                     "sip:{e164}@{}:{};user=phone",
@@ -87,12 +103,7 @@ impl Server {
                     }
                 }
             }
-            Some(PstnRoute::User(user)) => self
-                .registrar
-                .contacts(&Aor::new(user.as_str(), &self.domain), now)
-                .into_iter()
-                .map(|binding| (Some(binding.contact), binding.source))
-                .collect(),
+            Some(PstnRoute::User(user)) => contacts_of(&Aor::new(user.as_str(), &self.domain)),
             None => Vec::new(),
         }
     }

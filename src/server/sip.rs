@@ -293,7 +293,7 @@ impl Server {
     ) {
         match target {
             Target::Server => self.handle_local(now, key, request, from),
-            Target::User(aor) => self.route_to_user(now, key, request, aor),
+            Target::User(aor) => self.route_to_user(now, key, request, aor, from),
             Target::NextHop(peer) => self.forward(now, key, request, vec![(None, peer)]),
             Target::Elsewhere => self.reply(
                 now,
@@ -390,9 +390,16 @@ impl Server {
         }
     }
 
-    fn route_to_user(&mut self, now: Time, key: TransactionKey, request: Request, aor: Aor) {
+    fn route_to_user(
+        &mut self,
+        now: Time,
+        key: TransactionKey,
+        request: Request,
+        aor: Aor,
+        from: Peer,
+    ) {
         if super::gateway::is_e164(aor.user()) {
-            let targets = self.number_route(now, aor.user());
+            let targets = self.number_route(now, aor.user(), from);
             if targets.is_empty() {
                 let reason = status_with_reason(404, "No Route To Number");
                 return self.reply(now, &key, &request, reason);

@@ -664,3 +664,74 @@ fn call_me_at_escalates_an_im_with_the_conference_calling_my_desk_phone() {
         })
     });
 }
+
+#[test]
+fn with_a_trunk_unowned_numbers_go_to_it_and_its_calls_need_no_credentials() {
+    use confab::proto::Peer;
+    use confab::server::gateway::PstnRoute;
+    let mut net = Network::new(0.0);
+    let trunk_addr = "10.0.0.99:5060";
+    net.server = server_with(1, &[], PstnRoute::Trunk(Peer::udp(addr(trunk_addr))));
+    let trunk = net.add_raw(trunk_addr);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, registered)
+    });
+    net.command(vivian, Command::CreateConference);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. }))
+    });
+    net.command(
+        vivian,
+        Command::ConferenceInvite {
+            uri: "tel:+15551230000".into(),
+        },
+    );
+    let invite = net.expect_raw(trunk, "INVITE");
+    assert!(
+        invite.starts_with("INVITE sip:+15551230000@10.0.0.99:5060;user=phone SIP/2.0"),
+        "{invite}"
+    );
+    crate::sim_focus::answer_invite(&mut net, trunk, &invite, crate::sim_focus::PCMU_ANSWER);
+    net.run_until(Duration::from_secs(10), |net| {
+        in_roster(net, vivian, "tel:+15551230000", |user| {
+            user.audio == "connected"
+        })
+    });
+
+    // From the telephone network, Vivian's work number rings her client
+    // (she has no desk phone); the trunk is trusted, so no challenge.
+    let target = "sip:+14255032002@confab.local;user=phone";
+    let call = raw_request(
+        "INVITE",
+        target,
+        "+15559870000",
+        addr(trunk_addr),
+        "pstn-in",
+        1,
+        "",
+    );
+    net.send_raw(trunk, &call);
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, |e| matches!(e, Event::IncomingCall { .. }))
+    });
+    assert!(
+        !net.raw[trunk]
+            .inbox
+            .iter()
+            .any(|m| m.starts_with("SIP/2.0 407"))
+    );
+    // A number nobody here owns, from the trunk, is not sent back to it.
+    let nowhere = raw_request(
+        "INVITE",
+        "sip:+15550001111@confab.local;user=phone",
+        "+15559870000",
+        addr(trunk_addr),
+        "loop",
+        1,
+        "",
+    );
+    net.send_raw(trunk, &nowhere);
+    let refused = net.expect_raw(trunk, "SIP/2.0 404");
+    assert!(refused.contains("loop"), "{refused}");
+}

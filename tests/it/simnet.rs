@@ -270,6 +270,19 @@ pub fn new_server(seed: u64) -> Server {
 /// A server with the demo directory and `extra` users besides (each one's
 /// password is the user name).
 pub fn server_with_users(seed: u64, extra: &[String]) -> Server {
+    server_with(
+        seed,
+        extra,
+        confab::server::gateway::PstnRoute::User(confab::demo::PHONE_LINE.into()),
+    )
+}
+
+/// A server with `extra` users and numbers nobody owns going to `pstn`.
+pub fn server_with(
+    seed: u64,
+    extra: &[String],
+    pstn: confab::server::gateway::PstnRoute,
+) -> Server {
     let directory = Directory::open_in_memory().unwrap();
     directory.seed_demo("confab.local").unwrap();
     for user in extra {
@@ -291,9 +304,7 @@ pub fn server_with_users(seed: u64, extra: &[String]) -> Server {
             local: addr(SERVER),
             trusted_peers: Vec::new(),
             seed,
-            pstn: Some(confab::server::gateway::PstnRoute::User(
-                confab::demo::PHONE_LINE.into(),
-            )),
+            pstn: Some(pstn),
             access_number: Some(confab::demo::ACCESS_NUMBER.into()),
         },
         Box::new(directory),

@@ -14,7 +14,7 @@ use crate::proto::conference_info::DisconnectionMethod;
 use crate::proto::dialog::{Dialog, DialogId};
 use crate::proto::sdp::{self, LocalMedia};
 use crate::proto::transaction::TransactionKey;
-use crate::proto::{IoRequest, Time};
+use crate::proto::{IoRequest, Peer, Time};
 use crate::server::registrar::Aor;
 use crate::server::{Server, gateway};
 
@@ -76,7 +76,7 @@ impl Server {
         let number = gateway::number_of_target(target);
         let (routes, from, to) = match &number {
             Some(e164) => (
-                self.number_route(now, e164),
+                self.number_route(now, e164, Peer::udp(self.local)),
                 format!(
                     "\"Conferencing service\" <sip:conferencing@{}>",
                     self.domain
