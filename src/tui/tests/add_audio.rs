@@ -1,14 +1,15 @@
 //! `update` and `render` for the "Add audio" dialog that adding audio to
 //! an IM opens: this terminal, the provisioned work number, or another
-//! number typed in with its preview.
+//! number typed in with its preview; and a conference whose audio a
+//! phone carries, in the status bar and the roster.
 
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
 use crate::client::{AudioVia, Command, Event, LocationProfile};
-use crate::tui::state::{AudioChoice, Modal};
+use crate::tui::state::{AudioChoice, Modal, PhoneAudio};
 
 use super::calls::client;
-use super::conference::FOCUS;
+use super::conference::{AV_MCU, FOCUS, roster, user};
 use super::view::{assert_screen, draw};
 use super::*;
 
@@ -296,4 +297,130 @@ fn dialog_screens() {
     feed(&mut state, [ch('o')]);
     feed(&mut state, typed("555 0123"));
     assert_screen("add_audio_other_number", &state, 80, 24);
+}
+
+/// Vivian chose her work number: the conference is joined, and the
+/// roster says where the MCU's call to that phone is.
+fn by_phone(own_audio: &str) -> AppState {
+    let mut state = asking(Some(WORK));
+    feed(
+        &mut state,
+        [
+            ch('w'),
+            client(Event::ConferenceJoined {
+                focus: FOCUS.into(),
+                role: "presenter".into(),
+            }),
+            roster(
+                1,
+                false,
+                vec![
+                    user(OWN, "Vivian Park", true, own_audio, Some(101)),
+                    user(AMY, "Amy Tran", false, "connected", Some(102)),
+                ],
+            ),
+            tick(T0 + 83_000),
+        ],
+    );
+    state
+}
+
+fn status_bar(state: &AppState) -> String {
+    let shown = draw(state, 120, 40).backend().to_string();
+    shown.lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn joined_by_phone_the_status_says_so_rather_than_a_call_timer() {
+    let state = by_phone("dialing-out");
+    assert_eq!(state.phone_audio(), Some(PhoneAudio::Calling));
+    let bar = status_bar(&state);
+    assert!(bar.contains("2 people · ☎ calling your phone…"), "{bar}");
+
+    let mut state = by_phone("connected");
+    assert_eq!(state.phone_audio(), Some(PhoneAudio::Connected));
+    assert!(state.call.is_none());
+    let bar = status_bar(&state);
+    assert!(
+        bar.contains("◎ In a conference · 2 people · ☎ by phone"),
+        "{bar}"
+    );
+    let shown = draw(&state, 120, 40).backend().to_string();
+    let own = shown
+        .lines()
+        .find(|line| line.contains("Vivian Park (you)"))
+        .unwrap();
+    assert!(own.contains("by phone"), "{own}");
+
+    // A call with someone else meanwhile is not the conference's: its
+    // timer is not the conference's, and the phone still carries it.
+    feed(
+        &mut state,
+        [
+            client(Event::CallConnected { peer: HAO.into() }),
+            tick(T0 + 90_000),
+        ],
+    );
+    assert_eq!(state.conference_call().map(|c| c.peer.as_str()), None);
+    let bar = status_bar(&state);
+    assert!(bar.contains("2 people · ☎ by phone"), "{bar}");
+    assert!(!bar.contains("00:"), "{bar}");
+
+    // The phone hung up: neither a phone nor a timer.
+    let state = by_phone("disconnected");
+    assert_eq!(state.phone_audio(), None);
+    let bar = status_bar(&state);
+    assert!(bar.contains("2 people │"), "{bar}");
+}
+
+#[test]
+fn by_this_terminal_the_status_keeps_the_timer_of_the_conference_call() {
+    let mut state = chatting_with(AMY);
+    feed(
+        &mut state,
+        [
+            key(KeyCode::F(6)),
+            key(KeyCode::Enter),
+            client(Event::ConferenceJoined {
+                focus: FOCUS.into(),
+                role: "presenter".into(),
+            }),
+            roster(
+                1,
+                false,
+                vec![user(OWN, "Vivian Park", true, "connected", Some(101))],
+            ),
+            client(Event::CallConnected {
+                peer: AV_MCU.into(),
+            }),
+            tick(T0 + 83_000),
+        ],
+    );
+    assert_eq!(state.phone_audio(), None);
+    let bar = status_bar(&state);
+    assert!(bar.contains("1 person · 01:23"), "{bar}");
+    assert!(!bar.contains("by phone"), "{bar}");
+}
+
+#[test]
+fn a_refused_dial_out_to_our_phone_stops_saying_calling() {
+    let mut state = by_phone("none");
+    assert_eq!(state.phone_audio(), Some(PhoneAudio::Calling));
+    update(
+        &mut state,
+        client(Event::CommandFailed {
+            command: "conference.join_audio",
+            reason: "the A/V MCU refused the dial-out".into(),
+        }),
+    );
+    assert_eq!(state.phone_audio(), None);
+    assert!(
+        state.joined_conference().is_some(),
+        "still in the conference"
+    );
+}
+
+#[test]
+fn by_phone_screen() {
+    assert_screen("conference_by_phone", &by_phone("connected"), 80, 24);
 }
