@@ -53,6 +53,8 @@ pub enum Context {
     Picker,
     Form,
     Confirm,
+    /// The "Add audio" dialog's list of ways to join the audio.
+    AddAudio,
     Search,
     Help,
     /// The SIP trace pane.
@@ -63,7 +65,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help overlay lists them.
-    pub const ALL: [Context; 16] = [
+    pub const ALL: [Context; 17] = [
         Context::Buddies,
         Context::Conversation,
         Context::Roster,
@@ -76,6 +78,7 @@ impl Context {
         Context::Picker,
         Context::Form,
         Context::Confirm,
+        Context::AddAudio,
         Context::Search,
         Context::Trace,
         Context::TraceFilter,
@@ -110,6 +113,7 @@ impl Context {
             Context::Picker => "Status picker",
             Context::Form => "Contact form",
             Context::Confirm => "Confirmation",
+            Context::AddAudio => "Add audio",
             Context::Search => "History search",
             Context::Trace => "SIP trace",
             Context::TraceFilter => "Trace filter",
@@ -162,8 +166,15 @@ pub enum Action {
     DialTones,
     Answer,
     Decline,
-    /// Turn the IM with a contact into a conference with audio.
+    /// Turn the IM with a contact into a conference with audio, after
+    /// asking how to join the audio.
     Escalate,
+    /// Add audio: by this terminal's sound devices.
+    ViaTerminal,
+    /// Add audio: the A/V MCU calls our work number.
+    ViaWorkNumber,
+    /// Add audio: type a number for the A/V MCU to call.
+    ViaOtherNumber,
     /// Leader: have the conference dial out to a contact or an address.
     Invite,
     /// Leader: remove the selected participant (after a confirmation).
@@ -419,6 +430,13 @@ pub const BINDINGS: &[Binding] = &[
     bind(C::Form,         &[key(Esc)], A::Cancel, "cancel"),
     bind(C::Confirm,      &[ch('y'), key(Enter)], A::Yes, "yes"),
     bind(C::Confirm,      &[ch('n'), key(Esc)], A::No, "no"),
+    bind(C::AddAudio,     &[ch('j'), key(Down)], A::Down, "next choice"),
+    bind(C::AddAudio,     &[ch('k'), key(Up)], A::Up, "previous choice"),
+    bind(C::AddAudio,     &[key(Enter)], A::Accept, "choose"),
+    bind(C::AddAudio,     &[ch('t')], A::ViaTerminal, "by this terminal"),
+    bind(C::AddAudio,     &[ch('w')], A::ViaWorkNumber, "call my work number"),
+    bind(C::AddAudio,     &[ch('o')], A::ViaOtherNumber, "call another number"),
+    bind(C::AddAudio,     &[key(Esc)], A::Cancel, "cancel"),
     bind(C::Search,       &[key(Down), ctrl('n')], A::Down, "next result"),
     bind(C::Search,       &[key(Up), ctrl('p')], A::Up, "previous result"),
     bind(C::Search,       &[key(Enter)], A::Accept, "open its conversation"),

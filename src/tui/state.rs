@@ -17,9 +17,10 @@ mod modal;
 
 pub use call::{Call, CallPhase, CallStats, DialPad, MediaMeters, dtmf_digit};
 pub use conference::{
-    Conference, Invitation, LEADER_ROLE, Origin, conference_id, has_audio, same_user, user_part,
+    Conference, Invitation, LEADER_ROLE, Origin, PhoneAudio, conference_id, has_audio, same_user,
+    user_part,
 };
-pub use modal::{BuddyForm, FormField, Modal, Search};
+pub use modal::{AddAudio, AudioChoice, BuddyForm, FormField, Modal, Search};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -273,6 +274,9 @@ pub struct AppState {
     /// What the prompts preview typed numbers by: the shipped profile
     /// until the core reports the provisioned one.
     pub location_profile: LocationProfile,
+    /// The user's work number (E.164), once the server provisioned one:
+    /// the "Add audio" dialog offers it.
+    pub work_number: Option<String>,
     /// The SIP trace pane, and the messages it holds while closed.
     pub trace: TracePane,
 }
@@ -314,6 +318,7 @@ impl AppState {
             conference: None,
             invitation: None,
             location_profile: LocationProfile::fallback(),
+            work_number: None,
             trace: TracePane::with_utc_offset(utc_offset_minutes),
         })
     }
@@ -429,15 +434,51 @@ impl AppState {
             .is_some_and(|until| *until > self.now_ms)
     }
 
-    /// The call, unless it is over.
     /// What typed text dials as, while it looks like a number: the
     /// prompts show it under the field before anything is dialled.
     pub fn number_preview(&self, text: &str) -> Option<Result<Normalized, NormalizeError>> {
         crate::client::looks_like_number(text).then(|| self.location_profile.normalize(text))
     }
 
+    /// What a number typed where only a number goes dials as, or why it
+    /// cannot be dialled, as soon as anything is typed: text that is no
+    /// number is refused by its first character that is not a digit.
+    pub fn phone_number_preview(&self, text: &str) -> Option<Result<Normalized, NormalizeError>> {
+        (!text.trim().is_empty()).then(|| self.location_profile.normalize(text))
+    }
+
+    /// The call, unless it is over.
     pub fn live_call(&self) -> Option<&Call> {
         self.call.as_ref().filter(|call| call.is_live())
+    }
+
+    /// The joined conference's audio as this terminal's call: the live
+    /// call to its A/V MCU, whose URI carries the conference's ID as the
+    /// focus's does (PROTOCOLS.md §1).
+    pub fn conference_call(&self) -> Option<&Call> {
+        let id = conference_id(&self.joined_conference()?.focus)?;
+        self.live_call()
+            .filter(|call| conference_id(&call.peer) == Some(id))
+    }
+
+    /// Our audio in the joined conference when a phone carries it: we
+    /// asked the A/V MCU to call one ("call me at") and this terminal has
+    /// no call to it. Connected once our roster row's audio is; nothing
+    /// once that phone hung up or never answered.
+    pub fn phone_audio(&self) -> Option<PhoneAudio> {
+        let conference = self.joined_conference()?;
+        conference.by_phone.as_ref()?;
+        if self.conference_call().is_some() {
+            return None;
+        }
+        let audio = conference
+            .user(&self.own_uri)
+            .map_or("", |user| user.audio.as_str());
+        match audio {
+            "connected" | "muted-via-focus" | "on-hold" => Some(PhoneAudio::Connected),
+            "disconnected" | "disconnecting" => None,
+            _ => Some(PhoneAudio::Calling),
+        }
     }
 
     /// The open conversation with its peer.

@@ -259,8 +259,13 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
         | Event::Ejected { .. }
         | Event::ConferenceEnded { .. } => conference::handle_event(state, event, fx),
         Event::Provisioned {
-            location_profile, ..
-        } => state.location_profile = location_profile,
+            location_profile,
+            work_number,
+            ..
+        } => {
+            state.location_profile = location_profile;
+            state.work_number = work_number.filter(|number| !number.trim().is_empty());
+        }
         // Asked for by no key here: the prompts preview numbers themselves.
         Event::Normalized { .. } => fx.redraw = false,
     }

@@ -244,14 +244,17 @@ fn tui_adds_audio_to_an_im_invites_promotes_and_ejects_in_a_conference() {
         screen.contains("● Amy Rivera") && status_bar(screen).contains("Signed in")
     });
 
-    // An IM to Amy, then one key adds audio: a conference Vivian leads,
-    // which dials Amy; her demo buddy answers.
+    // An IM to Amy, then F6 adds audio, joined by this terminal (Enter
+    // on the dialog's first choice): a conference Vivian leads, which
+    // dials Amy; her demo buddy answers.
     terminal.press("Enter");
     terminal.wait_for("Enter send");
     terminal.type_text("Can we talk?");
     terminal.press("Enter");
     terminal.wait_for("Can we talk? ✓");
     terminal.press("F6");
+    terminal.wait_for("› This terminal");
+    terminal.press("Enter");
     let screen = terminal.wait_until("Amy in the conference's audio", |screen| {
         screen.contains("2 people") && line_with(screen, "  Amy Rivera").contains("connected")
     });

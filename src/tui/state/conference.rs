@@ -47,6 +47,15 @@ pub enum Origin {
     Joined,
 }
 
+/// How far the phone the A/V MCU calls for us has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneAudio {
+    /// Asked for; the MCU dials it, or is about to.
+    Calling,
+    /// Answered: our audio is in the mix by that phone.
+    Connected,
+}
+
 /// The one conference we are in, or are joining.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conference {
@@ -76,6 +85,9 @@ pub struct Conference {
     pub since_ms: i64,
     /// How phones dial in: the access number and the code.
     pub dial_in: Option<(String, String)>,
+    /// The number we asked the A/V MCU to call for our audio ("call me
+    /// at"), as chosen; `None` when the audio is this terminal's.
+    pub by_phone: Option<String>,
 }
 
 impl Conference {
@@ -95,6 +107,7 @@ impl Conference {
             leaving: false,
             since_ms: now_ms,
             dial_in: None,
+            by_phone: None,
         }
     }
 

@@ -5,10 +5,10 @@
 
 use ratatui::crossterm::event::KeyCode;
 
-use crate::client::{Command, Event, Participant};
+use crate::client::{AudioVia, Command, Event, Participant};
 use crate::media::contributors::Contributors;
 use crate::tui::keys::Action;
-use crate::tui::state::{CallPhase, Delivery, Focus, MediaMeters, Origin, Row};
+use crate::tui::state::{CallPhase, Delivery, Focus, MediaMeters, Modal, Origin, Row};
 use crate::tui::update::{Msg, update};
 
 use super::calls::{client, ctrl};
@@ -75,8 +75,8 @@ pub fn conference_im(from: &str, text: &str) -> Msg {
     })
 }
 
-/// Vivian writes with Amy, adds audio (F6), and leads the conference
-/// that the core reports, with [`everyone`] in it.
+/// Vivian writes with Amy, adds audio by this terminal (F6, Enter), and
+/// leads the conference that the core reports, with [`everyone`] in it.
 pub fn leading() -> AppState {
     let mut state = chatting_with(AMY);
     let mut msgs = typed("Can we talk it through?");
@@ -84,6 +84,7 @@ pub fn leading() -> AppState {
     msgs.push(status(1, AMY, true, None));
     msgs.push(im(AMY, "Sure, call me"));
     msgs.push(key(KeyCode::F(6)));
+    msgs.push(key(KeyCode::Enter));
     msgs.push(client(Event::ConferenceJoined {
         focus: FOCUS.into(),
         role: "presenter".into(),
@@ -139,18 +140,28 @@ pub fn in_roster(mut state: AppState) -> AppState {
 #[test]
 fn f6_in_a_conversation_and_a_on_a_contact_escalate_to_a_conference() {
     let mut state = chatting_with(AMY);
+    // F6 asks how to join the audio; Enter takes "This terminal".
+    assert!(commands(&mut state, [key(KeyCode::F(6))]).is_empty());
+    assert!(matches!(state.modal, Some(Modal::AddAudio(_))));
+    assert!(
+        state.conference.is_none(),
+        "nothing starts before the choice"
+    );
     assert_eq!(
-        commands(&mut state, [key(KeyCode::F(6))]),
+        commands(&mut state, [key(KeyCode::Enter)]),
         [Command::Escalate {
             with: vec![AMY.into()],
-            via: crate::client::AudioVia::Client,
+            via: AudioVia::Client,
         }]
     );
+    assert!(state.modal.is_none());
     let conference = state.conference.as_ref().unwrap();
     assert!(!conference.joined);
     assert_eq!(conference.origin, Origin::Escalated { with: AMY.into() });
-    // One conference at a time.
+    assert_eq!(conference.by_phone, None);
+    // One conference at a time: not even the question.
     assert!(commands(&mut state, [key(KeyCode::F(6))]).is_empty());
+    assert!(state.modal.is_none());
     assert_eq!(
         state.notice.as_ref().unwrap().text,
         "Already in a conference"
@@ -159,22 +170,23 @@ fn f6_in_a_conversation_and_a_on_a_contact_escalate_to_a_conference() {
     let mut state = demo_state();
     update(&mut state, ch('j'));
     assert_eq!(
-        commands(&mut state, [ch('A')]),
+        commands(&mut state, [ch('A'), key(KeyCode::Enter)]),
         [Command::Escalate {
             with: vec![HAO.into()],
-            via: crate::client::AudioVia::Client,
+            via: AudioVia::Client,
         }]
     );
     // Not from a group row.
     let mut state = demo_state();
     state.selection = Some(Row::Group("Team".into()));
     assert!(commands(&mut state, [ch('A'), key(KeyCode::F(6))]).is_empty());
+    assert!(state.modal.is_none());
 }
 
 #[test]
 fn a_failed_escalation_leaves_no_conference() {
     let mut state = chatting_with(AMY);
-    update(&mut state, key(KeyCode::F(6)));
+    feed(&mut state, [key(KeyCode::F(6)), key(KeyCode::Enter)]);
     update(
         &mut state,
         client(Event::CommandFailed {
@@ -200,6 +212,7 @@ fn the_im_continues_as_the_conference_im() {
     msgs.push(key(KeyCode::Enter));
     msgs.push(im(AMY, "Sure"));
     msgs.push(key(KeyCode::F(6)));
+    msgs.push(key(KeyCode::Enter));
     msgs.extend(typed("Half-wri"));
     msgs.push(client(Event::ConferenceJoined {
         focus: FOCUS.into(),

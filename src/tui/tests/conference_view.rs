@@ -159,7 +159,7 @@ fn the_status_bar_says_in_a_conference_with_the_count_and_the_timer() {
         shown.lines().last().unwrap_or_default().to_owned()
     };
     let mut state = chatting_with(AMY);
-    update(&mut state, key(KeyCode::F(6)));
+    feed(&mut state, [key(KeyCode::F(6)), key(KeyCode::Enter)]);
     assert!(
         last(&state).contains("◎ Joining a conference…"),
         "{}",
@@ -211,7 +211,7 @@ fn narrow_terminals_show_the_roster_alone_when_it_has_the_keys() {
 fn no_size_makes_a_conference_screen_panic() {
     let mut screens = vec![leader_screen(), attendee_screen()];
     let mut starting = chatting_with(AMY);
-    update(&mut starting, key(KeyCode::F(6)));
+    feed(&mut starting, [key(KeyCode::F(6)), key(KeyCode::Enter)]);
     screens.push(starting);
     let mut dialogs = leader_screen();
     update(&mut dialogs, ch('d'));

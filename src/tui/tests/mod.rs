@@ -3,6 +3,7 @@
 //! snapshots (in `src/tui/snapshots/`). All times come from the state, so
 //! every run draws the same screen.
 
+mod add_audio;
 mod call_prompt;
 mod call_stats;
 mod call_view;

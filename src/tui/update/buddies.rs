@@ -110,7 +110,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         }
         Action::DialTones => super::call::act(state, action, fx),
         Action::Escalate => match selected {
-            Some(Row::Buddy { uri, .. }) => super::conference::escalate(state, &uri, fx),
+            Some(Row::Buddy { uri, .. }) => super::conference::escalate(state, &uri),
             _ => fx.redraw = false,
         },
         Action::Invite => match selected {

@@ -3,6 +3,9 @@
 //! the core's conference events.
 //!
 //! Rules kept here:
+//! - Adding audio to an IM asks first how to join it (the "Add audio"
+//!   dialog: this terminal, or a phone the A/V MCU calls); nothing
+//!   starts before the choice, and nothing if it is cancelled.
 //! - The state follows the core's events: a mute, a role or the lock
 //!   shows once the roster says so; our role is what
 //!   [`Event::ConferenceJoined`] or our own roster row said last.
@@ -22,28 +25,41 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::client::{Command, Event, Participant};
+use crate::client::{AudioVia, Command, Event, Participant};
 
 use super::super::keys::{Action, Context};
 use super::super::state::{
-    AppState, CallPhase, Conference, Conversation, Delivery, Focus, Invitation, LEADER_ROLE,
-    MediaMeters, Message, Modal, Origin, same_user,
+    AddAudio, AppState, CallPhase, Conference, Conversation, Delivery, Focus, Invitation,
+    LEADER_ROLE, MediaMeters, Message, Modal, Origin, same_user,
 };
 use super::{Effects, millis, notice, open_conversation, quit};
 
-/// Turns the IM with `peer` into a conference with audio, unless we are
-/// in one.
-pub(super) fn escalate(state: &mut AppState, peer: &str, fx: &mut Effects) {
+/// Asks how to join the audio of the conference the IM with `peer`
+/// becomes ("Add audio"), unless we are in one; nothing starts before
+/// the choice.
+pub(super) fn escalate(state: &mut AppState, peer: &str) {
+    if !busy(state) {
+        state.modal = Some(Modal::AddAudio(AddAudio::new(peer)));
+    }
+}
+
+/// Turns the IM with `with` into a conference whose audio joins `via`,
+/// unless one started meanwhile.
+pub(super) fn start(state: &mut AppState, with: &str, via: AudioVia, fx: &mut Effects) {
     if busy(state) {
         return;
     }
     let origin = Origin::Escalated {
-        with: peer.to_owned(),
+        with: with.to_owned(),
     };
-    state.conference = Some(Conference::starting(origin, state.now_ms));
+    let mut conference = Conference::starting(origin, state.now_ms);
+    if let AudioVia::Phone { number } = &via {
+        conference.by_phone = Some(number.clone());
+    }
+    state.conference = Some(conference);
     fx.commands.push(Command::Escalate {
-        with: vec![peer.to_owned()],
-        via: crate::client::AudioVia::Client,
+        with: vec![with.to_owned()],
+        via,
     });
 }
 
@@ -513,6 +529,8 @@ pub(super) fn command_failed(state: &mut AppState, command: &str) {
             state.conference = None;
         }
         "conference.leave" | "conference.end" => conference.leaving = false,
+        // The A/V MCU would not call our phone: the audio is not coming.
+        "conference.join_audio" => conference.by_phone = None,
         _ => {}
     }
 }

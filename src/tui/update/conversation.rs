@@ -33,7 +33,7 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
             fx.redraw = false;
         }
         Some(Action::Call) => super::call::place(state, &peer, fx),
-        Some(Action::Escalate) => super::conference::escalate(state, &peer, fx),
+        Some(Action::Escalate) => super::conference::escalate(state, &peer),
         Some(Action::Quit) => quit(state, fx),
         _ => match to_input_request(&TerminalEvent::Key(key)) {
             Some(request) => edit(state, &peer, request, fx),
@@ -55,6 +55,7 @@ pub(super) fn paste(state: &mut AppState, text: &str, fx: &mut Effects) {
                 insert_str(input, &one_line);
             }
             Modal::BuddyForm(form) => insert_str(form.input_mut(form.current()), &one_line),
+            Modal::AddAudio(dialog) if dialog.typing => insert_str(&mut dialog.number, &one_line),
             Modal::Search(search) => {
                 insert_str(&mut search.query, &one_line);
                 fx.search = Some(search.query.value().trim().to_owned());

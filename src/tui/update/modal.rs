@@ -1,17 +1,17 @@
 //! Keys of the dialogs: help, status picker, note editor, call prompt,
 //! contact form, remove confirmation, history search, and the
-//! conference's invite prompt and its eject and end confirmations. A
-//! dialog takes every key while open; Esc always closes it without
-//! effect.
+//! conference's "Add audio" choice, invite prompt and eject and end
+//! confirmations. A dialog takes every key while open; Esc always closes
+//! it without effect.
 
 use ratatui::crossterm::event::{Event as TerminalEvent, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-use crate::client::{Availability, Command};
+use crate::client::{AudioVia, Availability, Command};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, BuddyForm, FormField, Modal, Search};
+use super::super::state::{AddAudio, AppState, AudioChoice, BuddyForm, FormField, Modal, Search};
 use super::{Effects, note_option, open_conversation, quit, set_presence};
 
 pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) {
@@ -28,6 +28,8 @@ pub(super) fn handle_key(state: &mut AppState, key: KeyEvent, fx: &mut Effects) 
         Modal::ConfirmEject { uri } => confirm(state, Modal::ConfirmEject { uri }, &key, fx),
         Modal::ConfirmEnd => confirm(state, Modal::ConfirmEnd, &key, fx),
         Modal::InvitePrompt { input } => invite_prompt(state, input, key, fx),
+        Modal::AddAudio(dialog) if dialog.typing => other_number(state, dialog, key, fx),
+        Modal::AddAudio(dialog) => add_audio(state, dialog, &key, fx),
         Modal::Search(search) => search_keys(state, search, key, fx),
     };
 }
@@ -250,6 +252,89 @@ fn invite_prompt(
         _ => edit(&mut input, key, fx),
     }
     Some(Modal::InvitePrompt { input })
+}
+
+/// The "Add audio" list: a way is chosen by Enter on it or by its
+/// letter. "Another number…" opens its field rather than starting
+/// anything; the work number is there only when provisioned.
+fn add_audio(
+    state: &mut AppState,
+    mut dialog: AddAudio,
+    key: &KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    let choices = AudioChoice::offered(state.work_number.as_deref());
+    let at = choices
+        .iter()
+        .position(|choice| *choice == dialog.selected)
+        .unwrap_or(0);
+    let pick = |n: usize| choices.get(n).copied().unwrap_or(AudioChoice::Terminal);
+    let chosen = match state.keys.action(Context::AddAudio, key) {
+        Some(Action::Down) => {
+            dialog.selected = pick((at + 1).min(choices.len() - 1));
+            None
+        }
+        Some(Action::Up) => {
+            dialog.selected = pick(at.saturating_sub(1));
+            None
+        }
+        Some(Action::Accept) => Some(pick(at)),
+        Some(Action::ViaTerminal) => Some(AudioChoice::Terminal),
+        Some(Action::ViaWorkNumber) if choices.contains(&AudioChoice::WorkNumber) => {
+            Some(AudioChoice::WorkNumber)
+        }
+        Some(Action::ViaOtherNumber) => Some(AudioChoice::OtherNumber),
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => {
+            fx.redraw = false;
+            None
+        }
+    };
+    let via = match chosen {
+        None => return Some(Modal::AddAudio(dialog)),
+        Some(AudioChoice::Terminal) => AudioVia::Client,
+        Some(AudioChoice::WorkNumber) => match state.work_number.clone() {
+            Some(number) => AudioVia::Phone { number },
+            None => return Some(Modal::AddAudio(dialog)),
+        },
+        Some(AudioChoice::OtherNumber) => {
+            dialog.selected = AudioChoice::OtherNumber;
+            dialog.typing = true;
+            return Some(Modal::AddAudio(dialog));
+        }
+    };
+    super::conference::start(state, &dialog.with, via, fx);
+    None
+}
+
+/// The "Add audio" dialog's number field. The number is sent as typed,
+/// trimmed, as the prompts' are: the core normalizes it by the same
+/// profile. One the preview refuses stays, its reason under the field;
+/// the list takes the keys again on the previous-field key.
+fn other_number(
+    state: &mut AppState,
+    mut dialog: AddAudio,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    match state.keys.action(Context::Form, &key) {
+        Some(Action::Accept) => {
+            let number = dialog.number.value().trim().to_owned();
+            if let Some(Ok(_)) = state.phone_number_preview(&number) {
+                let via = AudioVia::Phone { number };
+                super::conference::start(state, &dialog.with, via, fx);
+                return None;
+            }
+            fx.redraw = false;
+        }
+        Some(Action::PreviousField) => dialog.typing = false,
+        Some(Action::NextField) => fx.redraw = false,
+        Some(Action::Cancel) => return None,
+        Some(Action::Quit) => return quit_from_modal(state, fx),
+        _ => edit(&mut dialog.number, key, fx),
+    }
+    Some(Modal::AddAudio(dialog))
 }
 
 fn search_keys(

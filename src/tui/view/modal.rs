@@ -1,10 +1,11 @@
 //! The dialogs, centred over the main screen: status picker, note editor,
 //! call prompt, contact form, remove confirmation, history search, and the
-//! conference's invite prompt and eject and end confirmations (the help
-//! overlay is in `help`). Each says which keys it takes on its bottom
-//! border. The call and invite prompts show, under the field, what a
-//! typed number dials as under the location profile, or why it cannot be
-//! dialled, before anything is.
+//! conference's "Add audio" choice, invite prompt and eject and end
+//! confirmations (the help overlay is in `help`). Each says which keys it
+//! takes on its bottom border. The call and invite prompts, and "Add
+//! audio"'s number field, show under the field what a typed number dials
+//! as under the location profile, or why it cannot be dialled, before
+//! anything is.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
@@ -12,12 +13,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
-use crate::client::Availability;
+use crate::client::{Availability, NormalizeError, Normalized};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, BuddyForm, FormField, Modal, Search, without_scheme};
+use super::super::state::{
+    AddAudio, AppState, AudioChoice, BuddyForm, FormField, Modal, Search, without_scheme,
+};
 use super::help;
-use super::text::{self, clock, elide};
+use super::text::{self, clock, elide, grouped_number};
 use super::theme::{self, Theme};
 
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -34,6 +37,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Modal::ConfirmRemove { uri } => confirm(state, uri, frame, area),
         Modal::ConfirmEject { uri } => confirm_eject(state, uri, frame, area),
         Modal::ConfirmEnd => confirm_end(state, frame, area),
+        Modal::AddAudio(dialog) => add_audio(state, dialog, frame, area),
         Modal::Search(search) => search_overlay(state, search, frame, area),
     }
 }
@@ -185,13 +189,27 @@ fn prompt(state: &AppState, words: Prompt, input: &Input, frame: &mut Frame, are
     text.x = text.x.saturating_add(skip).min(text.right());
     text.width = text.width.saturating_sub(skip);
     input_row(frame, text, input, true);
-    number_preview(state, input.value(), frame, inner);
+    let first = row(inner, 4);
+    number_preview(
+        state,
+        state.number_preview(input.value()),
+        frame,
+        first,
+        inner,
+    );
 }
 
-/// Under the field, while it holds a number: "→ +14255550123 (rule:
-/// 7-digit local)", or the reason it cannot be dialled; two rows, wrapped.
-fn number_preview(state: &AppState, typed: &str, frame: &mut Frame, inner: Rect) {
-    let Some(preview) = state.number_preview(typed) else {
+/// From the row `first` on, at most two rows, wrapped: "→ +14255550123
+/// (rule: 7-digit local)" for a number the location profile makes
+/// E.164, or the reason it cannot be dialled; nothing for `None`.
+fn number_preview(
+    state: &AppState,
+    preview: Option<Result<Normalized, NormalizeError>>,
+    frame: &mut Frame,
+    first: Rect,
+    inner: Rect,
+) {
+    let Some(preview) = preview else {
         return;
     };
     let line = match preview {
@@ -205,7 +223,6 @@ fn number_preview(state: &AppState, typed: &str, frame: &mut Frame, inner: Rect)
         ]),
         Err(error) => Line::styled(format!("✗ {error}"), theme::error()),
     };
-    let first = row(inner, 4);
     if first.is_empty() {
         return;
     }
@@ -214,6 +231,84 @@ fn number_preview(state: &AppState, typed: &str, frame: &mut Frame, inner: Rect)
         ..first
     };
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
+}
+
+/// "Add audio": the ways to join, each with its letter at the right end,
+/// the work number only when provisioned; under them, once "Another
+/// number…" is chosen, its field and the number's preview.
+fn add_audio(state: &AppState, asked: &AddAudio, frame: &mut Frame, area: Rect) {
+    let theme = &state.config.theme;
+    let (context, accept) = if asked.typing {
+        (Context::Form, "call me there")
+    } else {
+        (Context::AddAudio, "choose")
+    };
+    let accept_key = state.keys.label(context, Action::Accept);
+    let cancel_key = state.keys.label(context, Action::Cancel);
+    let keys = hint(theme, &[(&accept_key, accept), (&cancel_key, "cancel")]);
+    let choices = AudioChoice::offered(state.work_number.as_deref());
+    let count = u16::try_from(choices.len()).unwrap_or(0);
+    let height = if asked.typing { count + 9 } else { count + 6 };
+    let width = area.width.saturating_sub(4).clamp(30, 56);
+    let title = "Add audio".to_owned();
+    let inner = dialog(theme, frame, area, title, keys, width, height);
+    let label = format!(
+        "Start a conference with {}, your audio on:",
+        state.display_name(&asked.with)
+    );
+    let label = Line::styled(elide(&label, usize::from(inner.width)), theme::dim());
+    frame.render_widget(Paragraph::new(label), row(inner, 1));
+    let room = usize::from(inner.width);
+    for (n, choice) in choices.iter().enumerate() {
+        let (words, action) = match choice {
+            AudioChoice::Terminal => ("This terminal".to_owned(), Action::ViaTerminal),
+            AudioChoice::WorkNumber => {
+                let number = state.work_number.as_deref().unwrap_or_default();
+                let number = grouped_number(number);
+                (format!("My work number  {number}"), Action::ViaWorkNumber)
+            }
+            AudioChoice::OtherNumber => ("Another number…".to_owned(), Action::ViaOtherNumber),
+        };
+        let letter = state.keys.label(Context::AddAudio, action);
+        let is_selected = *choice == asked.selected;
+        let marker = if is_selected { "› " } else { "  " };
+        let words = elide(&words, room.saturating_sub(4 + text::width(&letter)));
+        let gap = room.saturating_sub(2 + text::width(&words) + text::width(&letter));
+        let mut line = Line::from(vec![
+            Span::raw(marker),
+            Span::raw(words),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(letter, theme.key()),
+        ]);
+        if is_selected {
+            line = line.patch_style(theme::selected(!asked.typing));
+        }
+        let at = 3 + u16::try_from(n).unwrap_or(0);
+        frame.render_widget(Paragraph::new(line), row(inner, at));
+    }
+    if !asked.typing {
+        return;
+    }
+    let field = row(inner, count + 4);
+    let prompt = "  Number: ";
+    frame.render_widget(Paragraph::new(Span::styled(prompt, theme.key())), field);
+    let mut text = field;
+    let skip = u16::try_from(text::width(prompt)).unwrap_or(0);
+    text.x = text.x.saturating_add(skip).min(text.right());
+    text.width = text.width.saturating_sub(skip);
+    input_row(frame, text, &asked.number, true);
+    let typed = asked.number.value();
+    let mut first = row(inner, count + 5);
+    // Under the number, not under its label.
+    first.x = first.x.saturating_add(2).min(first.right());
+    first.width = first.width.saturating_sub(2);
+    number_preview(
+        state,
+        state.phone_number_preview(typed),
+        frame,
+        first,
+        inner,
+    );
 }
 
 fn buddy_form(state: &AppState, form: &BuddyForm, frame: &mut Frame, area: Rect) {

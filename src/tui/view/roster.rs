@@ -8,7 +8,8 @@
 //! A participant's meter shows the level of their voice in the mix we
 //! hear (the CSRC the MCU marks it with is their roster `src-id`, RFC
 //! 3550 §5.1, RFC 4575 §5.7.1.2.3); ours, which the MCU leaves out of our
-//! mix, shows our microphone. When the row is short the meter gives way
+//! mix, shows our microphone while the audio is this terminal's call
+//! (with our audio on a phone, the row says "by phone"). When the row is short the meter gives way
 //! first, then the audio state.
 
 use ratatui::Frame;
@@ -20,7 +21,9 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use crate::client::{Availability, Participant};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Conference, Focus, Origin, conference_id, same_user};
+use super::super::state::{
+    AppState, Conference, Focus, Origin, PhoneAudio, conference_id, same_user,
+};
 use super::call::meter;
 use super::text::{elide, width};
 use super::theme;
@@ -223,7 +226,8 @@ fn row(
 }
 
 /// The audio state in words: the audio endpoint's RFC 4575 §5.7.1.2
-/// status, or, without one, the focus endpoint's while it is on its way.
+/// status, or, without one, the focus endpoint's while it is on its way;
+/// ours connected by a phone the MCU called says "by phone".
 fn audio(state: &AppState, user: &Participant) -> (String, Style) {
     let waiting = state.config.theme.presence(Availability::Away);
     let no_audio = matches!(user.audio.as_str(), "" | "none");
@@ -232,6 +236,11 @@ fn audio(state: &AppState, user: &Participant) -> (String, Style) {
     } else {
         user.audio.as_str()
     };
+    let own = same_user(&user.uri, &state.own_uri);
+    if own && state.phone_audio() == Some(PhoneAudio::Connected) {
+        // Our audio is the phone the MCU called, not this terminal.
+        return ("by phone".to_owned(), theme::ok());
+    }
     if status == "disconnected" {
         // A dial-out that came to nothing says why: busy, no answer.
         if let Some(reason) = user.reason.as_deref().filter(|r| !r.is_empty()) {
@@ -271,6 +280,9 @@ fn speaking(
             .levels
             .map(|(input, _)| input)
             .filter(|_| in_audio && !muted && !state.muted)
+            // The microphone is ours only while the audio is this
+            // terminal's call, not a phone's.
+            .filter(|_| state.conference_call().is_some())
     } else {
         conference.speaking_level(user)
     };

@@ -1,6 +1,7 @@
 //! The status bar: who we are, our presence and note, the conference we
-//! are in (how many are in it, and the call's timer), the registration,
-//! a passing notice, and `? help` at the right end.
+//! are in (how many are in it, and the timer of its audio call, or that
+//! a phone carries our audio), the registration, a passing notice, and
+//! `? help` at the right end.
 //!
 //! When the line is too narrow, parts give way in a fixed order
 //! ([`STEPS`]): our URI first, our presence last. Our note starts at
@@ -17,7 +18,7 @@ use ratatui::widgets::Paragraph;
 use crate::client::Availability;
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Registration, without_scheme};
+use super::super::state::{AppState, PhoneAudio, Registration, without_scheme};
 use super::text::{elide, width};
 use super::theme;
 
@@ -173,7 +174,11 @@ fn presence(state: &AppState) -> Vec<Vec<Span<'static>>> {
 
 /// "In a conference · 4 people · 01:23", the words left out when our
 /// presence says them already, then shorter; nothing outside a
-/// conference. It is never hidden: what is left is short.
+/// conference. It is never hidden: what is left is short. The timer is
+/// that of the conference's own audio call: a call with someone else is
+/// not the conference's, and with our audio on a phone the A/V MCU
+/// called ("call me at") there is none, so "☎ by phone" says where it
+/// is instead.
 fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
     let Some(conference) = &state.conference else {
         return Vec::new();
@@ -195,9 +200,17 @@ fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
         n => format!("{n} people"),
     };
     let timer = state
-        .live_call()
+        .conference_call()
         .and_then(|call| call.talked_secs(state.now_ms))
         .map(super::call::timer);
+    let phone = state.phone_audio().map(|phone| match phone {
+        PhoneAudio::Calling => (
+            "☎ calling your phone…",
+            "☎…",
+            theme.presence(Availability::Away),
+        ),
+        PhoneAudio::Connected => ("☎ by phone", "☎", theme::ok()),
+    });
     let said = state.own.availability == Availability::InAConference;
     let mut full = vec![symbol(), Span::raw(" ")];
     if !said {
@@ -211,6 +224,16 @@ fn conference(state: &AppState) -> Vec<Vec<Span<'static>>> {
         for form in [&mut full, &mut shorter, &mut shortest] {
             form.push(Span::styled(" · ", theme::dim()));
             form.push(Span::styled(timer.clone(), theme::ok()));
+        }
+    }
+    if let Some((words, short, style)) = phone {
+        for (form, text) in [
+            (&mut full, words),
+            (&mut shorter, words),
+            (&mut shortest, short),
+        ] {
+            form.push(Span::styled(" · ", theme::dim()));
+            form.push(Span::styled(text, style));
         }
     }
     vec![full, shorter, shortest]

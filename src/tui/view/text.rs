@@ -109,6 +109,21 @@ pub fn field(value: &str, cursor: usize, max: usize) -> (String, usize) {
     (visible, before)
 }
 
+/// An E.164 number as people read it: a North American one (ITU-T
+/// E.164 country code 1, ten digits after it) in the NANP's groups,
+/// `+1 425 503 2002`; any other as it is, since where another country's
+/// groups fall depends on its numbering plan.
+pub fn grouped_number(e164: &str) -> String {
+    match e164.strip_prefix("+1") {
+        Some(national) if national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()) => {
+            let (area, rest) = national.split_at(3);
+            let (exchange, line) = rest.split_at(3);
+            format!("+1 {area} {exchange} {line}")
+        }
+        _ => e164.to_owned(),
+    }
+}
+
 /// `HH:MM` of a unix time in milliseconds, shifted by `offset_minutes`.
 pub fn clock(at_ms: i64, offset_minutes: i32) -> String {
     let seconds = local_seconds(at_ms, offset_minutes);
@@ -174,6 +189,14 @@ mod tests {
         assert_eq!(field("hello world", 11, 6), ("world".to_owned(), 5));
         assert_eq!(field("a\nb", 1, 10), ("a⏎b".to_owned(), 1));
         assert_eq!(field("abc", 3, 0), (String::new(), 0));
+    }
+
+    #[test]
+    fn north_american_numbers_are_grouped_and_others_left_alone() {
+        assert_eq!(grouped_number("+14255032002"), "+1 425 503 2002");
+        assert_eq!(grouped_number("+4930555012"), "+4930555012");
+        assert_eq!(grouped_number("+1425503200"), "+1425503200");
+        assert_eq!(grouped_number("+1425503200x"), "+1425503200x");
     }
 
     #[test]
