@@ -735,3 +735,25 @@ fn with_a_trunk_unowned_numbers_go_to_it_and_its_calls_need_no_credentials() {
     let refused = net.expect_raw(trunk, "SIP/2.0 404");
     assert!(refused.contains("loop"), "{refused}");
 }
+
+#[test]
+fn call_me_at_a_number_that_will_not_do_starts_no_conference() {
+    let mut net = Network::new(0.0);
+    let vivian = net.add_client("10.0.0.11:5060", "vivian", "vivian");
+    net.run_until(Duration::from_secs(10), |net| {
+        net.has_event(vivian, registered)
+    });
+    net.command(
+        vivian,
+        Command::Escalate {
+            with: vec![AMY.into()],
+            via: AudioVia::Phone {
+                number: "555-CALL".into(),
+            },
+        },
+    );
+    net.run_for(Duration::from_secs(5));
+    let reason = failed(&net, vivian, "escalate").expect("refused");
+    assert!(reason.contains('C'), "{reason}");
+    assert!(!net.has_event(vivian, |e| matches!(e, Event::ConferenceJoined { .. })));
+}

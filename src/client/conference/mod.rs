@@ -209,12 +209,16 @@ impl Client {
             } => self.create_conference(now, "escalate", true, with),
             Command::Escalate {
                 with,
-                via: via @ crate::client::AudioVia::Phone { .. },
+                via: crate::client::AudioVia::Phone { number },
             } => {
-                // "Call me at": the dial-out to our phone waits in line
-                // with the invitations until we are in the focus.
+                // "Call me at": a number that will not do is refused before
+                // any conference is made; the dial-out to our phone then
+                // waits in line with the invitations until we are in the
+                // focus.
+                let call_me = self.phone_dial_out(number)?;
                 self.create_conference(now, "escalate", false, with)?;
-                self.join_conference_audio(now, via)
+                self.queue_control(now, call_me);
+                Ok(())
             }
             Command::JoinConferenceAudio { via } => self.join_conference_audio(now, via),
             Command::LeaveConference => self.leave_conference(now),
