@@ -61,14 +61,17 @@ impl Server {
     }
 
     /// Where a call to `e164` from `caller` goes: the desk phones
-    /// registered for it, else its owner's clients, else the PSTN route;
-    /// each with the Request-URI to use. Empty when there is no way to
-    /// that number.
+    /// registered for it, else (for a person's call, `to_owner`) its
+    /// owner's clients, else the PSTN route; each with the Request-URI to
+    /// use. Empty when there is no way to that number. A conference's
+    /// dial-out does not ring the owner's clients: "call me at my work
+    /// number" from a client means a phone, not that client.
     pub(super) fn number_route(
         &self,
         now: Time,
         e164: &str,
         caller: Peer,
+        to_owner: bool,
     ) -> Vec<(Option<rsip::Uri>, Peer)> {
         let contacts_of = |aor: &Aor| -> Vec<(Option<rsip::Uri>, Peer)> {
             self.registrar
@@ -81,7 +84,10 @@ impl Server {
         if !desk_phones.is_empty() {
             return desk_phones;
         }
-        if let Some(owner) = self.directory.owner_of_number(e164, &self.domain) {
+        let owner = to_owner
+            .then(|| self.directory.owner_of_number(e164, &self.domain))
+            .flatten();
+        if let Some(owner) = owner {
             let clients = contacts_of(&Aor::new(owner.as_str(), &self.domain));
             if !clients.is_empty() {
                 return clients;

@@ -399,7 +399,7 @@ impl Server {
         from: Peer,
     ) {
         if super::gateway::is_e164(aor.user()) {
-            let targets = self.number_route(now, aor.user(), from);
+            let targets = self.number_route(now, aor.user(), from, true);
             if targets.is_empty() {
                 let reason = status_with_reason(404, "No Route To Number");
                 return self.reply(now, &key, &request, reason);

@@ -76,7 +76,7 @@ impl Server {
         let number = gateway::number_of_target(target);
         let (routes, from, to) = match &number {
             Some(e164) => (
-                self.number_route(now, e164, Peer::udp(self.local)),
+                self.number_route(now, e164, Peer::udp(self.local), false),
                 format!(
                     "\"Conferencing service\" <sip:conferencing@{}>",
                     self.domain
