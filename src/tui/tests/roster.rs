@@ -309,3 +309,27 @@ fn a_dial_out_that_failed_shows_why_on_its_row() {
         .expect("the phone's row");
     assert!(row.contains("busy"), "{row}");
 }
+
+#[test]
+fn the_roster_title_says_how_to_dial_in() {
+    let mut state = leading();
+    update(
+        &mut state,
+        client(Event::Roster {
+            focus: FOCUS.into(),
+            version: 2,
+            locked: false,
+            users: everyone(),
+            dial_in: Some(crate::client::DialIn {
+                number: "+14255550100".into(),
+                code: "123456".into(),
+            }),
+        }),
+    );
+    let screen = super::view::draw(&state, 120, 40).backend().to_string();
+    let title = screen
+        .lines()
+        .find(|line| line.contains("Conference"))
+        .expect("the roster's title");
+    assert!(title.contains("☎ +14255550100 code 123456#"), "{title}");
+}

@@ -61,14 +61,15 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
     let focused = state.focus == Focus::Roster && state.modal.is_none();
     let mut title = vec![Span::styled(" Conference ", theme::title())];
-    if let Some(id) = conference_id(&conference.focus) {
-        title.push(Span::styled(format!("{id} "), theme::dim()));
-    }
+    // How others join by phone says more than the conference's ID, and
+    // the title has room for one of them.
     if let Some((number, code)) = &conference.dial_in {
         title.push(Span::styled(
-            format!("· ☎ {number} code {code}# "),
+            format!("☎ {number} code {code}# "),
             theme::dim(),
         ));
+    } else if let Some(id) = conference_id(&conference.focus) {
+        title.push(Span::styled(format!("{id} "), theme::dim()));
     }
     if conference.locked {
         title.push(Span::styled(
