@@ -211,12 +211,8 @@ impl Server {
         if branches.is_empty() {
             entry.state = LegState::Up;
         }
-        let (conference_id, user, endpoint, local) = (
-            entry.conference.clone(),
-            entry.user.clone(),
-            entry.endpoint.clone(),
-            entry.local.clone(),
-        );
+        let (conference_id, user, endpoint) = entry.whose();
+        let local = entry.local.clone();
         let mut dialog = match Dialog::from_uac(&invite, response) {
             Ok(dialog) => dialog,
             Err(error) => {
@@ -279,11 +275,7 @@ impl Server {
         let Some(entry) = self.conferencing.legs.get(&leg) else {
             return;
         };
-        let (conference_id, user, endpoint) = (
-            entry.conference.clone(),
-            entry.user.clone(),
-            entry.endpoint.clone(),
-        );
+        let (conference_id, user, endpoint) = entry.whose();
         let Some(conference) = self.conferencing.factory.conference_mut(&conference_id) else {
             return;
         };

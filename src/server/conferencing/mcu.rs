@@ -30,6 +30,15 @@ pub(in crate::server) struct Leg {
 }
 
 impl Leg {
+    /// The conference, the user and the roster endpoint of this leg.
+    pub(super) fn whose(&self) -> (String, String, String) {
+        (
+            self.conference.clone(),
+            self.user.clone(),
+            self.endpoint.clone(),
+        )
+    }
+
     /// When an unanswered dial-out of this leg is given up.
     pub(super) fn ring_until(&self) -> Option<Time> {
         match self.state {
@@ -269,11 +278,7 @@ impl Server {
         let Some(entry) = self.conferencing.legs.get(&leg) else {
             return;
         };
-        let (conference_id, user, endpoint) = (
-            entry.conference.clone(),
-            entry.user.clone(),
-            entry.endpoint.clone(),
-        );
+        let (conference_id, user, endpoint) = entry.whose();
         if conference_id.is_empty() {
             return self.answer_lobby_leg(now, leg, key, invite, dialog, &tag, outcome.sdp, audio);
         }
