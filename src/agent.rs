@@ -426,6 +426,14 @@ pub fn event_line(event: &client::Event) -> Option<String> {
             command: Some(command.to_string()),
             reason: reason.clone(),
         },
+        client::Event::SubscriptionFailed {
+            package,
+            target,
+            reason,
+        } => AgentEvent::Error {
+            command: None,
+            reason: format!("the server refused the {package} subscription to {target}: {reason}"),
+        },
         client::Event::CallHeld { peer, held } => AgentEvent::Call {
             peer: peer.clone(),
             state: if *held {

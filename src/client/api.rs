@@ -273,6 +273,13 @@ pub enum Event {
         command: &'static str,
         reason: String,
     },
+    /// A subscription the server refused for good (`package` of
+    /// `target`), with its SIP status and reason.
+    SubscriptionFailed {
+        package: String,
+        target: String,
+        reason: String,
+    },
     /// We are in the conference of `focus` with this role (`presenter` or
     /// `attendee`); again whenever our role changes.
     ConferenceJoined {

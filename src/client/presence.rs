@@ -157,6 +157,13 @@ impl Client {
         reason: String,
     ) {
         tracing::info!(package = key.0, target = %key.1, ?code, %reason, "subscription over");
+        if let Some(code) = code {
+            self.events.push_back(Event::SubscriptionFailed {
+                package: key.0.to_owned(),
+                target: key.1.clone(),
+                reason: format!("{code} {reason}"),
+            });
+        }
         match key.0 {
             CONTACTS_PACKAGE => {
                 // Not a confab server: the list is kept here from now on.

@@ -251,6 +251,19 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
             conference::command_failed(state, command);
             notice(state, format!("{command} failed: {reason}"), true);
         }
+        // The status bar says what the server answered, not only the log.
+        Event::SubscriptionFailed {
+            package,
+            target,
+            reason,
+        } => {
+            let what = if package == "presence" {
+                format!("{}'s presence", state.display_name(&target))
+            } else {
+                package
+            };
+            notice(state, format!("{what}: {reason}"), true);
+        }
         Event::ConferenceJoined { .. }
         | Event::Roster { .. }
         | Event::ConferenceInvitation { .. }

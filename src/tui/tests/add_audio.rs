@@ -424,3 +424,18 @@ fn a_refused_dial_out_to_our_phone_stops_saying_calling() {
 fn by_phone_screen() {
     assert_screen("conference_by_phone", &by_phone("connected"), 80, 24);
 }
+
+#[test]
+fn a_refused_subscription_shows_its_status_in_the_status_bar() {
+    let mut state = demo_state();
+    update(
+        &mut state,
+        client(Event::SubscriptionFailed {
+            package: "presence".into(),
+            target: "sip:amy@confab.local".into(),
+            reason: "403 Forbidden".into(),
+        }),
+    );
+    let bar = status_bar(&state);
+    assert!(bar.contains("Amy Tran's presence: 403 Forbidden"), "{bar}");
+}
