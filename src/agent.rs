@@ -216,6 +216,9 @@ pub struct AgentParticipant {
     /// Why the audio ended (`busy`, `no answer`), when the roster says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `dialed-out` or `dialed-in`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joining: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_id: Option<u32>,
 }
@@ -503,6 +506,7 @@ fn participant(participant: &client::Participant) -> AgentParticipant {
         audio: participant.audio.clone(),
         muted: participant.muted,
         reason: participant.reason.clone(),
+        joining: participant.joining.clone(),
         src_id: participant.src_id,
     }
 }

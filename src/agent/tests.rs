@@ -208,6 +208,7 @@ fn conference_events_print_with_their_contract_names() {
                 audio: "connected".into(),
                 muted: true,
                 reason: None,
+                joining: None,
                 src_id: Some(7),
             },
             client::Participant {
@@ -218,6 +219,7 @@ fn conference_events_print_with_their_contract_names() {
                 audio: "none".into(),
                 muted: false,
                 reason: None,
+                joining: None,
                 src_id: None,
             },
         ],

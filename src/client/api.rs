@@ -159,6 +159,9 @@ pub struct Participant {
     /// Why the audio ended, when the roster says: a dial-out that was
     /// `busy` or had `no answer`, or the disconnection method.
     pub reason: Option<String>,
+    /// How the audio came: `dialed-out` (the MCU called them) or
+    /// `dialed-in` (RFC 4575 joining-method).
+    pub joining: Option<String>,
     /// The CSRC the MCU marks this participant's voice with in the mix
     /// (RFC 4575 media `src-id`), to tell who is speaking.
     pub src_id: Option<u32>,

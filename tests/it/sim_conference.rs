@@ -421,7 +421,9 @@ fn numbers_ring_the_owners_desk_phone_or_the_phone_line_and_join_the_roster() {
     answer_invite(&mut net, desk, &invite, PCMU_ANSWER);
     net.run_until(Duration::from_secs(10), |net| {
         in_roster(net, vivian, "tel:+14255032002", |user| {
-            user.audio == "connected" && user.display == "+14255032002"
+            user.audio == "connected"
+                && user.display == "+14255032002"
+                && user.joining.as_deref() == Some("dialed-out")
         })
     });
 

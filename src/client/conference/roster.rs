@@ -315,6 +315,9 @@ fn participant(user: &User) -> Participant {
             .map_or_else(|| "unknown".to_owned(), status_of),
         audio: audio.map_or_else(|| "none".to_owned(), status_of),
         muted: media.is_some_and(|media| media.ingress_filter == Some(IngressFilter::Block)),
+        joining: audio
+            .and_then(|endpoint| endpoint.joining_method.as_ref())
+            .map(|method| method.as_str().to_owned()),
         reason: audio
             .filter(|endpoint| endpoint.status == Some(EndpointStatus::Disconnected))
             .and_then(|endpoint| {

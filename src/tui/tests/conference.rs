@@ -33,6 +33,7 @@ pub fn user(
         audio: audio.into(),
         muted: false,
         reason: None,
+        joining: None,
         src_id,
     }
 }

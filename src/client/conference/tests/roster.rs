@@ -51,6 +51,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             audio: "none".into(),
             muted: false,
             reason: None,
+            joining: None,
             src_id: None,
         }
     );
@@ -92,6 +93,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             audio: "connected".into(),
             muted: true,
             reason: None,
+            joining: None,
             src_id: Some(7),
         }
     );
