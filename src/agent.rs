@@ -205,7 +205,7 @@ pub struct AgentDialIn {
 }
 
 /// One roster user (see [`client::Participant`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentParticipant {
     pub uri: String,
     pub display: String,
@@ -221,6 +221,26 @@ pub struct AgentParticipant {
     pub joining: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_id: Option<u32>,
+    /// How their audio reaches the MCU, while in the audio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<AgentQuality>,
+}
+
+/// A participant's call quality (see [`client::Quality`]): `loss` in
+/// percent, the rest in milliseconds; a figure the roster lacks is left
+/// out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentQuality {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -508,6 +528,13 @@ fn participant(participant: &client::Participant) -> AgentParticipant {
         reason: participant.reason.clone(),
         joining: participant.joining.clone(),
         src_id: participant.src_id,
+        quality: participant.quality.as_ref().map(|quality| AgentQuality {
+            codec: quality.codec.clone(),
+            loss: quality.loss_percent(),
+            jitter_ms: quality.jitter_ms,
+            rtt_ms: quality.rtt_ms,
+            buffer_ms: quality.buffer_ms,
+        }),
     }
 }
 

@@ -210,6 +210,13 @@ fn conference_events_print_with_their_contract_names() {
                 reason: None,
                 joining: None,
                 src_id: Some(7),
+                quality: Some(client::Quality {
+                    codec: Some("Opus".into()),
+                    loss_permille: Some(4),
+                    jitter_ms: Some(3),
+                    rtt_ms: None,
+                    buffer_ms: Some(60),
+                }),
             },
             client::Participant {
                 uri: "sip:hao@confab.local".into(),
@@ -221,13 +228,14 @@ fn conference_events_print_with_their_contract_names() {
                 reason: None,
                 joining: None,
                 src_id: None,
+                quality: None,
             },
         ],
     });
     assert_eq!(
         roster,
         format!(
-            r#"{{"event":"roster","focus":"{focus}","version":4,"locked":true,"users":[{{"uri":"sip:amy@confab.local","display":"Amy Rivera","roles":["attendee"],"status":"connected","audio":"connected","muted":true,"src_id":7}},{{"uri":"sip:hao@confab.local","display":"sip:hao@confab.local","roles":["presenter"],"status":"connected","audio":"none","muted":false}}]}}"#
+            r#"{{"event":"roster","focus":"{focus}","version":4,"locked":true,"users":[{{"uri":"sip:amy@confab.local","display":"Amy Rivera","roles":["attendee"],"status":"connected","audio":"connected","muted":true,"src_id":7,"quality":{{"codec":"Opus","loss":0.4,"jitter_ms":3,"buffer_ms":60}}}},{{"uri":"sip:hao@confab.local","display":"sip:hao@confab.local","roles":["presenter"],"status":"connected","audio":"none","muted":false}}]}}"#
         )
     );
     assert_eq!(

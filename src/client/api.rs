@@ -165,6 +165,32 @@ pub struct Participant {
     /// The CSRC the MCU marks this participant's voice with in the mix
     /// (RFC 4575 media `src-id`), to tell who is speaking.
     pub src_id: Option<u32>,
+    /// How their audio reaches the MCU, while they are in the audio and
+    /// the focus reports it (confab's roster extension).
+    pub quality: Option<Quality>,
+}
+
+/// How a participant's audio reaches the conference's mixer, as the
+/// focus rounds it: what the mixer receives of theirs and the round trip
+/// between the two. A figure the roster does not give is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quality {
+    /// As a person reads it: `Opus`, `PCMU`.
+    pub codec: Option<String>,
+    /// Packets lost of those they sent, in tenths of a percent.
+    pub loss_permille: Option<u16>,
+    pub jitter_ms: Option<u32>,
+    pub rtt_ms: Option<u32>,
+    /// The delay the mixer's jitter buffer adds to their voice.
+    pub buffer_ms: Option<u32>,
+}
+
+impl Quality {
+    /// The loss in percent.
+    pub fn loss_percent(&self) -> Option<f32> {
+        self.loss_permille
+            .map(|permille| f32::from(permille) / 10.0)
+    }
 }
 
 impl Participant {

@@ -25,7 +25,7 @@ pub mod subscription;
 
 pub use api::{
     AudioVia, Availability, Buddy, Command, DialIn, Event, LocationProfile, NormalizeError,
-    Normalized, Participant, looks_like_number,
+    Normalized, Participant, Quality, looks_like_number,
 };
 
 use std::collections::VecDeque;

@@ -116,6 +116,14 @@ impl Codec {
         }
     }
 
+    /// The codec's name as a person reads it ("Opus", "PCMU").
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            Codec::Opus => "Opus",
+            Codec::Pcmu => "PCMU",
+        }
+    }
+
     /// The RTP clock rate.
     pub const fn clock_rate(self) -> u32 {
         match self {

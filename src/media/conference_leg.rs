@@ -36,6 +36,10 @@
 //! key presses read. A leg is only mixed once started
 //! ([`ConferenceMedia::start_leg`]); until then its packets are dropped.
 //!
+//! Each leg's [`LegStats`] (RFC 3550 §A.3 loss and §A.8 jitter of what
+//! the participant sends, the round trip from its reports, the jitter
+//! buffer's delay) are read out as a [`LegQuality`] for the roster.
+//!
 //! Invariants: bytes from the network never panic; once its buffers have
 //! grown, a tick allocates nothing (each leg keeps one datagram buffer and
 //! one CSRC list, reused); a conference exists exactly while it has legs.
@@ -51,13 +55,13 @@ use rand::{Rng, SeedableRng};
 use super::codec::Codec;
 use super::jitter::{JitterBuffer, JitterStats, MediaPacket, Playout};
 use super::session::{codec_of, jitter_config};
-use crate::proto::Time;
 use crate::proto::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::proto::rtp::{
     self, AudioLevel, ExtensionElement, HeaderExtension, NtpTime, ONE_BYTE_PROFILE, ReceiverReport,
     ReceiverStats, RtcpPacket, RtpHeader, SdesChunk, SenderReport,
 };
 use crate::proto::sdp::NegotiatedAudio;
+use crate::proto::{LegQuality, Time};
 
 pub use self::bridge::ConferenceMedia;
 
@@ -83,6 +87,11 @@ pub struct LegStats {
     /// Telephone-event packets taken in (their repeats included).
     pub events_received: u64,
     pub jitter: JitterStats,
+    /// Of the packets the participant sent us, the share lost (RFC 3550
+    /// §A.3, cumulative).
+    pub loss_received: f64,
+    /// Interarrival jitter of what the participant sends (RFC 3550 §A.8).
+    pub jitter_received: Duration,
     /// What the participant reports losing of ours, from its last report.
     pub loss_reported: Option<f64>,
     /// Round-trip time from the participant's last report (RFC 3550
@@ -197,10 +206,27 @@ impl ConferenceLeg {
     }
 
     pub fn stats(&self) -> LegStats {
+        let loss_received = self.receiver.sequence().map_or(0.0, |sequence| {
+            match sequence.expected() {
+                0 => 0.0,
+                // A.3: duplicates can make the count negative; none lost.
+                expected => sequence.cumulative_lost().max(0) as f64 / expected as f64,
+            }
+        });
+        let clock = f64::from(self.codec.clock_rate());
         LegStats {
             jitter: self.jitter.stats(),
+            loss_received,
+            jitter_received: Duration::from_secs_f64(f64::from(self.receiver.jitter()) / clock),
             ..self.stats
         }
+    }
+
+    /// How the participant's audio reaches us, for the roster: what we
+    /// receive of theirs (loss, jitter, our buffer's delay) and the round
+    /// trip their reports tell.
+    pub fn quality(&self) -> LegQuality {
+        quality_of(self.codec, &self.stats())
     }
 
     /// Starts the leg or applies a re-INVITE. Returns true when the codec
@@ -467,6 +493,20 @@ impl ConferenceLeg {
                 None
             }
         }
+    }
+}
+
+/// The figures of a leg's counters, in percent and milliseconds, for the
+/// server core ([`crate::proto::IoResult::McuLegQuality`]).
+pub fn quality_of(codec: Codec, stats: &LegStats) -> LegQuality {
+    let millis = |duration: Duration| duration.as_secs_f32() * 1000.0;
+    LegQuality {
+        codec: codec.display_name(),
+        // A share of at most 1: the narrowing loses nothing a person reads.
+        loss_percent: (stats.loss_received * 100.0) as f32,
+        jitter_ms: millis(stats.jitter_received),
+        round_trip_ms: stats.round_trip.map(millis),
+        buffer_ms: millis(stats.jitter.current_delay),
     }
 }
 

@@ -180,10 +180,7 @@ impl MediaSession {
         });
         let clock = f64::from(self.codec.clock_rate());
         MediaStats {
-            codec: match self.codec {
-                Codec::Opus => "Opus",
-                Codec::Pcmu => "PCMU",
-            },
+            codec: self.codec.display_name(),
             jitter: self.jitter.stats(),
             loss_received,
             jitter_received: Duration::from_secs_f64(f64::from(self.receiver.jitter()) / clock),

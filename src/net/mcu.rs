@@ -5,7 +5,9 @@
 //! RTP (a leg's packets count only from its negotiated peer's address,
 //! RFC 4961). The keys a leg's caller presses (RFC 4733) go back as
 //! [`IoResult::McuDtmf`] as soon as the packet that begins each is read;
-//! moving a leg to another conference keeps its port pair.
+//! moving a leg to another conference keeps its port pair. Every
+//! [`QUALITY_INTERVAL`] each started leg's figures go back as
+//! [`IoResult::McuLegQuality`], for the roster.
 //!
 //! One task serves every leg: its sockets are polled together, a ready one
 //! is read, then every socket is drained of what else is waiting, so one
@@ -34,6 +36,10 @@ use crate::proto::{IoRequest, IoResult, Time};
 const MAX_DATAGRAM: usize = 2048;
 /// Datagrams read from one socket per drain before moving on.
 const DRAIN_BATCH: usize = 4;
+/// How often each leg's quality is reported: often enough for a person
+/// looking at the roster, seldom enough that the roster's NOTIFYs (sent
+/// only on a noticeable change) stay rare. RTCP reports come as often.
+pub const QUALITY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The port pair of one leg.
 struct LegSockets {
@@ -69,6 +75,10 @@ pub async fn run_mcu(
     let report_timer =
         tokio::time::sleep_until(Instant::now() + rtcp_interval(true, &mut rand::rng()));
     tokio::pin!(report_timer);
+    // Delay rather than burst: a missed report is stale, not owed.
+    let mut quality_timer =
+        tokio::time::interval_at(Instant::now() + QUALITY_INTERVAL, QUALITY_INTERVAL);
+    quality_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut turn = 0usize;
     loop {
         tokio::select! {
@@ -111,6 +121,12 @@ pub async fn run_mcu(
                     if let Err(error) = sockets.rtcp().try_send_to(&report, to) {
                         tracing::debug!(%error, leg, %to, "rtcp send");
                     }
+                }
+            }
+            _ = quality_timer.tick() => {
+                for (leg, quality) in media.qualities() {
+                    // A core that went away is not the MCU's problem.
+                    let _ = results.send(IoResult::McuLegQuality { leg, quality });
                 }
             }
         }

@@ -38,7 +38,7 @@ pub mod transaction;
 pub mod transport;
 pub mod xml;
 
-pub use io::{IoRequest, IoResult};
+pub use io::{IoRequest, IoResult, LegQuality};
 pub use time::Time;
 pub use transport::{Peer, Transmit, Transport};
 

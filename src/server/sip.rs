@@ -80,8 +80,8 @@ pub struct ServerConfig {
 }
 
 /// What the server's driver hands it besides SIP: the answers to its I/O
-/// requests (the A/V MCU's ports).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// requests (the A/V MCU's ports) and the MCU's reports.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ServerCommand {
     Io(crate::proto::IoResult),
 }

@@ -159,6 +159,7 @@ pub fn amy_dialed_out() -> ConferenceInfo {
                     status: Some(MediaStatus::SendRecv),
                     src_id: Some("42".into()),
                     ingress_filter: None,
+                    quality: None,
                 }],
             }],
         }],

@@ -20,6 +20,7 @@ mod sim_conference;
 mod sim_focus;
 mod sim_im;
 mod sim_presence;
+mod sim_quality;
 mod simnet;
 mod sipp;
 mod trace;

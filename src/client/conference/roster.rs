@@ -13,7 +13,7 @@ use rsip::Response;
 use super::end::Outcome;
 use super::{ConferenceRequest, ROSTER_EXPIRY};
 use crate::client::subscription::{Subscription, SubscriptionAction};
-use crate::client::{Client, Event, Participant, Purpose};
+use crate::client::{Client, Event, Participant, Purpose, Quality};
 use crate::proto::address::uri_peer;
 use crate::proto::conference_info::{
     self, DisconnectionMethod, Endpoint, EndpointStatus, IngressFilter, Media, RosterChange,
@@ -331,6 +331,17 @@ fn participant(user: &User) -> Participant {
         src_id: media
             .and_then(|media| media.src_id.as_deref())
             .and_then(|id| id.trim().parse().ok()),
+        // Figures of audio that is not up are of a call that is over.
+        quality: media
+            .filter(|_| audio.is_some_and(is_connected))
+            .and_then(|media| media.quality.as_ref())
+            .map(|quality| Quality {
+                codec: quality.codec.clone(),
+                loss_permille: quality.loss_permille,
+                jitter_ms: quality.jitter_ms,
+                rtt_ms: quality.round_trip_ms,
+                buffer_ms: quality.buffer_ms,
+            }),
     }
 }
 
@@ -341,17 +352,19 @@ pub(super) fn audio_endpoint(user: &User) -> Option<&Endpoint> {
         Some(session_type) => *session_type == SessionType::AudioVideo,
         None => endpoint.media.iter().any(is_audio),
     };
-    let connected = |endpoint: &&Endpoint| {
-        matches!(
-            endpoint.status,
-            Some(EndpointStatus::Connected | EndpointStatus::MutedViaFocus)
-        )
-    };
     user.endpoints
         .iter()
         .filter(audio)
-        .find(connected)
+        .find(|endpoint| is_connected(endpoint))
         .or_else(|| user.endpoints.iter().rev().find(audio))
+}
+
+/// In the call: `muted-via-focus` still hears the mix (RFC 4575 §5.6.4).
+fn is_connected(endpoint: &Endpoint) -> bool {
+    matches!(
+        endpoint.status,
+        Some(EndpointStatus::Connected | EndpointStatus::MutedViaFocus)
+    )
 }
 
 /// The endpoint's audio medium (the first if none says its type).

@@ -1,6 +1,7 @@
 //! The legs of every conference on the MCU and their mixers: what the
 //! MCU's driver runs, one call per [`IoRequest`](crate::proto::IoRequest),
-//! datagram and tick, and the key presses it reports back.
+//! datagram and tick, and the key presses and the legs' quality it
+//! reports back.
 //!
 //! Invariants: every leg is a member of exactly one conference, the one
 //! its key names; a started leg is a participant of that conference's
@@ -14,9 +15,9 @@ use rand::{Rng, SeedableRng};
 
 use super::{ConferenceLeg, ConferenceLegError};
 use crate::media::mixer::{Mixer, MixerConfig};
-use crate::proto::Time;
 use crate::proto::rtp::NtpTime;
 use crate::proto::sdp::NegotiatedAudio;
+use crate::proto::{LegQuality, Time};
 
 /// Every open leg, grouped by conference key, with one N-1 mixer per
 /// conference.
@@ -199,6 +200,18 @@ impl ConferenceMedia {
 
     pub fn leg(&self, leg: u64) -> Option<&ConferenceLeg> {
         self.legs.get(&leg)
+    }
+
+    /// How each started leg's audio fares, in leg order.
+    pub fn qualities(&self) -> Vec<(u64, LegQuality)> {
+        let mut qualities: Vec<_> = self
+            .legs
+            .iter()
+            .filter(|(_, leg)| leg.is_started())
+            .map(|(&id, leg)| (id, leg.quality()))
+            .collect();
+        qualities.sort_by_key(|(id, _)| *id);
+        qualities
     }
 
     /// The keys of the conferences with legs.

@@ -586,3 +586,4 @@ fn rtcp_reports_each_leg_and_reads_its_answers() {
 }
 
 mod dial_in;
+mod quality;

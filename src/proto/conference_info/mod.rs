@@ -18,7 +18,9 @@
 //! (a Microsoft attribute naming the MCU: `focus`, `chat`, `audio-video`),
 //! status, joining and disconnection methods and media, whose
 //! `media-ingress-filter` (a Microsoft element, read in either namespace) says
-//! whether the focus blocks the participant's audio. Everything else RFC 4575
+//! whether the focus blocks the participant's audio, and confab's own
+//! call-quality extension of a medium (`quality`: codec, loss, jitter,
+//! round trip, jitter-buffer delay). Everything else RFC 4575
 //! and [MS-CONFBAS] define (host info, sidebars, `joining-info`, call info,
 //! `msci:` extensions, `conference-view`) is skipped, as RFC 4575 §5 asks of
 //! a reader meeting elements it does not understand. Unknown keyword values
@@ -39,7 +41,7 @@
 //!
 //! Elements go in the order of the RFC 4575 schema, in the conference-info
 //! namespace as the default namespace, with `msci` declared for the ingress
-//! filter. Partial documents say `state` on `<users>` and every `<user>`
+//! filter; the quality element declares its own namespace. Partial documents say `state` on `<users>` and every `<user>`
 //! outright, so a reader that takes the schema default (`full`) is not
 //! misled; endpoint `state` is written only when it is not `full`.
 
@@ -50,6 +52,7 @@ use thiserror::Error;
 use crate::proto::xml::XmlError;
 
 mod diff;
+mod quality;
 mod read;
 mod roster;
 mod write;
@@ -60,6 +63,7 @@ mod testing;
 mod tests;
 
 pub use diff::diff;
+pub use quality::QUALITY_NAMESPACE;
 pub use read::parse;
 pub use roster::{Removal, Roster, RosterChange, RosterError};
 
@@ -311,6 +315,27 @@ pub struct Media {
     /// what the mixer sends (a CSRC of the mixed RTP stream).
     pub src_id: Option<String>,
     pub ingress_filter: Option<IngressFilter>,
+    /// How the participant's audio reaches the mixer (confab's extension).
+    pub quality: Option<MediaQuality>,
+}
+
+/// `<cq:quality>` of a medium ([`QUALITY_NAMESPACE`]): what the mixer
+/// receives of the participant's audio, rounded as the focus publishes it.
+/// Each figure is `None` when not reported (or not readable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaQuality {
+    /// The codec as a person reads it: `Opus`, `PCMU`.
+    pub codec: Option<String>,
+    /// Packets lost of those the participant sent, in tenths of a percent
+    /// (RFC 3550 §A.3).
+    pub loss_permille: Option<u16>,
+    /// Interarrival jitter of what the participant sends (RFC 3550 §A.8).
+    pub jitter_ms: Option<u32>,
+    /// Round-trip time between the mixer and the participant (RFC 3550
+    /// §6.4.1).
+    pub round_trip_ms: Option<u32>,
+    /// The delay the mixer's jitter buffer adds to the participant's voice.
+    pub buffer_ms: Option<u32>,
 }
 
 impl User {

@@ -3,6 +3,7 @@
 
 use crate::proto::xml::{self, Element, Limits};
 
+use super::quality;
 use super::{
     ConfUri, ConferenceInfo, ConferenceInfoError, ConferenceState, Description,
     DisconnectionMethod, Endpoint, EndpointStatus, IngressFilter, JoiningMethod, MAX_CONF_URIS,
@@ -192,6 +193,7 @@ fn media(element: &Element) -> Result<Media, ConferenceInfoError> {
         status: ci_keyword(element, "status").map(|word| MediaStatus::from(word.as_str())),
         src_id: ci_keyword(element, "src-id"),
         ingress_filter,
+        quality: quality::read(element),
     })
 }
 

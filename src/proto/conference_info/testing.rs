@@ -217,7 +217,28 @@ fn random_media(rng: &mut StdRng) -> Media {
             Some(IngressFilter::Other("unblocking".into())),
         ],
     );
+    media.quality = random_quality(rng);
     media
+}
+
+/// None half the time; else figures from small pools, some absent, so
+/// that edits often leave a quality as it was.
+fn random_quality(rng: &mut StdRng) -> Option<MediaQuality> {
+    if rng.random_bool(0.5) {
+        return None;
+    }
+    let quality = MediaQuality {
+        codec: pick(
+            rng,
+            &[None, Some("Opus"), Some("PCMU"), Some("G.722 <&> \"wide\"")],
+        )
+        .map(str::to_owned),
+        loss_permille: pick(rng, &[None, Some(0), Some(4), Some(1000)]),
+        jitter_ms: pick(rng, &[None, Some(0), Some(3)]),
+        round_trip_ms: pick(rng, &[None, Some(12), Some(250)]),
+        buffer_ms: pick(rng, &[Some(20), Some(60)]),
+    };
+    Some(quality)
 }
 
 fn random_description(rng: &mut StdRng) -> Option<Description> {

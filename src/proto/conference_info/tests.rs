@@ -15,11 +15,12 @@ macro_rules! fixture {
     };
 }
 
-const FIXTURES: [&[u8]; 6] = [
+const FIXTURES: [&[u8]; 7] = [
     fixture!("rfc4575-basic.xml"),
     fixture!("ocs-full.xml"),
     fixture!("ocs-partial-eject.xml"),
     fixture!("confab-partial.xml"),
+    fixture!("confab-quality.xml"),
     fixture!("truncated.xml"),
     fixture!("version-not-a-number.xml"),
 ];
@@ -61,6 +62,7 @@ fn the_rfc_4575_basic_example_reads_with_its_extras_skipped() {
                 status: Some(MediaStatus::SendRecv),
                 src_id: Some("432424".into()),
                 ingress_filter: None,
+                quality: None,
             }],
             ..Endpoint::default()
         }]

@@ -3,9 +3,10 @@
 
 use crate::proto::xml::DocumentWriter;
 
+use super::quality;
 use super::{
     ConferenceInfo, ConferenceState, Description, Endpoint, MS_EXTENSIONS_NAMESPACE, Media,
-    NAMESPACE, State, User,
+    MediaQuality, NAMESPACE, State, User,
 };
 
 /// The prefix the Microsoft extensions are written with.
@@ -180,6 +181,7 @@ fn write_media(document: &mut DocumentWriter, media: &Media) {
         && media.status.is_none()
         && media.src_id.is_none()
         && media.ingress_filter.is_none()
+        && media.quality.as_ref().is_none_or(MediaQuality::is_empty)
     {
         document.empty("media", &attributes);
         return;
@@ -197,6 +199,9 @@ fn write_media(document: &mut DocumentWriter, media: &Media) {
     if let Some(filter) = &media.ingress_filter {
         let name = format!("{MSCI}:media-ingress-filter");
         document.text_element(&name, &[], filter.as_str());
+    }
+    if let Some(quality) = &media.quality {
+        quality::write(document, quality);
     }
     document.end("media");
 }

@@ -2,7 +2,8 @@
 //! INVITE to the MCU (or, from a plain phone, to the focus) is answered
 //! once the driver has bound the leg's RTP ports; `dial_out` calls out. Each leg's audio is
 //! the driver's mixer's business, asked for by [`IoRequest`]s; the roster
-//! learns of it through the focus's `audio_joined` and `audio_left`.
+//! learns of it through the focus's `audio_joined` and `audio_left`, and
+//! of how it fares through the MCU's quality reports.
 
 use rsip::headers::UntypedHeader as _;
 use rsip::{Header, Request};
@@ -14,8 +15,9 @@ use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
 use crate::proto::dialog::Dialog;
 use crate::proto::sdp::{self, AudioCodec, Direction, LocalMedia, NegotiatedAudio};
 use crate::proto::transaction::TransactionKey;
-use crate::proto::{IoRequest, Peer, Time};
+use crate::proto::{IoRequest, LegQuality, Peer, Time};
 use crate::server::Server;
+use crate::server::focus::roster_quality;
 
 /// One participant's audio in a conference.
 pub(in crate::server) struct Leg {
@@ -429,6 +431,27 @@ impl Server {
                 }
                 LegState::DialPending { .. } | LegState::Lobby { .. } | LegState::Up => {}
             }
+        }
+    }
+
+    /// The MCU's figures for a leg: into its user's audio medium in the
+    /// roster, published when one moved noticeably (a lobby leg is in no
+    /// roster yet).
+    pub(super) fn leg_quality(&mut self, now: Time, leg: u64, quality: &LegQuality) {
+        let Some(entry) = self.conferencing.legs.get(&leg) else {
+            return;
+        };
+        let (conference_id, user, endpoint) = entry.whose();
+        let changed = self
+            .conferencing
+            .factory
+            .conference_mut(&conference_id)
+            .is_some_and(|conference| {
+                conference.set_audio_quality(&user, &endpoint, roster_quality(quality))
+            });
+        if changed {
+            tracing::debug!(leg, %user, ?quality, "call quality moved");
+            self.apply_roster_events(now, &conference_id, None, Vec::new());
         }
     }
 

@@ -294,6 +294,7 @@ impl Server {
                 self.leg_failed(now, leg);
             }
             IoResult::McuDtmf { leg, digit } => self.leg_dtmf(now, leg, digit),
+            IoResult::McuLegQuality { leg, quality } => self.leg_quality(now, leg, &quality),
         }
     }
 

@@ -38,6 +38,10 @@
 //!   subscriber's first document is full and carries the current version,
 //!   which a receiver accepts whatever it is (a full document may skip),
 //!   and the next partial is one newer for everyone.
+//! - Call quality: the A/V MCU's figures for a participant's audio go into
+//!   their audio medium (confab's `quality` extension), rounded, and only
+//!   when one moved noticeably (loss by half a point, a delay by 5 ms, a
+//!   new codec), so that NOTIFYs stay rare.
 //!
 //! Invariants: every user in a conference's roster has exactly one role,
 //! `presenter` or `attendee`; an ended conference holds no users and
@@ -47,7 +51,10 @@
 mod conference;
 mod factory;
 
-pub use conference::{AUDIO_MEDIA_ID, Conference, DialIn};
+pub use conference::{
+    AUDIO_MEDIA_ID, Conference, DELAY_STEP_MS, DialIn, LOSS_STEP_PERMILLE, moved_noticeably,
+    roster_quality,
+};
 pub use factory::{FocusFactory, MAX_CONFERENCES, MCU_TYPES};
 
 use thiserror::Error;

@@ -17,6 +17,7 @@ use crate::proto::conference_info::{
 use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
 
 mod crowd;
+mod quality;
 
 const DOMAIN: &str = "confab.local";
 const VIVIAN: &str = "sip:vivian@confab.local";

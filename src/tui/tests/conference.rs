@@ -35,6 +35,7 @@ pub fn user(
         reason: None,
         joining: None,
         src_id,
+        quality: None,
     }
 }
 

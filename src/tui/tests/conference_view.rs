@@ -15,7 +15,7 @@ use super::conference::*;
 use super::view::{assert_screen, draw};
 use super::*;
 
-fn screen(state: &AppState, width: u16, height: u16) -> String {
+pub(super) fn screen(state: &AppState, width: u16, height: u16) -> String {
     draw(state, width, height).backend().to_string()
 }
 
@@ -32,7 +32,7 @@ fn voices() -> Msg {
 }
 
 /// The audio as a call to the A/V MCU, connected at [`T0`], 1:23 ago.
-fn with_audio(state: &mut AppState) {
+pub(super) fn with_audio(state: &mut AppState) {
     feed(
         state,
         [
@@ -46,7 +46,7 @@ fn with_audio(state: &mut AppState) {
 
 /// The leader's screen: the roster has the keys, Hao selected (muted),
 /// Amy and the phone speaking, Hao's IM in the conference's.
-fn leader_screen() -> AppState {
+pub(super) fn leader_screen() -> AppState {
     let mut state = leading();
     with_audio(&mut state);
     feed(

@@ -14,6 +14,7 @@ mod config;
 mod conversation;
 mod modals;
 mod roster;
+mod roster_quality;
 mod trace;
 mod update;
 mod view;

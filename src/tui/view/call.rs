@@ -220,7 +220,7 @@ fn shown_stats(state: &AppState, call: &Call) -> Option<CallStats> {
 }
 
 /// From this loss on it shows red: speech breaks up.
-const LOSSY_PERCENT: f32 = 5.0;
+pub(super) const LOSSY_PERCENT: f32 = 5.0;
 
 /// `loss 0.4% · jitter 3 ms · rtt 12 ms · buffer 40 ms`, the first
 /// `count` of them (the round trip only once known), and a space.

@@ -11,6 +11,12 @@
 //! mix, shows our microphone while the audio is this terminal's call
 //! (with our audio on a phone, the row says "by phone"). When the row is short the meter gives way
 //! first, then the audio state.
+//!
+//! Once the focus reports how participants' audio reaches the MCU (the
+//! roster's call-quality figures), the pane's last row tells them for the
+//! selected participant: `Amy Tran · Opus · loss 0.4% · jitter 3 ms ·
+//! rtt 12 ms · buffer 60 ms`, as many figures as fit, the buffer first to
+//! go and the loss last, as on the call bar.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -24,7 +30,7 @@ use super::super::keys::{Action, Context};
 use super::super::state::{
     AppState, Conference, Focus, Origin, PhoneAudio, conference_id, same_user,
 };
-use super::call::meter;
+use super::call::{LOSSY_PERCENT, meter};
 use super::text::{elide, width};
 use super::theme;
 
@@ -37,18 +43,23 @@ const NAME_MIN: usize = 10;
 /// After our own name.
 const YOU: &str = " (you)";
 
-/// Rows the pane takes out of `available`: the roster and its borders,
-/// at most half of them (the conversation needs the rest), at least a
-/// row for one participant.
+/// Rows the pane takes out of `available`: the roster, the quality row
+/// if there are figures, and its borders, at most half of them (the
+/// conversation needs the rest), at least a row for one participant.
 pub(super) fn height(state: &AppState, available: u16) -> u16 {
-    let users = state
-        .conference
-        .as_ref()
-        .map_or(0, |conference| conference.users.len());
-    let wanted = u16::try_from(users.max(1))
+    let (users, details) = state.conference.as_ref().map_or((0, 0), |conference| {
+        (conference.users.len(), usize::from(has_figures(conference)))
+    });
+    let wanted = u16::try_from(users.max(1) + details)
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     wanted.min((available / 2).max(3))
+}
+
+/// Whether anyone's call-quality figures are known: the pane then keeps
+/// its last row for the selected participant's.
+fn has_figures(conference: &Conference) -> bool {
+    conference.joined && conference.users.iter().any(|user| user.quality.is_some())
 }
 
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -137,6 +148,25 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0);
     let selected = conference.selected_index();
+    // The quality row, when there are figures and room for a row above.
+    let (inner, details) = if has_figures(conference) && inner.height >= 2 {
+        let rows = Rect {
+            height: inner.height - 1,
+            ..inner
+        };
+        let details = Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        };
+        (rows, Some(details))
+    } else {
+        (inner, None)
+    };
+    if let (Some(area), Some(user)) = (details, conference.selected_user()) {
+        let line = quality_line(state, user, usize::from(area.width));
+        frame.render_widget(Paragraph::new(line), area);
+    }
     let height = usize::from(inner.height);
     // Scroll just enough to keep the selection in view.
     let offset = selected.map_or(0, |s| (s + 1).saturating_sub(height));
@@ -303,6 +333,82 @@ fn speaking(
         None if in_audio => vec![Span::styled("·".repeat(METER), theme::dim())],
         None => vec![Span::raw(" ".repeat(METER))],
     }
+}
+
+/// `  Amy Tran · Opus · loss 0.4% · jitter 3 ms · rtt 12 ms · buffer 60
+/// ms`: the selected participant's figures, as many as fit in `room`
+/// (loss in red from [`LOSSY_PERCENT`]); or that there are none.
+fn quality_line(state: &AppState, user: &Participant, room: usize) -> Line<'static> {
+    let lead = "  ";
+    let separator = || Span::styled(" · ", theme::dim());
+    // The name gets a third of the row at most: the figures are the news.
+    let name_room = (room / 3).max(NAME_MIN);
+    let name = elide(state.participant_name(&user.uri), name_room);
+    let mut spans = vec![Span::raw(lead), Span::styled(name, theme::title())];
+    let Some(quality) = &user.quality else {
+        spans.push(separator());
+        spans.push(Span::styled("no audio figures", theme::dim()));
+        return elided(spans, room);
+    };
+    if let Some(codec) = &quality.codec {
+        spans.push(separator());
+        spans.push(Span::styled(elide(codec, 12), theme::dim()));
+    }
+    let loss_style = if quality
+        .loss_percent()
+        .is_some_and(|loss| loss >= LOSSY_PERCENT)
+    {
+        theme::error()
+    } else {
+        Style::new()
+    };
+    let figures: Vec<(&str, String, Style)> = [
+        quality
+            .loss_percent()
+            .map(|loss| ("loss ", format!("{loss:.1}%"), loss_style)),
+        quality
+            .jitter_ms
+            .map(|ms| ("jitter ", millis(ms), Style::new())),
+        quality.rtt_ms.map(|ms| ("rtt ", millis(ms), Style::new())),
+        quality
+            .buffer_ms
+            .map(|ms| ("buffer ", millis(ms), Style::new())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let used: usize = spans.iter().map(Span::width).sum();
+    let mut fitted = Vec::new();
+    for (label, value, style) in figures {
+        let figure = [
+            separator(),
+            Span::styled(label, theme::dim()),
+            Span::styled(value, style),
+        ];
+        let more: usize = fitted.iter().chain(&figure).map(Span::width).sum();
+        if used + more > room {
+            // The figures after this one are less telling still.
+            break;
+        }
+        fitted.extend(figure);
+    }
+    spans.extend(fitted);
+    elided(spans, room)
+}
+
+fn millis(ms: u32) -> String {
+    format!("{ms} ms")
+}
+
+/// The spans, cut to `room` columns if they are wider (a terminal too
+/// narrow even for the name).
+fn elided(spans: Vec<Span<'static>>, room: usize) -> Line<'static> {
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used <= room {
+        return Line::from(spans);
+    }
+    let text: String = spans.iter().map(|span| span.content.as_ref()).collect();
+    Line::styled(elide(&text, room), theme::dim())
 }
 
 /// The keys the roster offers now, as many as fit in `room`.

@@ -2,7 +2,8 @@
 //! that cannot be read.
 
 use super::*;
-use crate::client::Participant;
+use crate::client::{Participant, Quality};
+use crate::proto::conference_info::MediaQuality;
 
 fn rosters(harness: &mut Harness) -> Vec<(u32, bool, Vec<Participant>)> {
     harness
@@ -53,12 +54,21 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             reason: None,
             joining: None,
             src_id: None,
+            quality: None,
         }
     );
     assert_eq!(users[0].uri, AMY);
 
-    // Partial: Amy joins the audio, muted, marked 7 in the mix; Hao comes
-    // in by phone only; the conference is locked.
+    // Partial: Amy joins the audio, muted, marked 7 in the mix, with the
+    // MCU's figures; Hao comes in by phone only (figures of a phone not
+    // yet answered are not shown); the conference is locked.
+    let figures = MediaQuality {
+        codec: Some("Opus".into()),
+        loss_permille: Some(4),
+        jitter_ms: Some(3),
+        round_trip_ms: Some(12),
+        buffer_ms: Some(60),
+    };
     let mut amy = user(
         AMY,
         "attendee",
@@ -67,12 +77,14 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
     );
     amy.state = State::Partial;
     amy.display_text = Some("Amy Rivera".into());
-    let hao = user(
+    amy.endpoints[0].media[0].quality = Some(figures.clone());
+    let mut hao = user(
         HAO,
         "attendee",
         None,
         Some((EndpointStatus::DialingOut, 9, false)),
     );
+    hao.endpoints[0].media[0].quality = Some(figures);
     let mut partial = document(4, State::Partial, vec![amy, hao]);
     partial.conference_state = Some(ConferenceState {
         locked: Some(true),
@@ -95,6 +107,13 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
             reason: None,
             joining: None,
             src_id: Some(7),
+            quality: Some(Quality {
+                codec: Some("Opus".into()),
+                loss_permille: Some(4),
+                jitter_ms: Some(3),
+                rtt_ms: Some(12),
+                buffer_ms: Some(60),
+            }),
         }
     );
     // No focus endpoint: the audio's status stands for the user's.
@@ -102,6 +121,7 @@ fn a_full_roster_then_partials_are_reported_after_each_notify() {
     assert_eq!(users[1].status, "dialing-out");
     assert_eq!(users[1].audio, "dialing-out");
     assert_eq!(users[1].src_id, Some(9));
+    assert_eq!(users[1].quality, None);
 
     // Amy is promoted; Hao is deleted.
     let mut amy = User {

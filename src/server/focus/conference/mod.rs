@@ -15,6 +15,9 @@ use crate::proto::conference_info::{
 use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
 
 mod commands;
+mod quality;
+
+pub use quality::{DELAY_STEP_MS, LOSS_STEP_PERMILLE, moved_noticeably, roster_quality};
 
 /// The RFC 4575 media `@id` of the audio stream of an audio-video
 /// endpoint: each such endpoint carries one audio medium.
@@ -432,6 +435,10 @@ impl Conference {
             endpoint.status = Some(EndpointStatus::Disconnected);
             endpoint.disconnection_method = Some(method.clone());
             endpoint.disconnection_reason = reason.map(str::to_owned);
+            // Figures of a call that is over say nothing any more.
+            for media in &mut endpoint.media {
+                media.quality = None;
+            }
             events.push(RosterEvent::AudioLeft {
                 user: user.to_owned(),
                 endpoint: endpoint.entity.clone(),
@@ -555,5 +562,12 @@ fn audio_media(endpoint: &Endpoint) -> Option<&Media> {
     endpoint
         .media
         .iter()
+        .find(|media| media.media_type.as_deref() == Some("audio"))
+}
+
+fn audio_media_mut(endpoint: &mut Endpoint) -> Option<&mut Media> {
+    endpoint
+        .media
+        .iter_mut()
         .find(|media| media.media_type.as_deref() == Some("audio"))
 }
