@@ -170,8 +170,12 @@ fn tui_chats_with_a_demo_buddy_shows_help_survives_a_resize_and_quits() {
     // Amy is the first contact: Enter opens her conversation, input focused.
     terminal.press("Enter");
     terminal.wait_for("Enter send");
-    let screen = terminal.wait_for("Demo buddy: message me, I answer");
-    assert!(line_with(&screen, "Amy Rivera").contains("amy@confab.local"));
+    terminal.wait_until("Amy's conversation with her address and note", |screen| {
+        screen.contains("Demo buddy: message me, I answer")
+            && screen
+                .lines()
+                .any(|line| line.contains("Amy Rivera") && line.contains("amy@confab.local"))
+    });
     terminal.type_text("Hello from the test");
     terminal.wait_for("Hello from the test");
     terminal.press("Enter");
@@ -182,8 +186,10 @@ fn tui_chats_with_a_demo_buddy_shows_help_survives_a_resize_and_quits() {
     terminal.press("Escape");
     terminal.wait_for("Tab to write");
     terminal.press("?");
-    let screen = terminal.wait_for("next contact");
-    assert!(screen.contains("sign out and quit"), "{screen}");
+    // Both ends of the help: a capture can catch a frame half written.
+    terminal.wait_until("the help drawn", |screen| {
+        screen.contains("next contact") && screen.contains("sign out and quit")
+    });
     terminal.press("Escape");
     terminal.wait_until("help closed", |screen| !screen.contains("next contact"));
 
