@@ -126,3 +126,25 @@ fn connected_call_with_figures_screen() {
     );
     assert_screen("call_stats", &state, 120, 40);
 }
+
+#[test]
+fn the_same_levels_again_ask_for_no_frame_and_new_ones_do() {
+    let mut state = in_call_with_amy();
+    let first = update(&mut state, meters(stats(0.0, 2.0)));
+    assert!(first.redraw, "the first levels are drawn");
+    let again = update(&mut state, meters(stats(0.0, 2.0)));
+    assert!(
+        !again.redraw,
+        "the media task's report every 20 ms, unchanged"
+    );
+    let louder = update(
+        &mut state,
+        Msg::Meters(MediaMeters {
+            input: 0.9,
+            output: 0.35,
+            stats: Some(stats(0.0, 2.0)),
+            speaking: Default::default(),
+        }),
+    );
+    assert!(louder.redraw);
+}

@@ -270,19 +270,29 @@ pub(super) fn meters(state: &mut AppState, meters: MediaMeters) -> bool {
             level.clamp(0.0, 1.0)
         }
     };
-    state.levels = Some((peak(meters.input), peak(meters.output)));
+    let levels = Some((peak(meters.input), peak(meters.output)));
     let talking = state
         .live_call()
         .is_some_and(|call| call.talked_secs(state.now_ms).is_some());
-    state.stats = meters
+    let stats = meters
         .stats
         .filter(|_| talking)
         .map(|stats| stats.sanitised());
+    // The media task reports every 20 ms whether or not anything moved:
+    // only a change is worth a frame.
+    let changed = levels != state.levels || stats_shown_change(state, stats);
+    state.levels = levels;
+    state.stats = stats;
     if state.stats_shown.is_none() {
         // The first figures need not wait for a tick.
         state.stats_shown = state.stats;
     }
-    talking
+    talking && changed
+}
+
+/// Whether the first figures arrive now (the bar shows them at once).
+fn stats_shown_change(state: &AppState, stats: Option<crate::tui::state::CallStats>) -> bool {
+    state.stats_shown.is_none() && stats.is_some()
 }
 
 /// The time now: the timer runs, the figures shown catch up, and an

@@ -539,8 +539,10 @@ pub(super) fn command_failed(state: &mut AppState, command: &str) {
 pub(super) fn meters(state: &mut AppState, meters: &MediaMeters) -> bool {
     match state.conference.as_mut().filter(|c| c.joined) {
         Some(conference) => {
+            // Reported every 20 ms, moved or not: only a change is drawn.
+            let changed = conference.speaking != meters.speaking;
             conference.speaking = meters.speaking;
-            true
+            changed
         }
         None => false,
     }
