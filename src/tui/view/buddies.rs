@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::client::Availability;
+use crate::client::{Availability, Buddy};
 
 use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Focus, Row};
@@ -60,12 +60,15 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let rows = state.rows();
-    let selected = state.selected_index(&rows);
+    let groups = state.groups();
+    let rows = rows(state, &groups);
+    let selected = state
+        .selection
+        .as_ref()
+        .and_then(|selection| rows.iter().position(|row| row.is(selection)));
     let height = usize::from(inner.height);
     // Scroll just enough to keep the selection in view.
     let offset = selected.map_or(0, |s| (s + 1).saturating_sub(height));
-    let groups = state.groups();
     let lines: Vec<Line> = rows
         .iter()
         .enumerate()
@@ -74,17 +77,12 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .map(|(index, row)| {
             let is_selected = Some(index) == selected;
             let line = match row {
-                Row::Group(name) => {
-                    let members = groups
-                        .iter()
-                        .find(|(group, _)| group == name)
-                        .map(|(_, members)| members.as_slice())
-                        .unwrap_or_default();
+                Shown::Group { name, members } => {
                     let online = members
                         .iter()
                         .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
                         .count();
-                    let collapsed = state.collapsed.contains(name);
+                    let collapsed = state.collapsed.contains(*name);
                     group_line(
                         name,
                         collapsed,
@@ -94,7 +92,9 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                         inner.width,
                     )
                 }
-                Row::Buddy { uri, .. } => buddy_line(state, uri, is_selected, inner.width),
+                Shown::Buddy { buddy, .. } => {
+                    buddy_line(state, &buddy.uri, is_selected, inner.width)
+                }
             };
             if is_selected {
                 line.patch_style(theme::selected(focused))
@@ -104,6 +104,49 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A row of the list as drawn.
+#[derive(Debug)]
+enum Shown<'a> {
+    Group {
+        name: &'a str,
+        members: &'a [&'a Buddy],
+    },
+    Buddy {
+        group: &'a str,
+        buddy: &'a Buddy,
+    },
+}
+
+impl Shown<'_> {
+    /// Whether this is the row `row` names.
+    fn is(&self, row: &Row) -> bool {
+        match (self, row) {
+            (Shown::Group { name, .. }, Row::Group(group)) => name == group,
+            (Shown::Buddy { group, buddy }, Row::Buddy { group: g, uri }) => {
+                group == g && buddy.uri == *uri
+            }
+            _ => false,
+        }
+    }
+}
+
+/// [`AppState::rows`], made from the `groups` the list draws from rather
+/// than by grouping and sorting every buddy a second time.
+fn rows<'a>(state: &AppState, groups: &'a [(String, Vec<&'a Buddy>)]) -> Vec<Shown<'a>> {
+    let mut rows = Vec::new();
+    for (name, members) in groups {
+        rows.push(Shown::Group { name, members });
+        if !state.collapsed.contains(name) {
+            rows.extend(
+                members
+                    .iter()
+                    .map(|buddy| Shown::Buddy { group: name, buddy }),
+            );
+        }
+    }
+    rows
 }
 
 fn marker(selected: bool) -> &'static str {
@@ -153,7 +196,8 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         width(&badge) + 1
     };
     let room = area_width.saturating_sub(lead + badge_room);
-    let name = elide(state.display_name(uri), room);
+    let full_name = state.display_name(uri);
+    let name = elide(full_name, room);
     let mut used = lead + width(&name);
     let name_style = if presence.availability == Availability::Offline {
         theme::dim()
@@ -170,7 +214,7 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         Span::raw(" "),
         Span::styled(name, name_style),
     ];
-    let left = room.saturating_sub(width(state.display_name(uri)).min(room));
+    let left = room.saturating_sub(width(full_name).min(room));
     let note = presence.note.trim();
     if !note.is_empty() && left >= NOTE_MIN + 2 {
         let note = elide(note, left - 2);
@@ -186,4 +230,35 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         spans.push(Span::raw(" ".repeat(area_width.saturating_sub(used))));
     }
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::tests::{HAO, demo_state};
+
+    #[test]
+    fn the_rows_drawn_are_the_rows_of_the_state() {
+        let mut state = demo_state();
+        state.collapsed.insert("Family".into());
+        let groups = state.groups();
+        let drawn = rows(&state, &groups);
+        let expected = state.rows();
+        assert_eq!(drawn.len(), expected.len(), "{drawn:?}");
+        for (row, expected) in drawn.iter().zip(&expected) {
+            assert!(row.is(expected), "{row:?} is not {expected:?}");
+        }
+        let hao = Row::Buddy {
+            group: "Team".into(),
+            uri: HAO.into(),
+        };
+        let at = drawn.iter().position(|row| row.is(&hao));
+        assert!(at.is_some());
+        assert_eq!(at, expected.iter().position(|row| *row == hao));
+        // A group is not a buddy, nor a buddy of another group.
+        assert!(!drawn.iter().any(|row| row.is(&Row::Buddy {
+            group: "Family".into(),
+            uri: HAO.into(),
+        })));
+    }
 }
