@@ -18,6 +18,7 @@ mod buddies;
 pub mod call;
 mod conversation;
 pub mod help;
+mod lines;
 mod modal;
 mod names;
 mod roster;

@@ -12,6 +12,7 @@ use crate::client::{Availability, Buddy};
 
 use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Focus, Row};
+use super::lines;
 use super::text::{elide, width};
 use super::theme;
 
@@ -103,7 +104,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines::render(&lines, inner, frame.buffer_mut());
 }
 
 /// A row of the list as drawn.

@@ -20,6 +20,7 @@ use super::super::keys::{Action, Context};
 use super::super::state::{
     AppState, Conference, Conversation, Delivery, Focus, Message, conference_id, without_scheme,
 };
+use super::lines;
 use super::names::Names;
 use super::text::{self, clock, date, day, elide, width, wrap};
 use super::theme::{self, Theme};
@@ -279,7 +280,7 @@ fn render_history<'a>(
     let mut lines: Vec<Line> = blocks.into_iter().rev().flatten().collect();
     let skip = lines.len().saturating_sub(height);
     lines.drain(..skip);
-    frame.render_widget(Paragraph::new(lines), area);
+    lines::render(&lines, area, frame.buffer_mut());
 }
 
 /// The columns of a history line: time, sender, text.

@@ -23,6 +23,7 @@ use crate::client::{Availability, Participant};
 use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Conference, Focus, Origin, PhoneAudio, conference_id};
 use super::call::meter;
+use super::lines;
 use super::names::Names;
 use super::text::{elide, width};
 use super::theme;
@@ -155,7 +156,7 @@ pub(super) fn render(state: &AppState, names: &Names, frame: &mut Frame, area: R
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines::render(&lines, inner, frame.buffer_mut());
 }
 
 /// `› ★ Amy Tran (you)   muted connected   ██▌···`, its names given the
