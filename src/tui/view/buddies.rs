@@ -22,11 +22,19 @@ const NOTE_MIN: usize = 6;
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
     let focused = state.focus == Focus::Buddies && state.modal.is_none();
-    let online = state
-        .buddies
+    let groups = state.groups();
+    // Each group's online count, and the list's: every buddy is in one
+    // group.
+    let online: Vec<usize> = groups
         .iter()
-        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
-        .count();
+        .map(|(_, members)| {
+            members
+                .iter()
+                .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
+                .count()
+        })
+        .collect();
+    let all_online: usize = online.iter().sum();
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(if focused {
@@ -36,8 +44,11 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         })
         .title(Span::styled(" Contacts ", theme::title()))
         .title(
-            Line::styled(format!(" {online}/{} ", state.buddies.len()), theme::dim())
-                .right_aligned(),
+            Line::styled(
+                format!(" {all_online}/{} ", state.buddies.len()),
+                theme::dim(),
+            )
+            .right_aligned(),
         );
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -61,7 +72,6 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let groups = state.groups();
     let rows = rows(state, &groups);
     let selected = state
         .selection
@@ -78,16 +88,16 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .map(|(index, row)| {
             let is_selected = Some(index) == selected;
             let line = match row {
-                Shown::Group { name, members } => {
-                    let online = members
-                        .iter()
-                        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
-                        .count();
+                Shown::Group {
+                    name,
+                    index,
+                    members,
+                } => {
                     let collapsed = state.collapsed.contains(*name);
                     group_line(
                         name,
                         collapsed,
-                        online,
+                        online.get(*index).copied().unwrap_or_default(),
                         members.len(),
                         is_selected,
                         inner.width,
@@ -112,6 +122,8 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 enum Shown<'a> {
     Group {
         name: &'a str,
+        /// Its place among the groups.
+        index: usize,
         members: &'a [&'a Buddy],
     },
     Buddy {
@@ -137,8 +149,12 @@ impl Shown<'_> {
 /// than by grouping and sorting every buddy a second time.
 fn rows<'a>(state: &AppState, groups: &'a [(String, Vec<&'a Buddy>)]) -> Vec<Shown<'a>> {
     let mut rows = Vec::new();
-    for (name, members) in groups {
-        rows.push(Shown::Group { name, members });
+    for (index, (name, members)) in groups.iter().enumerate() {
+        rows.push(Shown::Group {
+            name,
+            index,
+            members,
+        });
         if !state.collapsed.contains(name) {
             rows.extend(
                 members
