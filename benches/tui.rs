@@ -17,7 +17,8 @@
 //!
 //! Before timing it prints the bytes the crossterm backend writes for the
 //! first full frame, per meter update after it (averaged over a cycle of
-//! updates) and for a redraw of an unchanged state.
+//! updates) and for a redraw of an unchanged state, and whether a meter
+//! update with the same levels as the last asks the run loop for a frame.
 //!
 //!   cargo bench --bench tui
 //!
@@ -418,9 +419,13 @@ fn report_bytes(state: &AppState) {
         most = most.max(bytes);
     }
     let unchanged = draw_crossterm(&mut terminal, &count, &state);
+    // The media task publishes every 20 ms whether or not the levels
+    // moved; the run loop draws when the update says so.
+    let again = update(&mut state, meters(UPDATES)).redraw;
     eprintln!(
         "tui {WIDTH}x{HEIGHT}: first frame {first} bytes; per meter update {:.0} bytes on average \
-         ({least} to {most}, {UPDATES} updates); a redraw of an unchanged state {unchanged} bytes",
+         ({least} to {most}, {UPDATES} updates); a redraw of an unchanged state {unchanged} bytes; \
+         levels equal to the last ask for a redraw: {again}",
         total as f64 / UPDATES as f64
     );
 }
