@@ -18,7 +18,9 @@ mod buddies;
 pub mod call;
 mod conversation;
 pub mod help;
+mod lines;
 mod modal;
+mod names;
 mod roster;
 mod status;
 pub mod text;
@@ -28,6 +30,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::state::{AppState, Focus};
+use names::Names;
 
 /// Below this width the two panes do not fit side by side.
 const SIDE_BY_SIDE: u16 = 40;
@@ -57,14 +60,15 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         return;
     }
     let panes = panes(state, main);
+    let names = Names::new(state);
     if let Some(list) = panes.list {
         buddies::render(state, frame, list);
     }
     if let Some(roster) = panes.roster {
-        roster::render(state, frame, roster);
+        roster::render(state, &names, frame, roster);
     }
     if let Some(chat) = panes.chat {
-        conversation::render(state, frame, chat);
+        conversation::render(state, &names, frame, chat);
     }
     call::render_bar(state, frame, call_bar);
     status::render(state, frame, status_line);

@@ -13,6 +13,7 @@ mod conference_view;
 mod config;
 mod conversation;
 mod modals;
+mod redraw;
 mod roster;
 mod roster_quality;
 mod trace;

@@ -8,10 +8,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::client::Availability;
+use crate::client::{Availability, Buddy};
 
 use super::super::keys::{Action, Context};
 use super::super::state::{AppState, Focus, Row};
+use super::lines;
 use super::text::{elide, width};
 use super::theme;
 
@@ -21,11 +22,19 @@ const NOTE_MIN: usize = 6;
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
     let focused = state.focus == Focus::Buddies && state.modal.is_none();
-    let online = state
-        .buddies
+    let groups = state.groups();
+    // Each group's online count, and the list's: every buddy is in one
+    // group.
+    let online: Vec<usize> = groups
         .iter()
-        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
-        .count();
+        .map(|(_, members)| {
+            members
+                .iter()
+                .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
+                .count()
+        })
+        .collect();
+    let all_online: usize = online.iter().sum();
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(if focused {
@@ -35,8 +44,11 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         })
         .title(Span::styled(" Contacts ", theme::title()))
         .title(
-            Line::styled(format!(" {online}/{} ", state.buddies.len()), theme::dim())
-                .right_aligned(),
+            Line::styled(
+                format!(" {all_online}/{} ", state.buddies.len()),
+                theme::dim(),
+            )
+            .right_aligned(),
         );
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -60,12 +72,14 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let rows = state.rows();
-    let selected = state.selected_index(&rows);
+    let rows = rows(state, &groups);
+    let selected = state
+        .selection
+        .as_ref()
+        .and_then(|selection| rows.iter().position(|row| row.is(selection)));
     let height = usize::from(inner.height);
     // Scroll just enough to keep the selection in view.
     let offset = selected.map_or(0, |s| (s + 1).saturating_sub(height));
-    let groups = state.groups();
     let lines: Vec<Line> = rows
         .iter()
         .enumerate()
@@ -74,27 +88,24 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .map(|(index, row)| {
             let is_selected = Some(index) == selected;
             let line = match row {
-                Row::Group(name) => {
-                    let members = groups
-                        .iter()
-                        .find(|(group, _)| group == name)
-                        .map(|(_, members)| members.as_slice())
-                        .unwrap_or_default();
-                    let online = members
-                        .iter()
-                        .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
-                        .count();
-                    let collapsed = state.collapsed.contains(name);
+                Shown::Group {
+                    name,
+                    index,
+                    members,
+                } => {
+                    let collapsed = state.collapsed.contains(*name);
                     group_line(
                         name,
                         collapsed,
-                        online,
+                        online.get(*index).copied().unwrap_or_default(),
                         members.len(),
                         is_selected,
                         inner.width,
                     )
                 }
-                Row::Buddy { uri, .. } => buddy_line(state, uri, is_selected, inner.width),
+                Shown::Buddy { buddy, .. } => {
+                    buddy_line(state, &buddy.uri, is_selected, inner.width)
+                }
             };
             if is_selected {
                 line.patch_style(theme::selected(focused))
@@ -103,7 +114,56 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines::render(&lines, inner, frame.buffer_mut());
+}
+
+/// A row of the list as drawn.
+#[derive(Debug)]
+enum Shown<'a> {
+    Group {
+        name: &'a str,
+        /// Its place among the groups.
+        index: usize,
+        members: &'a [&'a Buddy],
+    },
+    Buddy {
+        group: &'a str,
+        buddy: &'a Buddy,
+    },
+}
+
+impl Shown<'_> {
+    /// Whether this is the row `row` names.
+    fn is(&self, row: &Row) -> bool {
+        match (self, row) {
+            (Shown::Group { name, .. }, Row::Group(group)) => name == group,
+            (Shown::Buddy { group, buddy }, Row::Buddy { group: g, uri }) => {
+                group == g && buddy.uri == *uri
+            }
+            _ => false,
+        }
+    }
+}
+
+/// [`AppState::rows`], made from the `groups` the list draws from rather
+/// than by grouping and sorting every buddy a second time.
+fn rows<'a>(state: &AppState, groups: &'a [(String, Vec<&'a Buddy>)]) -> Vec<Shown<'a>> {
+    let mut rows = Vec::new();
+    for (index, (name, members)) in groups.iter().enumerate() {
+        rows.push(Shown::Group {
+            name,
+            index,
+            members,
+        });
+        if !state.collapsed.contains(name) {
+            rows.extend(
+                members
+                    .iter()
+                    .map(|buddy| Shown::Buddy { group: name, buddy }),
+            );
+        }
+    }
+    rows
 }
 
 fn marker(selected: bool) -> &'static str {
@@ -153,7 +213,8 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         width(&badge) + 1
     };
     let room = area_width.saturating_sub(lead + badge_room);
-    let name = elide(state.display_name(uri), room);
+    let full_name = state.display_name(uri);
+    let name = elide(full_name, room);
     let mut used = lead + width(&name);
     let name_style = if presence.availability == Availability::Offline {
         theme::dim()
@@ -170,7 +231,7 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         Span::raw(" "),
         Span::styled(name, name_style),
     ];
-    let left = room.saturating_sub(width(state.display_name(uri)).min(room));
+    let left = room.saturating_sub(width(full_name).min(room));
     let note = presence.note.trim();
     if !note.is_empty() && left >= NOTE_MIN + 2 {
         let note = elide(note, left - 2);
@@ -186,4 +247,35 @@ fn buddy_line(state: &AppState, uri: &str, selected: bool, area_width: u16) -> L
         spans.push(Span::raw(" ".repeat(area_width.saturating_sub(used))));
     }
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::tests::{HAO, demo_state};
+
+    #[test]
+    fn the_rows_drawn_are_the_rows_of_the_state() {
+        let mut state = demo_state();
+        state.collapsed.insert("Family".into());
+        let groups = state.groups();
+        let drawn = rows(&state, &groups);
+        let expected = state.rows();
+        assert_eq!(drawn.len(), expected.len(), "{drawn:?}");
+        for (row, expected) in drawn.iter().zip(&expected) {
+            assert!(row.is(expected), "{row:?} is not {expected:?}");
+        }
+        let hao = Row::Buddy {
+            group: "Team".into(),
+            uri: HAO.into(),
+        };
+        let at = drawn.iter().position(|row| row.is(&hao));
+        assert!(at.is_some());
+        assert_eq!(at, expected.iter().position(|row| *row == hao));
+        // A group is not a buddy, nor a buddy of another group.
+        assert!(!drawn.iter().any(|row| row.is(&Row::Buddy {
+            group: "Family".into(),
+            uri: HAO.into(),
+        })));
+    }
 }

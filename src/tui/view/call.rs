@@ -27,6 +27,7 @@ use super::super::keys::{Action, Context};
 use super::super::state::{
     AppState, Call, CallPhase, CallStats, DialPad, Invitation, conference_id, without_scheme,
 };
+use super::lines;
 use super::modal;
 use super::text::{elide, width};
 use super::theme;
@@ -74,7 +75,7 @@ pub(super) fn render_bar(state: &AppState, frame: &mut Frame, area: Rect) {
             first.extend(meters);
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(first)), top);
+    lines::render(&[Line::from(first)], top, frame.buffer_mut());
     if bottom.is_empty() || !call.is_live() {
         return;
     }
@@ -95,7 +96,7 @@ pub(super) fn render_bar(state: &AppState, frame: &mut Frame, area: Rect) {
                     second.extend(figures);
                 }
             }
-            frame.render_widget(Paragraph::new(Line::from(second)), bottom);
+            lines::render(&[Line::from(second)], bottom, frame.buffer_mut());
         }
     }
 }

@@ -18,9 +18,10 @@ use crate::client::Availability;
 
 use super::super::keys::{Action, Context};
 use super::super::state::{
-    AppState, Conference, Conversation, Delivery, Focus, Message, conference_id, same_user,
-    without_scheme,
+    AppState, Conference, Conversation, Delivery, Focus, Message, conference_id, without_scheme,
 };
+use super::lines;
+use super::names::Names;
 use super::text::{self, clock, date, day, elide, width, wrap};
 use super::theme::{self, Theme};
 
@@ -29,7 +30,7 @@ const NAME_MAX: usize = 12;
 /// Under this many columns for the text, it goes under the sender instead.
 const TEXT_MIN: usize = 24;
 
-pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+pub(super) fn render(state: &AppState, names: &Names, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
     let focused = state.focus == Focus::Input && state.modal.is_none();
     let border = if focused {
@@ -66,18 +67,20 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .borders(Borders::BOTTOM)
         .border_style(theme::border());
     let header_line = match conference {
-        Some(conference) => others(state, conference, usize::from(header.width)),
+        Some(conference) => others(state, names, conference, usize::from(header.width)),
         None => presence_line(state, peer, usize::from(header.width)),
     };
     frame.render_widget(Paragraph::new(header_line).block(rule), header);
 
-    render_history(state, peer, conversation, frame, history);
+    render_history(state, names, peer, conversation, frame, history);
     let typists = match conference {
         Some(conference) => conference
             .users
             .iter()
-            .filter(|user| conference.is_typing(&user.uri, state.now_ms))
-            .map(|user| state.participant_name(&user.uri))
+            .enumerate()
+            .filter(|(_, user)| conference.is_typing(&user.uri, state.now_ms))
+            .filter_map(|(index, _)| names.user(index))
+            .map(|(name, _)| name)
             .collect(),
         None if state.is_typing(peer) => vec![name],
         None => Vec::new(),
@@ -103,13 +106,12 @@ fn typing_text(names: &[&str]) -> Option<String> {
 }
 
 /// The conference IM's header: who else is in the conference.
-fn others(state: &AppState, conference: &Conference, room: usize) -> Line<'static> {
+fn others(state: &AppState, names: &Names, conference: &Conference, room: usize) -> Line<'static> {
     let theme = &state.config.theme;
-    let names: Vec<&str> = conference
-        .users
-        .iter()
-        .filter(|user| !same_user(&user.uri, &state.own_uri))
-        .map(|user| state.participant_name(&user.uri))
+    let names: Vec<&str> = (0..conference.users.len())
+        .filter_map(|index| names.user(index))
+        .filter(|(_, own)| !own)
+        .map(|(name, _)| name)
         .collect();
     let text = if names.is_empty() {
         "Nobody else yet".to_owned()
@@ -189,18 +191,24 @@ fn welcome(state: &AppState, frame: &mut Frame, area: Rect) {
 }
 
 /// Who wrote a message, as its line names them.
-fn sender<'a>(state: &'a AppState, peer: &'a str, message: &'a Message) -> &'a str {
+fn sender<'a>(
+    state: &'a AppState,
+    names: &Names<'a>,
+    peer: &'a str,
+    message: &'a Message,
+) -> &'a str {
     match &message.from {
         _ if message.outgoing => "you",
-        Some(from) => state.participant_name(from),
+        Some(from) => names.participant(from),
         None => state.display_name(peer),
     }
 }
 
-fn render_history(
-    state: &AppState,
-    peer: &str,
-    conversation: &Conversation,
+fn render_history<'a>(
+    state: &'a AppState,
+    names: &Names<'a>,
+    peer: &'a str,
+    conversation: &'a Conversation,
     frame: &mut Frame,
     mut area: Rect,
 ) {
@@ -226,11 +234,22 @@ fn render_history(
         true => 0,
         false => width(state.display_name(peer)),
     };
-    let widest = conversation
+    // Each sender once: a long conversation has many messages and few
+    // senders.
+    let mut senders: Vec<Option<&str>> = conversation
         .messages
         .iter()
         .filter(|message| !message.outgoing)
-        .map(|message| width(sender(state, peer, message)))
+        .map(|message| message.from.as_deref())
+        .collect();
+    senders.sort_unstable();
+    senders.dedup();
+    let widest = senders
+        .into_iter()
+        .map(|from| match from {
+            Some(from) => width(names.participant(from)),
+            None => width(state.display_name(peer)),
+        })
         .fold(peer_name, usize::max);
     let layout = Columns::new(widest, usize::from(area.width), &state.config.theme);
     let height = usize::from(area.height);
@@ -250,7 +269,7 @@ fn render_history(
         if new_day {
             lines.push(Line::styled(format!("── {} ──", date(this_day)), theme::dim()).centered());
         }
-        let name = sender(state, peer, message);
+        let name = sender(state, names, peer, message);
         lines.extend(layout.message(message, name, !same_sender, offset));
         filled += lines.len();
         blocks.push(lines);
@@ -261,7 +280,7 @@ fn render_history(
     let mut lines: Vec<Line> = blocks.into_iter().rev().flatten().collect();
     let skip = lines.len().saturating_sub(height);
     lines.drain(..skip);
-    frame.render_widget(Paragraph::new(lines), area);
+    lines::render(&lines, area, frame.buffer_mut());
 }
 
 /// The columns of a history line: time, sender, text.

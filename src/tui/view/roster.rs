@@ -27,10 +27,10 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use crate::client::{Availability, Participant};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{
-    AppState, Conference, Focus, Origin, PhoneAudio, conference_id, same_user,
-};
+use super::super::state::{AppState, Conference, Focus, Origin, PhoneAudio, conference_id};
 use super::call::{LOSSY_PERCENT, meter};
+use super::lines;
+use super::names::Names;
 use super::text::{elide, width};
 use super::theme;
 
@@ -62,7 +62,7 @@ fn has_figures(conference: &Conference) -> bool {
     conference.joined && conference.users.iter().any(|user| user.quality.is_some())
 }
 
-pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+pub(super) fn render(state: &AppState, names: &Names, frame: &mut Frame, area: Rect) {
     let Some(conference) = &state.conference else {
         return;
     };
@@ -134,17 +134,9 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     }
     // Names take the room of the longest, so the states stay near them.
-    let widest = conference
-        .users
-        .iter()
-        .map(|user| {
-            let you = if same_user(&user.uri, &state.own_uri) {
-                width(YOU)
-            } else {
-                0
-            };
-            width(state.participant_name(&user.uri)) + you
-        })
+    let widest = (0..conference.users.len())
+        .filter_map(|index| names.user(index))
+        .map(|(name, own)| width(name) + if own { width(YOU) } else { 0 })
         .max()
         .unwrap_or(0);
     let selected = conference.selected_index();
@@ -178,7 +170,15 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .take(height)
         .map(|(index, user)| {
             let is_selected = Some(index) == selected;
-            let line = row(state, conference, user, is_selected, (widest, room));
+            let (name, own) = names.user(index).unwrap_or_default();
+            let line = row(
+                state,
+                conference,
+                user,
+                (name, own),
+                is_selected,
+                (widest, room),
+            );
             if is_selected {
                 line.patch_style(theme::selected(focused))
             } else {
@@ -186,7 +186,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines::render(&lines, inner, frame.buffer_mut());
 }
 
 /// `› ★ Amy Tran (you)   muted connected   ██▌···`, its names given the
@@ -195,11 +195,11 @@ fn row(
     state: &AppState,
     conference: &Conference,
     user: &Participant,
+    (name, own): (&str, bool),
     selected: bool,
     (widest, room): (usize, usize),
 ) -> Line<'static> {
     let theme = &state.config.theme;
-    let own = same_user(&user.uri, &state.own_uri);
     let lead = 4;
     // The right part's columns, as many as leave the name its room.
     let columns = [MUTED, MUTED + 1 + AUDIO, MUTED + 1 + AUDIO + 1 + METER]
@@ -211,7 +211,6 @@ fn row(
         .saturating_sub(lead + usize::from(columns > 0) + columns)
         .min(widest.max(NAME_MIN));
     let you = if own { YOU } else { "" };
-    let name = state.participant_name(&user.uri);
     let name = if width(name) + width(you) <= name_room {
         format!("{name}{you}")
     } else {
@@ -245,7 +244,7 @@ fn row(
         Span::raw(" ".repeat(MUTED))
     });
     if columns > MUTED {
-        let (label, style) = audio(state, user);
+        let (label, style) = audio(state, user, own);
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{label:<AUDIO$}"), style));
     }
@@ -259,7 +258,7 @@ fn row(
 /// The audio state in words: the audio endpoint's RFC 4575 §5.7.1.2
 /// status, or, without one, the focus endpoint's while it is on its way;
 /// ours connected by a phone the MCU called says "by phone".
-fn audio(state: &AppState, user: &Participant) -> (String, Style) {
+fn audio(state: &AppState, user: &Participant, own: bool) -> (String, Style) {
     let waiting = state.config.theme.presence(Availability::Away);
     let no_audio = matches!(user.audio.as_str(), "" | "none");
     let status = if no_audio {
@@ -267,7 +266,6 @@ fn audio(state: &AppState, user: &Participant) -> (String, Style) {
     } else {
         user.audio.as_str()
     };
-    let own = same_user(&user.uri, &state.own_uri);
     if own && state.phone_audio() == Some(PhoneAudio::Connected) {
         // Our audio is the phone the MCU called, not this terminal.
         return ("by phone".to_owned(), theme::ok());

@@ -13,12 +13,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use crate::client::Availability;
 
 use super::super::keys::{Action, Context};
 use super::super::state::{AppState, PhoneAudio, Registration, without_scheme};
+use super::lines;
 use super::text::{elide, width};
 use super::theme;
 
@@ -123,7 +123,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let used = spans_width(&left) + spans_width(&right);
     left.push(Span::raw(" ".repeat(available.saturating_sub(used))));
     left.append(&mut right);
-    frame.render_widget(Paragraph::new(Line::from(left)), area);
+    lines::render(&[Line::from(left)], area, frame.buffer_mut());
 }
 
 fn spans_width(spans: &[Span]) -> usize {
