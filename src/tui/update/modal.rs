@@ -102,15 +102,30 @@ fn note(state: &mut AppState, mut input: Input, key: KeyEvent, fx: &mut Effects)
 /// reason under the field.
 fn call_prompt(
     state: &mut AppState,
+    input: Input,
+    key: KeyEvent,
+    fx: &mut Effects,
+) -> Option<Modal> {
+    address_prompt(state, input, key, fx, super::call::place, |input| {
+        Modal::CallPrompt { input }
+    })
+}
+
+/// A prompt for an address or a number: Enter hands a dialable entry to
+/// `accept`, and the prompt (`again`) stays otherwise.
+fn address_prompt(
+    state: &mut AppState,
     mut input: Input,
     key: KeyEvent,
     fx: &mut Effects,
+    accept: fn(&mut AppState, &str, &mut Effects),
+    again: fn(Input) -> Modal,
 ) -> Option<Modal> {
     match state.keys.action(Context::Form, &key) {
         Some(Action::Accept) => {
             let to = input.value().trim().to_owned();
             if !to.is_empty() && dialable(state, &to) {
-                super::call::place(state, &to, fx);
+                accept(state, &to, fx);
                 return None;
             }
             fx.redraw = false;
@@ -119,7 +134,7 @@ fn call_prompt(
         Some(Action::Quit) => return quit_from_modal(state, fx),
         _ => edit(&mut input, key, fx),
     }
-    Some(Modal::CallPrompt { input })
+    Some(again(input))
 }
 
 fn buddy_form(
@@ -234,24 +249,13 @@ fn confirm(state: &mut AppState, asked: Modal, key: &KeyEvent, fx: &mut Effects)
 /// in the call prompt, a number the preview shows as refused stays.
 fn invite_prompt(
     state: &mut AppState,
-    mut input: Input,
+    input: Input,
     key: KeyEvent,
     fx: &mut Effects,
 ) -> Option<Modal> {
-    match state.keys.action(Context::Form, &key) {
-        Some(Action::Accept) => {
-            let to = input.value().trim().to_owned();
-            if !to.is_empty() && dialable(state, &to) {
-                super::conference::invite(state, &to, fx);
-                return None;
-            }
-            fx.redraw = false;
-        }
-        Some(Action::Cancel) => return None,
-        Some(Action::Quit) => return quit_from_modal(state, fx),
-        _ => edit(&mut input, key, fx),
-    }
-    Some(Modal::InvitePrompt { input })
+    address_prompt(state, input, key, fx, super::conference::invite, |input| {
+        Modal::InvitePrompt { input }
+    })
 }
 
 /// The "Add audio" list: a way is chosen by Enter on it or by its
