@@ -188,20 +188,7 @@ impl Server {
 
     /// BYE on a leg's call, and the leg closed.
     fn hang_up_leg(&mut self, now: Time, leg: u64) {
-        let dialogs: Vec<_> = self
-            .conferencing
-            .dialogs
-            .iter()
-            .filter(|(_, entry)| entry.kind == (DialogKind::Audio { leg }))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in dialogs {
-            self.send_bye(now, &id);
-        }
-        if self.conferencing.legs.remove(&leg).is_some() {
-            self.conferencing
-                .io_requests
-                .push_back(IoRequest::McuCloseLeg { leg });
-        }
+        self.bye_dialogs(now, |entry| entry.kind == (DialogKind::Audio { leg }));
+        self.drop_leg(leg);
     }
 }

@@ -404,16 +404,7 @@ impl Server {
             return;
         };
         tracing::info!(conference = %conference_id, "conference ended");
-        let dialogs: Vec<_> = self
-            .conferencing
-            .dialogs
-            .iter()
-            .filter(|(_, entry)| entry.conference == conference_id)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in dialogs {
-            self.send_bye(now, &id);
-        }
+        self.bye_dialogs(now, |entry| entry.conference == conference_id);
         self.close_legs(now, |leg| leg.conference == conference_id);
         for id in self.presence.notifier.subscriptions_of(&focus, CONFERENCE) {
             self.presence.notifier.terminate(now, id, "noresource");
@@ -425,16 +416,9 @@ impl Server {
     /// BYE on every dialog `user` has in the conference, and their legs
     /// closed.
     fn hang_up_user(&mut self, now: Time, conference_id: &str, user: &str) {
-        let dialogs: Vec<_> = self
-            .conferencing
-            .dialogs
-            .iter()
-            .filter(|(_, entry)| entry.conference == conference_id && entry.user == user)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in dialogs {
-            self.send_bye(now, &id);
-        }
+        self.bye_dialogs(now, |entry| {
+            entry.conference == conference_id && entry.user == user
+        });
         self.close_legs(now, |leg| {
             leg.conference == conference_id && leg.user == user
         });

@@ -355,6 +355,20 @@ impl Server {
         Some((request, peer))
     }
 
+    /// BYE on every dialog of ours that `which` picks.
+    fn bye_dialogs(&mut self, now: Time, which: impl Fn(&ConferenceDialog) -> bool) {
+        let dialogs: Vec<DialogId> = self
+            .conferencing
+            .dialogs
+            .iter()
+            .filter(|(_, entry)| which(entry))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in dialogs {
+            self.send_bye(now, &id);
+        }
+    }
+
     /// BYE on a dialog of ours, forgetting it.
     fn send_bye(&mut self, now: Time, id: &DialogId) {
         if let Some((bye, peer)) = self.dialog_request(id, Method::Bye) {
