@@ -431,8 +431,40 @@ fn report_bytes(state: &AppState) {
     );
 }
 
+/// With `TUI_RENDERS=N` or `TUI_DRAWS=N` in the environment: renders N
+/// frames, or draws N of an unchanged state, and nothing else. For
+/// counting instructions on a busy machine, where times are noise:
+/// `valgrind --tool=callgrind` with N and with 2N, the difference being N
+/// frames' worth.
+fn count_frames(state: &AppState) -> bool {
+    let count = |name| {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    let mut discard = terminal(Discard::default());
+    if let Some(renders) = count("TUI_RENDERS") {
+        for _ in 0..renders {
+            let mut frame = discard.get_frame();
+            render(black_box(state), &mut frame);
+            discard.current_buffer_mut().reset();
+        }
+        true
+    } else if let Some(draws) = count("TUI_DRAWS") {
+        for _ in 0..draws {
+            draw(&mut discard, black_box(state));
+        }
+        true
+    } else {
+        false
+    }
+}
+
 fn frame(c: &mut Criterion) {
     let state = busy_state();
+    if count_frames(&state) {
+        return;
+    }
     report_bytes(&state);
     let mut group = c.benchmark_group(format!("tui/{WIDTH}x{HEIGHT}"));
 

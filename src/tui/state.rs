@@ -13,6 +13,7 @@
 
 mod call;
 mod conference;
+mod contacts;
 mod modal;
 
 pub use call::{Call, CallPhase, CallStats, DialPad, MediaMeters, dtmf_digit};
@@ -20,6 +21,7 @@ pub use conference::{
     Conference, Invitation, LEADER_ROLE, Origin, PhoneAudio, conference_id, has_audio, same_user,
     user_part,
 };
+pub use contacts::{Contacts, Group, group_name};
 pub use modal::{AddAudio, AudioChoice, BuddyForm, FormField, Modal, Search};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,12 +108,6 @@ pub struct Presence {
     pub availability: Availability,
     pub note: String,
 }
-
-/// Everyone is offline until reported otherwise.
-static OFFLINE: Presence = Presence {
-    availability: Availability::Offline,
-    note: String::new(),
-};
 
 /// Which pane takes the keys when no dialog is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,10 +227,9 @@ pub struct AppState {
     pub own: Presence,
     /// While the automatic Away is in force: the state it replaced.
     pub auto_away: Option<Availability>,
-    /// The buddy list as the core last sent it.
-    pub buddies: Vec<Buddy>,
-    /// Everyone's last reported presence, by URI.
-    pub presence: BTreeMap<String, Presence>,
+    /// The buddy list as the core last sent it, and everyone's last
+    /// reported presence.
+    pub contacts: Contacts,
     pub collapsed: BTreeSet<String>,
     pub selection: Option<Row>,
     pub conversations: BTreeMap<String, Conversation>,
@@ -295,8 +290,7 @@ impl AppState {
                 note: String::new(),
             },
             auto_away: None,
-            buddies: Vec::new(),
-            presence: BTreeMap::new(),
+            contacts: Contacts::default(),
             collapsed: BTreeSet::new(),
             selection: None,
             conversations: BTreeMap::new(),
@@ -323,32 +317,14 @@ impl AppState {
         })
     }
 
-    /// Groups in order of first appearance, each with its buddies sorted
-    /// by name. Buddies with no group go to "Contacts".
-    pub fn groups(&self) -> Vec<(String, Vec<&Buddy>)> {
-        let mut groups: Vec<(String, Vec<&Buddy>)> = Vec::new();
-        for buddy in &self.buddies {
-            let name = group_name(buddy);
-            match groups.iter_mut().find(|(group, _)| *group == name) {
-                Some((_, members)) => members.push(buddy),
-                None => groups.push((name.to_owned(), vec![buddy])),
-            }
-        }
-        for (_, members) in &mut groups {
-            members.sort_by_cached_key(|buddy| (buddy.display.to_lowercase(), buddy.uri.clone()));
-        }
-        groups
-    }
-
     /// The rows of the buddy list as shown: collapsed groups hide theirs.
     pub fn rows(&self) -> Vec<Row> {
         let mut rows = Vec::new();
-        for (group, members) in self.groups() {
-            let collapsed = self.collapsed.contains(&group);
-            rows.push(Row::Group(group.clone()));
-            if !collapsed {
-                rows.extend(members.iter().map(|buddy| Row::Buddy {
-                    group: group.clone(),
+        for group in self.contacts.groups() {
+            rows.push(Row::Group(group.name.clone()));
+            if !self.collapsed.contains(&group.name) {
+                rows.extend(self.contacts.members(group).map(|buddy| Row::Buddy {
+                    group: group.name.clone(),
                     uri: buddy.uri.clone(),
                 }));
             }
@@ -363,7 +339,7 @@ impl AppState {
     }
 
     pub fn buddy(&self, uri: &str) -> Option<&Buddy> {
-        self.buddies.iter().find(|buddy| buddy.uri == uri)
+        self.contacts.buddy(uri)
     }
 
     /// The name to show for a URI: the buddy's display name, else
@@ -425,7 +401,7 @@ impl AppState {
 
     /// A user's presence; offline until reported.
     pub fn presence_of(&self, uri: &str) -> &Presence {
-        self.presence.get(uri).unwrap_or(&OFFLINE)
+        self.contacts.presence_of(uri)
     }
 
     pub fn is_typing(&self, peer: &str) -> bool {
@@ -485,14 +461,6 @@ impl AppState {
     pub fn open_conversation(&self) -> Option<(&str, &Conversation)> {
         let peer = self.open.as_deref()?;
         Some((peer, self.conversations.get(peer)?))
-    }
-}
-
-/// The group a buddy is listed under.
-pub fn group_name(buddy: &Buddy) -> &str {
-    match buddy.group.trim() {
-        "" => "Contacts",
-        name => name,
     }
 }
 

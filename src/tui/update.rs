@@ -212,7 +212,9 @@ fn handle_event(state: &mut AppState, event: Event, fx: &mut Effects) {
                     note: note.clone(),
                 };
             }
-            state.presence.insert(uri, Presence { availability, note });
+            state
+                .contacts
+                .set_presence(uri, Presence { availability, note });
         }
         Event::Buddies { buddies } => buddies::replace(state, buddies),
         Event::Im { from, text } => receive_im(state, from, text, fx),

@@ -21,6 +21,7 @@ pub mod help;
 mod lines;
 mod modal;
 mod names;
+mod panel;
 mod roster;
 mod status;
 pub mod text;

@@ -210,7 +210,7 @@ fn a_new_buddy_list_keeps_the_selection_on_its_contact() {
     let mut state = demo_state();
     update(&mut state, ch('j'));
     assert_eq!(selected_uri(&state).as_deref(), Some(HAO));
-    let mut buddies = state.buddies.clone();
+    let mut buddies = state.contacts.buddies().to_vec();
     buddies.retain(|b| b.uri != AMY);
     update(
         &mut state,

@@ -134,7 +134,7 @@ fn select(state: &mut AppState, rows: &[Row], index: usize) {
 pub(super) fn replace(state: &mut AppState, buddies: Vec<Buddy>) {
     let old_rows = state.rows();
     let old_index = state.selected_index(&old_rows);
-    state.buddies = buddies;
+    state.contacts.set_buddies(buddies);
     let rows = state.rows();
     if state.selected_index(&rows).is_none() {
         let first_buddy = rows.iter().position(|row| matches!(row, Row::Buddy { .. }));

@@ -6,13 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{BorderType, Paragraph, Wrap};
 
 use crate::client::{Availability, Buddy};
 
 use super::super::keys::{Action, Context};
-use super::super::state::{AppState, Focus, Row};
+use super::super::state::{AppState, Focus, Group, Row};
 use super::lines;
+use super::panel::Panel;
 use super::text::{elide, width};
 use super::theme;
 
@@ -22,20 +23,8 @@ const NOTE_MIN: usize = 6;
 pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let theme = &state.config.theme;
     let focused = state.focus == Focus::Buddies && state.modal.is_none();
-    let groups = state.groups();
-    // Each group's online count, and the list's: every buddy is in one
-    // group.
-    let online: Vec<usize> = groups
-        .iter()
-        .map(|(_, members)| {
-            members
-                .iter()
-                .filter(|b| state.presence_of(&b.uri).availability != Availability::Offline)
-                .count()
-        })
-        .collect();
-    let all_online: usize = online.iter().sum();
-    let block = Block::bordered()
+    let contacts = &state.contacts;
+    let block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(if focused {
             theme.focused_border()
@@ -45,7 +34,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .title(Span::styled(" Contacts ", theme::title()))
         .title(
             Line::styled(
-                format!(" {all_online}/{} ", state.buddies.len()),
+                format!(" {}/{} ", contacts.online(), contacts.buddies().len()),
                 theme::dim(),
             )
             .right_aligned(),
@@ -55,7 +44,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     if inner.is_empty() {
         return;
     }
-    if state.buddies.is_empty() {
+    if contacts.buddies().is_empty() {
         let hint = vec![
             Line::styled("No contacts yet.", theme::dim()),
             Line::default(),
@@ -72,40 +61,29 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let rows = rows(state, &groups);
+    let height = usize::from(inner.height);
     let selected = state
         .selection
         .as_ref()
-        .and_then(|selection| rows.iter().position(|row| row.is(selection)));
-    let height = usize::from(inner.height);
+        .and_then(|selection| position(state, selection));
     // Scroll just enough to keep the selection in view.
     let offset = selected.map_or(0, |s| (s + 1).saturating_sub(height));
+    let rows = visible_rows(state, offset, height);
     let lines: Vec<Line> = rows
         .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(index, row)| {
+        .zip(offset..)
+        .map(|(row, index)| {
             let is_selected = Some(index) == selected;
             let line = match row {
-                Shown::Group {
-                    name,
-                    index,
-                    members,
-                } => {
-                    let collapsed = state.collapsed.contains(*name);
-                    group_line(
-                        name,
-                        collapsed,
-                        online.get(*index).copied().unwrap_or_default(),
-                        members.len(),
-                        is_selected,
-                        inner.width,
-                    )
-                }
-                Shown::Buddy { buddy, .. } => {
-                    buddy_line(state, &buddy.uri, is_selected, inner.width)
-                }
+                Shown::Group(group) => group_line(
+                    &group.name,
+                    state.collapsed.contains(&group.name),
+                    group.online,
+                    group.len(),
+                    is_selected,
+                    inner.width,
+                ),
+                Shown::Buddy(buddy) => buddy_line(state, &buddy.uri, is_selected, inner.width),
             };
             if is_selected {
                 line.patch_style(theme::selected(focused))
@@ -120,48 +98,64 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 /// A row of the list as drawn.
 #[derive(Debug)]
 enum Shown<'a> {
-    Group {
-        name: &'a str,
-        /// Its place among the groups.
-        index: usize,
-        members: &'a [&'a Buddy],
-    },
-    Buddy {
-        group: &'a str,
-        buddy: &'a Buddy,
-    },
+    Group(&'a Group),
+    Buddy(&'a Buddy),
 }
 
-impl Shown<'_> {
-    /// Whether this is the row `row` names.
-    fn is(&self, row: &Row) -> bool {
-        match (self, row) {
-            (Shown::Group { name, .. }, Row::Group(group)) => name == group,
-            (Shown::Buddy { group, buddy }, Row::Buddy { group: g, uri }) => {
-                group == g && buddy.uri == *uri
+/// Where the row `row` names is among [`AppState::rows`], worked out
+/// group by group rather than by listing every row.
+fn position(state: &AppState, row: &Row) -> Option<usize> {
+    let contacts = &state.contacts;
+    let mut at = 0;
+    for group in contacts.groups() {
+        let collapsed = state.collapsed.contains(&group.name);
+        match row {
+            Row::Group(name) if *name == group.name => return Some(at),
+            Row::Buddy { group: name, uri } if *name == group.name => {
+                if collapsed {
+                    return None;
+                }
+                let index = contacts
+                    .members(group)
+                    .position(|buddy| buddy.uri == *uri)?;
+                return Some(at + 1 + index);
             }
-            _ => false,
+            _ => {}
         }
+        at += 1 + if collapsed { 0 } else { group.len() };
     }
+    None
 }
 
-/// [`AppState::rows`], made from the `groups` the list draws from rather
-/// than by grouping and sorting every buddy a second time.
-fn rows<'a>(state: &AppState, groups: &'a [(String, Vec<&'a Buddy>)]) -> Vec<Shown<'a>> {
-    let mut rows = Vec::new();
-    for (index, (name, members)) in groups.iter().enumerate() {
-        rows.push(Shown::Group {
-            name,
-            index,
-            members,
-        });
-        if !state.collapsed.contains(name) {
-            rows.extend(
-                members
-                    .iter()
-                    .map(|buddy| Shown::Buddy { group: name, buddy }),
-            );
+/// The rows `offset..offset + count` of [`AppState::rows`], borrowing
+/// from the state, without making the ones out of view.
+fn visible_rows(state: &AppState, offset: usize, count: usize) -> Vec<Shown<'_>> {
+    let contacts = &state.contacts;
+    let end = offset.saturating_add(count);
+    let mut rows =
+        Vec::with_capacity(count.min(contacts.buddies().len() + contacts.groups().len()));
+    let mut at = 0;
+    for group in contacts.groups() {
+        if at >= end {
+            break;
         }
+        if at >= offset {
+            rows.push(Shown::Group(group));
+        }
+        at += 1;
+        if state.collapsed.contains(&group.name) {
+            continue;
+        }
+        let skip = offset.saturating_sub(at);
+        let take = end.saturating_sub(at.max(offset));
+        rows.extend(
+            contacts
+                .members(group)
+                .skip(skip)
+                .take(take)
+                .map(Shown::Buddy),
+        );
+        at += group.len();
     }
     rows
 }
@@ -258,24 +252,58 @@ mod tests {
     fn the_rows_drawn_are_the_rows_of_the_state() {
         let mut state = demo_state();
         state.collapsed.insert("Family".into());
-        let groups = state.groups();
-        let drawn = rows(&state, &groups);
         let expected = state.rows();
-        assert_eq!(drawn.len(), expected.len(), "{drawn:?}");
-        for (row, expected) in drawn.iter().zip(&expected) {
-            assert!(row.is(expected), "{row:?} is not {expected:?}");
+        // Every row, each buddy under the group row before it.
+        let all = visible_rows(&state, 0, usize::MAX);
+        assert_eq!(all.len(), expected.len());
+        let mut group = "";
+        for (row, expected) in all.iter().zip(&expected) {
+            match (row, expected) {
+                (Shown::Group(shown), Row::Group(name)) => {
+                    assert_eq!(shown.name, *name);
+                    group = name;
+                }
+                (Shown::Buddy(buddy), Row::Buddy { group: g, uri }) => {
+                    assert_eq!((group, buddy.uri.as_str()), (g.as_str(), uri.as_str()));
+                }
+                _ => panic!("{row:?} is not {expected:?}"),
+            }
+        }
+        // Any window of them.
+        let same = |a: &Shown, b: &Shown| match (a, b) {
+            (Shown::Group(a), Shown::Group(b)) => std::ptr::eq(*a, *b),
+            (Shown::Buddy(a), Shown::Buddy(b)) => std::ptr::eq(*a, *b),
+            _ => false,
+        };
+        for offset in 0..=all.len() + 1 {
+            for count in [0, 1, 2, 3, all.len()] {
+                let drawn = visible_rows(&state, offset, count);
+                let wanted: Vec<&Shown> = all.iter().skip(offset).take(count).collect();
+                assert_eq!(drawn.len(), wanted.len(), "{offset} {count}");
+                assert!(
+                    drawn.iter().zip(wanted).all(|(a, b)| same(a, b)),
+                    "{offset} {count}"
+                );
+            }
+        }
+        for (index, row) in expected.iter().enumerate() {
+            assert_eq!(position(&state, row), Some(index), "{row:?}");
         }
         let hao = Row::Buddy {
             group: "Team".into(),
             uri: HAO.into(),
         };
-        let at = drawn.iter().position(|row| row.is(&hao));
-        assert!(at.is_some());
-        assert_eq!(at, expected.iter().position(|row| *row == hao));
-        // A group is not a buddy, nor a buddy of another group.
-        assert!(!drawn.iter().any(|row| row.is(&Row::Buddy {
-            group: "Family".into(),
-            uri: HAO.into(),
-        })));
+        assert!(expected.contains(&hao));
+        // A group is not a buddy, nor a buddy of another group, and a
+        // collapsed group's buddies are not rows.
+        for absent in [
+            Row::Buddy {
+                group: "Family".into(),
+                uri: HAO.into(),
+            },
+            Row::Group("Nobody".into()),
+        ] {
+            assert_eq!(position(&state, &absent), None);
+        }
     }
 }

@@ -22,6 +22,7 @@ use super::super::state::{
 };
 use super::lines;
 use super::names::Names;
+use super::panel::Panel;
 use super::text::{self, clock, date, day, elide, width, wrap};
 use super::theme::{self, Theme};
 
@@ -49,7 +50,7 @@ pub(super) fn render(state: &AppState, names: &Names, frame: &mut Frame, area: R
         Some(_) => ("Conference IM", conference_id(peer).unwrap_or_default()),
         None => (state.display_name(peer), without_scheme(peer)),
     };
-    let block = Block::bordered()
+    let block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(border)
         .title(Span::styled(format!(" {name} "), theme::title()))
@@ -153,7 +154,7 @@ fn presence_line(state: &AppState, peer: &str, width: usize) -> Line<'static> {
 }
 
 fn welcome(state: &AppState, frame: &mut Frame, area: Rect) {
-    let block = Block::bordered()
+    let block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme::border())
         .title(Span::styled(" Conversation ", theme::title()));
@@ -418,7 +419,7 @@ fn render_input(
             Span::styled(" to write ", theme::dim()),
         ])
     };
-    let block = Block::new()
+    let block = Panel::new()
         .borders(Borders::TOP)
         .border_style(theme::border())
         .title(hint.right_aligned());

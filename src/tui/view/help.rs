@@ -10,12 +10,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{BorderType, Clear, Paragraph};
 
 use crate::client::Availability;
 
 use super::super::keys::{Context, KeyMap};
 use super::super::state::AppState;
+use super::panel::Panel;
 use super::text::{elide, width};
 use super::theme::{self, Theme};
 
@@ -118,7 +119,7 @@ pub(super) fn render(state: &AppState, frame: &mut Frame, area: Rect, scroll: u1
     }
     hint.push(Span::styled("Esc", theme.key()));
     hint.push(Span::styled(" close ", theme::dim()));
-    let block = Block::bordered()
+    let block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.focused_border())
         .title(Span::styled(" Keys ", theme::title()))

@@ -24,57 +24,107 @@ pub(super) fn render(lines: &[Line], area: Rect, buf: &mut Buffer) {
         return;
     }
     let room = area.width;
-    let mut graphemes: Vec<(&str, Style, u16)> = Vec::new();
     for (line, y) in lines.iter().zip(area.top()..area.bottom()) {
-        graphemes.clear();
-        let line_style = Style::default().patch(line.style);
-        let mut used: u16 = 0;
-        'spans: for span in &line.spans {
-            let text: &str = &span.content;
-            if text.is_ascii() {
-                let style = line_style.patch(span.style);
-                for at in 0..text.len() {
-                    let Some(symbol) = text.get(at..at + 1) else {
-                        break;
-                    };
-                    if symbol.as_bytes().iter().any(u8::is_ascii_control) {
-                        continue;
-                    }
-                    if used.saturating_add(1) > room {
-                        break 'spans;
-                    }
-                    graphemes.push((symbol, style, 1));
-                    used += 1;
-                }
-            } else {
-                for grapheme in span.styled_graphemes(line_style) {
-                    let width = grapheme.symbol.cell_width();
-                    // Wider than the whole row: left out, as ratatui does.
-                    if width > room {
-                        continue;
-                    }
-                    if used.saturating_add(width) > room {
-                        break 'spans;
-                    }
-                    graphemes.push((grapheme.symbol, grapheme.style, width));
-                    used += width;
-                }
+        let start = match line.alignment.unwrap_or(Alignment::Left) {
+            Alignment::Left => 0,
+            // Centred and right-aligned lines are measured first.
+            alignment => offset(graphemes(line, room, |_, _, _| {}), room, alignment),
+        };
+        // The row's cells are contiguous: index them from its start rather
+        // than through `buf[(x, y)]`, which works out and checks the
+        // position of every cell.
+        let mut at = buf.index_of(area.left(), y) + usize::from(start);
+        let cells = &mut buf.content;
+        graphemes(line, room, |symbol, style, width| {
+            if width == 0 {
+                return;
             }
-        }
-        let mut x = area.left() + offset(used, room, line.alignment);
-        for (symbol, style, width) in &graphemes {
-            if *width == 0 {
+            if let Some(cell) = cells.get_mut(at) {
+                // Most of a frame is spaces over a cleared buffer's
+                // spaces: comparing costs less than building the symbol.
+                if !same_symbol(cell.symbol(), symbol) {
+                    cell.set_symbol(symbol);
+                }
+                cell.set_style(style);
+            }
+            at += usize::from(width);
+        });
+    }
+}
+
+/// Calls `visit` with each grapheme of `line` that fits in `room`
+/// columns, its style and width, in order; returns the columns used.
+fn graphemes<'a>(line: &'a Line, room: u16, mut visit: impl FnMut(&'a str, Style, u16)) -> u16 {
+    let line_style = Style::default().patch(line.style);
+    let mut used: u16 = 0;
+    for span in &line.spans {
+        let text: &str = &span.content;
+        if text.is_ascii() {
+            let style = line_style.patch(span.style);
+            for at in 0..text.len() {
+                let Some(symbol) = text.get(at..at + 1) else {
+                    break;
+                };
+                if symbol.as_bytes().iter().any(u8::is_ascii_control) {
+                    continue;
+                }
+                if used.saturating_add(1) > room {
+                    return used;
+                }
+                visit(symbol, style, 1);
+                used += 1;
+            }
+        } else if let Some(symbol) = single_char(text) {
+            // One character is one grapheme (a marker, a presence dot):
+            // no segmentation needed. Controls are dropped, as ratatui does.
+            if symbol.contains(char::is_control) {
                 continue;
             }
-            buf[(x, y)].set_symbol(symbol).set_style(*style);
-            x += width;
+            let width = symbol.cell_width();
+            if width > room {
+                continue;
+            }
+            if used.saturating_add(width) > room {
+                return used;
+            }
+            visit(symbol, line_style.patch(span.style), width);
+            used += width;
+        } else {
+            for grapheme in span.styled_graphemes(line_style) {
+                let width = grapheme.symbol.cell_width();
+                // Wider than the whole row: left out, as ratatui does.
+                if width > room {
+                    continue;
+                }
+                if used.saturating_add(width) > room {
+                    return used;
+                }
+                visit(grapheme.symbol, grapheme.style, width);
+                used += width;
+            }
         }
+    }
+    used
+}
+
+/// `text` if it is exactly one character.
+fn single_char(text: &str) -> Option<&str> {
+    let mut chars = text.chars();
+    chars.next()?;
+    chars.next().is_none().then_some(text)
+}
+
+/// Symbol equality with the common case, one byte each, compared inline.
+fn same_symbol(a: &str, b: &str) -> bool {
+    match (a.as_bytes(), b.as_bytes()) {
+        ([a], [b]) => a == b,
+        (a, b) => a == b,
     }
 }
 
 /// Where a line `used` columns wide starts in `room`.
-fn offset(used: u16, room: u16, alignment: Option<Alignment>) -> u16 {
-    match alignment.unwrap_or(Alignment::Left) {
+fn offset(used: u16, room: u16, alignment: Alignment) -> u16 {
+    match alignment {
         Alignment::Left => 0,
         Alignment::Center => (room / 2).saturating_sub(used / 2),
         Alignment::Right => room.saturating_sub(used),
@@ -127,6 +177,14 @@ mod tests {
             Line::from(vec![
                 Span::styled("not a control: ", Style::new().italic()),
                 Span::raw("ü\u{1b}[31m"),
+            ]),
+            Line::from(vec![
+                Span::raw("›"),
+                Span::raw("\u{85}"),
+                Span::styled("●", Style::new().fg(Color::Red)),
+                Span::raw("漢"),
+                Span::raw("\u{301}"),
+                Span::raw("x"),
             ]),
         ]
     }

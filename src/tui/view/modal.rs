@@ -10,7 +10,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{BorderType, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::client::{Availability, NormalizeError, Normalized};
@@ -20,6 +20,7 @@ use super::super::state::{
     AddAudio, AppState, AudioChoice, BuddyForm, FormField, Modal, Search, without_scheme,
 };
 use super::help;
+use super::panel::Panel;
 use super::text::{self, clock, elide, grouped_number};
 use super::theme::{self, Theme};
 
@@ -69,7 +70,7 @@ pub(super) fn dialog(
     let width = width.min(area.width);
     let height = height.min(area.height);
     let outer = area.centered(Constraint::Length(width), Constraint::Length(height));
-    let block = Block::bordered()
+    let block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.focused_border())
         .title(Span::styled(format!(" {title} "), theme::title()))

@@ -22,7 +22,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::{BorderType, Paragraph};
 
 use crate::client::{Availability, Participant};
 
@@ -31,6 +31,7 @@ use super::super::state::{AppState, Conference, Focus, Origin, PhoneAudio, confe
 use super::call::{LOSSY_PERCENT, meter};
 use super::lines;
 use super::names::Names;
+use super::panel::Panel;
 use super::text::{elide, width};
 use super::theme;
 
@@ -103,7 +104,7 @@ pub(super) fn render(state: &AppState, names: &Names, frame: &mut Frame, area: R
         };
         count.push(Span::styled(format!(" {people} "), theme::dim()));
     }
-    let mut block = Block::bordered()
+    let mut block = Panel::bordered()
         .border_type(BorderType::Rounded)
         .border_style(if focused {
             theme.focused_border()

@@ -8,7 +8,13 @@ use ratatui::text::Span;
 
 /// Display columns of `text`.
 pub fn width(text: &str) -> usize {
-    Span::raw(text).width()
+    // Printable ASCII is a column a byte; checking for it is cheaper than
+    // the width tables, and most names and messages are.
+    if text.bytes().all(|byte| matches!(byte, b' '..=b'~')) {
+        text.len()
+    } else {
+        Span::raw(text).width()
+    }
 }
 
 fn char_width(c: char) -> usize {
