@@ -290,6 +290,7 @@ impl ConferenceLeg {
             }
             self.stats.packets_received += 1;
             self.stats.events_received += 1;
+            self.receiver.handle_untimed_packet(header);
             if !audio.direction.receives() {
                 return None;
             }

@@ -291,6 +291,7 @@ impl MediaSession {
             .is_some_and(|event| event.payload_type == header.payload_type)
         {
             self.stats.packets_received += 1;
+            self.receiver.handle_untimed_packet(header);
             if let Some(receiver) = self.dtmf_in.as_mut() {
                 if receiver
                     .handle_packet(header.timestamp, packet.payload)

@@ -585,5 +585,33 @@ fn rtcp_reports_each_leg_and_reads_its_answers() {
     assert_eq!(media.leg(1).unwrap().stats().loss_reported, Some(0.25));
 }
 
+#[test]
+fn telephone_events_are_not_counted_as_lost_audio() {
+    let (mut media, mut participants) = conference();
+    run(&mut media, &mut participants, 0, 20);
+    // Leg 1 presses a key: six event packets in its stream, sharing its
+    // sequence numbers (RFC 4733 §2.1), then its audio goes on.
+    let amy = &mut participants[0];
+    for n in 0..6u8 {
+        let header = RtpHeader {
+            payload_type: 101,
+            marker: n == 0,
+            sequence: amy.sequence,
+            timestamp: 20 * amy.codec.timestamp_increment(),
+            ssrc: 0x5000 + amy.leg as u32,
+            ..RtpHeader::default()
+        };
+        amy.sequence = amy.sequence.wrapping_add(1);
+        let mut datagram = Vec::new();
+        let [high, low] = (160 * u16::from(n + 1)).to_be_bytes();
+        rtp::write(&header, &[5, 10, high, low], &mut datagram).unwrap();
+        media.handle_packet(at(20), amy.leg, &datagram);
+    }
+    run(&mut media, &mut participants, 20, 40);
+    let stats = media.leg(1).unwrap().stats();
+    assert_eq!(stats.events_received, 6);
+    assert_eq!(stats.loss_received, 0.0);
+}
+
 mod dial_in;
 mod quality;

@@ -65,12 +65,7 @@ impl ReceiverStats {
         header: &RtpHeader<'_>,
         clock_rate: u32,
     ) -> SequenceUpdate {
-        if self.source.as_ref().is_none_or(|s| s.ssrc != header.ssrc) {
-            self.source = Some(Source::new(header.ssrc));
-        }
-        let Some(source) = self.source.as_mut() else {
-            return SequenceUpdate::Probation;
-        };
+        let source = self.source_of(header.ssrc);
         let update = source.sequence.update(header.sequence);
         match update {
             SequenceUpdate::Valid { .. } => {}
@@ -97,6 +92,34 @@ impl ReceiverStats {
         }
         source.last_transit = Some((transit, clock_rate));
         update
+    }
+
+    /// Takes an RTP packet of the stream that is not timed like its audio:
+    /// a telephone-event (RFC 4733 §2.1: same SSRC, same sequence space),
+    /// whose timestamp stays the event's start for all its packets. It
+    /// counts for the sequence, so that events are not reported as lost
+    /// audio, and is kept out of the jitter.
+    pub fn handle_untimed_packet(&mut self, header: &RtpHeader<'_>) -> SequenceUpdate {
+        let source = self.source_of(header.ssrc);
+        let update = source.sequence.update(header.sequence);
+        if let SequenceUpdate::Restarted { .. } = update {
+            source.last_transit = None;
+            source.jitter_x16 = 0;
+        }
+        update
+    }
+
+    /// The state of source `ssrc`, started afresh if it is not the one
+    /// followed so far.
+    fn source_of(&mut self, ssrc: u32) -> &mut Source {
+        if self
+            .source
+            .as_ref()
+            .is_none_or(|source| source.ssrc != ssrc)
+        {
+            self.source = None;
+        }
+        self.source.get_or_insert_with(|| Source::new(ssrc))
     }
 
     /// Notes a sender report from the current source, for the LSR and DLSR

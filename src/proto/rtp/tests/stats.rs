@@ -61,6 +61,28 @@ fn events_on_another_clock_leave_jitter_alone() {
 }
 
 #[test]
+fn untimed_events_count_for_the_sequence_and_not_the_jitter() {
+    // Telephone-events at the audio's own 48 kHz: all packets of one event
+    // carry its start as their timestamp. Fed as audio they would swing
+    // the transit time; left out they would count as lost.
+    let mut with = ReceiverStats::new();
+    let mut without = ReceiverStats::new();
+    for n in 0..100u16 {
+        let now = at_ms(u64::from(n) * 20);
+        if (40..46).contains(&n) {
+            with.handle_untimed_packet(&header(5, n, 40 * 960));
+        } else {
+            let audio = header(5, n, u32::from(n) * 960);
+            with.handle_packet(now, &audio, OPUS);
+            without.handle_packet(now, &audio, OPUS);
+        }
+    }
+    assert_eq!(with.jitter(), 0);
+    assert_eq!(with.sequence().unwrap().cumulative_lost(), 0);
+    assert_eq!(without.sequence().unwrap().cumulative_lost(), 6);
+}
+
+#[test]
 fn a_new_ssrc_starts_from_nothing() {
     let mut stats = ReceiverStats::new();
     for n in 0..50u16 {
