@@ -348,9 +348,31 @@ fn conference(out: &mut Lines, depth: usize, info: &conference_info::ConferenceI
                     line.push_str(&format!(", ingress {}", filter.as_str()));
                 }
                 out.push(depth + 4, line);
+                if let Some(quality) = &media.quality {
+                    out.push(depth + 5, quality_line(quality));
+                }
             }
         }
     }
+}
+
+/// confab's call-quality element, in the roster's words.
+fn quality_line(quality: &conference_info::MediaQuality) -> String {
+    let mut parts = vec![quality.codec.clone().unwrap_or_else(|| "?".into())];
+    if let Some(loss) = quality.loss_percent() {
+        parts.push(format!("loss {loss:.1}%"));
+    }
+    let figures = [
+        ("jitter", quality.jitter_ms),
+        ("round trip", quality.round_trip_ms),
+        ("buffer", quality.buffer_ms),
+    ];
+    for (name, ms) in figures {
+        if let Some(ms) = ms {
+            parts.push(format!("{name} {ms} ms"));
+        }
+    }
+    format!("quality: {}", parts.join(", "))
 }
 
 /// SDP (RFC 4566) line by line: the origin, the connection address, and

@@ -168,6 +168,40 @@ fn conference_info_shows_version_state_and_each_user_change() {
 }
 
 #[test]
+fn conference_media_quality_is_shown_under_its_medium() {
+    let info = r#"<conference-info xmlns="urn:ietf:params:xml:ns:conference-info"
+        entity="sip:focus@confab.local" state="partial" version="7">
+      <users state="partial">
+        <user entity="sip:amy@confab.local" state="partial">
+          <endpoint entity="sip:amy@confab.local" state="partial">
+            <media id="1"><type>audio</type>
+              <cq:quality xmlns:cq="urn:x-confab:params:xml:ns:call-quality"
+                codec="Opus" loss="2.5" jitter="14" rtt="40"/>
+            </media>
+            <media id="2"><type>audio</type>
+              <cq:quality xmlns:cq="urn:x-confab:params:xml:ns:call-quality" buffer="60"/>
+            </media>
+          </endpoint>
+        </user>
+      </users>
+    </conference-info>"#;
+    let lines = decode_body(Some("application/conference-info+xml"), info.as_bytes());
+    let quality: Vec<&str> = lines
+        .iter()
+        .map(|line| line.trim_start())
+        .filter(|line| line.starts_with("quality:"))
+        .collect();
+    assert_eq!(
+        quality,
+        [
+            "quality: Opus, loss 2.5%, jitter 14 ms, round trip 40 ms",
+            "quality: ?, buffer 60 ms"
+        ],
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn pidf_sdp_cpim_iscomposing_text_and_binary_bodies_decode() {
     let pidf = decode_body(Some("application/pidf+xml"), testing::pidf().as_bytes());
     assert_eq!(
