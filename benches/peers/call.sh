@@ -351,10 +351,16 @@ table() {
 	done
 	echo
 	if [[ -n ${values[confab]:-} && -n ${values[baresip]:-} ]]; then
-		awk -v c="$(median <<<"${values[confab]}")" -v b="$(median <<<"${values[baresip]}")" \
-			'BEGIN { printf "confab / baresip: %.2f (below 1: confab uses less CPU)\n", c / b }'
+		local confab baresip ratio
+		confab=$(median <<<"${values[confab]}")
+		baresip=$(median <<<"${values[baresip]}")
+		ratio=$(awk -v c="$confab" -v b="$baresip" 'BEGIN { printf "%.2f", c / b }')
+		echo "confab / baresip: $ratio (below 1: confab uses less CPU); goal at most 1: **$(ratio_met "$ratio" 1)**"
+		goal "Client in a one-to-one Opus call: CPU per second" "$confab ms" "$baresip ms (baresip)" \
+			"$ratio" "≤ 1" "$(ratio_met "$ratio" 1)"
 	else
 		echo "confab / baresip: not measured"
+		goal "Client in a one-to-one Opus call: CPU per second" "not measured" "" "" "≤ 1" "not measured"
 	fi
 	echo
 	echo "$runs run(s) per row, alternating clients; each run: a fresh call, then after ${SETTLE} s the two clients' utime+stime (every thread; $tick ticks/s) over ${window} s, divided by the window and by 2. Opus mono 48 kHz, 20 ms, 32 kb/s VBR, complexity 5, VoIP, in-band FEC (5% expected loss), no DTX, both ways. confab: two agents (tone in, null out) through \`confab serve --demo\` (the server is not counted). baresip: two instances calling each other directly, ausine source, decoded audio to an aubridge player with no reader."

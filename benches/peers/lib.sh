@@ -172,3 +172,16 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 }
+
+# goal WHAT CONFAB PEER RATIO GOAL MET: one row of the summary table at the
+# top of docs/BENCHMARKS.md, appended to the file BENCH_SUMMARY names
+# (benches/peers/run sets it; run alone, a script writes none).
+goal() {
+	[[ -n ${BENCH_SUMMARY:-} ]] || return 0
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SUMMARY"
+}
+
+# ratio_met RATIO LIMIT: "met" when RATIO <= LIMIT, else "NOT met".
+ratio_met() {
+	awk -v r="$1" -v l="$2" 'BEGIN { print (r + 0 <= l + 0) ? "met" : "NOT met" }'
+}
