@@ -48,7 +48,8 @@ const NOTICE_MS: i64 = 8_000;
 pub enum Msg {
     Key(KeyEvent),
     Client(Event),
-    /// The time now, unix milliseconds; sent about once a second.
+    /// The time now, unix milliseconds; sent when [`next_tick_ms`] says,
+    /// and before any other message once a second has passed.
     Tick {
         now_ms: i64,
     },
@@ -341,10 +342,46 @@ fn delivery_report(
     }
 }
 
+/// The longest wait for a [`Msg::Tick`]: what a screen shows of the
+/// date ("today") follows the clock within it.
+pub const MAX_TICK_MS: i64 = 60_000;
+
+/// When a [`Msg::Tick`] can next change something, unix milliseconds: each
+/// second of a call or a conference (its clock), a typing indication or a
+/// notice running out, going Away after `idle`; otherwise [`MAX_TICK_MS`]
+/// on. An idle screen needs no tick in between.
+pub fn next_tick_ms(state: &AppState) -> i64 {
+    let now = state.now_ms;
+    let mut next = now.saturating_add(MAX_TICK_MS);
+    if state.call.is_some() || state.conference.is_some() {
+        next = next.min(now.saturating_add(1_000));
+    }
+    if let Some(until) = state.typing_until.values().min() {
+        next = next.min(*until);
+    }
+    if let Some(notice) = &state.notice {
+        next = next.min(notice.until_ms);
+    }
+    if let Some(away_at) = away_at(state) {
+        next = next.min(away_at);
+    }
+    next.max(now)
+}
+
+/// When no key since the last one makes us Away, if it can: Available,
+/// and `idle` is not zero (never).
+fn away_at(state: &AppState) -> Option<i64> {
+    let last_input = state.last_input_ms?;
+    (state.own.availability == Availability::Available
+        && !state.quitting
+        && !state.config.idle.is_zero())
+    .then(|| last_input.saturating_add(millis(state.config.idle)))
+}
+
 /// Returns whether anything visible changed.
 fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
     state.now_ms = now_ms;
-    let last_input = *state.last_input_ms.get_or_insert(now_ms);
+    state.last_input_ms.get_or_insert(now_ms);
     let typing_before = state.typing_until.len();
     state.typing_until.retain(|_, until| *until > now_ms);
     let mut changed = state.typing_until.len() != typing_before;
@@ -354,10 +391,10 @@ fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
     }
     changed |= call::tick(state);
     changed |= conference::tick(state);
-    let idle = now_ms.saturating_sub(last_input) >= millis(state.config.idle);
+    let idle = away_at(state).is_some_and(|at| now_ms >= at);
     // Talking without a key is not being away, nor is listening.
     let in_call = state.live_call().is_some() || state.conference.is_some();
-    if idle && state.own.availability == Availability::Available && !state.quitting && !in_call {
+    if idle && !in_call {
         set_presence(state, Availability::Away, fx);
         state.auto_away = Some(Availability::Available);
         changed = true;
