@@ -342,17 +342,24 @@ fn delivery_report(
     }
 }
 
-/// The longest wait for a [`Msg::Tick`]: what a screen shows of the
-/// date ("today") follows the clock within it.
-pub const MAX_TICK_MS: i64 = 60_000;
+/// The longest wait for a [`Msg::Tick`]. The run loop also brings the
+/// state's time up to date before any other message, so this only bounds
+/// how stale it gets on a screen where nothing happens.
+pub const MAX_TICK_MS: i64 = 3_600_000;
+
+const DAY_MS: i64 = 86_400_000;
 
 /// When a [`Msg::Tick`] can next change something, unix milliseconds: each
 /// second of a call or a conference (its clock), a typing indication or a
-/// notice running out, going Away after `idle`; otherwise [`MAX_TICK_MS`]
-/// on. An idle screen needs no tick in between.
+/// notice running out, going Away after `idle`, local midnight (the
+/// conversation marks days); at the latest [`MAX_TICK_MS`] on. An idle
+/// screen needs no tick in between.
 pub fn next_tick_ms(state: &AppState) -> i64 {
     let now = state.now_ms;
     let mut next = now.saturating_add(MAX_TICK_MS);
+    let offset = i64::from(state.config.utc_offset_minutes) * 60_000;
+    let midnight = (local_day(now, state.config.utc_offset_minutes) + 1) * DAY_MS - offset;
+    next = next.min(midnight);
     if state.call.is_some() || state.conference.is_some() {
         next = next.min(now.saturating_add(1_000));
     }
@@ -378,13 +385,22 @@ fn away_at(state: &AppState) -> Option<i64> {
     .then(|| last_input.saturating_add(millis(state.config.idle)))
 }
 
+/// The local day `at_ms` falls on, as the conversation view counts days.
+fn local_day(at_ms: i64, utc_offset_minutes: i32) -> i64 {
+    (at_ms + i64::from(utc_offset_minutes) * 60_000).div_euclid(DAY_MS)
+}
+
 /// Returns whether anything visible changed.
 fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
+    let offset = state.config.utc_offset_minutes;
+    // A new day moves the open conversation's "today".
+    let new_day = local_day(state.now_ms, offset) != local_day(now_ms, offset);
     state.now_ms = now_ms;
     state.last_input_ms.get_or_insert(now_ms);
     let typing_before = state.typing_until.len();
     state.typing_until.retain(|_, until| *until > now_ms);
-    let mut changed = state.typing_until.len() != typing_before;
+    let mut changed =
+        state.typing_until.len() != typing_before || (new_day && state.open.is_some());
     if state.notice.as_ref().is_some_and(|n| n.until_ms <= now_ms) {
         state.notice = None;
         changed = true;
