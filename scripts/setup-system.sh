@@ -15,15 +15,18 @@
 #                                      xlog sanity usrloc registrar auth
 #                                      htable db_text cfgutils kex corex)
 #   baresip                            the reference SIP client for
-#                                      benches/peers/call.sh (without the
-#                                      recommended GUI and video packages:
-#                                      only baresip-core's modules opus,
-#                                      ausine, aubridge, account, menu)
+#                                      benches/peers/call.sh and idle.sh
+#                                      (without the recommended GUI and
+#                                      video packages: only baresip-core's
+#                                      modules, with ausine and aubridge
+#                                      standing in for a sound card)
 #   linphone-cli                       linphonec, a real phone for
 #                                      tests/it/linphone.rs (calls both
 #                                      ways, Opus audio from and to WAV
 #                                      files; its dependencies come with it)
-#   tmux                               side-by-side demo sessions
+#                                      and the idle peer of idle.sh
+#   tmux                               side-by-side demo sessions, the TUI
+#                                      tests, and idle.sh's terminals
 #   sox espeak-ng                      test audio and demo voices
 #   pulseaudio pulseaudio-utils        real-time paced sound devices without
 #   libasound2-plugins                 a sound card: tests/it/audio_pulse.rs

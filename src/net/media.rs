@@ -4,8 +4,9 @@
 //! [`IoRequest`]s, and publishes the input and output levels for meters,
 //! with the contributing sources of a conference mix.
 //!
-//! Between calls it keeps pulling the input and pushing silence, so the
-//! meters stay live and a device's buffers never overflow.
+//! Between calls it ticks only for a sound card, pulling the input and
+//! pushing silence so that the device's buffers never overflow; with
+//! other ends (a tone, a file, silence) an idle client does not wake.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -109,10 +110,32 @@ pub async fn run_media(
     let mut speaker: Frame = SILENCE;
     let mut datagram = vec![0u8; 2048];
     let mut rtcp = vec![0u8; 2048];
-    // RFC 3550 §6.3: reports every few seconds, the first one sooner.
-    let mut next_report = Instant::now() + rtcp_interval(true, &mut rand::rng());
+    // RFC 3550 §6.3: reports every few seconds, the first one sooner
+    // (from the start of each call).
+    let mut next_report = Instant::now();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rand::random());
+    let mut ticking = false;
+    let mut in_call = false;
     loop {
+        if session.is_some() != in_call {
+            in_call = session.is_some();
+            if in_call {
+                next_report = Instant::now() + rtcp_interval(true, &mut rand::rng());
+            }
+        }
+        let wanted = in_call
+            || ends.input.needs_ticks_between_calls()
+            || ends.output.needs_ticks_between_calls();
+        if wanted != ticking {
+            ticking = wanted;
+            if ticking {
+                // A pause is not made up for with a burst of ticks.
+                tick.reset_immediately();
+            } else {
+                // The meters fall silent rather than hold the call's last.
+                levels.send_replace(Levels::default());
+            }
+        }
         tokio::select! {
             request = requests.recv() => match request {
                 Some(request) => handle_request(now(), request, &mut session, &mut muted),
@@ -137,7 +160,7 @@ pub async fn run_media(
                     current.handle_rtcp(now(), wall_clock(), rtcp.get(..len).unwrap_or_default());
                 }
             }
-            () = tokio::time::sleep_until(next_report) => {
+            () = tokio::time::sleep_until(next_report), if in_call => {
                 next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
                 if let Some((_, current)) = session.as_mut() {
                     if let Some((to, report)) = current.rtcp_report(now(), wall_clock()) {
@@ -147,7 +170,7 @@ pub async fn run_media(
                     }
                 }
             }
-            _ = tick.tick() => {
+            _ = tick.tick(), if ticking => {
                 ends.input.next_frame(&mut microphone);
                 match session.as_mut() {
                     Some((_, current)) => {

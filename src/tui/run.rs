@@ -7,14 +7,19 @@
 //!   restored on return and, through a panic hook, on panic.
 //! - Terminal input is read by a plain thread that forwards crossterm
 //!   events into a tokio channel, which needs no extra crossterm feature.
-//!   It polls so it can stop when the loop ends.
+//!   It blocks until input comes, so an idle terminal wakes nothing, and
+//!   is not waited for at the end: it stops at its next read, or with the
+//!   process.
 //! - It redraws only when an update says something changed, at most
-//!   `FRAME` (33 ms) apart; it ticks every second for typing and idle expiry.
+//!   `FRAME` (33 ms) apart. It ticks when [`next_tick_ms`] says a tick
+//!   can change something (each second of a call, a typing indication
+//!   running out, going idle), so an idle screen sleeps; and before any
+//!   other message once a second has passed, so that the state's time is
+//!   never staler than it.
 //! - It ends when the client closes the event channel (signed out), or a
 //!   grace period after Quit if the client never does.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,22 +35,23 @@ use ratatui::crossterm::terminal::{
     supports_keyboard_enhancement,
 };
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
 use crate::client::{Command, Event};
 use crate::trace::TraceEntry;
 
 use super::history::ConversationLog;
 use super::state::{AppState, MediaMeters, TuiConfig};
-use super::update::{Effects, Msg, update};
+use super::update::{Effects, Msg, next_tick_ms, update};
 use super::view::render;
 
 /// Least time between two frames: about 30 a second.
 const FRAME: Duration = Duration::from_millis(33);
+/// The state's time is brought up to date before a message once it is
+/// this old (unix ms).
+const STALE_MS: i64 = 1_000;
 /// How long to wait for the client to sign out after Quit.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
-/// How often the reader thread looks whether it should stop.
-const READER_POLL: Duration = Duration::from_millis(100);
 
 /// Set while the terminal is ours, so the panic hook restores it only then.
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -95,12 +101,9 @@ where
         None => None,
     };
     let mut terminal = enter()?;
-    let stop = Arc::new(AtomicBool::new(false));
     let (input_tx, mut input) = unbounded_channel();
-    let reader = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || read_terminal(input_tx, stop))
-    };
+    // Detached: see the module documentation.
+    thread::spawn(move || read_terminal(input_tx));
 
     let mut carry_out = |state: &mut AppState, msg: Msg| -> bool {
         let mut queue = vec![msg];
@@ -121,8 +124,8 @@ where
             height: size.height,
         },
     );
-    let mut ticks = interval(Duration::from_secs(1));
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The first tick at once: it starts the idle clock.
+    let mut next_tick = Instant::now();
     let mut dirty = true;
     let mut last_frame = Instant::now()
         .checked_sub(FRAME)
@@ -153,7 +156,7 @@ where
                 // The client is done: signed out, or gone.
                 None => break Ok(()),
             },
-            _ = ticks.tick() => Msg::Tick { now_ms: unix_ms() },
+            () = sleep_until(next_tick) => Msg::Tick { now_ms: unix_ms() },
             entry = next_trace(&mut trace_entries), if trace_entries.is_some() => match entry {
                 Some(first) => {
                     let mut batch = vec![first];
@@ -184,13 +187,16 @@ where
                 break Ok(());
             }
         };
+        let now_ms = unix_ms();
+        if !matches!(msg, Msg::Tick { .. }) && now_ms.saturating_sub(state.now_ms) >= STALE_MS {
+            dirty |= carry_out(&mut state, Msg::Tick { now_ms });
+        }
         dirty |= carry_out(&mut state, msg);
+        let wait = next_tick_ms(&state).saturating_sub(now_ms).max(0);
+        next_tick = Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0));
     };
 
-    stop.store(true, Ordering::Relaxed);
     leave()?;
-    // The reader notices `stop` within one poll.
-    let _ = reader.join();
     result
 }
 
@@ -244,13 +250,11 @@ fn from_terminal(event: TerminalEvent) -> Option<Msg> {
     }
 }
 
-fn read_terminal(forward: UnboundedSender<io::Result<TerminalEvent>>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        let event = match terminal_event::poll(READER_POLL) {
-            Ok(false) => continue,
-            Ok(true) => terminal_event::read(),
-            Err(error) => Err(error),
-        };
+/// Forwards terminal events until the loop has gone (the channel is
+/// closed) or reading fails.
+fn read_terminal(forward: UnboundedSender<io::Result<TerminalEvent>>) {
+    loop {
+        let event = terminal_event::read();
         let failed = event.is_err();
         if forward.send(event).is_err() || failed {
             return;

@@ -48,7 +48,8 @@ const NOTICE_MS: i64 = 8_000;
 pub enum Msg {
     Key(KeyEvent),
     Client(Event),
-    /// The time now, unix milliseconds; sent about once a second.
+    /// The time now, unix milliseconds; sent when [`next_tick_ms`] says,
+    /// and before any other message once a second has passed.
     Tick {
         now_ms: i64,
     },
@@ -343,23 +344,75 @@ fn delivery_report(
     }
 }
 
+/// The longest wait for a [`Msg::Tick`]. The run loop also brings the
+/// state's time up to date before any other message, so this only bounds
+/// how stale it gets on a screen where nothing happens.
+pub const MAX_TICK_MS: i64 = 3_600_000;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// When a [`Msg::Tick`] can next change something, unix milliseconds: each
+/// second of a call or a conference (its clock), a typing indication or a
+/// notice running out, going Away after `idle`, local midnight (the
+/// conversation marks days); at the latest [`MAX_TICK_MS`] on. An idle
+/// screen needs no tick in between.
+pub fn next_tick_ms(state: &AppState) -> i64 {
+    let now = state.now_ms;
+    let mut next = now.saturating_add(MAX_TICK_MS);
+    let offset = i64::from(state.config.utc_offset_minutes) * 60_000;
+    let midnight = (local_day(now, state.config.utc_offset_minutes) + 1) * DAY_MS - offset;
+    next = next.min(midnight);
+    if state.call.is_some() || state.conference.is_some() {
+        next = next.min(now.saturating_add(1_000));
+    }
+    if let Some(until) = state.typing_until.values().min() {
+        next = next.min(*until);
+    }
+    if let Some(notice) = &state.notice {
+        next = next.min(notice.until_ms);
+    }
+    if let Some(away_at) = away_at(state) {
+        next = next.min(away_at);
+    }
+    next.max(now)
+}
+
+/// When no key since the last one makes us Away, if it can: Available,
+/// and `idle` is not zero (never).
+fn away_at(state: &AppState) -> Option<i64> {
+    let last_input = state.last_input_ms?;
+    (state.own.availability == Availability::Available
+        && !state.quitting
+        && !state.config.idle.is_zero())
+    .then(|| last_input.saturating_add(millis(state.config.idle)))
+}
+
+/// The local day `at_ms` falls on, as the conversation view counts days.
+fn local_day(at_ms: i64, utc_offset_minutes: i32) -> i64 {
+    (at_ms + i64::from(utc_offset_minutes) * 60_000).div_euclid(DAY_MS)
+}
+
 /// Returns whether anything visible changed.
 fn handle_tick(state: &mut AppState, now_ms: i64, fx: &mut Effects) -> bool {
+    let offset = state.config.utc_offset_minutes;
+    // A new day moves the open conversation's "today".
+    let new_day = local_day(state.now_ms, offset) != local_day(now_ms, offset);
     state.now_ms = now_ms;
-    let last_input = *state.last_input_ms.get_or_insert(now_ms);
+    state.last_input_ms.get_or_insert(now_ms);
     let typing_before = state.typing_until.len();
     state.typing_until.retain(|_, until| *until > now_ms);
-    let mut changed = state.typing_until.len() != typing_before;
+    let mut changed =
+        state.typing_until.len() != typing_before || (new_day && state.open.is_some());
     if state.notice.as_ref().is_some_and(|n| n.until_ms <= now_ms) {
         state.notice = None;
         changed = true;
     }
     changed |= call::tick(state);
     changed |= conference::tick(state);
-    let idle = now_ms.saturating_sub(last_input) >= millis(state.config.idle);
+    let idle = away_at(state).is_some_and(|at| now_ms >= at);
     // Talking without a key is not being away, nor is listening.
     let in_call = state.live_call().is_some() || state.conference.is_some();
-    if idle && state.own.availability == Availability::Available && !state.quitting && !in_call {
+    if idle && !in_call {
         set_presence(state, Availability::Away, fx);
         state.auto_away = Some(Availability::Available);
         changed = true;

@@ -310,6 +310,10 @@ impl FrameSource for Capture {
         self.events.pop_front()
     }
 
+    fn needs_ticks_between_calls(&self) -> bool {
+        true
+    }
+
     fn meter(&self) -> Option<LevelMeter> {
         Some(self.meter.clone())
     }
@@ -433,6 +437,10 @@ impl FrameSink for Playback {
 
     fn poll_event(&mut self) -> Option<AudioEvent> {
         self.events.pop_front()
+    }
+
+    fn needs_ticks_between_calls(&self) -> bool {
+        true
     }
 
     fn meter(&self) -> Option<LevelMeter> {

@@ -253,6 +253,13 @@ pub trait FrameSource {
     fn meter(&self) -> Option<LevelMeter> {
         None
     }
+
+    /// Whether a device's clock runs this end, so that it must be served
+    /// every tick between calls too (else its buffers overflow). Other
+    /// ends wait for the next call without a tick.
+    fn needs_ticks_between_calls(&self) -> bool {
+        false
+    }
 }
 
 /// Takes one frame per 20 ms tick from the media task. Never blocks.
@@ -269,6 +276,11 @@ pub trait FrameSink {
     fn meter(&self) -> Option<LevelMeter> {
         None
     }
+
+    /// See [`FrameSource::needs_ticks_between_calls`].
+    fn needs_ticks_between_calls(&self) -> bool {
+        false
+    }
 }
 
 impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
@@ -281,6 +293,9 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
     fn meter(&self) -> Option<LevelMeter> {
         (**self).meter()
     }
+    fn needs_ticks_between_calls(&self) -> bool {
+        (**self).needs_ticks_between_calls()
+    }
 }
 
 impl<S: FrameSink + ?Sized> FrameSink for Box<S> {
@@ -292,6 +307,9 @@ impl<S: FrameSink + ?Sized> FrameSink for Box<S> {
     }
     fn meter(&self) -> Option<LevelMeter> {
         (**self).meter()
+    }
+    fn needs_ticks_between_calls(&self) -> bool {
+        (**self).needs_ticks_between_calls()
     }
 }
 

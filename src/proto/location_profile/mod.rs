@@ -126,10 +126,22 @@ impl Rule {
         if translation.is_empty() {
             return Err(RuleError::EmptyTranslation);
         }
-        let regex = RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
+        let build = |unicode: bool| {
+            RegexBuilder::new(pattern)
+                .unicode(unicode)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+        };
+        // A rule only ever sees ASCII (digits and a leading '+', see
+        // `normalize`), on which an expression matches alike with Unicode
+        // classes or without; without, `\d` is ten bytes rather than every
+        // script's digits and the compiled expression is a hundred times
+        // smaller (a client holds the fallback profile from start-up). A
+        // pattern that compiles only in Unicode mode (`.` or a negated
+        // class, which could otherwise match half a character) keeps it.
+        let regex = build(false)
+            .or_else(|_| build(true))
             .map_err(|error| RuleError::BadPattern(one_line(&error.to_string())))?;
         check_references(&regex, translation)?;
         Ok(Rule {

@@ -334,3 +334,22 @@ fn hostile_rules_are_bounded() {
     // A literal dollar is written twice.
     assert!(Rule::new("^(1)$", "+$$1", "").is_ok());
 }
+
+#[test]
+fn patterns_that_need_unicode_mode_still_compile_and_match_alike() {
+    // `.` and negated classes could match half a character without
+    // Unicode mode; they keep it, and behave as before.
+    let profile = LocationProfile::from_rules(
+        "any",
+        [
+            (r"^9.(\d+)$", "+$1", "any digit after 9"),
+            (r"^[^8](\d{3})$", "+1$1", "not an 8 first"),
+            (r"^(?i)(\d+)\b$", "+44$1", "flags and boundaries"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(profile.normalize("9012").unwrap().e164, "+12");
+    assert_eq!(profile.normalize("7123").unwrap().e164, "+1123");
+    assert_eq!(profile.normalize("8123").unwrap().e164, "+448123");
+    assert_eq!(profile.normalize("8123").unwrap().rule.index, 2);
+}

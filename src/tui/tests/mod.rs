@@ -16,6 +16,7 @@ mod modals;
 mod redraw;
 mod roster;
 mod roster_quality;
+mod ticks;
 mod trace;
 mod update;
 mod view;
