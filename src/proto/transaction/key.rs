@@ -15,6 +15,7 @@ use rsip::prelude::*;
 use rsip::typed;
 
 use super::TransactionError;
+use super::via::ViaParm;
 
 /// RFC 3261 §8.1.1.7: every RFC 3261 branch starts with this.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -115,27 +116,20 @@ impl fmt::Display for TransactionKey {
     }
 }
 
-/// The top Via of a message, parsed.
-pub(super) fn top_via(message: &impl HeadersExt) -> Result<typed::Via, TransactionError> {
+/// The top via-parm of a message.
+pub(super) fn top_via(message: &impl HeadersExt) -> Result<ViaParm<'_>, TransactionError> {
     let via = message
         .via_header()
         .map_err(|_| TransactionError::MissingHeader("Via"))?;
-    via.typed()
-        .map_err(|_| TransactionError::MalformedHeader("Via"))
+    ViaParm::first(via.value()).ok_or(TransactionError::MalformedHeader("Via"))
 }
 
 /// The branch of a top Via, if it is an RFC 3261 one.
-pub(super) fn rfc3261_branch(via: &typed::Via) -> Result<String, TransactionError> {
+pub(super) fn rfc3261_branch(via: &ViaParm<'_>) -> Result<String, TransactionError> {
     match via.branch() {
-        Some(branch) if branch.value().starts_with(MAGIC_COOKIE) => Ok(branch.value().to_owned()),
+        Some(branch) if branch.starts_with(MAGIC_COOKIE) => Ok(branch.to_owned()),
         _ => Err(TransactionError::NoMagicCookie),
     }
-}
-
-/// The sent-by of a Via in the form used in server keys. Hosts compare
-/// case-insensitively (RFC 3261 §19.1.4).
-pub(super) fn sent_by(via: &typed::Via) -> String {
-    via.uri.host_with_port.to_string().to_ascii_lowercase()
 }
 
 pub(super) fn cseq(message: &impl HeadersExt) -> Result<typed::CSeq, TransactionError> {
@@ -172,7 +166,7 @@ pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, Tran
     }
     Ok(RequestId {
         branch,
-        sent_by: sent_by(&via),
+        sent_by: via.sent_by_key(),
         cseq: cseq.seq,
     })
 }

@@ -45,6 +45,7 @@ mod event;
 mod key;
 mod server;
 mod timers;
+mod via;
 
 #[cfg(test)]
 mod tests;
