@@ -7,8 +7,10 @@
 //! the RFC 3261 magic cookie `z9hG4bK` are matched; the RFC 2543 fallback is
 //! not implemented (see the module documentation of the layer).
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use rsip::Method;
 use rsip::prelude::*;
@@ -32,8 +34,20 @@ pub enum Role {
 /// Client keys are (branch, method); server keys add the sent-by of the top
 /// Via, since the branch is only unique per sender. The method of a server
 /// key is never ACK: an ACK belongs to its INVITE's transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransactionKey {
+///
+/// A key is looked up many times per message (both transaction maps, the
+/// timer heap, the proxy's response contexts) and copied into each, so it
+/// is shared rather than copied, and carries its own hash: clones are a
+/// reference count, hashing writes one number, and two copies of one key
+/// compare equal without reading the strings.
+#[derive(Clone)]
+pub struct TransactionKey(Arc<KeyFields>);
+
+struct KeyFields {
+    /// The fields hashed with std's per-process random SipHash keys, so
+    /// that branches chosen by a peer cannot be made to collide (maps of
+    /// keys then hash just this number).
+    fingerprint: u64,
     role: Role,
     branch: String,
     method: Method,
@@ -41,37 +55,70 @@ pub struct TransactionKey {
     sent_by: String,
 }
 
-// rsip's Method is not Hash; it is a field-less enum, so its discriminant
-// identifies it.
+impl PartialEq for TransactionKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&*self.0, &*other.0);
+        Arc::ptr_eq(&self.0, &other.0)
+            || (a.fingerprint == b.fingerprint
+                && a.role == b.role
+                && a.method == b.method
+                && a.branch == b.branch
+                && a.sent_by == b.sent_by)
+    }
+}
+
+impl Eq for TransactionKey {}
+
 impl Hash for TransactionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.role.hash(state);
-        self.branch.hash(state);
-        std::mem::discriminant(&self.method).hash(state);
-        self.sent_by.hash(state);
+        state.write_u64(self.0.fingerprint);
+    }
+}
+
+impl fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransactionKey")
+            .field("role", &self.0.role)
+            .field("branch", &self.0.branch)
+            .field("method", &self.0.method)
+            .field("sent_by", &self.0.sent_by)
+            .finish()
     }
 }
 
 impl TransactionKey {
+    fn new(role: Role, branch: String, method: Method, sent_by: String) -> Self {
+        static KEYS: OnceLock<RandomState> = OnceLock::new();
+        let mut hasher = KEYS.get_or_init(RandomState::new).build_hasher();
+        role.hash(&mut hasher);
+        branch.hash(&mut hasher);
+        // rsip's Method is not Hash; it is a field-less enum, so its
+        // discriminant identifies it.
+        std::mem::discriminant(&method).hash(&mut hasher);
+        sent_by.hash(&mut hasher);
+        TransactionKey(Arc::new(KeyFields {
+            fingerprint: hasher.finish(),
+            role,
+            branch,
+            method,
+            sent_by,
+        }))
+    }
+
     pub fn role(&self) -> Role {
-        self.role
+        self.0.role
     }
 
     pub fn branch(&self) -> &str {
-        &self.branch
+        &self.0.branch
     }
 
     pub fn method(&self) -> Method {
-        self.method
+        self.0.method
     }
 
     pub(super) fn client(branch: impl Into<String>, method: Method) -> Self {
-        TransactionKey {
-            role: Role::Client,
-            branch: branch.into(),
-            method,
-            sent_by: String::new(),
-        }
+        TransactionKey::new(Role::Client, branch.into(), method, String::new())
     }
 
     pub(super) fn server(
@@ -79,38 +126,37 @@ impl TransactionKey {
         sent_by: impl Into<String>,
         method: Method,
     ) -> Self {
-        TransactionKey {
-            role: Role::Server,
-            branch: branch.into(),
-            // §17.2.3: "the method of the request matches the one that
-            // created the transaction, except for ACK".
-            method: if method == Method::Ack {
-                Method::Invite
-            } else {
-                method
-            },
-            sent_by: sent_by.into(),
-        }
+        // §17.2.3: "the method of the request matches the one that created
+        // the transaction, except for ACK".
+        let method = if method == Method::Ack {
+            Method::Invite
+        } else {
+            method
+        };
+        TransactionKey::new(Role::Server, branch.into(), method, sent_by.into())
     }
 
     /// The same branch (and sent-by) with another method: how a CANCEL
     /// finds the transaction it cancels (§9.2).
     pub(super) fn with_method(&self, method: Method) -> Self {
-        TransactionKey {
+        TransactionKey::new(
+            self.0.role,
+            self.0.branch.clone(),
             method,
-            ..self.clone()
-        }
+            self.0.sent_by.clone(),
+        )
     }
 }
 
 impl fmt::Display for TransactionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.role {
-            Role::Client => write!(f, "client {} {}", self.method, self.branch),
+        let key = &*self.0;
+        match key.role {
+            Role::Client => write!(f, "client {} {}", key.method, key.branch),
             Role::Server => write!(
                 f,
                 "server {} {} from {}",
-                self.method, self.branch, self.sent_by
+                key.method, key.branch, key.sent_by
             ),
         }
     }
