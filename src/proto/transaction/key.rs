@@ -36,7 +36,7 @@ pub enum Role {
 /// key is never ACK: an ACK belongs to its INVITE's transaction.
 ///
 /// A key is looked up many times per message (both transaction maps, the
-/// timer heap, the proxy's response contexts) and copied into each, so it
+/// timer queue, the proxy's response contexts) and copied into each, so it
 /// is shared rather than copied, and carries its own hash: clones are a
 /// reference count, hashing writes one number, and two copies of one key
 /// compare equal without reading the strings.

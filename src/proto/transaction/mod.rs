@@ -36,8 +36,8 @@
 //!
 //! Invariants: a transaction is in exactly one of the two maps under its key
 //! until it terminates, and then [`TransactionEvent::Terminated`] is emitted
-//! once; the top of the timer heap is always a live deadline, so
-//! [`TransactionLayer::poll_timeout`] is O(1).
+//! once; the front of the timer queue is always a live deadline, so
+//! [`TransactionLayer::poll_timeout`] looks at a few lane fronts.
 
 mod client;
 mod compose;
@@ -551,7 +551,7 @@ impl TransactionLayer {
         }
     }
 
-    /// Pops stale deadlines off the heap so its top is live (module
+    /// Pops stale deadlines off the queue so its front is live (module
     /// invariant). Every `&mut self` entry point ends with it.
     fn prune(&mut self) {
         let (clients, servers) = (&self.clients, &self.servers);
