@@ -535,7 +535,9 @@ impl TransactionLayer {
             Role::Client => self.clients.remove(key).is_some(),
             Role::Server => match self.servers.remove(key) {
                 Some(tx) => {
-                    if let Some(id) = ack_id(tx.request()) {
+                    // Only an INVITE's 2xx waits for an ACK (§13.3.1.4).
+                    let waits = key.method() == Method::Invite && !self.awaiting_ack.is_empty();
+                    if let Some(id) = waits.then(|| ack_id(tx.request())).flatten() {
                         if self.awaiting_ack.get(&id) == Some(key) {
                             self.awaiting_ack.remove(&id);
                         }
