@@ -129,10 +129,11 @@ fn with_tag(to: &headers::To, tag: Option<&str>) -> headers::To {
     }
 }
 
-/// The tag of the To header, if any.
+/// The tag of the To header, if any, read from the raw value (the
+/// message layer has checked its syntax) rather than by parsing the whole
+/// header into rsip's typed To.
 pub(super) fn to_tag(message: &impl HeadersExt) -> Option<String> {
-    let tag = message.to_header().ok()?.tag().ok()??;
-    Some(tag.value().to_owned())
+    crate::proto::message::tag(message.to_header().ok()?)
 }
 
 /// A To tag for responses the layer sends on its own behalf (to a CANCEL, or
