@@ -3,9 +3,16 @@
 //! under sipp load against Kamailio). The difference between the two is
 //! the driver, the system calls and the runtime.
 //!
-//! Two cases: a REGISTER without credentials (parse, challenge, answer
-//! 401) and one with valid credentials (parse, verify the digest, update
-//! the binding, answer 200), each from one of 1,000 users.
+//! Cases, each from one of 1,000 users in turn:
+//! - a REGISTER without credentials (parse, challenge, answer 401);
+//! - one with valid credentials pre-authorized with the next nonce count
+//!   (parse, verify the digest, update the binding, answer 200);
+//! - a registration as sipp makes it in `registrar.sh`, digest on:
+//!   REGISTER, 401, REGISTER with credentials over the fresh nonce, 200,
+//!   the clock moving 1 ms per registration so that transactions and
+//!   nonces age and expire as they do under load (only the server's
+//!   share is timed, not the client's digest);
+//! - the same with authentication off (`--no-auth`): REGISTER, 200.
 
 #![allow(clippy::unwrap_used)] // A benchmark, like a test, may unwrap its own set-up.
 
@@ -26,6 +33,10 @@ const USERS: usize = 1000;
 const DOMAIN: &str = "confab.local";
 
 fn server() -> Server {
+    server_with(false)
+}
+
+fn server_with(no_auth: bool) -> Server {
     let directory = Directory::open_in_memory().unwrap();
     for index in 0..USERS {
         directory
@@ -38,7 +49,7 @@ fn server() -> Server {
             })
             .unwrap();
     }
-    Server::new(
+    let server = Server::new(
         ServerConfig {
             domain: DOMAIN.into(),
             local: "127.0.0.1:5060".parse().unwrap(),
@@ -49,7 +60,22 @@ fn server() -> Server {
         },
         Box::new(directory),
         Box::new(Contacts::open_in_memory().unwrap()),
-    )
+    );
+    if no_auth {
+        server.without_authentication()
+    } else {
+        server
+    }
+}
+
+/// Hands the server one datagram at `now`, firing its timers first as a
+/// driver would, and returns the first message it sends back.
+fn exchange(core: &mut Server, now: Time, user: usize, bytes: &[u8]) -> Vec<u8> {
+    while core.poll_timeout().is_some_and(|due| due <= now) {
+        core.handle_timeout(now);
+    }
+    core.handle_datagram(now, from(user), bytes);
+    answer(core)
 }
 
 fn register(user: usize, cseq: u32, branch: u64, credentials: &str) -> Vec<u8> {
@@ -140,7 +166,78 @@ fn bench(c: &mut Criterion) {
             black_box(reply);
         })
     });
+
+    // A registration as sipp makes it: a new Call-ID and nonce each time.
+    let mut core = server();
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut registration = 0u64;
+    group.bench_function("registration, digest on: REGISTER 401 REGISTER 200", |b| {
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                registration += 1;
+                let user = registration as usize % USERS;
+                let now = Time::ZERO + Duration::from_millis(registration);
+                let call = registration * 2;
+                let first = register_call(user, call, 1, registration * 2, "");
+                let started = std::time::Instant::now();
+                let challenge = exchange(&mut core, now, user, &first);
+                spent += started.elapsed();
+                let challenge = rsip::Response::try_from(challenge).unwrap();
+                let mut client =
+                    DigestClient::new(format!("user{user:04}"), format!("user{user:04}"));
+                client
+                    .answer(&mut rng, &challenge, &rsip::Method::Register, &uri)
+                    .unwrap();
+                let credentials: String = client
+                    .authorization(&mut rng, &rsip::Method::Register, &uri)
+                    .iter()
+                    .map(|header| format!("{header}\r\n"))
+                    .collect();
+                let second = register_call(user, call, 2, registration * 2 + 1, &credentials);
+                let started = std::time::Instant::now();
+                let reply = exchange(&mut core, now, user, &second);
+                spent += started.elapsed();
+                debug_assert!(reply.starts_with(b"SIP/2.0 200"));
+                black_box(reply);
+            }
+            spent
+        })
+    });
+
+    let mut core = server_with(true);
+    let mut registration = 0u64;
+    group.bench_function("registration, digest off: REGISTER 200", |b| {
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                registration += 1;
+                let user = registration as usize % USERS;
+                let now = Time::ZERO + Duration::from_millis(registration);
+                let request = register_call(user, registration, 1, registration, "");
+                let started = std::time::Instant::now();
+                let reply = exchange(&mut core, now, user, &request);
+                spent += started.elapsed();
+                debug_assert!(reply.starts_with(b"SIP/2.0 200"));
+                black_box(reply);
+            }
+            spent
+        })
+    });
     group.finish();
+}
+
+/// A REGISTER of a call of its own (`call` makes the Call-ID), as sipp's
+/// register_load scenarios send it.
+fn register_call(user: usize, call: u64, cseq: u32, branch: u64, credentials: &str) -> Vec<u8> {
+    let port = 20_000 + user;
+    format!(
+        "REGISTER sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:{port};rport;branch=z9hG4bK-s-{branch}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:user{user:04}@{DOMAIN}>;tag={call}\r\nTo: <sip:user{user:04}@{DOMAIN}>\r\n\
+         Call-ID: {call}-sipp@127.0.0.2\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:user{user:04}@127.0.0.2:{port}>\r\n\
+         Expires: 3600\r\n{credentials}Content-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
 }
 
 criterion_group!(benches, bench);

@@ -396,6 +396,7 @@ async fn start_local_server(
         trusted_peers: Vec::new(),
         trunk: None,
         access_number: None,
+        no_auth: false,
         trace,
     };
     let service = Service::bind(options).await?;

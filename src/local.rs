@@ -62,6 +62,9 @@ pub struct ServeOptions {
     /// The number phones call to join a conference by code; the demo
     /// directory has one of its own.
     pub access_number: Option<String>,
+    /// Challenge nothing (`--no-auth`): see `server::open`. Refused with a
+    /// trunk, which would open the telephone network to anyone.
+    pub no_auth: bool,
     /// Where a copy of every SIP message goes (`--trace`), if anywhere.
     pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
 }
@@ -105,6 +108,12 @@ impl Service {
                      e.g. +14255550100"
                 )));
             }
+        }
+        if options.no_auth && options.trunk.is_some() {
+            return Err(ServiceError::Config(
+                "--no-auth cannot be used with --trunk: anyone could call out through the trunk"
+                    .to_owned(),
+            ));
         }
         let store_error = |source| ServiceError::Store {
             dir: options.data.clone(),
@@ -184,8 +193,16 @@ impl Service {
             .map(|profile| profile.name())
             .collect();
         tracing::info!(?profiles, "location profiles");
-        let server = Server::new(config, Box::new(self.directory), Box::new(self.contacts))
+        let mut server = Server::new(config, Box::new(self.directory), Box::new(self.contacts))
             .with_location_profiles(self.location_profiles);
+        if self.options.no_auth {
+            tracing::warn!(
+                %local,
+                "authentication is OFF (--no-auth): anyone who reaches this port can sign in and \
+                 send as any user; use it on a trusted lab network only"
+            );
+            server = server.without_authentication();
+        }
         tracing::info!(%local, domain = %self.options.domain, "serving SIP on UDP and TCP");
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();

@@ -141,6 +141,12 @@ struct ServeArgs {
     /// +14255550100).
     #[arg(long)]
     access_number: Option<String>,
+    /// UNSAFE on any network with an untrusted host: challenge nothing. Anyone who reaches the
+    /// port can register as any user of the directory and send requests as any user (From is
+    /// believed). For trusted lab networks and benchmarks. Requests still go only to the server
+    /// or users of the domain, never on to other hosts; not allowed with --trunk.
+    #[arg(long)]
+    no_auth: bool,
     /// A TOML file of location profiles (dialling rules to E.164) handed to clients at sign-in;
     /// default: the shipped US profile (assets/location-profiles.toml).
     #[arg(long, value_name = "FILE")]
@@ -362,6 +368,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         trusted_peers: args.trusted_peers,
         trunk: args.trunk,
         access_number: args.access_number,
+        no_auth: args.no_auth,
         trace: None,
     };
     // Read before binding: a bad file stops the server before it serves.

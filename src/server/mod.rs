@@ -6,7 +6,8 @@
 //!   everything that reaches a user) and the registrar's front; `route`
 //!   finds where a request goes, `forward` is the stateful forking proxy
 //!   (RFC 3261 §16) with its response contexts in `proxy`.
-//! - `policy`: the closed-domain rules and the Record-Route token.
+//! - `policy`: the closed-domain rules and the Record-Route token; `open`:
+//!   the same server without authentication, for lab networks.
 //! - [`focus`]: the conference focus factory and foci (C3P, the RFC 4575
 //!   roster), without their SIP carriage.
 //! - [`presence`]: the presence agent and the roaming buddy list, on the
@@ -19,6 +20,7 @@ pub mod focus;
 mod forward;
 pub mod gateway;
 pub mod notifier;
+mod open;
 mod policy;
 pub mod presence;
 mod provisioning;

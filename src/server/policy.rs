@@ -5,7 +5,8 @@
 //! the domain (digest; RFC 3261 §22) or from a configured trusted peer, and
 //! every stranger gets the same challenge whatever the target, so no method
 //! tells who exists or who is online. Three kinds of request pass without
-//! credentials, each for a reason written beside it in [`Admission`].
+//! credentials, each for a reason written beside it in [`Admission`]; a
+//! server started without authentication lets in a fourth, on its word.
 //!
 //! In-dialog requests come back through us because we Record-Route. Our
 //! Record-Route URI carries a token, an HMAC of the dialog's Call-ID under a
@@ -32,6 +33,10 @@ pub enum Admission {
     InDialog,
     /// Needs digest credentials.
     Authenticate,
+    /// Would need credentials, but the server runs without authentication
+    /// (`confab serve --no-auth`): taken at its word, and only as far as
+    /// the server itself or a user of the domain (see `open`).
+    Unauthenticated,
 }
 
 /// Signs and checks the route token of our Record-Route.

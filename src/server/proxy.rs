@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use rsip::Response;
 
-use crate::proto::transaction::TransactionKey;
+use crate::proto::transaction::{Role, TransactionKey};
 
 /// One request being proxied.
 #[derive(Debug)]
@@ -125,8 +125,16 @@ impl Contexts {
     /// Forgets a transaction; a context goes once its server transaction is
     /// gone, branch entries once their own transactions are.
     pub fn forget(&mut self, key: &TransactionKey) {
-        self.server_of_branch.remove(key);
-        self.by_server.remove(key);
+        // Branches are client transactions, contexts are keyed by server
+        // ones: one lookup per transaction that ends.
+        match key.role() {
+            Role::Client => {
+                self.server_of_branch.remove(key);
+            }
+            Role::Server => {
+                self.by_server.remove(key);
+            }
+        }
     }
 }
 

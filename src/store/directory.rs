@@ -8,7 +8,10 @@
 //! for the stored HA1s to verify. User names compare case-sensitively, as
 //! the user part of a SIP URI does.
 
+mod cache;
+
 use std::path::Path;
+use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -88,12 +91,15 @@ pub struct UserRecord {
 /// The users of the server's domains, in one SQLite file (or in memory).
 pub struct Directory {
     connection: Connection,
+    /// HA1s read lately (see `cache`): the registrar's hot path.
+    credentials_cache: cache::CredentialsCache,
 }
 
 impl Directory {
     pub fn open(path: &Path) -> Result<Directory, StoreError> {
         Ok(Directory {
             connection: super::open_file(path, MIGRATIONS)?,
+            credentials_cache: cache::CredentialsCache::default(),
         })
     }
 
@@ -102,6 +108,7 @@ impl Directory {
     pub fn open_in_memory() -> Result<Directory, StoreError> {
         Ok(Directory {
             connection: super::open_memory(MIGRATIONS)?,
+            credentials_cache: cache::CredentialsCache::default(),
         })
     }
 
@@ -147,12 +154,17 @@ impl Directory {
     }
 
     /// The HA1s of a user, for [`crate::proto::digest::Challenger::verify`];
-    /// one cached statement, no other columns read.
+    /// from the cache when read less than a minute ago, else one cached
+    /// statement, no other columns read.
     pub fn credentials(
         &self,
         username: &str,
         domain: &str,
     ) -> Result<Option<Credentials>, StoreError> {
+        let now = Instant::now();
+        if let Some(credentials) = self.credentials_cache.get(now, username, domain) {
+            return Ok(Some(credentials));
+        }
         let mut statement = self.connection.prepare_cached(SELECT_CREDENTIALS)?;
         let credentials = statement
             .query_row(params![username, domain.to_ascii_lowercase()], |row| {
@@ -162,6 +174,10 @@ impl Directory {
                 })
             })
             .optional()?;
+        if let Some(credentials) = &credentials {
+            self.credentials_cache
+                .put(now, username, domain, credentials);
+        }
         Ok(credentials)
     }
 
@@ -270,6 +286,7 @@ impl Directory {
     /// Inserts unless the user exists; whether it inserted.
     fn insert(&self, user: &NewUser) -> Result<bool, StoreError> {
         validate(user)?;
+        self.credentials_cache.clear();
         let domain = user.domain.to_ascii_lowercase();
         let credentials = Credentials::from_password(&user.username, &domain, &user.password);
         let mut statement = self.connection.prepare_cached(INSERT_USER)?;

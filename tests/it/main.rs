@@ -13,6 +13,7 @@ mod harness;
 mod kamailio;
 mod linphone;
 mod mcu;
+mod no_auth;
 mod rfc4475;
 mod sim;
 mod sim_call;

@@ -23,7 +23,7 @@
 //!   covers the digest-uri, and each (nonce, nc) is usable once, so a
 //!   captured header cannot be replayed at another URI.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
@@ -110,7 +110,11 @@ pub struct Challenger {
     /// HA1s of nobody, hashed against when the user is unknown, so that
     /// case costs the same work as a wrong password.
     dummy: Credentials,
-    tracked: HashMap<u64, NonceUse>,
+    /// Replay state by nonce serial. Ordered, because both ways out go by
+    /// age: serials are issued in time order, so the first entries are the
+    /// first to expire and the oldest to evict, and making room costs
+    /// O(log n) per nonce rather than a sweep of the table.
+    tracked: BTreeMap<u64, NonceUse>,
     max_tracked: usize,
     /// Nonces with a serial at or below this were evicted from `tracked`
     /// (or might have been): their counts are unknown, so they are stale.
@@ -160,7 +164,7 @@ impl Challenger {
             nonce_lifetime,
             next_serial: 0,
             dummy: Credentials::from_password("", realm, &dummy_password),
-            tracked: HashMap::new(),
+            tracked: BTreeMap::new(),
             max_tracked: DEFAULT_MAX_TRACKED_NONCES,
             evicted_through: None,
         }
@@ -398,16 +402,21 @@ impl Challenger {
 
     /// Drops expired nonces, which `check_nonce` refuses anyway; if the
     /// table is still full, evicts the oldest serial and raises the
-    /// watermark so its counts can never be reused.
+    /// watermark so its counts can never be reused. Expired nonces are the
+    /// lowest serials (the clock the core is given does not go back), so
+    /// both steps take from the front.
     fn make_room(&mut self, now: Time) {
         let lifetime = self.nonce_lifetime;
-        self.tracked
-            .retain(|_, nonce_use| now - nonce_use.issued < lifetime);
+        while let Some(entry) = self.tracked.first_entry() {
+            if now - entry.get().issued < lifetime {
+                break;
+            }
+            entry.remove();
+        }
         while self.tracked.len() >= self.max_tracked {
-            let Some(&oldest) = self.tracked.keys().min() else {
+            let Some((oldest, _)) = self.tracked.pop_first() else {
                 break;
             };
-            self.tracked.remove(&oldest);
             self.evicted_through = Some(self.evicted_through.map_or(oldest, |t| t.max(oldest)));
         }
     }

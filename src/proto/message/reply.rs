@@ -3,6 +3,8 @@
 //! is copied byte for byte and exactly one Content-Length that matches it
 //! (§18.3, §20.14).
 
+use std::io::Write as _;
+
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Request, Response, SipMessage, StatusCode};
 use sha2::{Digest, Sha256};
@@ -241,8 +243,8 @@ fn write(start_line: &str, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
                 written = true;
             }
         } else {
-            out.extend_from_slice(header.to_string().as_bytes());
-            out.extend_from_slice(b"\r\n");
+            // Straight into the buffer, not through a String per header.
+            let _ = write!(out, "{header}\r\n");
         }
     }
     if !written {

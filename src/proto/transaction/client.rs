@@ -51,7 +51,7 @@ impl ClientTransaction {
         destination: Peer,
     ) -> Self {
         let invite = key.method() == Method::Invite;
-        let wire = encode(request.clone());
+        let wire = crate::proto::message::to_bytes_request(&request);
         let mut tx = ClientTransaction {
             key,
             state: if invite {

@@ -5,12 +5,12 @@
 //! of a received request, and the one place messages become bytes.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::net::IpAddr;
 
 use rsip::headers::{self, UntypedHeader};
 use rsip::prelude::*;
-use rsip::{Header, Method, Param, Request, Response, SipMessage, StatusCode};
+use rsip::{Header, Method, Request, Response, SipMessage, StatusCode};
 
+use super::via::ViaParm;
 use crate::proto::Peer;
 
 /// Bytes for the wire, through the message layer's printer (exact body
@@ -129,10 +129,11 @@ fn with_tag(to: &headers::To, tag: Option<&str>) -> headers::To {
     }
 }
 
-/// The tag of the To header, if any.
+/// The tag of the To header, if any, read from the raw value (the
+/// message layer has checked its syntax) rather than by parsing the whole
+/// header into rsip's typed To.
 pub(super) fn to_tag(message: &impl HeadersExt) -> Option<String> {
-    let tag = message.to_header().ok()?.tag().ok()??;
-    Some(tag.value().to_owned())
+    crate::proto::message::tag(message.to_header().ok()?)
 }
 
 /// A To tag for responses the layer sends on its own behalf (to a CANCEL, or
@@ -147,48 +148,19 @@ pub(super) fn derived_tag(branch: &str) -> String {
 }
 
 /// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport notes where a
-/// request really came from in its top Via: `received` when the sent-by host
-/// is not the source address, and a value for an empty `rport` (which then
-/// also requires `received`). Leaves the request unchanged if its top Via
-/// does not parse; matching will refuse it anyway.
+/// request really came from in its top Via (see [`ViaParm::stamped`]).
+/// Leaves the request unchanged if its top Via does not parse; matching
+/// will refuse it anyway.
 pub(super) fn stamp_received(request: &mut Request, from: Peer) {
     let Ok(via) = request.via_header_mut() else {
         return;
     };
-    let (first, rest) = match via.value().split_once(',') {
-        Some((first, rest)) => (first.trim().to_owned(), Some(rest.to_owned())),
-        None => (via.value().trim().to_owned(), None),
-    };
-    let Ok(mut typed) = headers::Via::new(first).typed() else {
+    let Some(stamped) = ViaParm::first(via.value()).and_then(|top| top.stamped(from.addr)) else {
         return;
     };
-    let source: IpAddr = from.addr.ip();
-    let mut changed = false;
-    let mut wants_received = typed.uri.host_with_port.host != rsip::Host::IpAddr(source);
-    for param in typed.params.iter_mut() {
-        if let Param::Other(name, value @ None) = param {
-            if name.value().eq_ignore_ascii_case("rport") {
-                *value = Some(from.addr.port().to_string().into());
-                wants_received = true;
-                changed = true;
-            }
-        }
-    }
-    if wants_received {
-        typed
-            .params
-            .retain(|param| !matches!(param, Param::Received(_)));
-        typed
-            .params
-            .push(Param::Received(source.to_string().into()));
-        changed = true;
-    }
-    if changed {
-        let mut value = typed.to_string();
-        if let Some(rest) = rest {
-            value.push(',');
-            value.push_str(&rest);
-        }
-        via.replace(value);
-    }
+    let value = match via.value().split_once(',') {
+        Some((_, rest)) => format!("{stamped},{rest}"),
+        None => stamped,
+    };
+    via.replace(value);
 }

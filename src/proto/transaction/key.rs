@@ -7,14 +7,17 @@
 //! the RFC 3261 magic cookie `z9hG4bK` are matched; the RFC 2543 fallback is
 //! not implemented (see the module documentation of the layer).
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use rsip::Method;
 use rsip::prelude::*;
 use rsip::typed;
 
 use super::TransactionError;
+use super::via::ViaParm;
 
 /// RFC 3261 §8.1.1.7: every RFC 3261 branch starts with this.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -31,8 +34,20 @@ pub enum Role {
 /// Client keys are (branch, method); server keys add the sent-by of the top
 /// Via, since the branch is only unique per sender. The method of a server
 /// key is never ACK: an ACK belongs to its INVITE's transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransactionKey {
+///
+/// A key is looked up many times per message (both transaction maps, the
+/// timer queue, the proxy's response contexts) and copied into each, so it
+/// is shared rather than copied, and carries its own hash: clones are a
+/// reference count, hashing writes one number, and two copies of one key
+/// compare equal without reading the strings.
+#[derive(Clone)]
+pub struct TransactionKey(Arc<KeyFields>);
+
+struct KeyFields {
+    /// The fields hashed with std's per-process random SipHash keys, so
+    /// that branches chosen by a peer cannot be made to collide (maps of
+    /// keys then hash just this number).
+    fingerprint: u64,
     role: Role,
     branch: String,
     method: Method,
@@ -40,37 +55,70 @@ pub struct TransactionKey {
     sent_by: String,
 }
 
-// rsip's Method is not Hash; it is a field-less enum, so its discriminant
-// identifies it.
+impl PartialEq for TransactionKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&*self.0, &*other.0);
+        Arc::ptr_eq(&self.0, &other.0)
+            || (a.fingerprint == b.fingerprint
+                && a.role == b.role
+                && a.method == b.method
+                && a.branch == b.branch
+                && a.sent_by == b.sent_by)
+    }
+}
+
+impl Eq for TransactionKey {}
+
 impl Hash for TransactionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.role.hash(state);
-        self.branch.hash(state);
-        std::mem::discriminant(&self.method).hash(state);
-        self.sent_by.hash(state);
+        state.write_u64(self.0.fingerprint);
+    }
+}
+
+impl fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransactionKey")
+            .field("role", &self.0.role)
+            .field("branch", &self.0.branch)
+            .field("method", &self.0.method)
+            .field("sent_by", &self.0.sent_by)
+            .finish()
     }
 }
 
 impl TransactionKey {
+    fn new(role: Role, branch: String, method: Method, sent_by: String) -> Self {
+        static KEYS: OnceLock<RandomState> = OnceLock::new();
+        let mut hasher = KEYS.get_or_init(RandomState::new).build_hasher();
+        role.hash(&mut hasher);
+        branch.hash(&mut hasher);
+        // rsip's Method is not Hash; it is a field-less enum, so its
+        // discriminant identifies it.
+        std::mem::discriminant(&method).hash(&mut hasher);
+        sent_by.hash(&mut hasher);
+        TransactionKey(Arc::new(KeyFields {
+            fingerprint: hasher.finish(),
+            role,
+            branch,
+            method,
+            sent_by,
+        }))
+    }
+
     pub fn role(&self) -> Role {
-        self.role
+        self.0.role
     }
 
     pub fn branch(&self) -> &str {
-        &self.branch
+        &self.0.branch
     }
 
     pub fn method(&self) -> Method {
-        self.method
+        self.0.method
     }
 
     pub(super) fn client(branch: impl Into<String>, method: Method) -> Self {
-        TransactionKey {
-            role: Role::Client,
-            branch: branch.into(),
-            method,
-            sent_by: String::new(),
-        }
+        TransactionKey::new(Role::Client, branch.into(), method, String::new())
     }
 
     pub(super) fn server(
@@ -78,64 +126,56 @@ impl TransactionKey {
         sent_by: impl Into<String>,
         method: Method,
     ) -> Self {
-        TransactionKey {
-            role: Role::Server,
-            branch: branch.into(),
-            // §17.2.3: "the method of the request matches the one that
-            // created the transaction, except for ACK".
-            method: if method == Method::Ack {
-                Method::Invite
-            } else {
-                method
-            },
-            sent_by: sent_by.into(),
-        }
+        // §17.2.3: "the method of the request matches the one that created
+        // the transaction, except for ACK".
+        let method = if method == Method::Ack {
+            Method::Invite
+        } else {
+            method
+        };
+        TransactionKey::new(Role::Server, branch.into(), method, sent_by.into())
     }
 
     /// The same branch (and sent-by) with another method: how a CANCEL
     /// finds the transaction it cancels (§9.2).
     pub(super) fn with_method(&self, method: Method) -> Self {
-        TransactionKey {
+        TransactionKey::new(
+            self.0.role,
+            self.0.branch.clone(),
             method,
-            ..self.clone()
-        }
+            self.0.sent_by.clone(),
+        )
     }
 }
 
 impl fmt::Display for TransactionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.role {
-            Role::Client => write!(f, "client {} {}", self.method, self.branch),
+        let key = &*self.0;
+        match key.role {
+            Role::Client => write!(f, "client {} {}", key.method, key.branch),
             Role::Server => write!(
                 f,
                 "server {} {} from {}",
-                self.method, self.branch, self.sent_by
+                key.method, key.branch, key.sent_by
             ),
         }
     }
 }
 
-/// The top Via of a message, parsed.
-pub(super) fn top_via(message: &impl HeadersExt) -> Result<typed::Via, TransactionError> {
+/// The top via-parm of a message.
+pub(super) fn top_via(message: &impl HeadersExt) -> Result<ViaParm<'_>, TransactionError> {
     let via = message
         .via_header()
         .map_err(|_| TransactionError::MissingHeader("Via"))?;
-    via.typed()
-        .map_err(|_| TransactionError::MalformedHeader("Via"))
+    ViaParm::first(via.value()).ok_or(TransactionError::MalformedHeader("Via"))
 }
 
 /// The branch of a top Via, if it is an RFC 3261 one.
-pub(super) fn rfc3261_branch(via: &typed::Via) -> Result<String, TransactionError> {
+pub(super) fn rfc3261_branch(via: &ViaParm<'_>) -> Result<String, TransactionError> {
     match via.branch() {
-        Some(branch) if branch.value().starts_with(MAGIC_COOKIE) => Ok(branch.value().to_owned()),
+        Some(branch) if branch.starts_with(MAGIC_COOKIE) => Ok(branch.to_owned()),
         _ => Err(TransactionError::NoMagicCookie),
     }
-}
-
-/// The sent-by of a Via in the form used in server keys. Hosts compare
-/// case-insensitively (RFC 3261 §19.1.4).
-pub(super) fn sent_by(via: &typed::Via) -> String {
-    via.uri.host_with_port.to_string().to_ascii_lowercase()
 }
 
 pub(super) fn cseq(message: &impl HeadersExt) -> Result<typed::CSeq, TransactionError> {
@@ -172,7 +212,7 @@ pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, Tran
     }
     Ok(RequestId {
         branch,
-        sent_by: sent_by(&via),
+        sent_by: via.sent_by_key(),
         cseq: cseq.seq,
     })
 }

@@ -36,8 +36,8 @@
 //!
 //! Invariants: a transaction is in exactly one of the two maps under its key
 //! until it terminates, and then [`TransactionEvent::Terminated`] is emitted
-//! once; the top of the timer heap is always a live deadline, so
-//! [`TransactionLayer::poll_timeout`] is O(1).
+//! once; the front of the timer queue is always a live deadline, so
+//! [`TransactionLayer::poll_timeout`] looks at a few lane fronts.
 
 mod client;
 mod compose;
@@ -45,6 +45,7 @@ mod event;
 mod key;
 mod server;
 mod timers;
+mod via;
 
 #[cfg(test)]
 mod tests;
@@ -534,7 +535,9 @@ impl TransactionLayer {
             Role::Client => self.clients.remove(key).is_some(),
             Role::Server => match self.servers.remove(key) {
                 Some(tx) => {
-                    if let Some(id) = ack_id(tx.request()) {
+                    // Only an INVITE's 2xx waits for an ACK (§13.3.1.4).
+                    let waits = key.method() == Method::Invite && !self.awaiting_ack.is_empty();
+                    if let Some(id) = waits.then(|| ack_id(tx.request())).flatten() {
                         if self.awaiting_ack.get(&id) == Some(key) {
                             self.awaiting_ack.remove(&id);
                         }
@@ -550,7 +553,7 @@ impl TransactionLayer {
         }
     }
 
-    /// Pops stale deadlines off the heap so its top is live (module
+    /// Pops stale deadlines off the queue so its front is live (module
     /// invariant). Every `&mut self` entry point ends with it.
     fn prune(&mut self) {
         let (clients, servers) = (&self.clients, &self.servers);

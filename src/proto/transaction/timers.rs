@@ -2,15 +2,21 @@
 //!
 //! RFC 3261 §17 and its Table 4 name the timers; RFC 6026 adds L and M. Each
 //! transaction records, per timer, the deadline it currently has armed
-//! ([`Deadlines`]); one binary heap ([`TimerQueue`]) holds every deadline of
+//! ([`Deadlines`]); one queue ([`TimerQueue`]) holds every deadline of
 //! every transaction. Disarming a timer only clears the transaction's record,
-//! so the heap may hold stale entries: an entry counts only if its transaction
-//! still exists and still records exactly that deadline for that timer (lazy
-//! deletion). This keeps arming O(log n) and `poll_timeout` O(1) however many
-//! transactions a registrar holds.
+//! so the queue may hold stale entries: an entry counts only if its
+//! transaction still exists and still records exactly that deadline for that
+//! timer (lazy deletion).
+//!
+//! The queue is a FIFO per delay rather than one heap: the RFC's timers use
+//! a handful of delays (T1 doubling to T2, T4, 64*T1, ...), and deadlines
+//! armed with one delay from a clock that does not go back come in time
+//! order, so each FIFO is sorted as it is filled and the earliest deadline
+//! is at one of the few fronts. Arming and firing are O(1) however many
+//! transactions a registrar holds, without a heap's comparisons and moves
+//! over tens of thousands of entries.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::{TransactionEvent, TransactionKey};
@@ -120,11 +126,19 @@ impl Deadlines {
     }
 }
 
-/// All deadlines of all transactions, earliest first, with lazy deletion.
+/// All deadlines of all transactions, earliest first, with lazy deletion:
+/// one FIFO per delay (see the module documentation).
 #[derive(Debug, Default)]
 pub(super) struct TimerQueue {
-    heap: BinaryHeap<Reverse<Entry>>,
+    lanes: Vec<Lane>,
     next_seq: u64,
+}
+
+/// The deadlines armed with one delay, ordered by (at, seq).
+#[derive(Debug)]
+struct Lane {
+    delay: Duration,
+    entries: VecDeque<Entry>,
 }
 
 #[derive(Debug)]
@@ -137,41 +151,66 @@ struct Entry {
     timer: Timer,
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Entry {}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+impl Entry {
+    fn order(&self) -> (Time, u64) {
+        (self.at, self.seq)
     }
 }
 
 impl TimerQueue {
-    fn push(&mut self, at: Time, key: TransactionKey, timer: Timer) {
+    fn push(&mut self, delay: Duration, at: Time, key: TransactionKey, timer: Timer) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.heap.push(Reverse(Entry {
+        let entry = Entry {
             at,
             seq,
             key,
             timer,
-        }));
+        };
+        let lane = match self.lanes.iter().position(|lane| lane.delay == delay) {
+            Some(index) => &mut self.lanes[index],
+            None => {
+                self.lanes.push(Lane {
+                    delay,
+                    entries: VecDeque::new(),
+                });
+                let last = self.lanes.len() - 1;
+                &mut self.lanes[last]
+            }
+        };
+        match lane.entries.back() {
+            Some(back) if back.order() > entry.order() => {
+                // Only if the clock went back: keep the lane sorted.
+                let index = lane.entries.partition_point(|e| e.order() <= entry.order());
+                lane.entries.insert(index, entry);
+            }
+            _ => lane.entries.push_back(entry),
+        }
     }
 
-    /// The earliest deadline in the heap, stale or not.
+    /// The lane whose front is the earliest deadline.
+    fn earliest_lane(&self) -> Option<usize> {
+        self.lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(index, lane)| lane.entries.front().map(|e| (e.order(), index)))
+            .min()
+            .map(|(_, index)| index)
+    }
+
+    fn earliest(&self) -> Option<&Entry> {
+        let index = self.earliest_lane()?;
+        self.lanes.get(index)?.entries.front()
+    }
+
+    fn pop_earliest(&mut self) -> Option<Entry> {
+        let index = self.earliest_lane()?;
+        self.lanes.get_mut(index)?.entries.pop_front()
+    }
+
+    /// The earliest deadline in the queue, stale or not.
     pub(super) fn peek(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse(entry)| entry.at)
+        self.earliest().map(|entry| entry.at)
     }
 
     /// Removes and returns the earliest entry if it is due at `now`.
@@ -179,26 +218,25 @@ impl TimerQueue {
         if self.peek()? > now {
             return None;
         }
-        self.heap
-            .pop()
-            .map(|Reverse(entry)| (entry.at, entry.key, entry.timer))
+        self.pop_earliest()
+            .map(|entry| (entry.at, entry.key, entry.timer))
     }
 
-    /// Drops stale entries from the top of the heap, so that [`Self::peek`]
-    /// answers a live deadline. `is_live(key, timer, at)` says whether the
-    /// transaction still has that deadline armed.
+    /// Drops stale entries from the front of the queue, so that
+    /// [`Self::peek`] answers a live deadline. `is_live(key, timer, at)`
+    /// says whether the transaction still has that deadline armed.
     pub(super) fn prune(&mut self, mut is_live: impl FnMut(&TransactionKey, Timer, Time) -> bool) {
-        while let Some(Reverse(entry)) = self.heap.peek() {
+        while let Some(entry) = self.earliest() {
             if is_live(&entry.key, entry.timer, entry.at) {
                 return;
             }
-            self.heap.pop();
+            self.pop_earliest();
         }
     }
 
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.heap.len()
+        self.lanes.iter().map(|lane| lane.entries.len()).sum()
     }
 }
 
@@ -223,7 +261,7 @@ impl Context<'_> {
     ) {
         let at = self.now + after;
         deadlines.0[timer.index()] = Some(at);
-        self.queue.push(at, key.clone(), timer);
+        self.queue.push(after, at, key.clone(), timer);
     }
 
     pub(super) fn send(&mut self, destination: Peer, payload: Vec<u8>) {
@@ -235,5 +273,76 @@ impl Context<'_> {
 
     pub(super) fn emit(&mut self, event: TransactionEvent) {
         self.events.push_back(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(branch: &str) -> TransactionKey {
+        TransactionKey::client(branch, rsip::Method::Options)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Everything popped by `until`, as (ms, branch).
+    fn drain(queue: &mut TimerQueue, until: u64) -> Vec<(u64, String)> {
+        let mut fired = Vec::new();
+        while let Some((at, key, _)) = queue.pop_due(Time::ZERO + ms(until)) {
+            let at = u64::try_from((at - Time::ZERO).as_millis()).unwrap_or(u64::MAX);
+            fired.push((at, key.branch().to_owned()));
+        }
+        fired
+    }
+
+    #[test]
+    fn deadlines_of_every_delay_fire_in_time_then_arming_order() {
+        let mut queue = TimerQueue::default();
+        let at = |n| Time::ZERO + ms(n);
+        // Armed at 0 with 500 ms, at 100 with 200 ms (due at 300), at 100
+        // with 500 ms, at 300 with 0 ms (due at 300, after the first).
+        queue.push(ms(500), at(500), key("a"), Timer::E);
+        queue.push(ms(200), at(300), key("b"), Timer::Trying);
+        queue.push(ms(500), at(600), key("c"), Timer::E);
+        queue.push(ms(0), at(300), key("d"), Timer::K);
+        assert_eq!(queue.peek(), Some(at(300)));
+        assert_eq!(drain(&mut queue, 299), []);
+        assert_eq!(
+            drain(&mut queue, 1000),
+            [
+                (300, "b".to_owned()),
+                (300, "d".to_owned()),
+                (500, "a".to_owned()),
+                (600, "c".to_owned())
+            ]
+        );
+        assert_eq!(queue.peek(), None);
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_still_fires_in_order() {
+        let mut queue = TimerQueue::default();
+        let at = |n| Time::ZERO + ms(n);
+        queue.push(ms(500), at(900), key("late"), Timer::E);
+        queue.push(ms(500), at(600), key("early"), Timer::E);
+        assert_eq!(
+            drain(&mut queue, 1000),
+            [(600, "early".to_owned()), (900, "late".to_owned())]
+        );
+    }
+
+    #[test]
+    fn prune_drops_only_stale_fronts() {
+        let mut queue = TimerQueue::default();
+        let at = |n| Time::ZERO + ms(n);
+        queue.push(ms(100), at(100), key("stale"), Timer::E);
+        queue.push(ms(200), at(200), key("live"), Timer::F);
+        queue.push(ms(100), at(300), key("stale too, but behind"), Timer::E);
+        queue.prune(|key, _, _| key.branch() == "live");
+        assert_eq!(queue.peek(), Some(at(200)));
+        assert_eq!(queue.len(), 2);
     }
 }

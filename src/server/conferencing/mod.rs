@@ -397,7 +397,13 @@ impl Server {
     /// A 2xx of a dial-out whose transaction is gone came again: its ACK
     /// was lost. True if the dialog is ours.
     fn reack(&mut self, response: &Response) -> bool {
-        if !(200..300).contains(&response.status_code.code()) {
+        // Only a 2xx to INVITE is ACKed, and only in a dialog of ours:
+        // checked before the dialog id is read, since every response the
+        // proxy relays comes this way.
+        if !(200..300).contains(&response.status_code.code())
+            || self.conferencing.dialogs.is_empty()
+            || crate::proto::message::cseq_method(response) != Some(rsip::Method::Invite)
+        {
             return false;
         }
         let Some(id) = dialog_id_of_response(response, true) else {

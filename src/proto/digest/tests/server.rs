@@ -266,6 +266,41 @@ fn a_full_table_forgets_the_oldest_nonce_as_stale() {
 }
 
 #[test]
+fn eviction_goes_by_issue_order_not_by_first_use() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let mut server = challenger().with_max_tracked_nonces(2);
+    let (method, uri) = register();
+    let (mut oldest, oldest_first) = answer_as(&mut server, &mut rng, Algorithm::Md5, "amy", "amy");
+    let (mut middle, middle_first) = answer_as(&mut server, &mut rng, Algorithm::Md5, "amy", "amy");
+    let (_, newest_first) = answer_as(&mut server, &mut rng, Algorithm::Md5, "amy", "amy");
+    // Used newest-issued first: the oldest-issued nonce still goes first.
+    assert_eq!(
+        verify(&mut server, at(1), &middle_first),
+        authenticated("amy")
+    );
+    assert_eq!(
+        verify(&mut server, at(1), &oldest_first),
+        authenticated("amy")
+    );
+    assert_eq!(
+        verify(&mut server, at(1), &newest_first),
+        authenticated("amy")
+    );
+    assert_eq!(server.tracked_nonces(), 2);
+    let next = oldest.authorization(&mut rng, &method, &uri);
+    assert_eq!(
+        verify(&mut server, at(1), &next),
+        AuthOutcome::Challenge { stale: true }
+    );
+    let next = middle.authorization(&mut rng, &method, &uri);
+    assert_eq!(verify(&mut server, at(1), &next), authenticated("amy"));
+    assert_eq!(
+        verify(&mut server, at(1), &middle_first),
+        rejected(RejectReason::Replayed)
+    );
+}
+
+#[test]
 fn expired_nonces_are_pruned_before_anything_is_evicted() {
     let mut rng = StdRng::seed_from_u64(12);
     let mut server = challenger().with_max_tracked_nonces(1);

@@ -12,7 +12,7 @@ where
 {
     fn from(from: (S, T)) -> Self {
         Self {
-            context: format!("failed to tokenize {}: {}", from.0.into(), from.1.into()),
+            context: format!("failed to tokenize {}: {}", from.0.into(), excerpt(from.1.into())),
         }
     }
 }
@@ -39,6 +39,16 @@ impl<'a, T> Into<crate::IResult<'a, T>> for TokenizerError {
     }
 }
 
+/// The start of the input an error is about. nom builds an error for every
+/// alternative that fails, also on the way to a successful parse (a request
+/// is first tried as a response), so quoting the whole remaining input made
+/// every message cost a copy of itself per failed branch (confab patch).
+fn excerpt(input: &bstr::BStr) -> &bstr::BStr {
+    const MAX: usize = 40;
+    let bytes: &[u8] = input.as_ref();
+    bytes.get(..MAX).unwrap_or(bytes).into()
+}
+
 impl fmt::Display for TokenizerError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "Tokenizer error: {}", self.context)
@@ -50,7 +60,7 @@ impl StdError for TokenizerError {}
 impl<'a, T: Into<&'a bstr::BStr>> nom::error::ParseError<T> for TokenizerError {
     fn from_error_kind(input: T, kind: nom::error::ErrorKind) -> Self {
         Self {
-            context: format!("could not tokenize ({:?}): {}", kind, input.into()),
+            context: format!("could not tokenize ({:?}): {}", kind, excerpt(input.into())),
         }
     }
     fn append(input: T, kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -59,14 +69,14 @@ impl<'a, T: Into<&'a bstr::BStr>> nom::error::ParseError<T> for TokenizerError {
                 "{}. Also, could not tokenize ({:?}): {}",
                 other,
                 kind,
-                input.into(),
+                excerpt(input.into()),
             ),
         }
     }
 
     fn from_char(input: T, c: char) -> Self {
         Self {
-            context: format!("was expecting char {} in: {}", c, input.into()),
+            context: format!("was expecting char {} in: {}", c, excerpt(input.into())),
         }
     }
 

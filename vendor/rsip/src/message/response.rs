@@ -182,7 +182,6 @@ pub mod tokenizer {
                 branch::alt,
                 bytes::complete::{tag, take_until},
                 character::complete::space1,
-                multi::many0,
                 sequence::tuple,
             };
 
@@ -198,7 +197,21 @@ pub mod tokenizer {
                 tuple((take_until("\r\n"), tag("\r\n"))),
             ))(rem)
             .map_err(|_: NomError<'a>| TokenizerError::from(("headers", rem)).into())?;
-            let (rem, headers) = many0(header::Tokenizer::tokenize)(raw_headers)?;
+            // Header by header to the end of the input (confab patch:
+            // many0 stopped at a failed parse of the empty rest, which
+            // built an error only to drop it).
+            let mut headers = Vec::new();
+            let mut rem = raw_headers;
+            while !rem.is_empty() {
+                match header::Tokenizer::tokenize(rem) {
+                    Ok((next, header)) if next.len() < rem.len() => {
+                        headers.push(header);
+                        rem = next;
+                    }
+                    Ok(_) | Err(nom::Err::Error(_)) => break,
+                    Err(other) => return Err(other),
+                }
+            }
             is_empty_or_fail_with(rem, ("headers", rem))?;
 
             Ok((

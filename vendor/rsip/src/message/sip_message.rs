@@ -190,10 +190,17 @@ pub mod tokenizer {
         pub fn tokenize(part: &'a [u8]) -> IResult<Self> {
             use nom::{branch::alt, combinator::map};
 
-            let (_, message) = alt((
-                map(response::Tokenizer::tokenize, |r| r.into()),
-                map(request::Tokenizer::tokenize, |r| r.into()),
-            ))(part)?;
+            // A response starts with its version, "SIP/", which no
+            // request method can (confab patch: trying each request as a
+            // response first built an error only to drop it).
+            let (_, message) = if part.starts_with(b"SIP/") {
+                alt((
+                    map(response::Tokenizer::tokenize, |r| r.into()),
+                    map(request::Tokenizer::tokenize, |r| r.into()),
+                ))(part)?
+            } else {
+                map(request::Tokenizer::tokenize, |r: request::Tokenizer<'a>| r.into())(part)?
+            };
 
             Ok((&[], message))
         }

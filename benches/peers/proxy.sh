@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# The proxy benchmark: server CPU time per proxied MESSAGE and per proxied
+# call under sipp load, confab against Kamailio as a stateful proxy, on
+# loopback.
+#
+#   benches/peers/proxy.sh [--quick] [--out FILE] [--runs N]
+#                          [--messages N] [--message-rate R]
+#                          [--calls N] [--call-rate R]
+#
+# Set-up of each run: a server starts afresh with three users in its
+# directory (user0000..user0002, password = user name). Two sipp UAS
+# processes, each on a loopback port of its own, register as user0001 and
+# user0002 from that port (sipp/proxy_uas.xml; the port is also their
+# Contact: Kamailio sends to the Contact, confab to where the REGISTER
+# came from) and answer what the proxy forwards to them in an out-of-call
+# scenario: MESSAGE with 200 (sipp/proxy_message_uas.xml), INVITE with
+# 180, 200 and SDP, then ACK and BYE (sipp/proxy_invite_uas.xml). Then a
+# sipp UAC, user0000, sends the load through the proxy at a fixed rate,
+# and the server's CPU time (utime+stime from /proc/PID/stat, the process
+# and all its children, every thread) is read just before and just after:
+#
+#   MESSAGE: each transaction is one MESSAGE to user0001 and its 200
+#     (sipp/proxy_message_uac.xml); digest on: MESSAGE, 407, MESSAGE with
+#     Proxy-Authorization, 200.
+#   call: each transaction is one whole call to user0002
+#     (sipp/proxy_invite_uac.xml): INVITE, 100, 180, 200, ACK, BYE, 200,
+#     the ACK and BYE loose-routed through the proxy, which record-routes;
+#     digest on: INVITE, 407, ACK, then the INVITE with credentials. One
+#     call = INVITE + ACK + BYE (+ the challenged INVITE and its ACK).
+#
+# CPU per transaction = difference / transactions sipp completed. Each
+# (server, digest, load) measurement has a fresh server; candidate and
+# peer runs alternate; the table gives medians, every run and the ratio.
+#
+#   Kamailio: benches/peers/kamailio/proxy.cfg (tm, sl, rr, registrar and
+#     usrloc in memory, auth against an htable loaded from db_text), 2
+#     children (-n 2).
+#   confab: $CONFAB (default target/release/confab) serve --directory CSV;
+#     digest off with --no-auth, only if confab serve offers it. When the
+#     binary is missing or does not serve, the table says so and Kamailio
+#     is still measured.
+#
+# Output: a markdown table on stdout and, with --out, in FILE.
+# Defaults: 3 runs; 5000 MESSAGEs at 500/s; 2000 calls at 200/s. --quick:
+# 1 run of 2000 MESSAGEs and 1000 calls. Every sipp run is cut off after
+# 60 s, every server start after 10 s.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# lib.sh starts Kamailio with this configuration.
+export KAMAILIO_CFG=$here/kamailio/proxy.cfg
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+
+CONFAB=${CONFAB:-$root/target/release/confab}
+SIPP=${SIPP:-sipp}
+ADDR=127.0.0.1
+PORT=${BENCH_PORT:-5080}
+# The UAC and the two UAS listen from here up.
+SIPP_PORT=${BENCH_SIPP_PORT:-5190}
+DOMAIN=confab.local
+CHILDREN=2
+# Who is who in the directory.
+CALLER=user0000
+MESSAGE_CALLEE=user0001
+CALL_CALLEE=user0002
+
+runs=3 messages=5000 message_rate=500 calls=2000 call_rate=200 out=
+while (($#)); do
+	case "$1" in
+	--quick) runs=1 messages=2000 calls=1000; shift ;;
+	--out) out=${2:?}; shift 2 ;;
+	--runs) runs=${2:?}; shift 2 ;;
+	--messages) messages=${2:?}; shift 2 ;;
+	--message-rate) message_rate=${2:?}; shift 2 ;;
+	--calls) calls=${2:?}; shift 2 ;;
+	--call-rate) call_rate=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+for n in "$runs" "$messages" "$message_rate" "$calls" "$call_rate"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
+done
+require_loopback "$ADDR"
+
+uac_port=$SIPP_PORT
+message_uas_port=$((SIPP_PORT + 1))
+call_uas_port=$((SIPP_PORT + 2))
+# sipp opens media ports too, unused here: one range per instance.
+media_port() { echo $((($1 * 10) % 50000 + 10000)); }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/confab-bench-proxy.XXXXXX")
+CONFAB_PID=
+UAS_PIDS=()
+RESULT=
+WHY=
+stop_uas() {
+	local pid
+	for pid in "${UAS_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	UAS_PIDS=()
+}
+cleanup() {
+	stop_uas
+	kamailio_stop
+	stop_pid "$CONFAB_PID"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+users_csv "$work/users.csv" 3
+# One injection file per role, each naming its one user.
+for user in "$CALLER" "$MESSAGE_CALLEE" "$CALL_CALLEE"; do
+	printf 'SEQUENTIAL\n%s;%s;%s\n' "$user" "$user" "$DOMAIN" >"$work/$user.inf"
+done
+tick=$(getconf CLK_TCK)
+
+# confab_start AUTH: sets CONFAB_PID, or sets WHY and fails.
+confab_start() {
+	local auth=$1 dir
+	local -a args
+	if [[ ! -x $CONFAB ]]; then
+		WHY="binary $CONFAB not found"
+		return 1
+	fi
+	if [[ $auth == off ]] && ! "$CONFAB" serve --help 2>/dev/null | grep -q -- '--no-auth'; then
+		WHY="confab serve has no --no-auth"
+		return 1
+	fi
+	dir=$(mktemp -d "$work/confab.XXXXXX")
+	args=(serve --listen "$ADDR:$PORT" --domain "$DOMAIN" --data "$dir/data"
+		--directory "$work/users.csv")
+	[[ $auth == on ]] || args+=(--no-auth)
+	"$CONFAB" "${args[@]}" >"$dir/serve.log" 2>&1 &
+	CONFAB_PID=$!
+	if ! wait_for_sip "$ADDR" "$PORT" 10; then
+		stop_pid "$CONFAB_PID"
+		CONFAB_PID=
+		WHY="confab serve did not answer OPTIONS within 10 s: $(tail -n 1 "$dir/serve.log" | cut -c1-100)"
+		return 1
+	fi
+}
+
+# uas_start USER PORT OOC_SCENARIO: a sipp UAS on PORT, registered as
+# USER, answering with OOC_SCENARIO until stopped; true once registered
+# (within 10 s).
+uas_start() {
+	local user=$1 port=$2 ooc=$3 log i
+	log=$work/uas-$port.log
+	rm -f "$log"
+	(cd "$work" && exec timeout 300 "$SIPP" -sf "$here/sipp/proxy_uas.xml" \
+		-oocsf "$here/sipp/$ooc" -inf "$work/$user.inf" -auth_uri "$DOMAIN" \
+		-i "$ADDR" -p "$port" -mp "$(media_port "$port")" -m 1 -nostdin \
+		-trace_logs -log_file "$log" "$ADDR:$PORT" >/dev/null 2>&1) &
+	UAS_PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^registered' "$log" 2>/dev/null && return 0
+		kill -0 "${UAS_PIDS[-1]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# measure SERVER AUTH LOAD: one run; sets RESULT to
+# "OK MICROSECONDS SUCCESSFUL FAILED" or "SKIP reason".
+measure() {
+	local server=$1 auth=$2 load=$3 pid scenario callee rate count stat t0 t1 ok failed
+	local -a uas
+	if [[ $server == kamailio ]]; then
+		if [[ $auth == on ]]; then
+			kamailio_directory "$work/users.csv" "$work/kamailio/db"
+		fi
+		if ! kamailio_start "$work/kamailio" "$ADDR" "$PORT" "$auth" "$CHILDREN" >/dev/null 2>"$work/kamailio.err"; then
+			RESULT="SKIP kamailio did not start: $(tail -n 1 "$work/kamailio.err" | cut -c1-100)"
+			return
+		fi
+		pid=$KAMAILIO_PID
+	else
+		if ! confab_start "$auth"; then
+			RESULT="SKIP $WHY"
+			return
+		fi
+		pid=$CONFAB_PID
+	fi
+	stop_server() {
+		stop_uas
+		if [[ $server == kamailio ]]; then kamailio_stop; else stop_pid "$CONFAB_PID"; CONFAB_PID=; fi
+	}
+
+	if [[ $load == message ]]; then
+		scenario=proxy_message_uac.xml callee=$MESSAGE_CALLEE rate=$message_rate count=$messages
+		uas=(proxy_message_uas.xml "$message_uas_port")
+	else
+		scenario=proxy_invite_uac.xml callee=$CALL_CALLEE rate=$call_rate count=$calls
+		uas=(proxy_invite_uas.xml "$call_uas_port")
+	fi
+	if ! uas_start "$callee" "${uas[1]}" "${uas[0]}"; then
+		stop_server
+		RESULT="SKIP the sipp UAS could not register as $callee"
+		return
+	fi
+
+	stat=$work/stat.csv
+	rm -f "$stat"
+	t0=$(cpu_ticks "$pid")
+	(cd "$work" && timeout 70 "$SIPP" -sf "$here/sipp/$scenario" -inf "$work/$CALLER.inf" \
+		-key callee "$callee" -auth_uri "$callee@$DOMAIN" \
+		-r "$rate" -m "$count" -l $((rate * 2)) \
+		-i "$ADDR" -p "$uac_port" -mp "$(media_port "$uac_port")" \
+		-timeout 60s -nostdin -trace_stat -stf "$stat" -fd 60 \
+		"$ADDR:$PORT" >"$work/sipp.out" 2>&1) || true
+	t1=$(cpu_ticks "$pid")
+	stop_server
+
+	read -r ok failed < <(stat_counts "$stat")
+	if ((ok == 0)); then
+		RESULT="SKIP no successful $load transaction ($failed failed)"
+		return
+	fi
+	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
+}
+
+# stat_counts FILE: "SUCCESSFUL FAILED" from the last line of a sipp
+# -trace_stat file (columns found by name).
+stat_counts() {
+	[[ -s $1 ]] || { echo "0 0"; return; }
+	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		{ ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
+		END { print ok + 0, failed + 0 }' "$1"
+}
+
+median() {
+	tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
+		      else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A values failures skipped
+record() { # record KEY RESULT-LINE
+	local key=$1 status us ok failed
+	read -r status us ok failed <<<"$2"
+	if [[ $status == OK ]]; then
+		values[$key]+="$us "
+		failures[$key]=$((${failures[$key]:-0} + failed))
+	else
+		skipped[$key]=${2#SKIP }
+	fi
+}
+
+echo "proxy benchmark: $runs run(s); $messages MESSAGEs at $message_rate/s, $calls calls at $call_rate/s; $ADDR:$PORT" >&2
+for auth in on off; do
+	for load in message call; do
+		for ((i = 1; i <= runs; i++)); do
+			for server in kamailio confab; do
+				key=$server.$auth.$load
+				[[ -n ${skipped[$key]:-} ]] && continue
+				measure "$server" "$auth" "$load"
+				echo "  run $i $server digest $auth $load: $RESULT" >&2
+				record "$key" "$RESULT"
+			done
+		done
+	done
+done
+
+kamailio_version=$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p' | head -n 1)
+confab_version=$("$CONFAB" --version 2>/dev/null | head -n 1 || true)
+label() {
+	if [[ $1 == kamailio ]]; then
+		echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)"
+	else
+		echo "${confab_version:-confab}"
+	fi
+}
+load_label() {
+	if [[ $1 == message ]]; then echo "MESSAGE"; else echo "call (INVITE + ACK + BYE)"; fi
+}
+
+# The goal of issue 8: confab at most half of Kamailio's CPU.
+GOAL=0.5
+table() {
+	local auth load server key med
+	echo "| server | digest | transaction | CPU µs per transaction (median) | every run (µs) | failed transactions |"
+	echo "|---|---|---|---:|---|---:|"
+	for auth in on off; do
+		for load in message call; do
+			for server in kamailio confab; do
+				key=$server.$auth.$load
+				if [[ -n ${values[$key]:-} ]]; then
+					med=$(median <<<"${values[$key]}")
+					echo "| $(label "$server") | $auth | $(load_label "$load") | $med | $(echo "${values[$key]}" | sed 's/ $//; s/ /, /g') | ${failures[$key]:-0} |"
+				else
+					echo "| $(label "$server") | $auth | $(load_label "$load") | not measured | ${skipped[$key]:-} | |"
+				fi
+			done
+		done
+	done
+	echo
+	for auth in on off; do
+		for load in message call; do
+			if [[ -n ${values[confab.$auth.$load]:-} && -n ${values[kamailio.$auth.$load]:-} ]]; then
+				awk -v c="$(median <<<"${values[confab.$auth.$load]}")" \
+					-v k="$(median <<<"${values[kamailio.$auth.$load]}")" -v a="$auth" \
+					-v l="$(load_label "$load")" -v g="$GOAL" \
+					'BEGIN { r = c / k; printf "confab / Kamailio, %s, digest %s: %.2f (goal: at most %.2f; %s)\n", l, a, r, g, (r <= g ? "met" : "NOT met") }'
+			elif [[ -z ${values[confab.$auth.$load]:-} ]]; then
+				echo "confab, $(load_label "$load"), digest $auth: not measured (${skipped[confab.$auth.$load]:-no run})"
+			else
+				echo "Kamailio, $(load_label "$load"), digest $auth: not measured (${skipped[kamailio.$auth.$load]:-no run})"
+			fi
+		done
+	done
+	echo
+	echo "$runs run(s) per row, alternating servers; each run: a fresh server with two sipp UAS registered as users (their Contacts on their own ports), then a sipp UAC sending $messages MESSAGEs at $message_rate/s or $calls calls at $call_rate/s through it on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the load, divided by the transactions sipp completed. A call counts as one transaction: INVITE, 100, 180, 200, ACK and BYE, 200, record-routed. Digest on: the first request of each MESSAGE or call is challenged (407, MD5, qop=auth) and sent again with credentials; in-dialog ACK and BYE are not challenged by either server."
+}
+
+table | tee "${out:-/dev/null}"

@@ -1,0 +1,146 @@
+//! The top via-parm of a message, read in place: what transaction matching
+//! needs (branch and sent-by, RFC 3261 §17.1.3, §17.2.3) and the §18.2.1 /
+//! RFC 3581 stamping of a received request, without building rsip's typed
+//! Via (a parse, a URI and a list of owned parameters per message).
+//!
+//! RFC 3261 §20.42: via-parm = sent-protocol LWS sent-by *( SEMI
+//! via-params ), sent-protocol = name SLASH version SLASH transport,
+//! sent-by = host [ COLON port ]. Parameter names compare without regard
+//! to case; values are kept as written.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// One via-parm, borrowed from its header value.
+pub(super) struct ViaParm<'a> {
+    /// `SIP/2.0/UDP`, as written.
+    protocol: &'a str,
+    /// The sent-by, as written.
+    sent_by: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    /// Everything after the sent-by's `;`, as written (may be empty).
+    params: &'a str,
+}
+
+impl<'a> ViaParm<'a> {
+    /// The first via-parm of a Via header value; `None` if it is not one.
+    pub(super) fn first(value: &'a str) -> Option<ViaParm<'a>> {
+        let first = match value.split_once(',') {
+            Some((first, _)) => first,
+            None => value,
+        };
+        ViaParm::parse(first.trim())
+    }
+
+    fn parse(text: &'a str) -> Option<ViaParm<'a>> {
+        let (protocol, rest) = text.split_once([' ', '\t'])?;
+        let mut parts = protocol.split('/');
+        let well_formed = parts.by_ref().take(3).all(|part| is_token(part.trim()));
+        if !well_formed || parts.next().is_some() || protocol.matches('/').count() != 2 {
+            return None;
+        }
+        let rest = rest.trim_start();
+        let (sent_by, params) = match rest.split_once(';') {
+            Some((sent_by, params)) => (sent_by.trim(), params.trim()),
+            None => (rest.trim(), ""),
+        };
+        let (host, port) = match sent_by.rsplit_once(':') {
+            Some((host, port)) => (host.trim(), Some(port.trim().parse::<u16>().ok()?)),
+            None => (sent_by, None),
+        };
+        if host.is_empty() || !host.bytes().all(is_host_char) {
+            return None;
+        }
+        Some(ViaParm {
+            protocol,
+            sent_by,
+            host,
+            port,
+            params,
+        })
+    }
+
+    /// The parameters in order: name and value (`None` when bare).
+    fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
+        self.params
+            .split(';')
+            .map(str::trim)
+            .filter(|param| !param.is_empty())
+            .map(|param| match param.split_once('=') {
+                Some((name, value)) => (name.trim(), Some(value.trim())),
+                None => (param, None),
+            })
+    }
+
+    pub(super) fn branch(&self) -> Option<&'a str> {
+        self.params()
+            .find(|(name, _)| name.eq_ignore_ascii_case("branch"))
+            .and_then(|(_, value)| value)
+    }
+
+    /// The sent-by as server transaction keys hold it: host (compared
+    /// without regard to case, RFC 3261 §19.1.4) and port if given.
+    pub(super) fn sent_by_key(&self) -> String {
+        let mut key = self.host.to_ascii_lowercase();
+        if let Some(port) = self.port {
+            key.push(':');
+            key.push_str(&port.to_string());
+        }
+        key
+    }
+
+    /// RFC 3261 §18.2.1 and RFC 3581 §4: this via-parm as the server
+    /// transport notes where the request came from: `received` when the
+    /// sent-by host is not the source address, and a value for an empty
+    /// `rport` (which then also requires `received`). `None` when nothing
+    /// changes.
+    pub(super) fn stamped(&self, source: SocketAddr) -> Option<String> {
+        let ip = source.ip();
+        let mut wants_received = self.host.parse::<IpAddr>().ok() != Some(ip);
+        let mut params = Vec::new();
+        let mut changed = false;
+        for (name, value) in self.params() {
+            if name.eq_ignore_ascii_case("received") {
+                continue;
+            }
+            if name.eq_ignore_ascii_case("rport") && value.is_none() {
+                params.push(format!("{name}={}", source.port()));
+                wants_received = true;
+                changed = true;
+                continue;
+            }
+            params.push(match value {
+                Some(value) => format!("{name}={value}"),
+                None => name.to_owned(),
+            });
+        }
+        if !(changed || wants_received) {
+            return None;
+        }
+        let mut stamped = format!("{} {}", self.protocol, self.sent_by);
+        for param in params {
+            stamped.push(';');
+            stamped.push_str(&param);
+        }
+        stamped.push_str(";received=");
+        stamped.push_str(&ip.to_string());
+        Some(stamped)
+    }
+}
+
+/// RFC 3261 §25.1 token characters.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+}
+
+/// Characters of a hostname or IPv4 address (IPv6 references are refused
+/// by the message layer before a Via gets here).
+fn is_host_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'
+}
+
+#[cfg(test)]
+mod tests;
