@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
-const ROOM: u64 = 4242;
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// One request or event wait, at most.
 const WAIT: Duration = Duration::from_secs(20);
@@ -33,6 +32,9 @@ pub struct JanusBridge {
     session: u64,
     handles: HashMap<u64, u64>,
     transaction: u64,
+    /// A room of its own for each run, so that a Janus that served an
+    /// earlier run is no obstacle.
+    room: u64,
     room_made: bool,
 }
 
@@ -50,6 +52,7 @@ impl JanusBridge {
             session: 0,
             handles: HashMap::new(),
             transaction: 0,
+            room: rand::random::<u32>().into(),
             room_made: false,
         };
         let created = bridge.post(&bridge.base.clone(), json!({"janus": "create"}))?;
@@ -77,7 +80,7 @@ impl JanusBridge {
                 &handle_path,
                 json!({"janus": "message", "body": {
                     "request": "create",
-                    "room": ROOM,
+                    "room": self.room,
                     "sampling_rate": 48000,
                     "allow_rtp_participants": true,
                     "audiolevel_ext": false,
@@ -95,7 +98,7 @@ impl JanusBridge {
             &transaction,
             json!({"janus": "message", "body": {
                 "request": "join",
-                "room": ROOM,
+                "room": self.room,
                 "display": format!("p{id}"),
                 "codec": "opus",
                 "quality": 5,

@@ -376,6 +376,10 @@ fn capacity(args: &CapacityArgs) -> Result<Value> {
     }))
 }
 
+/// Onsets later than this after an impulse are not its (impulses come
+/// every second).
+const MAX_DELAY_US: i64 = 950_000;
+
 fn delay(args: &DelayArgs) -> Result<Value> {
     if args.participants < 2 {
         bail!("the delay needs at least 2 participants: a clicker and a listener");
@@ -405,7 +409,7 @@ fn delay(args: &DelayArgs) -> Result<Value> {
         .copied()
         .filter(|&onset| onset >= first)
         .collect();
-    let delays = measure::match_onsets(&impulses, &onsets, 450_000);
+    let delays = measure::match_onsets(&impulses, &onsets, MAX_DELAY_US);
     let millis: Vec<f64> = delays.iter().map(|&us| us as f64 / 1000.0).collect();
     let quantile = |q| measure::quantile(&millis, q).map(round);
     Ok(json!({

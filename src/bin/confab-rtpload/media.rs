@@ -46,7 +46,7 @@ pub enum Role {
     Talker(usize),
     /// A quiet room's noise floor.
     Quiet,
-    /// Silence and an impulse every half second, sent with jitter.
+    /// Silence and an impulse every second, sent with jitter.
     Clicker,
     /// A noise floor; decodes its mix and finds the impulses in it.
     Listener,

@@ -19,8 +19,9 @@ const VOICE_FRAMES: usize = 250;
 const NOISE_FRAMES: usize = 50;
 /// Distinct noise-floor streams shared out among the quiet participants.
 pub const NOISE_STREAMS: usize = 4;
-/// An impulse every half second.
-pub const IMPULSE_PERIOD: usize = 25;
+/// An impulse every second: longer than any delay a bridge should have,
+/// so that an onset heard belongs to the latest impulse sent.
+pub const IMPULSE_PERIOD: usize = 50;
 /// The burst lasts three frames (60 ms).
 const IMPULSE_FRAMES: usize = 3;
 /// Onset threshold in decoded audio: -20 dBFS, far above any noise floor

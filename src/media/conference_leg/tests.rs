@@ -586,4 +586,5 @@ fn rtcp_reports_each_leg_and_reads_its_answers() {
 }
 
 mod dial_in;
+mod phase;
 mod quality;
