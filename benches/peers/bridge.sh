@@ -261,6 +261,8 @@ measure() {
 		return
 	fi
 	limit=$([[ $mode == capacity ]] && echo 420 || echo 90)
+	# The bridge's pid is known only now.
+	set -- "${@/#BRIDGE/$BRIDGE_PID}"
 	if ! timeout "$limit" "${generator_prefix[@]}" "$RTPLOAD" "$mode" "${BRIDGE_ARGS[@]}" "$@" \
 		>"$file" 2>"$file.log"; then
 		python3 -c 'import json,sys; print(json.dumps({"skip": sys.argv[1]}))' \
@@ -283,7 +285,8 @@ for ((i = 1; i <= runs; i++)); do
 	for bridge in janus confab; do
 		if [[ $bridge == confab ]]; then start=250 max=$MAX_PARTICIPANTS; else start=16 max=1024; fi
 		measure "$bridge" capacity "$work/capacity.$bridge.$i.json" --start "$start" --max "$max" \
-			--settle "$settle" --window "$window" --resolution "$resolution" --tolerance "$tolerance"
+			--settle "$settle" --window "$window" --resolution "$resolution" --tolerance "$tolerance" \
+			--cpu-of BRIDGE
 		echo "  run $i $bridge capacity: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("skip") or d["capacity"])' "$work/capacity.$bridge.$i.json")" >&2
 	done
 	for jitter in 0 20; do
@@ -321,15 +324,23 @@ def median(values):
 def fmt(value, digits=1):
     return "-" if value is None else f"{value:,.{digits}f}"
 
-print("| bridge | participants on one core, no late frames (median) | every run | first count that failed, each run | why each ramp stopped |")
-print("|---|---:|---|---|---|")
+def cpu_at_capacity(result):
+    """The bridge's CPU in the passing window at the capacity found."""
+    steps = [s for s in result["steps"] if s["pass"] and s["participants"] == result["capacity"]]
+    if not steps or "bridge_cpu_share" not in steps[-1]:
+        return None
+    step = steps[-1]
+    return step["bridge_cpu_share"], step["bridge_cpu_us_per_participant_frame"]
+
+print("| bridge | participants on one core, no late frames (median) | every run | first count that failed, each run | bridge CPU at that count, each run: share of the core (µs per participant per 20 ms frame) | why each ramp stopped |")
+print("|---|---:|---|---|---|---|")
 capacity = {}
 for bridge in ("janus", "confab"):
     results = [load(f"capacity.{bridge}.{i}.json") for i in range(1, runs + 1)]
     good = [r for r in results if "skip" not in r]
     skips = sorted({r["skip"] for r in results if "skip" in r})
     if not good:
-        print(f"| {label[bridge]} | not measured | {'; '.join(skips)} | | |")
+        print(f"| {label[bridge]} | not measured | {'; '.join(skips)} | | | |")
         continue
     values = [r["capacity"] for r in good]
     capacity[bridge] = (median(values), good)
@@ -339,7 +350,11 @@ for bridge in ("janus", "confab"):
         shown = f"≥ {shown}"
     failing = ", ".join("none" if r["first_failing"] is None else str(r["first_failing"]) for r in good)
     why = "; ".join(sorted({r["limit"] + (" (generator behind its schedule)" if r["generator_limited"] else "") for r in good}))
-    print(f"| {label[bridge]} | {shown} | {', '.join(map(str, values))} | {failing} | {why} |")
+    cpus = []
+    for r in good:
+        cpu = cpu_at_capacity(r)
+        cpus.append("-" if cpu is None else f"{cpu[0]:.0%} ({cpu[1]:.1f})")
+    print(f"| {label[bridge]} | {shown} | {', '.join(map(str, values))} | {failing} | {', '.join(cpus)} | {why} |")
 print()
 if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     c, j = capacity["confab"][0], capacity["janus"][0]
@@ -395,7 +410,7 @@ print(f"{runs} run(s), each bridge and measure alternating Janus then confab; ea
       f"{settle} s, then a {window} s window; a window passes with at most {float(tolerance):.1%} of frames "
       f"late (more than 20 ms behind the schedule of the stream's RTP timestamps from its earliest "
       f"packet, or never arrived). confab's ramp ends at {max_participants:,}, the most users a roster "
-      f"holds. confab joins by SIP (a C3P-created conference, a media INVITE with digest per "
+      f"holds. Bridge CPU: utime+stime of the bridge's processes and threads over the window. confab joins by SIP (a C3P-created conference, a media INVITE with digest per "
       f"participant), Janus by its HTTP API (one handle per participant, `join` with `rtp`, "
       f"`quality` 5, 32 kb/s, FEC, 5% expected loss, the room at 48 kHz, the plugin's default jitter "
       f"buffer). Transit delay: 20 participants, one sending a 1 kHz burst every second after "

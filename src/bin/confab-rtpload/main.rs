@@ -20,6 +20,7 @@
 //!
 //! The result is one JSON object on stdout; progress goes to stderr.
 
+mod cpu;
 mod janus;
 mod measure;
 mod media;
@@ -100,6 +101,10 @@ struct CapacityArgs {
     /// Bisection stops when the bounds are this share of the lower apart.
     #[arg(long, default_value_t = 0.1)]
     resolution: f64,
+    /// The bridge's process: its CPU time (and its descendants', every
+    /// thread) over each window is reported.
+    #[arg(long)]
+    cpu_of: Option<u32>,
 }
 
 #[derive(Args)]
@@ -308,7 +313,9 @@ fn capacity(args: &CapacityArgs) -> Result<Value> {
     let mut measure = |conference: &mut Conference, count: usize| -> Result<bool> {
         conference.resize(&setup, count)?;
         std::thread::sleep(Duration::from_secs_f64(args.settle));
+        let before = args.cpu_of.and_then(cpu::seconds);
         let report = conference.media.window(args.window)?;
+        let after = args.cpu_of.and_then(cpu::seconds);
         let pass = report.participants == count && share(&report) <= args.tolerance;
         if report.slip_p99_ms > GENERATOR_SLIP_MS {
             generator_limited = true;
@@ -322,7 +329,16 @@ fn capacity(args: &CapacityArgs) -> Result<Value> {
             report.slip_p99_ms,
             if pass { "pass" } else { "FAIL" },
         );
-        steps.push(window_json(count, &report, pass));
+        let mut step = window_json(count, &report, pass);
+        if let (Some(before), Some(after)) = (before, after) {
+            let share = (after - before) / report.seconds.max(1e-9);
+            step["bridge_cpu_share"] = json!(round(share * 1000.0) / 1000.0);
+            // µs of the bridge's CPU per participant per 20 ms frame.
+            let frames = report.seconds * 50.0 * count as f64;
+            step["bridge_cpu_us_per_participant_frame"] =
+                json!(round((after - before) * 1e6 / frames.max(1.0)));
+        }
+        steps.push(step);
         Ok(pass)
     };
     let mut lower = 0;
