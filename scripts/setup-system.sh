@@ -25,6 +25,12 @@
 #                                      ways, Opus audio from and to WAV
 #                                      files; its dependencies come with it)
 #                                      and the idle peer of idle.sh
+#   janus                              Janus AudioBridge, the reference
+#                                      conference bridge for
+#                                      benches/peers/bridge.sh (plain-RTP
+#                                      participants; the script writes its
+#                                      own configuration and starts it on
+#                                      loopback)
 #   tmux                               side-by-side demo sessions, the TUI
 #                                      tests, and idle.sh's terminals
 #   sox espeak-ng                      test audio and demo voices
@@ -41,7 +47,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config cmake libasound2-dev
-	sip-tester kamailio baresip linphone-cli
+	sip-tester kamailio baresip linphone-cli janus
 	tmux sox espeak-ng
 	pulseaudio pulseaudio-utils libasound2-plugins
 	python3 procps shellcheck
@@ -66,8 +72,9 @@ else
 	exit 1
 fi
 
-had_kamailio=no
+had_kamailio=no had_janus=no
 installed kamailio && had_kamailio=yes
+installed janus && had_janus=yes
 
 log=$(mktemp "${TMPDIR:-/tmp}/setup-system.XXXXXX")
 trap 'rm -f "$log"' EXIT
@@ -86,4 +93,12 @@ if [[ $had_kamailio == no ]] && [[ -d /run/systemd/system ]] &&
 	systemctl is-enabled --quiet kamailio.service 2>/dev/null; then
 	"${as_root[@]}" systemctl disable --now --quiet kamailio.service
 	echo "setup-system: stopped and disabled the kamailio system service (it held port 5060)"
+fi
+
+# The same for Janus (its HTTP transport on 8088, which the benchmark
+# does not use: it runs its own on loopback).
+if [[ $had_janus == no ]] && [[ -d /run/systemd/system ]] &&
+	systemctl is-enabled --quiet janus.service 2>/dev/null; then
+	"${as_root[@]}" systemctl disable --now --quiet janus.service
+	echo "setup-system: stopped and disabled the janus system service"
 fi

@@ -20,7 +20,7 @@ use crate::client::{Client, ClientConfig, Command, Event};
 use crate::demo::{DemoBuddy, PERSONAS, Persona};
 use crate::media::source::{HeardOnly, NullSink, WavEnd, WavSink, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
-use crate::net::{SipDriver, SipSockets, run_mcu};
+use crate::net::{SipDriver, SipSockets, spawn_mcu};
 use crate::proto::location_profile::LocationProfiles;
 use crate::proto::{Peer, Time};
 use crate::server::gateway::PstnRoute;
@@ -210,7 +210,9 @@ impl Service {
         // requests go to it, its answers come back as commands.
         let (io_requests, io_requests_rx) = mpsc::unbounded_channel();
         let (mcu_results_tx, mut mcu_results) = mpsc::unbounded_channel();
-        let mcu = tokio::spawn(run_mcu(local.ip(), io_requests_rx, mcu_results_tx));
+        // On a thread of its own: the mix keeps time whatever the SIP core
+        // is busy with. It ends when the driver, and so its requests, go.
+        spawn_mcu(local.ip(), io_requests_rx, mcu_results_tx)?;
         let mut driver =
             SipDriver::new(server, self.sockets, Instant::now()).with_io_requests(io_requests);
         if let Some(trace) = &self.options.trace {
@@ -240,7 +242,6 @@ impl Service {
             }
         }
         buddies.stop_all().await;
-        mcu.abort();
         Ok(())
     }
 }

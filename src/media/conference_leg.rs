@@ -53,8 +53,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::codec::Codec;
-use super::jitter::{JitterBuffer, JitterStats, MediaPacket, Playout};
-use super::session::{codec_of, jitter_config};
+use super::jitter::{JitterBuffer, JitterConfig, JitterStats, MediaPacket, Playout};
+use super::session::codec_of;
 use crate::proto::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::proto::rtp::{
     self, AudioLevel, ExtensionElement, HeaderExtension, NtpTime, ONE_BYTE_PROFILE, ReceiverReport,
@@ -139,7 +139,7 @@ impl ConferenceLeg {
             conference: conference.to_owned(),
             audio: None,
             codec,
-            jitter: JitterBuffer::new(jitter_config(codec)),
+            jitter: JitterBuffer::new(leg_jitter_config(codec)),
             receiver: ReceiverStats::new(),
             dtmf: None,
             blocked: false,
@@ -205,6 +205,12 @@ impl ConferenceLeg {
         self.blocked
     }
 
+    /// The jitter buffer's counters and delays alone (cheap: no loss
+    /// figures worked out).
+    pub fn jitter_stats(&self) -> JitterStats {
+        self.jitter.stats()
+    }
+
     pub fn stats(&self) -> LegStats {
         let loss_received = self.receiver.sequence().map_or(0.0, |sequence| {
             match sequence.expected() {
@@ -236,7 +242,7 @@ impl ConferenceLeg {
         let codec = codec_of(audio.codec.codec);
         let changed = codec != self.codec;
         if changed {
-            self.jitter = JitterBuffer::new(jitter_config(codec));
+            self.jitter = JitterBuffer::new(leg_jitter_config(codec));
             self.codec = codec;
         }
         if !self.is_listening() && audio.direction.sends() {
@@ -508,6 +514,23 @@ pub fn quality_of(codec: Codec, stats: &LegStats) -> LegQuality {
         jitter_ms: millis(stats.jitter_received),
         round_trip_ms: stats.round_trip.map(millis),
         buffer_ms: millis(stats.jitter.current_delay),
+    }
+}
+
+/// A leg's jitter buffer holds only what the network's jitter needs: the
+/// bridge's delay adds to every listener's own buffer, so it keeps no
+/// floor of its own (a call's 40 ms, held for Opus FEC, is not repeated
+/// here: a lost frame is recovered from FEC when jitter has the next
+/// packet waiting, and concealed otherwise). The target still grows with
+/// the jitter measured.
+pub fn leg_jitter_config(codec: Codec) -> JitterConfig {
+    JitterConfig {
+        min_delay: Duration::ZERO,
+        // From the first packet on: the buffer grows at once if jitter
+        // needs it, while a frame held from the start would stay (it is
+        // dropped only once it is a quarter frame over).
+        initial_delay: Duration::ZERO,
+        ..JitterConfig::for_codec(codec)
     }
 }
 

@@ -1,56 +1,131 @@
-//! The A/V MCU's media task: an RTP/RTCP port pair per conference leg, the
-//! 20 ms tick, and the sans-IO [`ConferenceMedia`] that mixes. The server
-//! core asks for legs through [`IoRequest`]s and is answered with
-//! [`IoResult`]s; the task makes no decision of its own beyond symmetric
-//! RTP (a leg's packets count only from its negotiated peer's address,
-//! RFC 4961). The keys a leg's caller presses (RFC 4733) go back as
-//! [`IoResult::McuDtmf`] as soon as the packet that begins each is read;
-//! moving a leg to another conference keeps its port pair. Every
-//! [`QUALITY_INTERVAL`] each started leg's figures go back as
-//! [`IoResult::McuLegQuality`], for the roster.
+//! The A/V MCU's media task: one RTP/RTCP port pair shared by every
+//! conference leg, the 20 ms tick, and the sans-IO [`ConferenceMedia`]
+//! that mixes. The server core asks for legs through [`IoRequest`]s and is
+//! answered with [`IoResult`]s; the task makes no decision of its own
+//! beyond symmetric RTP (RFC 4961): a datagram belongs to the started leg
+//! whose negotiated peer address it comes from, or, from a peer that sends
+//! from another port than it said, to the one started leg at its IP
+//! address if there is only one; anything else is dropped. The keys a
+//! leg's caller presses (RFC 4733) go back as [`IoResult::McuDtmf`] as soon
+//! as the packet that begins each is read; moving a leg to another
+//! conference keeps its stream. Every [`QUALITY_INTERVAL`] each started
+//! leg's figures go back as [`IoResult::McuLegQuality`], for the roster.
 //!
-//! One task serves every leg: its sockets are polled together, a ready one
-//! is read, then every socket is drained of what else is waiting, so one
-//! wake-up serves the burst of packets that arrives each 20 ms. Packets go
-//! out with `try_send_to`: a full socket buffer loses that frame rather
-//! than holding up the tick for everyone.
+//! One port pair for all legs, bound with the first leg, so that a wake-up
+//! costs the datagrams it reads and not a look at thousands of sockets:
+//! each readiness drains the socket in batches, the leg found by address
+//! in a table. Packets go out with `try_send_to`: a full socket buffer
+//! loses that frame rather than holding up the tick for everyone. The
+//! tick comes first whenever it is due.
+//!
+//! [`spawn_mcu`] runs the task on a thread of its own, so that the mix
+//! keeps its 20 ms however long the SIP core takes over a burst of
+//! requests.
 
-use std::future::Future;
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::ReadBuf;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::media::{MediaSockets, wall_clock};
 use crate::media::FRAME_MS;
-use crate::media::conference_leg::{ConferenceLeg, ConferenceMedia};
+use crate::media::conference_leg::ConferenceMedia;
 use crate::media::mixer::MixerConfig;
 use crate::proto::rtp::rtcp_interval;
 use crate::proto::{IoRequest, IoResult, Time};
 
 /// RTP and RTCP datagrams are far below this (one 20 ms Opus frame).
 const MAX_DATAGRAM: usize = 2048;
-/// Datagrams read from one socket per drain before moving on.
-const DRAIN_BATCH: usize = 4;
+/// Datagrams read per wake-up before the other branches get a turn.
+const DRAIN_BATCH: usize = 256;
+/// The shared sockets' kernel buffers: a 20 ms burst of a few thousand
+/// legs' packets (the kernel caps it at net.core.rmem_max/wmem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
 /// How often each leg's quality is reported: often enough for a person
 /// looking at the roster, seldom enough that the roster's NOTIFYs (sent
 /// only on a noticeable change) stay rare. RTCP reports come as often.
 pub const QUALITY_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The port pair of one leg.
-struct LegSockets {
-    leg: u64,
-    sockets: MediaSockets,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Port {
     Rtp,
     Rtcp,
+}
+
+/// Which leg a datagram belongs to, by the address it came from.
+#[derive(Default)]
+struct Routes {
+    rtp: HashMap<SocketAddr, u64>,
+    rtcp: HashMap<SocketAddr, u64>,
+    /// The started legs at each peer IP address.
+    ips: HashMap<IpAddr, Vec<u64>>,
+    /// Each started leg's peer RTP and RTCP addresses.
+    legs: HashMap<u64, (SocketAddr, SocketAddr)>,
+}
+
+impl Routes {
+    fn start(&mut self, leg: u64, rtp: SocketAddr, rtcp: SocketAddr) {
+        self.stop(leg);
+        self.rtp.insert(rtp, leg);
+        self.rtcp.insert(rtcp, leg);
+        self.ips.entry(rtp.ip()).or_default().push(leg);
+        self.legs.insert(leg, (rtp, rtcp));
+    }
+
+    fn stop(&mut self, leg: u64) {
+        let Some((rtp, rtcp)) = self.legs.remove(&leg) else {
+            return;
+        };
+        if self.rtp.get(&rtp) == Some(&leg) {
+            self.rtp.remove(&rtp);
+        }
+        if self.rtcp.get(&rtcp) == Some(&leg) {
+            self.rtcp.remove(&rtcp);
+        }
+        if let Some(legs) = self.ips.get_mut(&rtp.ip()) {
+            legs.retain(|&other| other != leg);
+            if legs.is_empty() {
+                self.ips.remove(&rtp.ip());
+            }
+        }
+    }
+
+    fn leg_of(&self, port: Port, from: SocketAddr) -> Option<u64> {
+        let exact = match port {
+            Port::Rtp => self.rtp.get(&from),
+            Port::Rtcp => self.rtcp.get(&from),
+        };
+        if let Some(&leg) = exact {
+            return Some(leg);
+        }
+        match self.ips.get(&from.ip())?.as_slice() {
+            [leg] => Some(*leg),
+            _ => None,
+        }
+    }
+}
+
+/// Runs [`run_mcu`] on a thread of its own with its own runtime; the
+/// thread ends when the request channel closes.
+pub fn spawn_mcu(
+    ip: IpAddr,
+    requests: mpsc::UnboundedReceiver<IoRequest>,
+    results: mpsc::UnboundedSender<IoResult>,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("mcu".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(run_mcu(ip, requests, results)),
+                Err(error) => tracing::error!(%error, "no runtime for the MCU's media"),
+            }
+        })
 }
 
 /// Runs the MCU's media on `ip` until the request channel closes (the
@@ -63,12 +138,16 @@ pub async fn run_mcu(
     let epoch = Instant::now();
     let now = || Time::from_epoch(epoch.elapsed());
     let mut media = ConferenceMedia::new(MixerConfig::default(), rand::random());
-    // Sorted by leg id, for lookups on every packet sent.
-    let mut legs: Vec<LegSockets> = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS.into()));
-    // As in the client's media task: a late tick is made up at once, so
-    // every leg's stream keeps its rate and its jitter buffer stays fed.
-    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut sockets: Option<MediaSockets> = None;
+    let mut routes = Routes::default();
+    let frame = Duration::from_millis(FRAME_MS.into());
+    // Every frame, a little sooner while the talkers' frames wait for it
+    // (`ConferenceMedia::tick_advance`). As in the client's media task, a
+    // late tick is made up at once, so that every leg's stream keeps its
+    // rate and its jitter buffer stays fed.
+    let mut next_tick = Instant::now() + frame;
+    let tick = tokio::time::sleep_until(next_tick);
+    tokio::pin!(tick);
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     // RFC 3550 §6.3: reports every few seconds, the first one sooner. One
     // timer, reset, rather than a new one per wake-up.
@@ -79,47 +158,39 @@ pub async fn run_mcu(
     let mut quality_timer =
         tokio::time::interval_at(Instant::now() + QUALITY_INTERVAL, QUALITY_INTERVAL);
     quality_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut turn = 0usize;
     loop {
         tokio::select! {
+            biased;
+            () = &mut tick => {
+                media.tick(now());
+                next_tick += frame.saturating_sub(media.tick_advance());
+                tick.as_mut().reset(next_tick);
+                if let Some(sockets) = &sockets {
+                    for (leg, to, datagram) in media.transmits() {
+                        if let Err(error) = sockets.rtp().try_send_to(datagram, to) {
+                            tracing::debug!(%error, leg, %to, "rtp send");
+                        }
+                    }
+                }
+            }
             request = requests.recv() => match request {
-                Some(request) => handle_request(ip, request, &mut media, &mut legs, &results).await,
+                Some(request) => {
+                    let mut mcu = Mcu { ip, media: &mut media, sockets: &mut sockets, routes: &mut routes };
+                    if let Some(result) = mcu.handle_request(request).await {
+                        // A core that went away is not the MCU's problem.
+                        let _ = results.send(result);
+                    }
+                }
                 None => break,
             },
-            (leg, port, received) = receive(&legs, &mut buffer, turn) => {
-                // The next wake-up polls from the next leg on: no leg can
-                // starve the others by always being ready.
-                turn = turn.wrapping_add(1);
-                match received {
-                    Ok((len, from)) => {
-                        let bytes = buffer.get(..len).unwrap_or_default();
-                        deliver(now(), &mut media, leg, port, from, bytes);
-                    }
-                    Err(error) => tracing::debug!(%error, leg, "mcu receive"),
-                }
-                drain(now(), &mut media, &legs, &mut buffer);
-                while let Some((leg, digit)) = media.poll_dtmf() {
-                    tracing::debug!(leg, %digit, "key pressed on a conference leg");
-                    // A core that went away is not the MCU's problem.
-                    let _ = results.send(IoResult::McuDtmf { leg, digit });
-                }
-            }
-            _ = tick.tick() => {
-                media.tick(now());
-                for (leg, to, datagram) in media.transmits() {
-                    let Some(sockets) = find(&legs, leg) else { continue };
-                    if let Err(error) = sockets.rtp().try_send_to(datagram, to) {
-                        tracing::debug!(%error, leg, %to, "rtp send");
-                    }
-                }
-            }
             () = &mut report_timer => {
                 let next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
                 report_timer.as_mut().reset(next_report);
-                for (leg, to, report) in media.rtcp_reports(now(), wall_clock()) {
-                    let Some(sockets) = find(&legs, leg) else { continue };
-                    if let Err(error) = sockets.rtcp().try_send_to(&report, to) {
-                        tracing::debug!(%error, leg, %to, "rtcp send");
+                if let Some(sockets) = &sockets {
+                    for (leg, to, report) in media.rtcp_reports(now(), wall_clock()) {
+                        if let Err(error) = sockets.rtcp().try_send_to(&report, to) {
+                            tracing::debug!(%error, leg, %to, "rtcp send");
+                        }
                     }
                 }
             }
@@ -129,183 +200,215 @@ pub async fn run_mcu(
                     let _ = results.send(IoResult::McuLegQuality { leg, quality });
                 }
             }
-        }
-    }
-}
-
-async fn handle_request(
-    ip: IpAddr,
-    request: IoRequest,
-    media: &mut ConferenceMedia,
-    legs: &mut Vec<LegSockets>,
-    results: &mpsc::UnboundedSender<IoResult>,
-) {
-    let result = match request {
-        IoRequest::McuOpenLeg { conference, leg } => {
-            Some(open_leg(ip, &conference, leg, media, legs).await)
-        }
-        IoRequest::McuStartLeg { leg, audio } => {
-            let remote = audio.remote;
-            match media.start_leg(leg, audio) {
-                Ok(()) => tracing::info!(leg, %remote, "conference leg started"),
-                Err(error) => tracing::warn!(%error, leg, "conference leg not started"),
-            }
-            None
-        }
-        IoRequest::McuCloseLeg { leg } => {
-            media.close_leg(leg);
-            if let Ok(slot) = legs.binary_search_by_key(&leg, |sockets| sockets.leg) {
-                // Dropping the sockets frees the ports.
-                legs.remove(slot);
-            }
-            tracing::info!(leg, "conference leg closed");
-            None
-        }
-        IoRequest::McuFilterLeg { leg, blocked } => {
-            if let Err(error) = media.filter_leg(leg, blocked) {
-                tracing::warn!(%error, leg, blocked, "conference leg filter");
-            }
-            None
-        }
-        IoRequest::McuMoveLeg { leg, conference } => {
-            match media.move_leg(leg, &conference) {
-                Ok(()) => tracing::info!(leg, %conference, "conference leg moved"),
-                Err(error) => tracing::warn!(%error, leg, %conference, "conference leg not moved"),
-            }
-            None
-        }
-        IoRequest::StartMedia { .. }
-        | IoRequest::StopMedia { .. }
-        | IoRequest::Mute { .. }
-        | IoRequest::Dtmf { .. } => {
-            tracing::warn!(?request, "the MCU runs conference legs, not a call's media");
-            None
-        }
-    };
-    if let Some(result) = result {
-        // A core that went away is not the MCU's problem.
-        let _ = results.send(result);
-    }
-}
-
-/// Binds the leg's port pair; a leg opened twice keeps its ports.
-async fn open_leg(
-    ip: IpAddr,
-    conference: &str,
-    leg: u64,
-    media: &mut ConferenceMedia,
-    legs: &mut Vec<LegSockets>,
-) -> IoResult {
-    let slot = match legs.binary_search_by_key(&leg, |sockets| sockets.leg) {
-        Ok(slot) => {
-            let port = legs.get(slot).map(|open| open.sockets.rtp_port());
-            return match port {
-                Some(Ok(port)) => IoResult::McuLegReady { leg, port },
-                Some(Err(error)) => IoResult::McuLegFailed {
-                    leg,
-                    reason: error.to_string(),
-                },
-                None => IoResult::McuLegFailed {
-                    leg,
-                    reason: "leg lost its sockets".into(),
-                },
-            };
-        }
-        Err(slot) => slot,
-    };
-    let bound = MediaSockets::bind(ip)
-        .await
-        .and_then(|sockets| Ok((sockets.rtp_port()?, sockets)));
-    let (port, sockets) = match bound {
-        Ok(bound) => bound,
-        Err(error) => {
-            tracing::warn!(%error, leg, "no ports for a conference leg");
-            return IoResult::McuLegFailed {
-                leg,
-                reason: error.to_string(),
-            };
-        }
-    };
-    if let Err(error) = media.open_leg(conference, leg) {
-        return IoResult::McuLegFailed {
-            leg,
-            reason: error.to_string(),
-        };
-    }
-    legs.insert(slot, LegSockets { leg, sockets });
-    tracing::info!(leg, conference, port, "conference leg open");
-    IoResult::McuLegReady { leg, port }
-}
-
-/// Waits until one of the legs' sockets has a datagram and reads it into
-/// `buffer`, polling from leg `turn` (modulo their number) on.
-fn receive<'a>(
-    legs: &'a [LegSockets],
-    buffer: &'a mut [u8],
-    turn: usize,
-) -> impl Future<Output = (u64, Port, io::Result<(usize, SocketAddr)>)> + 'a {
-    std::future::poll_fn(move |cx| {
-        let count = legs.len();
-        for step in 0..count {
-            let Some(open) = legs.get((turn + step) % count) else {
-                continue;
-            };
-            for (port, socket) in [
-                (Port::Rtp, open.sockets.rtp()),
-                (Port::Rtcp, open.sockets.rtcp()),
-            ] {
-                let mut read = ReadBuf::new(&mut *buffer);
-                if let Poll::Ready(received) = socket.poll_recv_from(cx, &mut read) {
-                    let len = read.filled().len();
-                    return Poll::Ready((open.leg, port, received.map(|from| (len, from))));
+            port = readable(sockets.as_ref()) => {
+                if let Some(sockets) = &sockets {
+                    drain(now(), &mut media, sockets, &routes, port, &mut buffer);
+                }
+                while let Some((leg, digit)) = media.poll_dtmf() {
+                    tracing::debug!(leg, %digit, "key pressed on a conference leg");
+                    // A core that went away is not the MCU's problem.
+                    let _ = results.send(IoResult::McuDtmf { leg, digit });
                 }
             }
         }
-        // No legs: the other branches wake the task and a new future is
-        // made for the next round.
-        Poll::Pending
-    })
+    }
 }
 
-/// Reads what else is waiting on every socket, a few datagrams each.
-fn drain(now: Time, media: &mut ConferenceMedia, legs: &[LegSockets], buffer: &mut [u8]) {
-    for open in legs {
-        for (port, socket) in [
-            (Port::Rtp, open.sockets.rtp()),
-            (Port::Rtcp, open.sockets.rtcp()),
-        ] {
-            for _ in 0..DRAIN_BATCH {
-                let Ok((len, from)) = socket.try_recv_from(buffer) else {
-                    break;
-                };
-                let bytes = buffer.get(..len).unwrap_or_default();
-                deliver(now, media, open.leg, port, from, bytes);
+/// What one request changes: the legs, their routes, the shared sockets.
+struct Mcu<'a> {
+    ip: IpAddr,
+    media: &'a mut ConferenceMedia,
+    sockets: &'a mut Option<MediaSockets>,
+    routes: &'a mut Routes,
+}
+
+impl Mcu<'_> {
+    async fn handle_request(&mut self, request: IoRequest) -> Option<IoResult> {
+        match request {
+            IoRequest::McuOpenLeg { conference, leg } => {
+                Some(self.open_leg(&conference, leg).await)
             }
+            IoRequest::McuStartLeg { leg, audio } => {
+                let (remote, remote_rtcp) = (audio.remote, audio.remote_rtcp);
+                match self.media.start_leg(leg, audio) {
+                    Ok(()) => {
+                        self.routes.start(leg, remote, remote_rtcp);
+                        tracing::info!(leg, %remote, "conference leg started");
+                    }
+                    Err(error) => {
+                        self.routes.stop(leg);
+                        tracing::warn!(%error, leg, "conference leg not started");
+                    }
+                }
+                None
+            }
+            IoRequest::McuCloseLeg { leg } => {
+                self.media.close_leg(leg);
+                self.routes.stop(leg);
+                tracing::info!(leg, "conference leg closed");
+                None
+            }
+            IoRequest::McuFilterLeg { leg, blocked } => {
+                if let Err(error) = self.media.filter_leg(leg, blocked) {
+                    tracing::warn!(%error, leg, blocked, "conference leg filter");
+                }
+                None
+            }
+            IoRequest::McuMoveLeg { leg, conference } => {
+                match self.media.move_leg(leg, &conference) {
+                    Ok(()) => tracing::info!(leg, %conference, "conference leg moved"),
+                    Err(error) => {
+                        tracing::warn!(%error, leg, %conference, "conference leg not moved");
+                    }
+                }
+                None
+            }
+            IoRequest::StartMedia { .. }
+            | IoRequest::StopMedia { .. }
+            | IoRequest::Mute { .. }
+            | IoRequest::Dtmf { .. } => {
+                tracing::warn!(?request, "the MCU runs conference legs, not a call's media");
+                None
+            }
+        }
+    }
+
+    /// A new leg on the shared port pair (bound with the first leg); a
+    /// leg opened twice is answered the same.
+    async fn open_leg(&mut self, conference: &str, leg: u64) -> IoResult {
+        let port = match self.bound().await {
+            Ok(port) => port,
+            Err(error) => {
+                tracing::warn!(%error, leg, "no ports for a conference leg");
+                return IoResult::McuLegFailed {
+                    leg,
+                    reason: error.to_string(),
+                };
+            }
+        };
+        if self.media.leg(leg).is_none() {
+            if let Err(error) = self.media.open_leg(conference, leg) {
+                return IoResult::McuLegFailed {
+                    leg,
+                    reason: error.to_string(),
+                };
+            }
+            tracing::info!(leg, conference, port, "conference leg open");
+        }
+        IoResult::McuLegReady { leg, port }
+    }
+
+    /// The shared RTP port, binding the pair if it is not bound yet.
+    async fn bound(&mut self) -> io::Result<u16> {
+        if let Some(sockets) = self.sockets.as_ref() {
+            return sockets.rtp_port();
+        }
+        let sockets = MediaSockets::bind(self.ip).await?;
+        for socket in [sockets.rtp(), sockets.rtcp()] {
+            let socket = socket2::SockRef::from(socket);
+            // Best effort: the kernel's limits decide, and the default
+            // still works for small conferences.
+            let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+            let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+        }
+        let port = sockets.rtp_port()?;
+        *self.sockets = Some(sockets);
+        Ok(port)
+    }
+}
+
+/// Waits until the RTP or RTCP socket has a datagram; forever when they
+/// are not bound (the other branches end the wait).
+async fn readable(sockets: Option<&MediaSockets>) -> Port {
+    let Some(sockets) = sockets else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        biased;
+        Ok(()) = sockets.rtcp().readable() => Port::Rtcp,
+        Ok(()) = sockets.rtp().readable() => Port::Rtp,
+        else => std::future::pending().await,
+    }
+}
+
+/// Reads up to [`DRAIN_BATCH`] datagrams waiting on `port` and hands
+/// each to its leg.
+fn drain(
+    now: Time,
+    media: &mut ConferenceMedia,
+    sockets: &MediaSockets,
+    routes: &Routes,
+    port: Port,
+    buffer: &mut [u8],
+) {
+    let socket = match port {
+        Port::Rtp => sockets.rtp(),
+        Port::Rtcp => sockets.rtcp(),
+    };
+    for _ in 0..DRAIN_BATCH {
+        let (len, from) = match socket.try_recv_from(buffer) {
+            Ok(received) => received,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            Err(error) => {
+                // An ICMP error queued on the socket, say: the next read
+                // goes on.
+                tracing::debug!(%error, "mcu receive");
+                continue;
+            }
+        };
+        let Some(leg) = routes.leg_of(port, from) else {
+            continue;
+        };
+        let bytes = buffer.get(..len).unwrap_or_default();
+        match port {
+            Port::Rtp => media.handle_packet(now, leg, bytes),
+            Port::Rtcp => media.handle_rtcp(now, wall_clock(), leg, bytes),
         }
     }
 }
 
-/// Symmetric RTP: a leg's datagrams count only from its negotiated peer,
-/// and none before it is started.
-fn deliver(
-    now: Time,
-    media: &mut ConferenceMedia,
-    leg: u64,
-    port: Port,
-    from: SocketAddr,
-    bytes: &[u8],
-) {
-    let remote = media.leg(leg).and_then(ConferenceLeg::remote);
-    if remote.is_none_or(|remote| remote.ip() != from.ip()) {
-        return;
-    }
-    match port {
-        Port::Rtp => media.handle_packet(now, leg, bytes),
-        Port::Rtcp => media.handle_rtcp(now, wall_clock(), leg, bytes),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn find(legs: &[LegSockets], leg: u64) -> Option<&MediaSockets> {
-    let slot = legs.binary_search_by_key(&leg, |open| open.leg).ok()?;
-    legs.get(slot).map(|open| &open.sockets)
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_datagram_goes_to_the_leg_at_its_address() {
+        let mut routes = Routes::default();
+        routes.start(1, addr("127.0.0.1:4000"), addr("127.0.0.1:4001"));
+        routes.start(2, addr("127.0.0.1:4002"), addr("127.0.0.1:4003"));
+        assert_eq!(routes.leg_of(Port::Rtp, addr("127.0.0.1:4002")), Some(2));
+        assert_eq!(routes.leg_of(Port::Rtcp, addr("127.0.0.1:4001")), Some(1));
+        // Another port of an IP with two legs: whose it is cannot be told.
+        assert_eq!(routes.leg_of(Port::Rtp, addr("127.0.0.1:5000")), None);
+        // A stranger.
+        assert_eq!(routes.leg_of(Port::Rtp, addr("127.0.0.2:4000")), None);
+    }
+
+    #[test]
+    fn a_peer_alone_at_its_ip_may_send_from_another_port() {
+        let mut routes = Routes::default();
+        routes.start(1, addr("10.0.0.1:4000"), addr("10.0.0.1:4001"));
+        assert_eq!(routes.leg_of(Port::Rtp, addr("10.0.0.1:6000")), Some(1));
+        assert_eq!(routes.leg_of(Port::Rtcp, addr("10.0.0.1:6001")), Some(1));
+    }
+
+    #[test]
+    fn a_restarted_or_stopped_leg_leaves_no_stale_route() {
+        let mut routes = Routes::default();
+        routes.start(1, addr("10.0.0.1:4000"), addr("10.0.0.1:4001"));
+        // A re-INVITE moved it.
+        routes.start(1, addr("10.0.0.2:4000"), addr("10.0.0.2:4001"));
+        assert_eq!(routes.leg_of(Port::Rtp, addr("10.0.0.1:4000")), None);
+        assert_eq!(routes.leg_of(Port::Rtp, addr("10.0.0.2:4000")), Some(1));
+        // Another leg took the same address, then the first one stopped.
+        routes.start(2, addr("10.0.0.2:4000"), addr("10.0.0.2:4001"));
+        routes.stop(1);
+        assert_eq!(routes.leg_of(Port::Rtp, addr("10.0.0.2:4000")), Some(2));
+        routes.stop(2);
+        assert!(routes.rtp.is_empty() && routes.rtcp.is_empty() && routes.ips.is_empty());
+    }
 }

@@ -11,5 +11,5 @@ mod mcu;
 pub mod media;
 mod sip;
 
-pub use mcu::{QUALITY_INTERVAL, run_mcu};
+pub use mcu::{QUALITY_INTERVAL, run_mcu, spawn_mcu};
 pub use sip::{SipDriver, SipSockets};

@@ -9,15 +9,24 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{ConferenceLeg, ConferenceLegError};
+use crate::media::FRAME_MS;
 use crate::media::mixer::{Mixer, MixerConfig};
 use crate::proto::rtp::NtpTime;
 use crate::proto::sdp::NegotiatedAudio;
 use crate::proto::{LegQuality, Time};
+
+/// What a talker's frame keeps of spare time when the mix's phase is
+/// brought forward: the send and scheduling jitter its buffer's target
+/// does not see.
+pub const PHASE_MARGIN: Duration = Duration::from_millis(3);
+/// The most the phase moves in one tick.
+pub const PHASE_STEP: Duration = Duration::from_millis(1);
 
 /// Every open leg, grouped by conference key, with one N-1 mixer per
 /// conference.
@@ -277,6 +286,38 @@ impl ConferenceMedia {
                 }
             }
         }
+    }
+
+    /// How much sooner than a frame after this one the next tick may come:
+    /// the least time any talker's frame, played on this tick, was held
+    /// beyond what its jitter buffer aims for, less [`PHASE_MARGIN`], at
+    /// most [`PHASE_STEP`]; zero with no talker. Ticking that much
+    /// earlier, tick after tick, brings the mix's phase to just after the
+    /// talkers' frames arrive: what a talker says goes out with the next
+    /// mix rather than waiting up to a frame for it. It only ever moves
+    /// earlier, a little at a time; a listener's stream comes that much
+    /// sooner, once.
+    pub fn tick_advance(&self) -> Duration {
+        let frame = Duration::from_millis(FRAME_MS.into());
+        let mut least: Option<Duration> = None;
+        let talkers = self
+            .conferences
+            .values()
+            .flat_map(|conference| conference.talkers.iter())
+            .filter_map(|(id, _)| self.legs.get(id));
+        for leg in talkers {
+            let jitter = leg.jitter_stats();
+            let spare = jitter.current_delay.saturating_sub(jitter.target_delay);
+            if spare >= frame {
+                // A whole frame too many: the buffer drops it itself; the
+                // phase waits until it has.
+                return Duration::ZERO;
+            }
+            least = Some(least.map_or(spare, |least| least.min(spare)));
+        }
+        least.map_or(Duration::ZERO, |spare| {
+            spare.saturating_sub(PHASE_MARGIN).min(PHASE_STEP)
+        })
     }
 
     /// The packets of the last tick: leg, destination, datagram.

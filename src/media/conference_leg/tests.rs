@@ -614,4 +614,5 @@ fn telephone_events_are_not_counted_as_lost_audio() {
 }
 
 mod dial_in;
+mod phase;
 mod quality;

@@ -27,7 +27,9 @@ pub(super) struct DelayEstimator {
     /// Next write position in `transits` once it is full.
     next: usize,
     capacity: usize,
-    /// Scratch for the quantile, kept to avoid allocating.
+    /// The same transits in order, kept so as each one comes and goes
+    /// (a binary search and a short move), so that the quantile is a
+    /// lookup rather than a selection over the window on every packet.
     sorted: Vec<Micros>,
     /// The target used until the window holds `settled` samples: the
     /// initial delay, or the target before a resynchronisation.
@@ -59,9 +61,14 @@ impl DelayEstimator {
         if self.transits.len() < self.capacity {
             self.transits.push(transit);
         } else {
-            self.transits[self.next] = transit;
+            let evicted = std::mem::replace(&mut self.transits[self.next], transit);
             self.next = (self.next + 1) % self.capacity;
+            if let Ok(index) = self.sorted.binary_search(&evicted) {
+                self.sorted.remove(index);
+            }
         }
+        let index = self.sorted.partition_point(|&other| other < transit);
+        self.sorted.insert(index, transit);
         self.cache = None;
     }
 
@@ -69,6 +76,7 @@ impl DelayEstimator {
     /// target until the window refills.
     pub(super) fn restart(&mut self, prior: Micros) {
         self.transits.clear();
+        self.sorted.clear();
         self.next = 0;
         self.prior = prior;
         self.cache = None;
@@ -89,16 +97,13 @@ impl DelayEstimator {
     }
 
     fn compute(&mut self) -> Option<(Micros, Micros)> {
-        if self.cache.is_none() && !self.transits.is_empty() {
-            self.sorted.clear();
-            self.sorted.extend_from_slice(&self.transits);
+        if self.cache.is_none() && !self.sorted.is_empty() {
             let count = self.sorted.len();
             // The rank below which all but late_fraction of the window lies.
             let keep = ((1.0 - self.late_fraction) * count as f64).ceil() as usize;
             let rank = keep.clamp(1, count) - 1;
-            let (_, quantile, _) = self.sorted.select_nth_unstable(rank);
-            let quantile = *quantile;
-            let baseline = self.sorted.iter().copied().min().unwrap_or(quantile);
+            let quantile = self.sorted.get(rank).copied()?;
+            let baseline = self.sorted.first().copied().unwrap_or(quantile);
             self.cache = Some((baseline, quantile - baseline));
         }
         self.cache

@@ -19,6 +19,10 @@ use crate::proto::{IoRequest, LegQuality, Peer, Time};
 use crate::server::Server;
 use crate::server::focus::roster_quality;
 
+/// How long quality figures wait to be published with the rest of the
+/// MCU's report (it reports every leg at once).
+const QUALITY_PUBLISH_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// One participant's audio in a conference.
 pub(in crate::server) struct Leg {
     pub(super) conference: String,
@@ -449,8 +453,33 @@ impl Server {
             .is_some_and(|conference| {
                 conference.set_audio_quality(&user, &endpoint, roster_quality(quality))
             });
-        if changed {
-            tracing::debug!(leg, %user, ?quality, "call quality moved");
+        if !changed {
+            return;
+        }
+        tracing::debug!(leg, %user, ?quality, "call quality moved");
+        // Published a moment later, with every other leg's figures of the
+        // same report: one roster change, not one per leg.
+        let conferencing = &mut self.conferencing;
+        if !conferencing.quality_changed.contains(&conference_id) {
+            conferencing.quality_changed.push(conference_id);
+        }
+        conferencing
+            .quality_publish
+            .get_or_insert(now + QUALITY_PUBLISH_DELAY);
+    }
+
+    /// Publishes the rosters whose quality figures changed, once their
+    /// moment has come.
+    pub(super) fn publish_quality(&mut self, now: Time) {
+        if self
+            .conferencing
+            .quality_publish
+            .is_none_or(|due| due > now)
+        {
+            return;
+        }
+        self.conferencing.quality_publish = None;
+        for conference_id in std::mem::take(&mut self.conferencing.quality_changed) {
             self.apply_roster_events(now, &conference_id, None, Vec::new());
         }
     }

@@ -51,6 +51,11 @@ pub(super) struct Conferencing {
     io_requests: std::collections::VecDeque<IoRequest>,
     /// The E.164 number phones call to join by code.
     access_number: Option<String>,
+    /// Conferences whose roster took in quality figures not yet
+    /// published, and when they are: the MCU reports every leg at once,
+    /// and one NOTIFY carries them all.
+    quality_changed: Vec<String>,
+    quality_publish: Option<Time>,
 }
 
 impl Conferencing {
@@ -64,6 +69,8 @@ impl Conferencing {
             next_leg: 1,
             outgoing: HashMap::new(),
             io_requests: std::collections::VecDeque::new(),
+            quality_changed: Vec::new(),
+            quality_publish: None,
         }
     }
 
@@ -78,10 +85,11 @@ impl Conferencing {
             .filter(|conference| is_unattended(conference))
             .map(|conference| conference.last_activity() + focus::IDLE_EXPIRY)
             .min();
-        crate::proto::time::earliest(
+        let deadline = crate::proto::time::earliest(
             expiry,
             self.legs.values().filter_map(mcu::Leg::ring_until).min(),
-        )
+        );
+        crate::proto::time::earliest(deadline, self.quality_publish)
     }
 }
 
@@ -301,6 +309,7 @@ impl Server {
     /// Conferences created and left unattended end after a while.
     pub(super) fn conference_timers(&mut self, now: Time) {
         self.dial_out_timers(now);
+        self.publish_quality(now);
         let expired: Vec<String> = self
             .conferencing
             .factory
