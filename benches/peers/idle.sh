@@ -7,63 +7,47 @@
 #   benches/peers/idle.sh [--quick] [--out FILE] [--runs N] [--window S]
 #                         [--starts N]
 #
-# Every client runs in a terminal of its own: a detached tmux session of
-# 120x40 (a tmux server of this script's own), so confab's TUI draws real
-# frames, baresip's stdio interface and linphonec's prompt have a tty.
+# Every client runs in a 120x40 tmux pane (a tmux server of this script's
+# own): confab's TUI draws real frames, baresip's stdio and linphonec's
+# prompt have a tty. Runs alternate clients (baresip, linphonec, confab).
 #
-# Idle: for each run a client starts, registers, is left alone for SETTLE
-# seconds (sign-in traffic: confab's presence subscriptions, linphonec's
-# start-up), and then over a WINDOW-second window:
-#   - RSS: VmRSS from /proc/PID/status every second (the maximum) and at
-#     the end, with its anonymous part (RssAnon: heap, stacks; the rest is
-#     code and data mapped from files) at the end; PSS (Pss of
-#     /proc/PID/smaps_rollup) at the end. PSS splits shared pages among
-#     the processes mapping them: confab's code is shared with the server
-#     (the same binary), so its PSS reads lower.
-#   - CPU: utime+stime of the process (every thread) over the window,
-#     from /proc/PID/stat in clock ticks; and the on-CPU time of its living
-#     threads from /proc/PID/task/*/schedstat (nanoseconds), which the
-#     ratios use because an idle client runs for less than a tick.
-#   - wake-ups per second: the sum over /proc/PID/task/*/status of
-#     voluntary_ctxt_switches + nonvoluntary_ctxt_switches at the end of
-#     the window minus at its start, divided by the window: every time a
-#     thread went to sleep or was preempted, i.e. at least one wake-up
-#     each. Threads that exit inside the window are not counted.
-# Runs alternate clients (baresip, linphonec, confab).
+# Idle: a client starts, registers, is left alone for SETTLE seconds
+# (sign-in traffic), then over a WINDOW-second window:
+#   - RSS: VmRSS every second (the maximum) and at the end, with its
+#     anonymous part (RssAnon; the rest is code and data mapped from
+#     files); PSS from smaps_rollup at the end (confab's code is shared
+#     with the server, the same binary, so its PSS reads lower).
+#   - CPU: utime+stime of every thread (/proc/PID/stat, clock ticks), and
+#     the on-CPU time of the living threads (/proc/PID/task/*/schedstat,
+#     nanoseconds), which the ratios use: an idle client runs for less
+#     than a tick.
+#   - wake-ups per second: voluntary + nonvoluntary context switches
+#     summed over /proc/PID/task/*/status, end minus start, over the
+#     window: each time a thread slept or was preempted. Threads that exit
+#     inside the window are not counted.
 #
-# Start-up: from exec to the moment the server sends the 200 that answers
-# the client's REGISTER. The exec time is taken by the launcher in the
-# pane just before it execs the client ($EPOCHREALTIME); the 200's time is
-# the server's own record of sending it (`confab serve --trace-pcap`,
-# stamped to the microsecond just before the datagram leaves). Both clocks
-# are this host's realtime clock. STARTS starts per client, alternating,
-# each stopped once registered; one warm-up start per client before them
-# (its first start creates its files: uuid, SQLite databases), so the
-# figures are those of a returning user. For confab, separate starts also
-# record when its first frame reaches the terminal (tmux pipe-pane, the
-# first rounded border) against its 200.
+# Start-up: from exec (the launcher's $EPOCHREALTIME just before it execs
+# the client) to the server sending the 200 for the client's REGISTER
+# (`confab serve --trace-pcap`, stamped to the microsecond as it sends);
+# one clock. STARTS starts per client, alternating, after one warm-up
+# start each (which creates first-start files), so: a returning user.
+# For confab, separate starts also time its first frame on the terminal
+# (tmux pipe-pane, the first rounded border) against its 200.
 #
-#   confab: $CONFAB (default target/release/confab) as the terminal client
-#     `confab --server S --user vivian --audio-in silence --audio-out null`
-#     (no sound card needed or touched; every other setting its default:
-#     registration 300 s, refreshed at half, keep-alive every 30 s, idle
-#     after 5 minutes), password from CONFAB_PASSWORD, XDG directories of
-#     its own. vivian's demo buddy list has amy and hao, whose presence
-#     it watches.
-#   baresip: the configuration baresip writes on its first start (its
-#     defaults: stdio, g711, stun, turn, ice, uuid, account, auloop,
-#     contact, debug_cmd, menu, vidloop modules), with the alsa module
-#     replaced by ausine (source) and aubridge (player, alert) and SIP on
-#     127.0.0.2; account amy, through the server as outbound proxy, its
-#     default registration interval (3600 s). baresip 1.0.0 gives up on a
-#     401 that offers SHA-256 next to MD5 ("Function not implemented"), as
-#     confab's server does, so the server trusts 127.0.0.2 (--trusted-peer)
-#     and baresip registers without digest: one round trip fewer than the
-#     others (REGISTER, 200 instead of REGISTER, 401, REGISTER, 200).
+#   confab: $CONFAB (default target/release/confab), the TUI as vivian
+#     (demo buddies amy and hao), --audio-in silence --audio-out null (no
+#     sound card touched), every other setting its default (registration
+#     300 s, keep-alive 30 s, Away after 5 minutes).
+#   baresip: the configuration it writes on first start (its default
+#     modules), the alsa module replaced by ausine and aubridge, SIP on
+#     127.0.0.2, account amy with the server as outbound proxy. baresip
+#     1.0.0 gives up on a 401 that offers SHA-256 next to MD5 ("Function
+#     not implemented"), as confab's server does, so the server trusts
+#     127.0.0.2 (--trusted-peer) and baresip registers without digest:
+#     REGISTER, 200 rather than REGISTER, 401, REGISTER, 200.
 #   linphonec: tests/linphone/linphonerc (UDP on loopback, no video, no
-#     STUN/ICE/UPnP, registration 600 s) as hao, in a HOME of its own;
-#     after registering it is told `soundcard use files` (no sound card:
-#     it finds none at start-up and says so).
+#     NAT helpers) as hao in a HOME of its own, `soundcard use files`
+#     once registered (it finds no sound card at start-up).
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
 # Defaults: 3 runs of a 60 s window, 10 starts per client; --quick: 1 run
@@ -169,9 +153,7 @@ path, user, since = sys.argv[1], sys.argv[2], float(sys.argv[3])
 try:
     data = open(path, "rb").read()
 except OSError:
-    sys.exit(0)
-if len(data) < 24:
-    sys.exit(0)
+    data = b""
 endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
 offset = 24
 while offset + 16 <= len(data):
@@ -186,13 +168,9 @@ while offset + 16 <= len(data):
     head = payload.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     if not head or not head[0].startswith(b"SIP/2.0 200"):
         continue
-    fields = {}
-    for line in head[1:]:
-        name, _, value = line.partition(b":")
-        fields.setdefault(name.strip().lower(), value.strip())
-    cseq = fields.get(b"cseq", b"")
+    fields = dict((n.strip().lower(), v.strip()) for n, _, v in (l.partition(b":") for l in head[1:]))
     to = fields.get(b"to", b"") or fields.get(b"t", b"")
-    if cseq.upper().endswith(b"REGISTER") and f"sip:{user}@".encode() in to:
+    if fields.get(b"cseq", b"").upper().endswith(b"REGISTER") and f"sip:{user}@".encode() in to:
         print(f"{at:.6f}")
         break
 PY
@@ -351,18 +329,11 @@ start_and_register() {
 }
 
 # Per-process readings, with bash builtins only (no process per sample).
-status_kb() { # status_kb PID FIELD
+field_kb() { # field_kb FILE FIELD: "FIELD: N kB" lines of /proc files
 	local key value rest
 	while read -r key value rest; do
 		[[ $key == "$2:" ]] && { echo "$value"; return; }
-	done 2>/dev/null <"/proc/$1/status"
-	echo 0
-}
-pss_kb() {
-	local key value rest
-	while read -r key value rest; do
-		[[ $key == Pss: ]] && { echo "$value"; return; }
-	done 2>/dev/null <"/proc/$1/smaps_rollup"
+	done 2>/dev/null <"$1"
 	echo 0
 }
 switches() {
@@ -404,11 +375,12 @@ measure_idle() {
 	for ((i = 0; i < window; i++)); do
 		sleep 1
 		kill -0 "$pid" 2>/dev/null || break
-		rss=$(status_kb "$pid" VmRSS)
+		rss=$(field_kb "/proc/$pid/status" VmRSS)
 		((rss > max)) && max=$rss
 	done
 	c1=$(cpu_ticks "$pid") s1=$(switches "$pid") n1=$(oncpu_ns "$pid")
-	pss=$(pss_kb "$pid") anon=$(status_kb "$pid" RssAnon) nthreads=$(threads "$pid")
+	pss=$(field_kb "/proc/$pid/smaps_rollup" Pss) anon=$(field_kb "/proc/$pid/status" RssAnon)
+	nthreads=$(threads "$pid")
 	if ! kill -0 "$pid" 2>/dev/null; then
 		RESULT="SKIP $client exited during the window"
 		return
@@ -625,7 +597,7 @@ table() {
 			awk -v a="$a" -v b="$b" 'BEGIN { exit !(a < b) }' && before=$((before + 1))
 			text+="$a ms / $b ms, "
 		done
-		echo "confab's first frame against its 200 (ms after exec): ${text%, }; drawn before registration in $before of ${#frames[@]} starts."
+		echo "confab's first frame against its 200 (ms after exec): ${text%, }; drawn before registration in $before of ${#frames[@]} starts (the frame's time is when tmux has passed it on: a bound from above)."
 	fi
 	echo
 	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, registering without digest as a trusted peer (baresip 1.0.0 cannot answer a 401 that also offers SHA-256; one round trip fewer). linphonec: tests/linphone/linphonerc as hao, digest, \`soundcard use files\`."
