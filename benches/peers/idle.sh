@@ -581,14 +581,23 @@ table() {
 		c=$(med "${rss_end[confab]}") b=$(med "${rss_end[baresip]}")
 		awk -v c="$c" -v b="$b" 'BEGIN { if (c <= b) printf "Goal RSS no more than baresip'"'"'s: met (%s MB against %s MB).\n", c, b;
 			else printf "Goal RSS no more than baresip'"'"'s: **missed** (%s MB against %s MB).\n", c, b }'
+		goal "Idle client, TUI on: memory (RSS)" "$c MB" "$b MB (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
+			"$(ratio_met "$(ratio "$c" "$b")" 1)"
 		c=$(med "${oncpu[confab]}") b=$(med "${oncpu[baresip]}")
 		awk -v c="$c" -v b="$b" -v w="$window" 'BEGIN { if (c <= b) printf "Goal CPU no more than baresip'"'"'s: met (%s ms against %s ms on CPU over %s s).\n", c, b, w;
 			else printf "Goal CPU no more than baresip'"'"'s: **missed** (%s ms against %s ms on CPU over %s s).\n", c, b, w }'
+		goal "Idle client, TUI on: CPU over ${window} s" "$c ms" "$b ms (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
+			"$(ratio_met "$(ratio "$c" "$b")" 1)"
+		c=$(med "${wakes[confab]}") b=$(med "${wakes[baresip]}")
+		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" ""
 	fi
 	if [[ -n ${starts_ms[confab]:-} ]]; then
 		c=$(med "${starts_ms[confab]}")
 		awk -v c="$c" 'BEGIN { if (c < 50) printf "Goal start-up under 50 ms: met (median %s ms).\n", c;
 			else printf "Goal start-up under 50 ms: **missed** (median %s ms).\n", c }'
+		b=$(med "${starts_ms[baresip]:-}")
+		goal "Client start-up to registered" "$c ms" "${b:+$b ms (baresip)}" \
+			"$(ratio "$c" "$b")" "< 50 ms" "$(awk -v c="$c" 'BEGIN { print (c < 50) ? "met" : "NOT met" }')"
 	fi
 	if ((${#frames[@]})); then
 		local f before=0 text=

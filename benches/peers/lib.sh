@@ -181,7 +181,10 @@ goal() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SUMMARY"
 }
 
-# ratio_met RATIO LIMIT: "met" when RATIO <= LIMIT, else "NOT met".
+# ratio_met RATIO LIMIT: "met" when RATIO <= LIMIT, "NOT met" when above,
+# "not measured" when RATIO is not a number.
 ratio_met() {
-	awk -v r="$1" -v l="$2" 'BEGIN { print (r + 0 <= l + 0) ? "met" : "NOT met" }'
+	awk -v r="$1" -v l="$2" 'BEGIN {
+		if (r !~ /^[0-9.]+(e[-+]?[0-9]+)?$/) print "not measured";
+		else print (r + 0 <= l + 0) ? "met" : "NOT met" }'
 }
