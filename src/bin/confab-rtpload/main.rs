@@ -139,6 +139,9 @@ struct Conference {
     /// In the order they joined.
     participants: Vec<u64>,
     next_id: u64,
+    /// Ids of participants who left, taken again first (lowest first), so
+    /// that a ramp up and down stays within the users the bridge knows.
+    free_ids: Vec<u64>,
     role_of: Box<dyn Fn(u64) -> Role>,
 }
 
@@ -220,6 +223,7 @@ impl Conference {
                 media,
                 participants: Vec::new(),
                 next_id: 1,
+                free_ids: Vec::new(),
                 role_of,
             },
             Setup { ip, payload_type },
@@ -233,13 +237,18 @@ impl Conference {
             for &id in &leaving {
                 self.media.send(Command::Remove(id))?;
             }
-            return self.bridge.leave(&leaving);
+            self.bridge.leave(&leaving)?;
+            self.free_ids.extend(leaving);
+            self.free_ids.sort_unstable_by(|a, b| b.cmp(a));
+            return Ok(());
         }
         let mut sockets = Vec::new();
         let mut joins = Vec::new();
         for _ in self.participants.len()..count {
-            let id = self.next_id;
-            self.next_id += 1;
+            let id = self.free_ids.pop().unwrap_or_else(|| {
+                self.next_id += 1;
+                self.next_id - 1
+            });
             let socket = UdpSocket::bind(SocketAddr::new(setup.ip, 0))
                 .context("a participant's RTP socket")?;
             joins.push((id, socket.local_addr()?));
