@@ -304,8 +304,15 @@ janus_version=$(dpkg-query -W -f='${Version}' janus 2>/dev/null || true)
 python3 - "$work" "$runs" "${confab_version:-confab}" "${janus_version:-unknown}" \
 	"$tolerance" "$MAX_PARTICIPANTS" "$settle" "$window" "$resolution" "$delay_seconds" \
 	"$bridge_core" "$generator_core" "${generator_prefix[0]}" <<'PY' | tee "${out:-/dev/null}"
-import json, statistics, sys
+import json, os, statistics, sys
 from pathlib import Path
+
+def goal(*cells):
+    """A row of the summary benches/peers/run puts at the top (lib.sh's goal)."""
+    summary = os.environ.get("BENCH_SUMMARY")
+    if summary:
+        with open(summary, "a") as f:
+            f.write("\t".join(str(c) for c in cells) + "\n")
 
 (work, runs, confab_version, janus_version, tolerance, max_participants, settle,
  window, resolution, delay_seconds, bridge_core, generator_core, generator_sched) = sys.argv[1:]
@@ -363,11 +370,16 @@ if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     prefix = "≥ " if at_max else ""
     verdict = "met" if ratio >= 10 else ("not met" if not at_max else "not shown: confab's ramp stopped at its maximum first")
     print(f"confab / Janus, participants per core: {prefix}{ratio:.1f} (goal: at least 10; {verdict})")
+    goal("Conference capacity on one core, no late frames", f"{prefix}{c:,.0f}", f"{j:,.0f} (Janus)",
+         f"{prefix}{ratio:.1f}", "≥ 10", "met" if ratio >= 10 else "NOT met")
 else:
     print("confab / Janus, participants per core: not measured")
+    goal("Conference capacity on one core, no late frames", "not measured", "", "", "≥ 10", "not measured")
 if "confab" in capacity:
     c = capacity["confab"][0]
     print(f"confab, {max_participants:,} participants on this machine: {'met' if c >= max_participants else 'not met'} (median {c:,.0f}, on one core)")
+    goal(f"Conference of {max_participants:,} participants on this machine", f"{c:,.0f} on one core", "", "",
+         f"{max_participants:,}", "met" if c >= max_participants else "NOT met")
 print()
 
 print("| bridge | jitter | transit delay, median of every impulse (ms) | p10 – p90 (ms) | each run's median (ms) | impulses heard |")
@@ -394,8 +406,12 @@ for jitter in ("0", "20"):
     if c is not None and j:
         verdict = "met" if c / j <= 0.25 else "not met"
         print(f"confab / Janus, transit delay with {jitter} ms of jitter: {c / j:.2f} (goal: at most 0.25; {verdict})")
+        goal(f"Bridge transit delay, {jitter} ms of jitter", f"{c:.1f} ms", f"{j:.1f} ms (Janus)", f"{c / j:.2f}",
+             "≤ 0.25" + (", ≤ 15 ms" if jitter == "0" else ""),
+             "met" if c / j <= 0.25 and (jitter != "0" or c <= 15) else "NOT met")
     else:
         print(f"confab / Janus, transit delay with {jitter} ms of jitter: not measured")
+        goal(f"Bridge transit delay, {jitter} ms of jitter", "not measured", "", "", "≤ 0.25", "not measured")
 c = delays.get(("confab", "0"))
 if c is not None:
     print(f"confab, transit delay with no jitter: {c:.1f} ms (goal: at most 15 ms; {'met' if c <= 15 else 'not met'})")
