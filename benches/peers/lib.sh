@@ -93,9 +93,23 @@ kamailio_start() {
 	fi
 }
 
+# Kamailio's main process stops its children on SIGTERM, but a child can
+# outlive it (orphaned, ignoring SIGTERM) and keep the port: each process
+# of the tree, noted before, is killed if still there after 2 s.
 kamailio_stop() {
-	stop_pid "${KAMAILIO_PID:-}"
+	local pid i
+	local -a tree
+	[[ -n ${KAMAILIO_PID:-} ]] || return 0
+	mapfile -t tree < <(descendants "$KAMAILIO_PID")
+	stop_pid "$KAMAILIO_PID"
 	KAMAILIO_PID=
+	for pid in "${tree[@]}"; do
+		for ((i = 0; i < 20; i++)); do
+			kill -0 "$pid" 2>/dev/null || continue 2
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 }
 
 # stop_pid PID: SIGTERM, then SIGKILL after 5 s; reaps it if it is our child.

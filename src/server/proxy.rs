@@ -71,6 +71,22 @@ impl Contexts {
         let Some(context) = self.by_server.get_mut(server) else {
             return Upstream::Hold;
         };
+        let upstream = Self::decide(context, branch, response);
+        // A non-INVITE context holds every response once a final one went
+        // up, as a missing context does: it goes now rather than when its
+        // server transaction ends (Timer J, 32 s later over UDP).
+        if context.final_sent && !context.is_invite {
+            let server = server.clone();
+            self.by_server.remove(&server);
+        }
+        upstream
+    }
+
+    fn decide(
+        context: &mut ResponseContext,
+        branch: &TransactionKey,
+        response: Response,
+    ) -> Upstream {
         let code = response.status_code.code();
         if code < 200 {
             // §16.7 step 5: 100 is hop-by-hop; other provisionals go up
@@ -146,4 +162,89 @@ fn is_better_failure(candidate: &Response, best: &Response) -> bool {
     let best = best.status_code.code();
     let class = |code: u16| if code >= 600 { 0 } else { code / 100 };
     class(candidate) < class(best)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // unwrap is how a test fails
+
+    use super::*;
+    use crate::proto::transaction::{TimerConfig, TransactionLayer};
+    use crate::proto::{Peer, Time};
+
+    /// Keys of `count` client transactions of `method`, minted by a
+    /// transaction layer, and one server key.
+    fn keys(method: &str, count: usize) -> (TransactionKey, Vec<TransactionKey>) {
+        let mut layer = TransactionLayer::new(TimerConfig::default());
+        let peer = Peer::udp("10.0.0.9:5060".parse().unwrap());
+        let request = |branch: &str| {
+            rsip::Request::try_from(format!(
+                "{method} sip:amy@confab.local SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK{branch}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:hao@confab.local>;tag=h\r\nTo: <sip:amy@confab.local>\r\n\
+                 Call-ID: c@h\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+            ))
+            .unwrap()
+        };
+        layer.handle_message(Time::ZERO, peer, request("up").into());
+        let Some(crate::proto::transaction::TransactionEvent::Request { key: server, .. }) =
+            layer.poll_event()
+        else {
+            panic!("no server transaction");
+        };
+        let branches = (0..count)
+            .map(|n| {
+                layer
+                    .send_request(Time::ZERO, request(&format!("b{n}")), peer)
+                    .unwrap()
+            })
+            .collect();
+        (server, branches)
+    }
+
+    fn response(code: u16) -> Response {
+        Response {
+            status_code: crate::proto::build::status(code),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_non_invite_holds_what_follows_its_final_and_lets_its_context_go() {
+        let (server, branches) = keys("MESSAGE", 2);
+        let mut contexts = Contexts::default();
+        contexts.open(server, false, branches.clone());
+        assert!(matches!(
+            contexts.on_branch_response(&branches[0], response(200)),
+            Upstream::ForwardAndCancel(_, cancel) if cancel.is_empty()
+        ));
+        assert!(contexts.by_server.is_empty());
+        // The other fork answers late: nothing more goes up.
+        assert_eq!(
+            contexts.on_branch_response(&branches[1], response(180)),
+            Upstream::Hold
+        );
+        assert_eq!(
+            contexts.on_branch_response(&branches[1], response(200)),
+            Upstream::Hold
+        );
+        // The branches are still known until their transactions end.
+        assert!(contexts.server_of(&branches[1]).is_some());
+    }
+
+    #[test]
+    fn an_invite_context_stays_for_later_2xx() {
+        let (server, branches) = keys("INVITE", 2);
+        let mut contexts = Contexts::default();
+        contexts.open(server, true, branches.clone());
+        assert!(matches!(
+            contexts.on_branch_response(&branches[0], response(200)),
+            Upstream::ForwardAndCancel(_, cancel) if cancel == branches[1..]
+        ));
+        // RFC 6026: every 2xx to an INVITE goes upstream.
+        assert!(matches!(
+            contexts.on_branch_response(&branches[1], response(200)),
+            Upstream::ForwardAndCancel(..)
+        ));
+        assert_eq!(contexts.by_server.len(), 1);
+    }
 }
