@@ -305,6 +305,11 @@ table() {
 					-v k="$(median <<<"${values[kamailio.$auth.$load]}")" -v a="$auth" \
 					-v l="$(load_label "$load")" -v g="$GOAL" \
 					'BEGIN { r = c / k; printf "confab / Kamailio, %s, digest %s: %.2f (goal: at most %.2f; %s)\n", l, a, r, g, (r <= g ? "met" : "NOT met") }'
+				local c k r
+				c=$(median <<<"${values[confab.$auth.$load]}")
+				k=$(median <<<"${values[kamailio.$auth.$load]}")
+				r=$(awk -v c="$c" -v k="$k" 'BEGIN { printf "%.2f", c / k }')
+				goal "Proxy CPU per $(load_label "$load"), digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ 0.5" "$(ratio_met "$r" "$GOAL")"
 			elif [[ -z ${values[confab.$auth.$load]:-} ]]; then
 				echo "confab, $(load_label "$load"), digest $auth: not measured (${skipped[confab.$auth.$load]:-no run})"
 			else
