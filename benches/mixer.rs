@@ -28,14 +28,14 @@
 //! runs in about a minute once built; the measurement times are set below
 //! rather than on the command line.
 
-use std::f64::consts::TAU;
 use std::hint::black_box;
 use std::time::Duration;
 
 use confab::media::codec::{AudioDecoder, AudioEncoder, Codec, OpusConfig};
 use confab::media::jitter::Playout;
 use confab::media::mixer::{Mixer, MixerConfig};
-use confab::media::{FRAME_SAMPLES, Frame, SAMPLE_RATE, SILENCE};
+use confab::media::source::synthetic::{noise_floor, speech_like};
+use confab::media::{FRAME_SAMPLES, Frame, SILENCE};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 
 const TALKERS: usize = 3;
@@ -44,37 +44,6 @@ const FRAMES: usize = 50;
 /// Distinct noise-floor streams shared out among the quiet participants
 /// (each still has its own decoder state).
 const QUIET_STREAMS: usize = 4;
-
-/// A speech-like voice: 12 harmonics of a pitch gliding around `pitch`
-/// under a syllable envelope that never quite closes.
-fn voice(pitch: f64, frames: usize) -> Vec<Frame> {
-    let rate = f64::from(SAMPLE_RATE);
-    let mut out = vec![SILENCE; frames];
-    let mut phase = 0.0f64;
-    for (n, sample) in out.iter_mut().flatten().enumerate() {
-        let t = n as f64 / rate;
-        phase += TAU * pitch * (1.0 + 0.3 * (TAU * 1.3 * t).sin()) / rate;
-        let envelope = 0.55 + 0.45 * (TAU * 3.7 * t).sin();
-        let sum: f64 = (1..=12)
-            .map(|h| (phase * f64::from(h)).sin() / f64::from(h))
-            .sum();
-        *sample = (3000.0 * envelope * sum).round() as i16;
-    }
-    out
-}
-
-/// A faint white noise floor, about -60 dBov (xorshift64, seeded).
-fn noise_floor(seed: u64, frames: usize) -> Vec<Frame> {
-    let mut state = seed | 1;
-    let mut out = vec![SILENCE; frames];
-    for sample in out.iter_mut().flatten() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *sample = ((state >> 59) as i16 - 16) * 3;
-    }
-    out
-}
 
 fn encode_all(codec: Codec, config: &OpusConfig, input: &[Frame]) -> Vec<Vec<u8>> {
     let mut encoder = codec.encoder(config).expect("encoder");
@@ -134,7 +103,7 @@ impl Input {
         let talkers = |codec| {
             [110.0, 150.0, 210.0]
                 .iter()
-                .map(|pitch| encode_all(codec, config, &voice(*pitch, FRAMES)))
+                .map(|pitch| encode_all(codec, config, &speech_like(*pitch, FRAMES)))
                 .collect()
         };
         let quiet = |codec| {

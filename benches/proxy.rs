@@ -27,45 +27,19 @@ use rsip::headers::UntypedHeader;
 
 use confab::proto::digest::DigestClient;
 use confab::proto::{Peer, SipCore, Time, build, message};
-use confab::server::{Server, ServerConfig};
-use confab::store::{Contacts, Directory, NewUser};
+use confab::server::Server;
 
-const DOMAIN: &str = "confab.local";
+#[path = "support/mod.rs"]
+mod support;
+use support::DOMAIN;
+
 const CALLER: &str = "127.0.0.2:5060";
 const MESSAGE_CALLEE: &str = "127.0.0.3:5062";
 const CALL_CALLEE: &str = "127.0.0.4:5064";
 
 /// A server with user0000..user0002, the two callees registered.
 fn server(no_auth: bool) -> Bench {
-    let directory = Directory::open_in_memory().unwrap();
-    for index in 0..3 {
-        directory
-            .add_user(&NewUser {
-                username: format!("user{index:04}"),
-                domain: DOMAIN.into(),
-                password: format!("user{index:04}"),
-                display_name: format!("User {index}"),
-                work_number: None,
-            })
-            .unwrap();
-    }
-    let core = Server::new(
-        ServerConfig {
-            domain: DOMAIN.into(),
-            local: "127.0.0.1:5060".parse().unwrap(),
-            trusted_peers: Vec::new(),
-            seed: 1,
-            pstn: None,
-            access_number: None,
-        },
-        Box::new(directory),
-        Box::new(Contacts::open_in_memory().unwrap()),
-    );
-    let core = if no_auth {
-        core.without_authentication()
-    } else {
-        core
-    };
+    let core = support::server(3, no_auth);
     let mut bench = Bench {
         core,
         tick: 0,

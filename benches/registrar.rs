@@ -26,46 +26,20 @@ use rand::rngs::StdRng;
 
 use confab::proto::digest::DigestClient;
 use confab::proto::{Peer, SipCore, Time};
-use confab::server::{Server, ServerConfig};
-use confab::store::{Contacts, Directory, NewUser};
+use confab::server::Server;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::DOMAIN;
 
 const USERS: usize = 1000;
-const DOMAIN: &str = "confab.local";
 
 fn server() -> Server {
     server_with(false)
 }
 
 fn server_with(no_auth: bool) -> Server {
-    let directory = Directory::open_in_memory().unwrap();
-    for index in 0..USERS {
-        directory
-            .add_user(&NewUser {
-                username: format!("user{index:04}"),
-                domain: DOMAIN.into(),
-                password: format!("user{index:04}"),
-                display_name: format!("User {index}"),
-                work_number: None,
-            })
-            .unwrap();
-    }
-    let server = Server::new(
-        ServerConfig {
-            domain: DOMAIN.into(),
-            local: "127.0.0.1:5060".parse().unwrap(),
-            trusted_peers: Vec::new(),
-            seed: 1,
-            pstn: None,
-            access_number: None,
-        },
-        Box::new(directory),
-        Box::new(Contacts::open_in_memory().unwrap()),
-    );
-    if no_auth {
-        server.without_authentication()
-    } else {
-        server
-    }
+    support::server(USERS, no_auth)
 }
 
 /// Hands the server one datagram at `now`, firing its timers first as a

@@ -298,12 +298,6 @@ baresip_call() {
 	measure_window "$caller" "$callee"
 }
 
-median() {
-	tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 declare -A values details skipped
 record() { # record CLIENT RESULT-LINE
 	local client=$1 status per caller callee

@@ -440,11 +440,6 @@ PY
 	stop confab "$PID"
 }
 
-median() {
-	tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 spread() {
 	tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'
 }
@@ -539,7 +534,7 @@ label() {
 	confab) echo "${confab_version:-confab} (TUI)" ;;
 	esac
 }
-med() { median <<<"${1:-}"; }
+med() { median_places 2 <<<"${1:-}"; }
 ratio() { # ratio A B: A / B to two decimals, or why not
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "") print "n/a";
 		else if (b + 0 == 0) printf "n/a (%s against 0)", a; else printf "%.3g", a / b }'

@@ -202,3 +202,22 @@ ratio_met() {
 		if (r !~ /^[0-9.]+(e[-+]?[0-9]+)?$/) print "not measured";
 		else print (r + 0 <= l + 0) ? "met" : "NOT met" }'
 }
+
+# median < "V1 V2 ...": the median of the numbers read, the mean of the
+# middle two (to one decimal) when their count is even; nothing when there
+# are none. median_places N: the same to N decimals.
+median() { median_places 1; }
+median_places() {
+	tr ' ' '\n' | grep . | sort -g | awk -v d="$1" '{ v[NR] = $1 }
+		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
+		      else printf "%.*f\n", d, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# stat_counts FILE: "SUCCESSFUL FAILED" from the last line of a sipp
+# -trace_stat file (columns found by name).
+stat_counts() {
+	[[ -s $1 ]] || { echo "0 0"; return; }
+	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		{ ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
+		END { print ok + 0, failed + 0 }' "$1"
+}

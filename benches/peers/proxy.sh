@@ -223,21 +223,6 @@ measure() {
 	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
 }
 
-# stat_counts FILE: "SUCCESSFUL FAILED" from the last line of a sipp
-# -trace_stat file (columns found by name).
-stat_counts() {
-	[[ -s $1 ]] || { echo "0 0"; return; }
-	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		{ ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
-		END { print ok + 0, failed + 0 }' "$1"
-}
-
-median() {
-	tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 declare -A values failures skipped
 record() { # record KEY RESULT-LINE
 	local key=$1 status us ok failed

@@ -9,6 +9,7 @@ use std::f64::consts::TAU;
 
 use anyhow::{Context, Result};
 use confab::media::codec::{AudioEncoder, Codec, OpusConfig};
+use confab::media::source::synthetic::{noise_floor, speech_like};
 use confab::media::{FRAME_SAMPLES, Frame, SAMPLE_RATE, SILENCE};
 
 use crate::measure::OnsetDetector;
@@ -46,7 +47,7 @@ impl Signals {
     pub fn new(talkers: usize) -> Result<Signals> {
         let config = OpusConfig::default();
         let voices = (0..talkers)
-            .map(|n| encode(&config, &voice(110.0 + 35.0 * n as f64, VOICE_FRAMES)))
+            .map(|n| encode(&config, &speech_like(110.0 + 35.0 * n as f64, VOICE_FRAMES)))
             .collect::<Result<_>>()?;
         let noise = (0..NOISE_STREAMS)
             .map(|n| encode(&config, &noise_floor(n as u64 + 1, NOISE_FRAMES)))
@@ -96,38 +97,6 @@ fn onset_of(warm: &[Vec<u8>], period: &[Vec<u8>]) -> Result<(usize, usize)> {
         }
     }
     None.context("the impulse has no onset after its own encoding")
-}
-
-/// A speech-like voice: 12 harmonics of a pitch gliding around `pitch`
-/// under a syllable envelope that never quite closes (as in
-/// benches/mixer.rs).
-fn voice(pitch: f64, frames: usize) -> Vec<Frame> {
-    let rate = f64::from(SAMPLE_RATE);
-    let mut out = vec![SILENCE; frames];
-    let mut phase = 0.0f64;
-    for (n, sample) in out.iter_mut().flatten().enumerate() {
-        let t = n as f64 / rate;
-        phase += TAU * pitch * (1.0 + 0.3 * (TAU * 1.3 * t).sin()) / rate;
-        let envelope = 0.55 + 0.45 * (TAU * 3.7 * t).sin();
-        let sum: f64 = (1..=12)
-            .map(|h| (phase * f64::from(h)).sin() / f64::from(h))
-            .sum();
-        *sample = (3000.0 * envelope * sum).round() as i16;
-    }
-    out
-}
-
-/// A faint white noise floor, about -60 dBov (xorshift64, seeded).
-fn noise_floor(seed: u64, frames: usize) -> Vec<Frame> {
-    let mut state = seed | 1;
-    let mut out = vec![SILENCE; frames];
-    for sample in out.iter_mut().flatten() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *sample = ((state >> 59) as i16 - 16) * 3;
-    }
-    out
 }
 
 /// One period of the clicker: a 1 kHz burst at -6 dBFS starting at the

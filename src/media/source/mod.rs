@@ -13,6 +13,7 @@
 //! ends (`media::device`) implement the same traits.
 
 mod resample;
+pub mod synthetic;
 mod wav;
 
 #[cfg(test)]

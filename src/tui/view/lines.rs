@@ -132,7 +132,7 @@ fn offset(used: u16, room: u16, alignment: Alignment) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use ratatui::style::{Color, Modifier};
     use ratatui::text::Span;
     use ratatui::widgets::{Paragraph, Widget};
@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     /// A buffer with something drawn in it already, to draw over.
-    fn scribbled(area: Rect) -> Buffer {
+    pub(in crate::tui::view) fn scribbled(area: Rect) -> Buffer {
         let mut buf = Buffer::empty(area);
         for y in area.top()..area.bottom() {
             let text = "#~".repeat(usize::from(area.width));

@@ -223,17 +223,8 @@ mod tests {
     use ratatui::text::Span;
     use ratatui::widgets::Block;
 
+    use super::super::lines::tests::scribbled;
     use super::*;
-
-    /// A buffer with something drawn in it already, to draw over.
-    fn scribbled(area: Rect) -> Buffer {
-        let mut buf = Buffer::empty(area);
-        for y in area.top()..area.bottom() {
-            let text = "#~".repeat(usize::from(area.width));
-            buf.set_string(area.x, y, text, Style::new().fg(Color::Blue));
-        }
-        buf
-    }
 
     /// The same settings as a panel and as a block.
     fn both(
