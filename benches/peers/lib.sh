@@ -221,3 +221,33 @@ stat_counts() {
 		{ ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
 		END { print ok + 0, failed + 0 }' "$1"
 }
+
+# confab_serve_start WORK ADDR PORT DOMAIN AUTH: `$CONFAB serve` on ADDR:PORT for
+# DOMAIN with the users of WORK/users.csv, digest on or (AUTH off)
+# --no-auth, its data and log in a new directory under WORK; true once it
+# answers OPTIONS. Sets CONFAB_PID, or WHY when it fails.
+# shellcheck disable=SC2034 # WHY is the caller's
+confab_serve_start() {
+	local work=$1 addr=$2 port=$3 domain=$4 auth=$5 dir
+	local -a args
+	if [[ ! -x $CONFAB ]]; then
+		WHY="binary $CONFAB not found"
+		return 1
+	fi
+	if [[ $auth == off ]] && ! "$CONFAB" serve --help 2>/dev/null | grep -q -- '--no-auth'; then
+		WHY="confab serve has no --no-auth"
+		return 1
+	fi
+	dir=$(mktemp -d "$work/confab.XXXXXX")
+	args=(serve --listen "$addr:$port" --domain "$domain" --data "$dir/data"
+		--directory "$work/users.csv")
+	[[ $auth == on ]] || args+=(--no-auth)
+	"$CONFAB" "${args[@]}" >"$dir/serve.log" 2>&1 &
+	CONFAB_PID=$!
+	if ! wait_for_sip "$addr" "$port" 10; then
+		stop_pid "$CONFAB_PID"
+		CONFAB_PID=
+		WHY="confab serve did not answer OPTIONS within 10 s: $(tail -n 1 "$dir/serve.log" | cut -c1-100)"
+		return 1
+	fi
+}

@@ -118,32 +118,6 @@ for user in "$CALLER" "$MESSAGE_CALLEE" "$CALL_CALLEE"; do
 done
 tick=$(getconf CLK_TCK)
 
-# confab_start AUTH: sets CONFAB_PID, or sets WHY and fails.
-confab_start() {
-	local auth=$1 dir
-	local -a args
-	if [[ ! -x $CONFAB ]]; then
-		WHY="binary $CONFAB not found"
-		return 1
-	fi
-	if [[ $auth == off ]] && ! "$CONFAB" serve --help 2>/dev/null | grep -q -- '--no-auth'; then
-		WHY="confab serve has no --no-auth"
-		return 1
-	fi
-	dir=$(mktemp -d "$work/confab.XXXXXX")
-	args=(serve --listen "$ADDR:$PORT" --domain "$DOMAIN" --data "$dir/data"
-		--directory "$work/users.csv")
-	[[ $auth == on ]] || args+=(--no-auth)
-	"$CONFAB" "${args[@]}" >"$dir/serve.log" 2>&1 &
-	CONFAB_PID=$!
-	if ! wait_for_sip "$ADDR" "$PORT" 10; then
-		stop_pid "$CONFAB_PID"
-		CONFAB_PID=
-		WHY="confab serve did not answer OPTIONS within 10 s: $(tail -n 1 "$dir/serve.log" | cut -c1-100)"
-		return 1
-	fi
-}
-
 # uas_start USER PORT OOC_SCENARIO: a sipp UAS on PORT, registered as
 # USER, answering with OOC_SCENARIO until stopped; true once registered
 # (within 10 s).
@@ -179,7 +153,7 @@ measure() {
 		fi
 		pid=$KAMAILIO_PID
 	else
-		if ! confab_start "$auth"; then
+		if ! confab_serve_start "$work" "$ADDR" "$PORT" "$DOMAIN" "$auth"; then
 			RESULT="SKIP $WHY"
 			return
 		fi
