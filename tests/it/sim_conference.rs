@@ -9,18 +9,6 @@ use confab::proto::IoRequest;
 
 use crate::simnet::*;
 
-/// The rosters a client was sent, in order: (version, users).
-fn rosters(net: &Network, client: usize) -> Vec<(u32, Vec<Participant>)> {
-    net.clients[client]
-        .events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Roster { version, users, .. } => Some((*version, users.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The users of a client's latest roster, sorted by URI.
 fn latest_roster(net: &Network, client: usize) -> Vec<Participant> {
     let mut users = rosters(net, client)

@@ -14,18 +14,6 @@ use crate::simnet::*;
 const AMY: &str = "sip:amy@confab.local";
 const HAO: &str = "sip:hao@confab.local";
 
-/// Every roster a client was sent, in order.
-fn rosters(net: &Network, client: usize) -> Vec<(u32, Vec<Participant>)> {
-    net.clients[client]
-        .events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Roster { version, users, .. } => Some((*version, users.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 fn latest(net: &Network, client: usize) -> Vec<Participant> {
     rosters(net, client)
         .pop()

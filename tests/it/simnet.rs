@@ -366,3 +366,16 @@ pub fn header_line<'a>(message: &'a str, name: &str) -> Option<&'a str> {
             .starts_with(&format!("{}:", name.to_ascii_lowercase()))
     })
 }
+
+/// The conference rosters client `client` was sent, in order: (version,
+/// users).
+pub fn rosters(net: &Network, client: usize) -> Vec<(u32, Vec<client::Participant>)> {
+    net.clients[client]
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            client::Event::Roster { version, users, .. } => Some((*version, users.clone())),
+            _ => None,
+        })
+        .collect()
+}
