@@ -325,14 +325,11 @@ pub async fn run_tui(
         "history-{}@{}.sqlite3",
         sign_in.user, sign_in.domain
     ));
-    let history = History::open(&history_path).map_err(|source| AppError::History {
+    History::precheck(&history_path).map_err(|source| AppError::History {
         path: history_path.clone(),
         source,
     })?;
-    let log = Box::new(HistoryLog {
-        history,
-        account: aor.clone(),
-    });
+    let log = Box::new(HistoryLog::lazy(history_path, aor.clone()));
     let config = TuiConfig {
         own_uri: aor,
         ..tui_config
@@ -450,15 +447,46 @@ fn load_buddies(path: &Path) -> Option<Vec<Buddy>> {
     )
 }
 
-/// The TUI's conversation log over the SQLite history.
+/// The TUI's conversation log over the SQLite history, opened when a
+/// conversation first needs it (start-up only prechecks the file): a client
+/// that is signed in and left alone never runs SQLite, whose code would
+/// otherwise stay resident.
 struct HistoryLog {
-    history: History,
+    path: PathBuf,
+    history: std::cell::OnceCell<Option<History>>,
     account: String,
+}
+
+impl HistoryLog {
+    fn lazy(path: PathBuf, account: String) -> Self {
+        HistoryLog {
+            path,
+            history: std::cell::OnceCell::new(),
+            account,
+        }
+    }
+
+    /// The history, opened on first use; `None` (logged once) when the file
+    /// cannot be opened after all, e.g. damaged since start-up.
+    fn history(&self) -> Option<&History> {
+        self.history
+            .get_or_init(|| match History::open(&self.path) {
+                Ok(history) => Some(history),
+                Err(error) => {
+                    tracing::error!(%error, path = %self.path.display(), "history not opened");
+                    None
+                }
+            })
+            .as_ref()
+    }
 }
 
 impl ConversationLog for HistoryLog {
     fn load(&self, peer: &str, limit: usize) -> Vec<LoggedMessage> {
-        match self.history.conversation(&self.account, peer, limit) {
+        let Some(history) = self.history() else {
+            return Vec::new();
+        };
+        match history.conversation(&self.account, peer, limit) {
             Ok(entries) => entries.into_iter().map(logged).collect(),
             Err(error) => {
                 tracing::error!(%error, "history unreadable");
@@ -477,13 +505,20 @@ impl ConversationLog for HistoryLog {
             delivered: message.delivered,
             reason: message.reason.clone(),
         };
-        if let Err(error) = self.history.append(&entry) {
+        let Some(history) = self.history() else {
+            tracing::error!("message not saved to history: it could not be opened");
+            return;
+        };
+        if let Err(error) = history.append(&entry) {
             tracing::error!(%error, "message not saved to history");
         }
     }
 
     fn search(&self, query: &str, limit: usize) -> Vec<LoggedMessage> {
-        match self.history.search(&self.account, query, limit) {
+        let Some(history) = self.history() else {
+            return Vec::new();
+        };
+        match history.search(&self.account, query, limit) {
             Ok(entries) => entries.into_iter().map(logged).collect(),
             Err(error) => {
                 tracing::error!(%error, "history search failed");
@@ -526,10 +561,11 @@ mod tests {
 
     #[test]
     fn history_entries_keep_their_delivery_in_the_log() {
-        let mut log = HistoryLog {
-            history: History::open_in_memory().unwrap(),
-            account: "sip:vivian@confab.local".into(),
-        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = HistoryLog::lazy(
+            dir.path().join("history.sqlite3"),
+            "sip:vivian@confab.local".into(),
+        );
         let message = LoggedMessage {
             peer: "sip:amy@confab.local".into(),
             outgoing: true,
@@ -541,5 +577,26 @@ mod tests {
         log.append(&message);
         assert_eq!(log.load("sip:amy@confab.local", 10), vec![message.clone()]);
         assert_eq!(log.search("there", 10), vec![message]);
+    }
+
+    #[test]
+    fn a_history_damaged_after_start_up_is_left_alone_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.sqlite3");
+        History::precheck(&path).unwrap();
+        let garbage = "not a database, and longer than SQLite's 100-byte header: ".repeat(4);
+        std::fs::write(&path, &garbage).unwrap();
+        let mut log = HistoryLog::lazy(path.clone(), "sip:vivian@confab.local".into());
+        assert!(log.load("sip:amy@confab.local", 10).is_empty());
+        log.append(&LoggedMessage {
+            peer: "sip:amy@confab.local".into(),
+            outgoing: true,
+            text: "hello".into(),
+            at_ms: 1,
+            delivered: None,
+            reason: None,
+        });
+        assert!(log.search("hello", 10).is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), garbage);
     }
 }

@@ -523,6 +523,20 @@ if [[ -z ${skipped[confab]:-} ]]; then
 	done
 fi
 
+# How much of the link order (build.rs) the measured binary still has: the
+# functions of start-up and idle sit together only where their names match.
+link_order() {
+	local order=$root/link/symbol-order.txt listed found
+	if [[ ! -f $order ]] || ! command -v nm >/dev/null; then
+		echo "not known (no order file or no nm)"
+		return
+	fi
+	listed=$(grep -vc '^#' "$order" || true)
+	found=$(nm --defined-only "$CONFAB" 2>/dev/null | awk 'NR == FNR { if ($0 !~ /^#/) want[$0] = 1; next }
+		($3 in want) { n++ } END { print n + 0 }' "$order" - || true)
+	echo "$found of the $listed functions of link/symbol-order.txt are in the binary"
+}
+
 # Versions.
 baresip_version=$({ "$BARESIP" -h 2>&1 || true; } | sed -n 's/^baresip v\([^ ]*\).*/\1/p' | head -n 1)
 linphonec_version=$({ "$LINPHONEC" --version 2>&1 || true; } | sed -n 's/^version: //p' | head -n 1)
@@ -605,6 +619,8 @@ table() {
 	fi
 	echo
 	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, registering without digest as a trusted peer (baresip 1.0.0 cannot answer a 401 that also offers SHA-256; one round trip fewer). linphonec: tests/linphone/linphonerc as hao, digest, \`soundcard use files\`."
+	echo
+	echo "confab's code layout: $(link_order) (release builds place the functions of start-up and idle together, so only they stay resident)."
 }
 
 table | tee "${out:-/dev/null}"

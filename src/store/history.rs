@@ -90,6 +90,24 @@ const SEARCH_LIKE: &str = "SELECT account, peer, outgoing, text, at_ms, delivere
      FROM messages WHERE account = ?1 AND text LIKE ?2 ESCAPE '\\'
      ORDER BY at_ms DESC, id DESC LIMIT ?3";
 
+/// The first bytes of every SQLite 3 database file.
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// Reads until `buffer` is full or the file ends; how many bytes came.
+fn read_up_to(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
 /// One message as kept in the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -131,6 +149,42 @@ impl History {
         // on power loss; a message shown as sent must not be lost.
         connection.pragma_update(None, "synchronous", "FULL")?;
         History::with_connection(connection, fts5_available()?)
+    }
+
+    /// What [`History::open`] would refuse at once, found without running
+    /// SQLite: a directory or file that cannot be written, a file that is not
+    /// an SQLite database, or one whose schema is newer than this build's
+    /// (read from the file header, offset 60, where `PRAGMA user_version`
+    /// lives). A client checks this at start-up and opens the history when a
+    /// conversation first needs it, so one that is only signed in never has
+    /// SQLite's code in memory. A newer schema still only in the WAL is found
+    /// by the open itself.
+    pub fn precheck(path: &Path) -> Result<(), StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let mut header = [0u8; 64];
+        let read = read_up_to(&mut file, &mut header)?;
+        if read == 0 {
+            return Ok(()); // a new file: SQLite makes it a database
+        }
+        if read < header.len() || !header.starts_with(SQLITE_MAGIC) {
+            return Err(StoreError::NotADatabase);
+        }
+        let found = i64::from(u32::from_be_bytes([
+            header[60], header[61], header[62], header[63],
+        ]));
+        let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if found > supported {
+            return Err(StoreError::NewerSchema { found, supported });
+        }
+        Ok(())
     }
 
     /// An empty history that lives as long as the value (tests, and a

@@ -35,6 +35,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("creating the data directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error("not an SQLite database")]
+    NotADatabase,
     #[error("the database has schema version {found}, newer than this build's {supported}")]
     NewerSchema { found: i64, supported: i64 },
     #[error("user {username}@{domain} already exists")]

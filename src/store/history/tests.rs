@@ -329,3 +329,65 @@ fn fts5_queries_quote_every_word() {
     assert_eq!(fts5_query("a - b"), Some("\"a\"* \"b\"*".to_owned()));
     assert_eq!(fts5_query(" * ( \" "), None);
 }
+
+#[test]
+fn precheck_passes_new_and_own_files_and_refuses_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("history.sqlite3");
+    History::precheck(&path).unwrap();
+    // The empty file it leaves is a database to SQLite.
+    let history = History::open(&path).unwrap();
+    history.append(&entry(VIVIAN, AMY, "kept", 2)).unwrap();
+    drop(history);
+    History::precheck(&path).unwrap();
+    assert_eq!(
+        texts(
+            &History::open(&path)
+                .unwrap()
+                .conversation(VIVIAN, AMY, 10)
+                .unwrap()
+        ),
+        ["kept"]
+    );
+
+    let garbage = dir.path().join("garbage.sqlite3");
+    std::fs::write(
+        &garbage,
+        "not a database, though longer than a header of 64 bytes",
+    )
+    .unwrap();
+    assert!(matches!(
+        History::precheck(&garbage),
+        Err(StoreError::NotADatabase)
+    ));
+    std::fs::write(&garbage, "short").unwrap();
+    assert!(matches!(
+        History::precheck(&garbage),
+        Err(StoreError::NotADatabase)
+    ));
+
+    let newer = dir.path().join("newer.sqlite3");
+    let connection = rusqlite::Connection::open(&newer).unwrap();
+    connection.pragma_update(None, "user_version", 99).unwrap();
+    drop(connection);
+    match History::precheck(&newer) {
+        Err(StoreError::NewerSchema {
+            found: 99,
+            supported,
+        }) => {
+            assert_eq!(supported, i64::try_from(MIGRATIONS.len()).unwrap());
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
+
+#[test]
+fn precheck_refuses_a_directory_it_cannot_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    assert!(matches!(
+        History::precheck(&file.join("history.sqlite3")),
+        Err(StoreError::Io(_))
+    ));
+}
