@@ -24,7 +24,7 @@ use sha2::Sha256;
 
 use super::sip::Server;
 use crate::proto::build::{self, status, status_with_reason};
-use crate::proto::digest::{AuthOutcome, ChallengeKind};
+use crate::proto::digest::{Algorithm, AuthOutcome, ChallengeKind};
 use crate::proto::transaction::TransactionKey;
 use crate::proto::{Peer, Time};
 
@@ -94,6 +94,13 @@ impl RouteTokens {
 }
 
 impl Server {
+    /// The digest algorithms challenges offer, in this order (`confab serve
+    /// --digest-algorithms`); see [`crate::proto::digest::DEFAULT_OFFERED`].
+    pub fn with_digest_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.challenger = self.challenger.offering(algorithms);
+        self
+    }
+
     /// Digest authentication (RFC 3261 §22): the user the request proved
     /// to come from, or None once it has been challenged or refused.
     pub(super) fn authenticate(

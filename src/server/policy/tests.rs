@@ -169,3 +169,23 @@ fn the_ack_to_a_stateless_407_is_absorbed_and_not_relayed() {
     assert_eq!(sent[0].0, AMY.parse::<SocketAddr>().unwrap());
     assert!(sent[0].1.starts_with("ACK "), "{}", sent[0].1);
 }
+
+#[test]
+fn a_server_told_to_offer_md5_alone_challenges_with_md5_alone() {
+    let mut server = server().with_digest_algorithms(&[Algorithm::Md5]);
+    let answer = only_answer(&mut server, AMY, &register());
+    let offered = header(&answer, "WWW-Authenticate");
+    assert_eq!(offered.len(), 1, "{answer}");
+    assert!(offered[0].contains("algorithm=MD5"), "{answer}");
+
+    let mut default = self::server();
+    let offered = header(
+        &only_answer(&mut default, AMY, &register()),
+        "WWW-Authenticate",
+    )
+    .into_iter()
+    .map(|value| value.split("algorithm=").nth(1).unwrap().to_owned())
+    .collect::<Vec<_>>();
+    assert_eq!(offered.len(), 2);
+    assert!(offered[0].starts_with("MD5,") && offered[1].starts_with("SHA-256,"));
+}
