@@ -21,6 +21,7 @@ use crate::demo::{DemoBuddy, PERSONAS, Persona};
 use crate::media::source::{HeardOnly, NullSink, WavEnd, WavSink, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets, spawn_mcu};
+use crate::proto::digest::{Algorithm, DEFAULT_OFFERED};
 use crate::proto::location_profile::LocationProfiles;
 use crate::proto::{Peer, Time};
 use crate::server::gateway::PstnRoute;
@@ -78,6 +79,9 @@ pub struct Service {
     /// What provisioning hands out; the shipped profiles unless
     /// [`Service::with_location_profiles`] says otherwise.
     location_profiles: LocationProfiles,
+    /// What challenges offer; the default unless
+    /// [`Service::with_digest_algorithms`] says otherwise.
+    digest_algorithms: Vec<Algorithm>,
 }
 
 /// Reads a location profiles file (`confab serve --location-profiles`);
@@ -154,7 +158,14 @@ impl Service {
             directory,
             contacts,
             location_profiles: LocationProfiles::shipped(),
+            digest_algorithms: DEFAULT_OFFERED.to_vec(),
         })
+    }
+
+    /// The digest algorithms challenges offer, in this order (`--digest-algorithms`).
+    pub fn with_digest_algorithms(mut self, algorithms: Vec<Algorithm>) -> Service {
+        self.digest_algorithms = algorithms;
+        self
     }
 
     /// The location profiles to provision instead of the shipped ones.
@@ -194,7 +205,8 @@ impl Service {
             .collect();
         tracing::info!(?profiles, "location profiles");
         let mut server = Server::new(config, Box::new(self.directory), Box::new(self.contacts))
-            .with_location_profiles(self.location_profiles);
+            .with_location_profiles(self.location_profiles)
+            .with_digest_algorithms(&self.digest_algorithms);
         if self.options.no_auth {
             tracing::warn!(
                 %local,

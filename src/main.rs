@@ -147,6 +147,11 @@ struct ServeArgs {
     /// or users of the domain, never on to other hosts; not allowed with --trunk.
     #[arg(long)]
     no_auth: bool,
+    /// The digest algorithms a challenge offers, in order: md5, sha-256, or both (the default,
+    /// md5,sha-256). `md5` alone is for older phones and softphones that give up on a challenge
+    /// listing an algorithm they do not know (SHA-256, RFC 8760) instead of picking MD5.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_digest_algorithm)]
+    digest_algorithms: Vec<confab::proto::digest::Algorithm>,
     /// A TOML file of location profiles (dialling rules to E.164) handed to clients at sign-in;
     /// default: the shipped US profile (assets/location-profiles.toml).
     #[arg(long, value_name = "FILE")]
@@ -385,6 +390,9 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
     if let Some(profiles) = profiles {
         service = service.with_location_profiles(profiles);
     }
+    if !args.digest_algorithms.is_empty() {
+        service = service.with_digest_algorithms(args.digest_algorithms);
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("interrupted; stopping");
@@ -444,6 +452,12 @@ fn sign_in(args: &ClientArgs, config: &Config) -> Result<SignIn> {
         register_expiry: Duration::from_secs(register_expiry.into()),
         keepalive: Duration::from_secs(keepalive.into()),
     })
+}
+
+/// `--digest-algorithms`: one RFC 8760 algorithm name, in any case.
+fn parse_digest_algorithm(name: &str) -> Result<confab::proto::digest::Algorithm, String> {
+    confab::proto::digest::Algorithm::parse(name.trim())
+        .ok_or_else(|| format!("unknown digest algorithm {name:?}: use md5 or sha-256"))
 }
 
 fn resolve_server(text: &str) -> Result<SocketAddr> {

@@ -16,7 +16,17 @@
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
+use rsip::headers::ToTypedHeader as _;
+use rsip::headers::UntypedHeader as _;
+use rsip::message::HeadersExt as _;
+use rsip::{Method, Request};
 use sha2::Sha256;
+
+use super::sip::Server;
+use crate::proto::build::{self, status, status_with_reason};
+use crate::proto::digest::{Algorithm, AuthOutcome, ChallengeKind};
+use crate::proto::transaction::TransactionKey;
+use crate::proto::{Peer, Time};
 
 /// The name of our Record-Route token parameter.
 pub const ROUTE_TOKEN_PARAM: &str = "ct";
@@ -83,6 +93,115 @@ impl RouteTokens {
     }
 }
 
+impl Server {
+    /// The digest algorithms challenges offer, in this order (`confab serve
+    /// --digest-algorithms`); see [`crate::proto::digest::DEFAULT_OFFERED`].
+    pub fn with_digest_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.challenger = self.challenger.offering(algorithms);
+        self
+    }
+
+    /// Digest authentication (RFC 3261 §22): the user the request proved
+    /// to come from, or None once it has been challenged or refused.
+    pub(super) fn authenticate(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        from: Peer,
+    ) -> Option<String> {
+        let kind = if request.method == Method::Register {
+            ChallengeKind::Www
+        } else {
+            ChallengeKind::Proxy
+        };
+        let (directory, domain) = (&self.directory, &self.domain);
+        let outcome =
+            self.challenger
+                .verify(now, &request.method, &request.headers, kind, |user| {
+                    directory.credentials(user, domain)
+                });
+        match outcome {
+            AuthOutcome::Authenticated { username } => {
+                if self.identity_matches(request, &username) {
+                    return Some(username);
+                }
+                self.reply(
+                    now,
+                    key,
+                    request,
+                    status_with_reason(403, "Identity Mismatch"),
+                );
+            }
+            AuthOutcome::Challenge { stale } => self.challenge(now, key, request, kind, stale),
+            AuthOutcome::Rejected { reason } => {
+                tracing::info!(%from, %reason, method = %request.method, "credentials rejected");
+                self.reply(now, key, request, status(403));
+            }
+        }
+        None
+    }
+
+    /// The authenticated user must be who the request claims to be: From
+    /// for requests, To for REGISTER (RFC 3261 §10.3 step 3; third-party
+    /// registration is not offered).
+    fn identity_matches(&self, request: &Request, username: &str) -> bool {
+        let claimed = if request.method == Method::Register {
+            self.aor_of_to(request)
+        } else {
+            request
+                .from_header()
+                .ok()
+                .and_then(|from| from.typed().ok())
+                .and_then(|from| self.aor_of_uri(&from.uri))
+        };
+        claimed.is_some_and(|aor| {
+            aor.user() == username
+                // A desk phone registers its owner's work number.
+                || (request.method == Method::Register
+                    && super::gateway::is_e164(aor.user())
+                    && self.directory.owner_of_number(aor.user(), aor.domain()).as_deref()
+                        == Some(username))
+        })
+    }
+
+    /// A 401/407 with a fresh nonce. Sent statelessly, as a registrar or
+    /// proxy in front of strangers should (RFC 3261 §8.2.7, §16.11): a
+    /// challenge costs no transaction kept for 32 s, and a retransmitted
+    /// request is simply challenged again. A request inside a dialog (its To
+    /// has a tag) keeps its transaction, because the ACK to a challenged
+    /// re-INVITE carries the dialog's tag and only the transaction absorbs it.
+    fn challenge(
+        &mut self,
+        now: Time,
+        key: &TransactionKey,
+        request: &Request,
+        kind: ChallengeKind,
+        stale: bool,
+    ) {
+        let code = if kind == ChallengeKind::Www { 401 } else { 407 };
+        let in_dialog = request
+            .to_header()
+            .is_ok_and(|to| build::to_has_tag(to.value()));
+        let tag = if in_dialog {
+            self.ids.tag()
+        } else {
+            self.transactions.stateless_tag(key)
+        };
+        let mut response = build::response_to(request, status(code), Some(&tag));
+        for header in self.challenger.challenge(now, kind, stale) {
+            response.headers.push(header);
+        }
+        if in_dialog {
+            return self.send_response(now, key, response);
+        }
+        self.add_server_header(&mut response);
+        if let Err(error) = self.transactions.respond_statelessly(key, response) {
+            tracing::debug!(%error, "challenge not sent");
+        }
+    }
+}
+
 /// The configured peers trusted without credentials.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedPeers(Vec<IpAddr>);
@@ -98,18 +217,4 @@ impl TrustedPeers {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_route_token_verifies_only_for_its_call_id_and_key() {
-        let tokens = RouteTokens::new([7; 32]);
-        let token = tokens.token("abc@host");
-        assert_eq!(token.len(), 16);
-        assert!(tokens.verify("abc@host", &token));
-        assert!(!tokens.verify("abd@host", &token));
-        assert!(!tokens.verify("abc@host", "0000000000000000"));
-        assert!(!tokens.verify("abc@host", ""));
-        assert!(!RouteTokens::new([8; 32]).verify("abc@host", &token));
-    }
-}
+mod tests;

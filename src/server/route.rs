@@ -51,6 +51,15 @@ impl Server {
     /// RFC 3261 §16.4: if the top Route names us, remove it. Returns our
     /// route token when there was one.
     pub(super) fn strip_own_route(&self, request: &mut Request) -> Option<String> {
+        // Most requests (REGISTER, a first INVITE or MESSAGE) have no Route:
+        // leave their headers where they are.
+        if !request
+            .headers
+            .iter()
+            .any(|header| matches!(header, Header::Route(_)))
+        {
+            return None;
+        }
         let mut token = None;
         let mut stripped = false;
         let mut headers = Vec::new();

@@ -23,7 +23,7 @@ use super::registrar::{Aor, Registrar, RegistrarConfig, RegistrarEvent};
 use super::route::is_in_dialog;
 use crate::proto::address;
 use crate::proto::build::{self, Identifiers, status, status_with_reason};
-use crate::proto::digest::{AuthOutcome, ChallengeKind, Challenger, Credentials};
+use crate::proto::digest::{Challenger, Credentials};
 use crate::proto::message;
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
@@ -314,55 +314,6 @@ impl Server {
         }
     }
 
-    /// Digest authentication (RFC 3261 §22): the user the request proved
-    /// to come from, or None once it has been challenged or refused.
-    fn authenticate(
-        &mut self,
-        now: Time,
-        key: &TransactionKey,
-        request: &Request,
-        from: Peer,
-    ) -> Option<String> {
-        let kind = if request.method == Method::Register {
-            ChallengeKind::Www
-        } else {
-            ChallengeKind::Proxy
-        };
-        let domain = self.domain.clone();
-        let directory = &self.directory;
-        let outcome =
-            self.challenger
-                .verify(now, &request.method, &request.headers, kind, |user| {
-                    directory.credentials(user, &domain)
-                });
-        match outcome {
-            AuthOutcome::Authenticated { username } => {
-                if self.identity_matches(request, &username) {
-                    return Some(username);
-                }
-                self.reply(
-                    now,
-                    key,
-                    request,
-                    status_with_reason(403, "Identity Mismatch"),
-                );
-            }
-            AuthOutcome::Challenge { stale } => {
-                let code = if kind == ChallengeKind::Www { 401 } else { 407 };
-                let mut response = build::response_to(request, status(code), Some(&self.ids.tag()));
-                for header in self.challenger.challenge(now, kind, stale) {
-                    response.headers.push(header);
-                }
-                self.send_response(now, key, response);
-            }
-            AuthOutcome::Rejected { reason } => {
-                tracing::info!(%from, %reason, method = %request.method, "credentials rejected");
-                self.reply(now, key, request, status(403));
-            }
-        }
-        None
-    }
-
     /// Requests addressed to the server itself.
     fn handle_local(&mut self, now: Time, key: TransactionKey, request: Request, from: Peer) {
         match request.method {
@@ -460,30 +411,7 @@ impl Server {
         Admission::Authenticate
     }
 
-    /// The authenticated user must be who the request claims to be: From
-    /// for requests, To for REGISTER (RFC 3261 §10.3 step 3; third-party
-    /// registration is not offered).
-    fn identity_matches(&self, request: &Request, username: &str) -> bool {
-        let claimed = if request.method == Method::Register {
-            self.aor_of_to(request)
-        } else {
-            request
-                .from_header()
-                .ok()
-                .and_then(|from| from.typed().ok())
-                .and_then(|from| self.aor_of_uri(&from.uri))
-        };
-        claimed.is_some_and(|aor| {
-            aor.user() == username
-                // A desk phone registers its owner's work number.
-                || (request.method == Method::Register
-                    && super::gateway::is_e164(aor.user())
-                    && self.directory.owner_of_number(aor.user(), aor.domain()).as_deref()
-                        == Some(username))
-        })
-    }
-
-    fn aor_of_to(&self, request: &Request) -> Option<Aor> {
+    pub(super) fn aor_of_to(&self, request: &Request) -> Option<Aor> {
         let to = request.to_header().ok()?.typed().ok()?;
         self.aor_of_uri(&to.uri)
     }
@@ -515,14 +443,20 @@ impl Server {
         key: &TransactionKey,
         mut response: Response,
     ) {
+        self.add_server_header(&mut response);
+        if let Err(error) = self.transactions.respond(now, key, response) {
+            tracing::debug!(%error, "response not sent");
+        }
+    }
+
+    /// The Server header of [`Self::send_response`], for responses sent
+    /// outside it.
+    pub(super) fn add_server_header(&self, response: &mut Response) {
         response
             .headers
             .push(Header::Server(rsip::headers::Server::new(
                 self.server_header.clone(),
             )));
-        if let Err(error) = self.transactions.respond(now, key, response) {
-            tracing::debug!(%error, "response not sent");
-        }
     }
 }
 
@@ -537,8 +471,8 @@ impl SipCore for Server {
             Ok(message) => {
                 // Whatever is logged while this message is handled names
                 // its call.
-                let call_id = message::call_id_of(&message).to_owned();
-                let _call = tracing::info_span!("sip", call_id = %call_id).entered();
+                let _call =
+                    tracing::info_span!("sip", call_id = %message::call_id_of(&message)).entered();
                 self.transactions.handle_message(now, from, message);
                 self.drain_transaction_events(now);
                 return;

@@ -31,7 +31,7 @@ mod server;
 mod tests;
 
 pub use client::DigestClient;
-pub use server::{AuthOutcome, Challenger, RejectReason};
+pub use server::{AuthOutcome, Challenger, DEFAULT_OFFERED, RejectReason};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};

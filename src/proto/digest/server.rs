@@ -40,12 +40,14 @@ use crate::proto::Time;
 /// that authenticate often, not against strangers.
 pub const DEFAULT_MAX_TRACKED_NONCES: usize = 4096;
 
-/// The offered algorithms, in the order they are listed. RFC 8760 §2.4 has
-/// a server list its preferred one first, but deployed UAs that know only
-/// MD5 (sipp 3.6, many desk phones) answer the first challenge they see and
-/// fail on SHA-256. So MD5 comes first, and clients that know SHA-256 (ours
-/// among them, RFC 8760 §2.4 again) pick it from anywhere in the list.
-const OFFERED: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Sha256];
+/// The algorithms offered unless told otherwise, in the order they are
+/// listed. RFC 8760 §2.4 has a server list its preferred one first, but
+/// deployed UAs that know only MD5 (sipp 3.6, many desk phones) answer the
+/// first challenge they see and fail on SHA-256. So MD5 comes first, and
+/// clients that know SHA-256 (ours among them, RFC 8760 §2.4 again) pick it
+/// from anywhere in the list. Some older UAs give up on a 401 that lists an
+/// algorithm they do not know at all: [`Challenger::offering`] is for them.
+pub const DEFAULT_OFFERED: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Sha256];
 
 const TAG_LEN: usize = 16;
 const NONCE_LEN: usize = 8 + 8 + TAG_LEN;
@@ -103,6 +105,8 @@ impl std::fmt::Display for RejectReason {
 /// Issues challenges for one realm and checks the answers.
 pub struct Challenger {
     realm: String,
+    /// One challenge header each, in this order; never empty.
+    offered: Vec<Algorithm>,
     /// HMAC keyed with the per-run secret; cloned for each use.
     key: Hmac<Sha256>,
     nonce_lifetime: Duration,
@@ -160,6 +164,7 @@ impl Challenger {
         let dummy_password: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         Challenger {
             realm: realm.to_owned(),
+            offered: DEFAULT_OFFERED.to_vec(),
             key,
             nonce_lifetime,
             next_serial: 0,
@@ -176,16 +181,37 @@ impl Challenger {
         self
     }
 
+    /// Offers `algorithms`, in this order, instead of [`DEFAULT_OFFERED`];
+    /// an empty list (or repeats) would make no sense and is ignored. Answers
+    /// with any algorithm we speak are still accepted: the nonce is ours
+    /// whichever hash covers it.
+    pub fn offering(mut self, algorithms: &[Algorithm]) -> Self {
+        let mut offered: Vec<Algorithm> = Vec::new();
+        for algorithm in algorithms {
+            if !offered.contains(algorithm) {
+                offered.push(*algorithm);
+            }
+        }
+        if !offered.is_empty() {
+            self.offered = offered;
+        }
+        self
+    }
+
+    pub fn offered(&self) -> &[Algorithm] {
+        &self.offered
+    }
+
     pub fn realm(&self) -> &str {
         &self.realm
     }
 
-    /// The headers of a 401 (`Www`) or 407 (`Proxy`): one per algorithm,
-    /// SHA-256 first, sharing one fresh nonce.
+    /// The headers of a 401 (`Www`) or 407 (`Proxy`): one per offered
+    /// algorithm, sharing one fresh nonce.
     pub fn challenge(&mut self, now: Time, kind: ChallengeKind, stale: bool) -> Vec<rsip::Header> {
         let nonce = self.issue_nonce(now);
         let stale = if stale { ", stale=true" } else { "" };
-        OFFERED
+        self.offered
             .iter()
             .map(|algorithm| {
                 kind.challenge_header(format!(

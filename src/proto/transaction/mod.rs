@@ -29,6 +29,10 @@
 //!   BYE; [`TransactionLayer::forward_response`] is for proxies and never
 //!   retransmits. The ACK to a 2xx still reaches the TU as
 //!   [`TransactionEvent::Ack`]: it belongs to the dialog.
+//! - A TU may answer a request statelessly
+//!   ([`TransactionLayer::respond_statelessly`], see `stateless`): its
+//!   transaction is forgotten at once, and the ACK to such a non-2xx is
+//!   absorbed by its To tag.
 //! - Timer C is a [`TimerConfig`] option for proxies, off by default.
 //! - The TU must answer every [`TransactionEvent::Request`]: a non-INVITE
 //!   server transaction waits for its final response without a timer, as
@@ -36,14 +40,16 @@
 //!
 //! Invariants: a transaction is in exactly one of the two maps under its key
 //! until it terminates, and then [`TransactionEvent::Terminated`] is emitted
-//! once; the front of the timer queue is always a live deadline, so
-//! [`TransactionLayer::poll_timeout`] looks at a few lane fronts.
+//! once (unless it was answered statelessly); the front of the timer queue
+//! is always a live deadline, so [`TransactionLayer::poll_timeout`] looks at
+//! a few lane fronts.
 
 mod client;
 mod compose;
 mod event;
 mod key;
 mod server;
+mod stateless;
 mod timers;
 mod via;
 
@@ -381,6 +387,9 @@ impl TransactionLayer {
             // The ACK for a non-2xx final (§17.2.3: it matches the INVITE).
             let step = tx.on_ack(&mut context!(self, now), ack, from);
             self.apply(now, &key, step);
+            return;
+        }
+        if self.acknowledges_stateless(&key, &ack) {
             return;
         }
         // The ACK for a 2xx: stop retransmitting that 2xx if we do, and let

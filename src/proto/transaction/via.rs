@@ -97,30 +97,32 @@ impl<'a> ViaParm<'a> {
     pub(super) fn stamped(&self, source: SocketAddr) -> Option<String> {
         let ip = source.ip();
         let mut wants_received = self.host.parse::<IpAddr>().ok() != Some(ip);
-        let mut params = Vec::new();
-        let mut changed = false;
+        let mut rport_filled = false;
+        // One string, written once: this runs for every request received.
+        let mut stamped = String::with_capacity(self.protocol.len() + self.sent_by.len() + 96);
+        stamped.push_str(self.protocol);
+        stamped.push(' ');
+        stamped.push_str(self.sent_by);
         for (name, value) in self.params() {
             if name.eq_ignore_ascii_case("received") {
                 continue;
             }
+            stamped.push(';');
+            stamped.push_str(name);
             if name.eq_ignore_ascii_case("rport") && value.is_none() {
-                params.push(format!("{name}={}", source.port()));
+                stamped.push('=');
+                stamped.push_str(&source.port().to_string());
                 wants_received = true;
-                changed = true;
+                rport_filled = true;
                 continue;
             }
-            params.push(match value {
-                Some(value) => format!("{name}={value}"),
-                None => name.to_owned(),
-            });
+            if let Some(value) = value {
+                stamped.push('=');
+                stamped.push_str(value);
+            }
         }
-        if !(changed || wants_received) {
+        if !(rport_filled || wants_received) {
             return None;
-        }
-        let mut stamped = format!("{} {}", self.protocol, self.sent_by);
-        for param in params {
-            stamped.push(';');
-            stamped.push_str(&param);
         }
         stamped.push_str(";received=");
         stamped.push_str(&ip.to_string());

@@ -44,6 +44,20 @@ fn challenge_offers_md5_then_sha256_with_one_nonce() {
 }
 
 #[test]
+fn a_challenger_offers_only_the_algorithms_it_is_given() {
+    let mut server = challenger().offering(&[Algorithm::Md5, Algorithm::Md5]);
+    assert_eq!(server.offered(), [Algorithm::Md5]);
+    let headers = server.challenge(at(1), ChallengeKind::Www, false);
+    assert_eq!(headers.len(), 1);
+    assert!(value(&headers[0]).ends_with(", algorithm=MD5, qop=\"auth\""));
+
+    let server = challenger().offering(&[Algorithm::Sha256, Algorithm::Md5]);
+    assert_eq!(server.offered(), [Algorithm::Sha256, Algorithm::Md5]);
+    // Nothing offered makes no sense: the default stays.
+    assert_eq!(challenger().offering(&[]).offered(), DEFAULT_OFFERED);
+}
+
+#[test]
 fn unknown_user_is_rejected_exactly_like_a_wrong_password() {
     let mut rng = StdRng::seed_from_u64(3);
     let mut server = challenger();

@@ -4,6 +4,7 @@
 
 mod client;
 mod server;
+mod stateless;
 
 use std::time::Duration;
 
