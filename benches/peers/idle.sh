@@ -42,9 +42,9 @@
 #     modules), the alsa module replaced by ausine and aubridge, SIP on
 #     127.0.0.2, account amy with the server as outbound proxy. baresip
 #     1.0.0 gives up on a 401 that offers SHA-256 next to MD5 ("Function
-#     not implemented"), as confab's server does, so the server trusts
-#     127.0.0.2 (--trusted-peer) and baresip registers without digest:
-#     REGISTER, 200 rather than REGISTER, 401, REGISTER, 200.
+#     not implemented"), so the server offers MD5 alone
+#     (--digest-algorithms md5) and every client registers with digest:
+#     REGISTER, 401, REGISTER, 200.
 #   linphonec: tests/linphone/linphonerc (UDP on loopback, no video, no
 #     NAT helpers) as hao in a HOME of its own, `soundcard use files`
 #     once registered (it finds no sound card at start-up).
@@ -64,7 +64,7 @@ CONFAB=${CONFAB:-$root/target/release/confab}
 BARESIP=${BARESIP:-baresip}
 LINPHONEC=${LINPHONEC:-linphonec}
 ADDR=127.0.0.1
-# baresip's own loopback address, trusted by the server (see above).
+# baresip's own loopback address.
 BARESIP_ADDR=127.0.0.2
 DOMAIN=confab.local
 SETTLE=5
@@ -197,7 +197,7 @@ server_start() {
 	SERVER="$ADDR:$port"
 	timeout $((runs * 3 * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
 		"$CONFAB" serve --demo --listen "$SERVER" --domain "$DOMAIN" --data "$work/server" \
-		--trusted-peer "$BARESIP_ADDR" --trace-pcap "$work/server.pcap" --log-level warn \
+		--digest-algorithms md5 --trace-pcap "$work/server.pcap" --log-level warn \
 		</dev/null >"$work/server.log" 2>&1 &
 	SERVER_PID=$!
 	wait_for_sip "$ADDR" "$port" "$WAIT"
@@ -618,7 +618,7 @@ table() {
 		echo "confab's first frame against its 200 (ms after exec): ${text%, }; drawn before registration in $before of ${#frames[@]} starts (the frame's time is when tmux has passed it on: a bound from above)."
 	fi
 	echo
-	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, registering without digest as a trusted peer (baresip 1.0.0 cannot answer a 401 that also offers SHA-256; one round trip fewer). linphonec: tests/linphone/linphonerc as hao, digest, \`soundcard use files\`."
+	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, account amy. linphonec: tests/linphone/linphonerc as hao, \`soundcard use files\`. Every client registers with digest (REGISTER, 401, REGISTER, 200); the server offers MD5 alone (\`--digest-algorithms md5\`), since baresip 1.0.0 cannot answer a 401 that also offers SHA-256."
 	echo
 	echo "confab's code layout: $(link_order) (release builds place the functions of start-up and idle together, so only they stay resident)."
 }
