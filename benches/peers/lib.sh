@@ -260,7 +260,10 @@ confab_serve_start() {
 sipfloor_start() {
 	local work=$1 addr=$2 port=$3 mode=$4 auth=$5
 	local -a args=("$mode" --listen "$addr:$port")
-	require_loopback "$addr" || return 1
+	if ! require_loopback "$addr" 2>/dev/null; then
+		WHY="not a loopback address: $addr"
+		return 1
+	fi
 	if [[ ! -x ${SIPFLOOR:-} ]]; then
 		WHY="binary ${SIPFLOOR:-confab-sipfloor} not found (cargo build --release builds it)"
 		return 1
