@@ -11,8 +11,11 @@
 //! address that sent a request (the one caller of the benchmark). Digest
 //! on: an INVITE or MESSAGE outside a dialog without Proxy-Authorization
 //! gets 407, and the ACK to that 407 (our To tag) is absorbed. No Via or
-//! Record-Route is added: responses and in-dialog requests find their way
-//! by source address, which is how sipp sends them.
+//! Record-Route is added, and sipp needs none: a sipp UAS sends its
+//! responses to the address the request came from (not to the Via), and
+//! a sipp UAC sends every request, ACK and BYE included, to the address
+//! it was started with, the Request-URI of those two being the callee's
+//! Contact (traced with strace on the floor's socket).
 
 use std::net::SocketAddr;
 
