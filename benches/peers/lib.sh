@@ -251,3 +251,46 @@ confab_serve_start() {
 		return 1
 	fi
 }
+
+# sipfloor_start WORK ADDR PORT MODE AUTH: `$SIPFLOOR MODE` (registrar or
+# proxy, the floor server of src/bin/confab-sipfloor) on ADDR:PORT, with
+# --digest when AUTH is on, logging to WORK/sipfloor.log; true once it
+# answers OPTIONS. Sets FLOOR_PID, or WHY when it fails.
+# shellcheck disable=SC2034 # WHY is the caller's
+sipfloor_start() {
+	local work=$1 addr=$2 port=$3 mode=$4 auth=$5
+	local -a args=("$mode" --listen "$addr:$port")
+	if ! require_loopback "$addr" 2>/dev/null; then
+		WHY="not a loopback address: $addr"
+		return 1
+	fi
+	if [[ ! -x ${SIPFLOOR:-} ]]; then
+		WHY="binary ${SIPFLOOR:-confab-sipfloor} not found (cargo build --release builds it)"
+		return 1
+	fi
+	[[ $auth == on ]] && args+=(--digest)
+	timeout 600 "$SIPFLOOR" "${args[@]}" >"$work/sipfloor.log" 2>&1 &
+	FLOOR_PID=$!
+	if ! wait_for_sip "$addr" "$port" 10; then
+		stop_pid "$FLOOR_PID"
+		FLOOR_PID=
+		WHY="confab-sipfloor did not answer OPTIONS within 10 s: $(tail -n 1 "$work/sipfloor.log" | cut -c1-100)"
+		return 1
+	fi
+}
+
+# floor_line WHAT GOAL FLOOR PEER [CONFAB]: the line under a table that
+# compares the floor server with the peer (medians in µs): FLOOR / PEER,
+# and whether the goal (at most GOAL times the peer) lies below the floor,
+# which no server on this kernel can go under, or else how much it leaves
+# for everything a server does beyond the datagrams; with CONFAB, how far
+# confab is above the floor.
+floor_line() {
+	awk -v what="$1" -v g="$2" -v f="$3" -v k="$4" -v c="${5:-}" 'BEGIN {
+		r = f / k
+		printf "floor / Kamailio, %s: %.2f; the goal, at most %.2f of Kamailio (%.1f µs), is ", what, r, g, g * k
+		if (r > g) printf "BELOW the floor (%.1f µs): no server can meet it on this kernel", f
+		else printf "above the floor (%.1f µs), leaving %.1f µs for all the SIP work", f, g * k - f
+		if (c != "") printf "; confab / floor: %.2f (confab spends %.1f µs above the floor)", c / f, c - f
+		printf "\n" }'
+}

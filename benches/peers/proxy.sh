@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The proxy benchmark: server CPU time per proxied MESSAGE and per proxied
-# call under sipp load, confab against Kamailio as a stateful proxy, on
-# loopback.
+# call under sipp load, confab against Kamailio as a stateful proxy and
+# against the floor, on loopback.
 #
 #   benches/peers/proxy.sh [--quick] [--out FILE] [--runs N]
 #                          [--messages N] [--message-rate R]
@@ -39,6 +39,13 @@
 #     digest off with --no-auth, only if confab serve offers it. When the
 #     binary is missing or does not serve, the table says so and Kamailio
 #     is still measured.
+#   floor: $SIPFLOOR (default confab-sipfloor beside $CONFAB) proxy
+#     [--digest]: one thread, one recv_from and at most one send_to per
+#     datagram, no parsing beyond the Request-URI's user or address and
+#     the To tag, digests not verified, no Via, Record-Route or 100
+#     Trying added. It is the least any proxy pays here (datagrams, system
+#     calls, wake-ups): a goal below it is out of reach on this kernel.
+#     Skipped with a reason when the binary is missing.
 #
 # Output: a markdown table on stdout and, with --out, in FILE.
 # Defaults: 3 runs; 5000 MESSAGEs at 500/s; 2000 calls at 200/s. --quick:
@@ -54,6 +61,7 @@ export KAMAILIO_CFG=$here/kamailio/proxy.cfg
 source "$here/lib.sh"
 
 CONFAB=${CONFAB:-$root/target/release/confab}
+SIPFLOOR=${SIPFLOOR:-$(dirname "$CONFAB")/confab-sipfloor}
 SIPP=${SIPP:-sipp}
 ADDR=127.0.0.1
 PORT=${BENCH_PORT:-5080}
@@ -93,6 +101,7 @@ media_port() { echo $((($1 * 10) % 50000 + 10000)); }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/confab-bench-proxy.XXXXXX")
 CONFAB_PID=
+FLOOR_PID=
 UAS_PIDS=()
 RESULT=
 WHY=
@@ -107,6 +116,7 @@ cleanup() {
 	stop_uas
 	kamailio_stop
 	stop_pid "$CONFAB_PID"
+	stop_pid "$FLOOR_PID"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -152,6 +162,12 @@ measure() {
 			return
 		fi
 		pid=$KAMAILIO_PID
+	elif [[ $server == floor ]]; then
+		if ! sipfloor_start "$work" "$ADDR" "$PORT" proxy "$auth"; then
+			RESULT="SKIP $WHY"
+			return
+		fi
+		pid=$FLOOR_PID
 	else
 		if ! confab_serve_start "$work" "$ADDR" "$PORT" "$DOMAIN" "$auth"; then
 			RESULT="SKIP $WHY"
@@ -161,7 +177,11 @@ measure() {
 	fi
 	stop_server() {
 		stop_uas
-		if [[ $server == kamailio ]]; then kamailio_stop; else stop_pid "$CONFAB_PID"; CONFAB_PID=; fi
+		case $server in
+		kamailio) kamailio_stop ;;
+		floor) stop_pid "$FLOOR_PID"; FLOOR_PID= ;;
+		*) stop_pid "$CONFAB_PID"; CONFAB_PID= ;;
+		esac
 	}
 
 	if [[ $load == message ]]; then
@@ -213,7 +233,7 @@ echo "proxy benchmark: $runs run(s); $messages MESSAGEs at $message_rate/s, $cal
 for auth in on off; do
 	for load in message call; do
 		for ((i = 1; i <= runs; i++)); do
-			for server in kamailio confab; do
+			for server in kamailio confab floor; do
 				key=$server.$auth.$load
 				[[ -n ${skipped[$key]:-} ]] && continue
 				measure "$server" "$auth" "$load"
@@ -227,11 +247,11 @@ done
 kamailio_version=$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p' | head -n 1)
 confab_version=$("$CONFAB" --version 2>/dev/null | head -n 1 || true)
 label() {
-	if [[ $1 == kamailio ]]; then
-		echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)"
-	else
-		echo "${confab_version:-confab}"
-	fi
+	case $1 in
+	kamailio) echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)" ;;
+	floor) echo "floor (one recv and one send per datagram, no parsing)" ;;
+	*) echo "${confab_version:-confab}" ;;
+	esac
 }
 load_label() {
 	if [[ $1 == message ]]; then echo "MESSAGE"; else echo "call (INVITE + ACK + BYE)"; fi
@@ -245,7 +265,7 @@ table() {
 	echo "|---|---|---|---:|---|---:|"
 	for auth in on off; do
 		for load in message call; do
-			for server in kamailio confab; do
+			for server in kamailio confab floor; do
 				key=$server.$auth.$load
 				if [[ -n ${values[$key]:-} ]]; then
 					med=$(median <<<"${values[$key]}")
@@ -276,8 +296,20 @@ table() {
 			fi
 		done
 	done
+	for auth in on off; do
+		for load in message call; do
+			if [[ -n ${values[floor.$auth.$load]:-} && -n ${values[kamailio.$auth.$load]:-} ]]; then
+				floor_line "$(load_label "$load"), digest $auth" "$GOAL" \
+					"$(median <<<"${values[floor.$auth.$load]}")" \
+					"$(median <<<"${values[kamailio.$auth.$load]}")" \
+					"$(median <<<"${values[confab.$auth.$load]:-}")"
+			else
+				echo "floor, $(load_label "$load"), digest $auth: not measured (${skipped[floor.$auth.$load]:-${skipped[kamailio.$auth.$load]:-no run}})"
+			fi
+		done
+	done
 	echo
-	echo "$runs run(s) per row, alternating servers; each run: a fresh server with two sipp UAS registered as users (their Contacts on their own ports), then a sipp UAC sending $messages MESSAGEs at $message_rate/s or $calls calls at $call_rate/s through it on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the load, divided by the transactions sipp completed. A call counts as one transaction: INVITE, 100, 180, 200, ACK and BYE, 200, record-routed. Digest on: the first request of each MESSAGE or call is challenged (407, MD5, qop=auth) and sent again with credentials; in-dialog ACK and BYE are not challenged by either server."
+	echo "$runs run(s) per row, alternating servers; each run: a fresh server with two sipp UAS registered as users (their Contacts on their own ports), then a sipp UAC sending $messages MESSAGEs at $message_rate/s or $calls calls at $call_rate/s through it on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the load, divided by the transactions sipp completed. A call counts as one transaction: INVITE, 100, 180, 200, ACK and BYE, 200, record-routed. Digest on: the first request of each MESSAGE or call is challenged (407, MD5, qop=auth) and sent again with credentials; in-dialog ACK and BYE are not challenged by any server. The floor (src/bin/confab-sipfloor, proxy mode) serves from one thread with one recv_from and at most one send_to per datagram on a blocking socket: it keeps where each UAS registered from, forwards each request unchanged to the UAS named by its Request-URI (user, or the Contact's address for ACK and BYE) and each UAS response unchanged to the caller, challenges a new MESSAGE or INVITE without Proxy-Authorization with a fixed 407 (and absorbs the ACK to it) but does NOT verify the credentials, and adds no Via, no Record-Route and no 100 Trying; what it pays is what every proxy pays for the same datagrams on this kernel."
 }
 
 table | tee "${out:-/dev/null}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The registrar benchmark: server CPU time per registration under a sipp
-# REGISTER load, confab against Kamailio, on loopback.
+# REGISTER load, confab against Kamailio and against the floor, on
+# loopback.
 #
 #   benches/peers/registrar.sh [--quick] [--out FILE] [--runs N]
 #                              [--count N] [--rate R] [--users N]
@@ -20,6 +21,12 @@
 #     (username,password,display_name with a header line). Digest off only
 #     if confab serve offers --no-auth. When the binary is missing or does
 #     not serve, the table says so and Kamailio is still measured.
+#   floor: $SIPFLOOR (default confab-sipfloor beside $CONFAB) registrar
+#     [--digest]: one thread, one recv_from and at most one send_to per
+#     datagram, no parsing, no bindings kept, digests not verified. It is
+#     the least any server pays here (datagrams, system calls, wake-ups):
+#     a goal below it is out of reach on this kernel. Skipped with a reason
+#     when the binary is missing.
 #
 # Output: a markdown table on stdout and, with --out, in FILE.
 # Defaults: 3 runs, 20000 registrations at 1000/s over 1000 users;
@@ -32,6 +39,7 @@ root=$(cd "$here/../.." && pwd)
 source "$here/lib.sh"
 
 CONFAB=${CONFAB:-$root/target/release/confab}
+SIPFLOOR=${SIPFLOOR:-$(dirname "$CONFAB")/confab-sipfloor}
 SIPP=${SIPP:-sipp}
 ADDR=127.0.0.1
 PORT=${BENCH_PORT:-5080}
@@ -59,11 +67,13 @@ require_loopback "$ADDR"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/confab-bench-registrar.XXXXXX")
 CONFAB_PID=
+FLOOR_PID=
 RESULT=
 WHY=
 cleanup() {
 	kamailio_stop
 	stop_pid "$CONFAB_PID"
+	stop_pid "$FLOOR_PID"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,6 +95,12 @@ measure() {
 			return
 		fi
 		pid=$KAMAILIO_PID
+	elif [[ $server == floor ]]; then
+		if ! sipfloor_start "$work" "$ADDR" "$PORT" registrar "$auth"; then
+			RESULT="SKIP $WHY"
+			return
+		fi
+		pid=$FLOOR_PID
 	else
 		if ! confab_serve_start "$work" "$ADDR" "$PORT" "$DOMAIN" "$auth"; then
 			RESULT="SKIP $WHY"
@@ -104,7 +120,11 @@ measure() {
 		-timeout 60s -nostdin -trace_stat -stf "$stat" -fd 60 \
 		"$ADDR:$PORT" >"$work/sipp.out" 2>&1) || true
 	t1=$(cpu_ticks "$pid")
-	if [[ $server == kamailio ]]; then kamailio_stop; else stop_pid "$CONFAB_PID"; CONFAB_PID=; fi
+	case $server in
+	kamailio) kamailio_stop ;;
+	floor) stop_pid "$FLOOR_PID"; FLOOR_PID= ;;
+	*) stop_pid "$CONFAB_PID"; CONFAB_PID= ;;
+	esac
 
 	read -r ok failed < <(stat_counts "$stat")
 	if ((ok == 0)); then
@@ -128,7 +148,7 @@ record() { # record KEY RESULT-LINE
 
 echo "registrar benchmark: $runs run(s) x $count registrations at $rate/s over $users users, $ADDR:$PORT" >&2
 for ((i = 1; i <= runs; i++)); do
-	for server in kamailio confab; do
+	for server in kamailio confab floor; do
 		[[ -n ${skipped[$server.on]:-} ]] && continue
 		measure "$server" on
 		echo "  run $i $server digest on: $RESULT" >&2
@@ -136,7 +156,7 @@ for ((i = 1; i <= runs; i++)); do
 	done
 done
 for ((i = 1; i <= runs; i++)); do
-	for server in kamailio confab; do
+	for server in kamailio confab floor; do
 		[[ -n ${skipped[$server.off]:-} ]] && continue
 		measure "$server" off
 		echo "  run $i $server digest off: $RESULT" >&2
@@ -147,11 +167,11 @@ done
 kamailio_version=$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p' | head -n 1)
 confab_version=$("$CONFAB" --version 2>/dev/null | head -n 1 || true)
 label() {
-	if [[ $1 == kamailio ]]; then
-		echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)"
-	else
-		echo "${confab_version:-confab}"
-	fi
+	case $1 in
+	kamailio) echo "Kamailio ${kamailio_version:-?} ($CHILDREN children)" ;;
+	floor) echo "floor (one recv and one send per datagram, no parsing)" ;;
+	*) echo "${confab_version:-confab}" ;;
+	esac
 }
 
 # The goal of issue 8: confab at most a third of Kamailio's CPU.
@@ -161,7 +181,7 @@ table() {
 	echo "| server | digest | CPU µs per registration (median) | every run (µs) | failed registrations |"
 	echo "|---|---|---:|---|---:|"
 	for auth in on off; do
-		for server in kamailio confab; do
+		for server in kamailio confab floor; do
 			key=$server.$auth
 			if [[ -n ${values[$key]:-} ]]; then
 				med=$(median <<<"${values[$key]}")
@@ -189,8 +209,16 @@ table() {
 			echo "Kamailio, digest $auth: not measured (${skipped[kamailio.$auth]:-no run})"
 		fi
 	done
+	for auth in on off; do
+		if [[ -n ${values[floor.$auth]:-} && -n ${values[kamailio.$auth]:-} ]]; then
+			floor_line "digest $auth" "$GOAL" "$(median <<<"${values[floor.$auth]}")" \
+				"$(median <<<"${values[kamailio.$auth]}")" "$(median <<<"${values[confab.$auth]:-}")"
+		else
+			echo "floor, digest $auth: not measured (${skipped[floor.$auth]:-${skipped[kamailio.$auth]:-no run}})"
+		fi
+	done
 	echo
-	echo "$runs run(s) per row, alternating servers; each run: a fresh server, $count registrations at $rate/s over $users users by sipp on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the sipp run. Digest on: REGISTER, 401, REGISTER, 200 (MD5, qop=auth)."
+	echo "$runs run(s) per row, alternating servers; each run: a fresh server, $count registrations at $rate/s over $users users by sipp on the same host; CPU = utime+stime of the server and its children ($tick ticks/s) during the sipp run. Digest on: REGISTER, 401, REGISTER, 200 (MD5, qop=auth). The floor (src/bin/confab-sipfloor, registrar mode) answers from one thread with one recv_from and one send_to per datagram on a blocking socket: it copies the Via, From, To, Call-ID, CSeq, Contact and Expires lines into a 200 (or a fixed 401 to a REGISTER without Authorization), keeps no binding and does NOT verify the digest; what it pays is what every server pays for the same datagrams on this kernel."
 }
 
 table | tee "${out:-/dev/null}"
