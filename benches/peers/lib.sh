@@ -285,6 +285,22 @@ sipfloor_start() {
 # which no server on this kernel can go under, or else how much it leaves
 # for everything a server does beyond the datagrams; with CONFAB, how far
 # confab is above the floor.
+# met_against_floor RATIO GOAL FLOOR KAMAILIO: ratio_met's verdict, and
+# where the goal lies against the floor server measured in the same runs
+# (FLOOR empty: not measured), for the summary table.
+met_against_floor() {
+	local verdict
+	verdict=$(ratio_met "$1" "$2")
+	if [[ -z ${3:-} || -z ${4:-} ]]; then
+		echo "$verdict"
+		return
+	fi
+	awk -v v="$verdict" -v g="$2" -v f="$3" -v k="$4" 'BEGIN {
+		r = f / k
+		if (r > g) printf "%s; the floor alone is %.2f of Kamailio: out of reach on this kernel\n", v, r
+		else printf "%s (floor %.2f of Kamailio)\n", v, r }'
+}
+
 floor_line() {
 	awk -v what="$1" -v g="$2" -v f="$3" -v k="$4" -v c="${5:-}" 'BEGIN {
 		r = f / k

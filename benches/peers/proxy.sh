@@ -288,7 +288,8 @@ table() {
 				c=$(median <<<"${values[confab.$auth.$load]}")
 				k=$(median <<<"${values[kamailio.$auth.$load]}")
 				r=$(awk -v c="$c" -v k="$k" 'BEGIN { printf "%.2f", c / k }')
-				goal "Proxy CPU per $(load_label "$load"), digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ 0.5" "$(ratio_met "$r" "$GOAL")"
+				goal "Proxy CPU per $(load_label "$load"), digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ 0.5" \
+					"$(met_against_floor "$r" "$GOAL" "$(median <<<"${values[floor.$auth.$load]:-}")" "$k")"
 			elif [[ -z ${values[confab.$auth.$load]:-} ]]; then
 				echo "confab, $(load_label "$load"), digest $auth: not measured (${skipped[confab.$auth.$load]:-no run})"
 			else

@@ -201,7 +201,8 @@ table() {
 			c=$(median <<<"${values[confab.$auth]}")
 			k=$(median <<<"${values[kamailio.$auth]}")
 			r=$(awk -v c="$c" -v k="$k" 'BEGIN { printf "%.2f", c / k }')
-			goal "Registrar CPU per REGISTER, digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ 0.33" "$(ratio_met "$r" "$GOAL")"
+			goal "Registrar CPU per REGISTER, digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ 0.33" \
+				"$(met_against_floor "$r" "$GOAL" "$(median <<<"${values[floor.$auth]:-}")" "$k")"
 		elif [[ -z ${values[confab.$auth]:-} ]]; then
 			[[ $auth == on ]] && prefix="confab" || prefix="confab, digest off"
 			echo "$prefix: not measured (${skipped[confab.$auth]:-no run})"
