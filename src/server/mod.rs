@@ -32,3 +32,24 @@ pub mod sip;
 
 pub use presence::ContactStore;
 pub use sip::{Server, ServerCommand, ServerConfig, ServerEvent, UserDirectory};
+
+/// A server for `confab.local` with the demo directory, in memory, at
+/// `local`: the unit tests' server.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test's set-up failing is a failed test
+pub(crate) fn demo_server(local: &str) -> Server {
+    let directory = crate::store::Directory::open_in_memory().unwrap();
+    directory.seed_demo("confab.local").unwrap();
+    Server::new(
+        ServerConfig {
+            domain: "confab.local".into(),
+            local: local.parse().unwrap(),
+            trusted_peers: Vec::new(),
+            seed: 5,
+            pstn: None,
+            access_number: None,
+        },
+        Box::new(directory),
+        Box::new(crate::store::Contacts::open_in_memory().unwrap()),
+    )
+}

@@ -20,8 +20,6 @@
 //!
 //! [`Admission::Unauthenticated`]: super::policy::Admission::Unauthenticated
 
-use rsip::headers::ToTypedHeader as _;
-use rsip::message::HeadersExt as _;
 use rsip::{Method, Request};
 
 use super::registrar::Aor;
@@ -59,20 +57,7 @@ impl Server {
             return Err(Refused);
         }
         let register = request.method == Method::Register;
-        let claimed = if register {
-            request
-                .to_header()
-                .ok()
-                .and_then(|to| to.typed().ok())
-                .and_then(|to| self.aor_of_uri(&to.uri))
-        } else {
-            request
-                .from_header()
-                .ok()
-                .and_then(|from| from.typed().ok())
-                .and_then(|from| self.aor_of_uri(&from.uri))
-        };
-        let Some(claimed) = claimed else {
+        let Some(claimed) = self.claimed_aor(request) else {
             // A REGISTER for another domain is answered 404 by the registrar.
             return Ok(None);
         };

@@ -16,7 +16,6 @@
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
-use rsip::headers::ToTypedHeader as _;
 use rsip::headers::UntypedHeader as _;
 use rsip::message::HeadersExt as _;
 use rsip::{Method, Request};
@@ -146,16 +145,7 @@ impl Server {
     /// for requests, To for REGISTER (RFC 3261 §10.3 step 3; third-party
     /// registration is not offered).
     fn identity_matches(&self, request: &Request, username: &str) -> bool {
-        let claimed = if request.method == Method::Register {
-            self.aor_of_to(request)
-        } else {
-            request
-                .from_header()
-                .ok()
-                .and_then(|from| from.typed().ok())
-                .and_then(|from| self.aor_of_uri(&from.uri))
-        };
-        claimed.is_some_and(|aor| {
+        self.claimed_aor(request).is_some_and(|aor| {
             aor.user() == username
                 // A desk phone registers its owner's work number.
                 || (request.method == Method::Register

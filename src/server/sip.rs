@@ -416,6 +416,16 @@ impl Server {
         self.aor_of_uri(&to.uri)
     }
 
+    /// Who a request says it comes from, if a user of our domain: To for a
+    /// REGISTER (RFC 3261 §10.3 step 3), From for anything else.
+    pub(super) fn claimed_aor(&self, request: &Request) -> Option<Aor> {
+        if request.method == Method::Register {
+            return self.aor_of_to(request);
+        }
+        let from = request.from_header().ok()?.typed().ok()?;
+        self.aor_of_uri(&from.uri)
+    }
+
     /// The address of record a URI names, if it is a user of our domain.
     pub(super) fn aor_of_uri(&self, uri: &rsip::Uri) -> Option<Aor> {
         uri.user()?;

@@ -7,8 +7,7 @@
 use std::net::SocketAddr;
 
 use crate::proto::{Peer, SipCore, Time};
-use crate::server::{Server, ServerConfig};
-use crate::store::{Contacts, Directory};
+use crate::server::Server;
 
 const SERVER: &str = "10.0.0.1:5060";
 const AMY: &str = "10.0.0.12:5062";
@@ -16,20 +15,7 @@ const HAO: &str = "10.0.0.13:5062";
 const STRANGER: &str = "192.0.2.7:5060";
 
 fn server(no_auth: bool) -> Server {
-    let directory = Directory::open_in_memory().unwrap();
-    directory.seed_demo("confab.local").unwrap();
-    let server = Server::new(
-        ServerConfig {
-            domain: "confab.local".into(),
-            local: SERVER.parse().unwrap(),
-            trusted_peers: Vec::new(),
-            seed: 5,
-            pstn: None,
-            access_number: None,
-        },
-        Box::new(directory),
-        Box::new(Contacts::open_in_memory().unwrap()),
-    );
+    let server = crate::server::demo_server(SERVER);
     if no_auth {
         server.without_authentication()
     } else {

@@ -8,8 +8,6 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::proto::SipCore;
-use crate::server::ServerConfig;
-use crate::store::{Contacts, Directory};
 
 const SERVER: &str = "10.0.0.1:5060";
 const AMY: &str = "10.0.0.12:5062";
@@ -28,20 +26,7 @@ fn a_route_token_verifies_only_for_its_call_id_and_key() {
 }
 
 fn server() -> Server {
-    let directory = Directory::open_in_memory().unwrap();
-    directory.seed_demo("confab.local").unwrap();
-    Server::new(
-        ServerConfig {
-            domain: "confab.local".into(),
-            local: SERVER.parse().unwrap(),
-            trusted_peers: Vec::new(),
-            seed: 5,
-            pstn: None,
-            access_number: None,
-        },
-        Box::new(directory),
-        Box::new(Contacts::open_in_memory().unwrap()),
-    )
+    crate::server::demo_server(SERVER)
 }
 
 /// Everything the server sent after `text` came from `from`, as text.
