@@ -171,11 +171,14 @@ where
         let mut datagram = vec![0u8; MAX_DATAGRAM];
         let mut commands_open = true;
         // One timer, re-armed only when the core's deadline moves: a new
-        // Sleep per message would cost an allocation and a timer-wheel
-        // insertion on the hot path.
+        // Sleep per message would cost a timer-wheel insertion on the hot
+        // path.
         let timer = tokio::time::sleep_until(self.epoch);
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
+        // Where the timer sits in tokio's wheel: a reset to a later
+        // deadline leaves it there, to wake once for nothing.
+        let mut registered: Option<Instant> = None;
         loop {
             self.flush(&events).await;
             if self.core.is_finished() {
@@ -187,7 +190,13 @@ where
                 .map(|t| self.epoch + t.since_epoch());
             if deadline != armed {
                 if let Some(deadline) = deadline {
-                    timer.as_mut().reset(deadline);
+                    if registered.is_some_and(|at| at < deadline) {
+                        // A fresh timer: an idle client sleeps through.
+                        timer.set(tokio::time::sleep_until(deadline));
+                    } else {
+                        timer.as_mut().reset(deadline);
+                    }
+                    registered = Some(deadline);
                 }
                 armed = deadline;
             }
