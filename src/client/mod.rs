@@ -259,7 +259,7 @@ impl Client {
                 _ => self.conference_subscribe_answered(now, Some(&response)),
             };
         }
-        if code == 401 || code == 407 {
+        if (code == 401 || code == 407) && outstanding.purpose != Purpose::KeepAlive {
             let purpose = outstanding.purpose.clone();
             match self.retry_with_credentials(now, outstanding, &response) {
                 Ok(()) => return,
