@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::deadline::DeadlineTimer;
 use crate::proto::framing::StreamFramer;
 use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
 use crate::trace::{Direction, TraceEntry};
@@ -88,6 +89,8 @@ pub struct SipDriver<C: SipCore> {
     io_requests: Option<mpsc::UnboundedSender<IoRequest>>,
     /// Where a copy of every message goes, if a trace is wanted.
     trace: Option<Tracer>,
+    /// The core's deadlines on a timerfd rather than tokio's timer.
+    timerfd: Option<DeadlineTimer>,
 }
 
 /// The trace hook: our address and the channel the copies go to.
@@ -127,7 +130,22 @@ where
             from_connections_rx,
             io_requests: None,
             trace: None,
+            timerfd: None,
         }
+    }
+
+    /// Keeps the core's deadlines on a timerfd ([`DeadlineTimer`]): one
+    /// wake-up per deadline however far, one system call per change of
+    /// it. For a client, whose deadline moves a few times a minute; a
+    /// server under load keeps tokio's timer.
+    /// Without a timerfd (not Linux, no descriptor left) it says so in
+    /// the log and keeps tokio's timer.
+    pub fn with_timerfd(mut self) -> Self {
+        match DeadlineTimer::new() {
+            Ok(timerfd) => self.timerfd = Some(timerfd),
+            Err(error) => tracing::warn!(%error, "no timerfd; tokio's timer instead"),
+        }
+        self
     }
 
     /// Sends a copy of every message received (a UDP datagram, a message
@@ -189,7 +207,14 @@ where
                 .poll_timeout()
                 .map(|t| self.epoch + t.since_epoch());
             if deadline != armed {
-                if let Some(deadline) = deadline {
+                if let Some(timerfd) = &self.timerfd {
+                    if let Err(error) = timerfd.set(deadline) {
+                        tracing::warn!(%error, "timerfd; back to tokio's timer");
+                        self.timerfd = None;
+                        registered = None;
+                    }
+                }
+                if let (Some(deadline), None) = (deadline, &self.timerfd) {
                     if registered.is_some_and(|at| at < deadline) {
                         // A fresh timer: an idle client sleeps through.
                         timer.set(tokio::time::sleep_until(deadline));
@@ -241,7 +266,17 @@ where
                     }
                     None => commands_open = false,
                 },
-                () = &mut timer, if armed.is_some() => {
+                () = &mut timer, if armed.is_some() && self.timerfd.is_none() => {
+                    armed = None;
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+                expired = expired(&self.timerfd), if armed.is_some() => {
+                    if let Err(error) = expired {
+                        tracing::warn!(%error, "timerfd; back to tokio's timer");
+                        self.timerfd = None;
+                        registered = None;
+                    }
                     armed = None;
                     let now = self.now();
                     self.core.handle_timeout(now);
@@ -337,6 +372,14 @@ where
             }
         });
         sender
+    }
+}
+
+/// When the timerfd's deadline has passed; never without one.
+async fn expired(timerfd: &Option<DeadlineTimer>) -> io::Result<()> {
+    match timerfd {
+        Some(timerfd) => timerfd.expired().await,
+        None => std::future::pending().await,
     }
 }
 
