@@ -68,7 +68,12 @@ impl DeadlineTimer {
         loop {
             let mut guard = self.fd.readable().await?;
             match rustix::io::read(self.fd.get_ref(), &mut expirations) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    // One-shot and read: not readable until armed again,
+                    // so the next wait need not try a read to learn it.
+                    guard.clear_ready();
+                    return Ok(());
+                }
                 Err(rustix::io::Errno::AGAIN) => guard.clear_ready(),
                 Err(error) => return Err(error.into()),
             }

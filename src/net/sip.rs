@@ -138,8 +138,9 @@ where
     /// wake-up per deadline however far, one system call per change of
     /// it. For a client, whose deadline moves a few times a minute; a
     /// server under load keeps tokio's timer.
-    /// Without a timerfd (not Linux, no descriptor left) it says so in
-    /// the log and keeps tokio's timer.
+    ///
+    /// Without a timerfd (no descriptor left) it says so in the log and
+    /// keeps tokio's timer.
     pub fn with_timerfd(mut self) -> Self {
         match DeadlineTimer::new() {
             Ok(timerfd) => self.timerfd = Some(timerfd),
