@@ -204,8 +204,10 @@ pub async fn start_client(
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::unbounded_channel();
     let core = Client::new(sign_in.client_config(local, media_port));
-    let mut driver =
-        SipDriver::new(core, sockets, tokio::time::Instant::now()).with_io_requests(io_tx);
+    // A client sleeps long between keep-alives: one wake-up each.
+    let mut driver = SipDriver::new(core, sockets, tokio::time::Instant::now())
+        .with_io_requests(io_tx)
+        .with_timerfd();
     if let Some(trace) = trace {
         driver = driver.with_trace(trace);
     }

@@ -259,7 +259,7 @@ impl Client {
                 _ => self.conference_subscribe_answered(now, Some(&response)),
             };
         }
-        if code == 401 || code == 407 {
+        if (code == 401 || code == 407) && outstanding.purpose != Purpose::KeepAlive {
             let purpose = outstanding.purpose.clone();
             match self.retry_with_credentials(now, outstanding, &response) {
                 Ok(()) => return,
@@ -560,15 +560,18 @@ impl SipCore for Client {
             // Not started: wake at once to send the first REGISTER.
             return Some(Time::ZERO);
         }
+        // A finished transaction's last timer (K after each keep-alive,
+        // say) waits for the next deadline that does something, rather
+        // than waking an idle client on its own.
         let deadline = earliest(
-            self.transactions.poll_timeout(),
+            self.transactions.poll_urgent_timeout(),
             self.registration.poll_timeout(),
         );
         let deadline = earliest(deadline, self.own.poll_timeout());
         let deadline = earliest(deadline, self.watching.poll_timeout());
         let deadline = earliest(deadline, self.provisioning.poll_timeout());
         let deadline = earliest(deadline, self.conferencing.poll_timeout());
-        earliest(deadline, self.quit_deadline)
+        earliest(deadline, self.quit_deadline).or_else(|| self.transactions.poll_timeout())
     }
 
     fn poll_io_request(&mut self) -> Option<crate::proto::IoRequest> {

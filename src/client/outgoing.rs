@@ -6,7 +6,7 @@
 //!
 //! Credentials are sent proactively once the server has challenged us: the
 //! digest client counts nonce uses, so most requests go through with no
-//! extra round trip. A request challenged again after it carried fresh
+//! extra round trip. OPTIONS keep-alives go without: any answer will do. A request challenged again after it carried fresh
 //! credentials fails with the server's answer: the password is wrong.
 
 use rsip::headers::UntypedHeader;
@@ -123,9 +123,14 @@ impl Client {
     ) {
         let kind = challenge_kind_for(&request.method);
         let mut sent = request.clone();
-        let credentials =
+        // A keep-alive goes without: any answer, a challenge too, shows
+        // the server is there, and no digest is computed twice a minute.
+        let credentials = if purpose == Purpose::KeepAlive {
+            Vec::new()
+        } else {
             self.digest
-                .authorization_for(self.ids.rng(), kind, &sent.method, &sent.uri);
+                .authorization_for(self.ids.rng(), kind, &sent.method, &sent.uri)
+        };
         sent.headers.extend(credentials.clone());
         match self.transactions.send_request(now, sent, destination) {
             Ok(key) => self.outstanding.push(Outstanding {

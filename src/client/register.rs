@@ -126,3 +126,100 @@ fn min_expires(response: &Response) -> Option<u32> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    // Tests may unwrap: a panic is a failed test.
+    #![allow(clippy::unwrap_used)]
+
+    use rsip::SipMessage;
+
+    use super::*;
+    use crate::client::ClientConfig;
+    use crate::proto::build::{self, status};
+    use crate::proto::{Peer, SipCore};
+
+    const SERVER: &str = "10.0.0.1:5060";
+
+    /// Every request the client has queued for `method`, oldest first.
+    fn take(client: &mut Client, method: Method) -> Vec<Request> {
+        let mut taken = Vec::new();
+        while let Some(transmit) = client.poll_transmit() {
+            if let Ok(SipMessage::Request(request)) = message::parse(&transmit.payload) {
+                if request.method == method {
+                    taken.push(request);
+                }
+            }
+        }
+        taken
+    }
+
+    fn reply(client: &mut Client, now: Time, request: &Request, code: u16, extra: Option<Header>) {
+        let mut response = build::response_to(request, status(code), Some("srv"));
+        response.headers.extend(extra.into_iter().collect());
+        response.headers.push(Header::ContentLength(0.into()));
+        let bytes = response.to_string();
+        client.handle_datagram(now, Peer::udp(SERVER.parse().unwrap()), bytes.as_bytes());
+    }
+
+    fn has_credentials(request: &Request) -> bool {
+        request.headers.iter().any(|header| {
+            matches!(
+                header,
+                Header::Authorization(_) | Header::ProxyAuthorization(_)
+            )
+        })
+    }
+
+    #[test]
+    fn keepalives_carry_no_credentials_and_a_challenge_answers_them() {
+        let mut client = Client::new(ClientConfig {
+            user: "vivian".into(),
+            domain: "confab.local".into(),
+            password: "vivian".into(),
+            server: Peer::udp(SERVER.parse().unwrap()),
+            local: "10.0.0.11:5062".parse().unwrap(),
+            register_expiry: Duration::from_secs(300),
+            keepalive_interval: Duration::from_secs(30),
+            media_port: 40_000,
+            seed: 5,
+        });
+        let mut now = Time::ZERO;
+        client.start(now);
+        let register = take(&mut client, Method::Register).remove(0);
+        let challenge = Header::WwwAuthenticate(rsip::headers::WwwAuthenticate::new(
+            r#"Digest realm="confab.local", nonce="n1", algorithm=MD5, qop="auth""#,
+        ));
+        reply(&mut client, now, &register, 401, Some(challenge.clone()));
+        let register = take(&mut client, Method::Register).remove(0);
+        assert!(has_credentials(&register), "the challenge was answered");
+        reply(&mut client, now, &register, 200, None);
+        assert!(client.registration().is_registered());
+
+        now += Duration::from_secs(30);
+        client.handle_timeout(now);
+        let options = take(&mut client, Method::Options);
+        assert_eq!(options.len(), 1, "one keep-alive");
+        assert!(!has_credentials(&options[0]));
+        // A server that challenges OPTIONS still answers it.
+        reply(&mut client, now, &options[0], 401, Some(challenge));
+        assert!(
+            take(&mut client, Method::Options).is_empty(),
+            "not sent again"
+        );
+        now += Duration::from_secs(10);
+        client.handle_timeout(now);
+        assert!(client.registration().is_registered());
+        while let Some(event) = client.poll_event() {
+            assert!(
+                !matches!(event, Event::RegistrationFailed { .. }),
+                "{event:?}"
+            );
+        }
+        assert_eq!(
+            client.registration().poll_timeout(),
+            Some(Time::ZERO + Duration::from_secs(60)),
+            "the next keep-alive, 30 s after the answer"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! no SIP decision of its own: the only thing it knows about SIP is how to cut
 //! a TCP stream into messages, and that comes from `proto::framing`.
 
+mod deadline;
 mod mcu;
 pub mod media;
 mod sip;

@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::deadline::DeadlineTimer;
 use crate::proto::framing::StreamFramer;
 use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
 use crate::trace::{Direction, TraceEntry};
@@ -88,6 +89,8 @@ pub struct SipDriver<C: SipCore> {
     io_requests: Option<mpsc::UnboundedSender<IoRequest>>,
     /// Where a copy of every message goes, if a trace is wanted.
     trace: Option<Tracer>,
+    /// The core's deadlines on a timerfd rather than tokio's timer.
+    timerfd: Option<DeadlineTimer>,
 }
 
 /// The trace hook: our address and the channel the copies go to.
@@ -127,7 +130,23 @@ where
             from_connections_rx,
             io_requests: None,
             trace: None,
+            timerfd: None,
         }
+    }
+
+    /// Keeps the core's deadlines on a timerfd ([`DeadlineTimer`]): one
+    /// wake-up per deadline however far, one system call per change of
+    /// it. For a client, whose deadline moves a few times a minute; a
+    /// server under load keeps tokio's timer.
+    ///
+    /// Without a timerfd (no descriptor left) it says so in the log and
+    /// keeps tokio's timer.
+    pub fn with_timerfd(mut self) -> Self {
+        match DeadlineTimer::new() {
+            Ok(timerfd) => self.timerfd = Some(timerfd),
+            Err(error) => tracing::warn!(%error, "no timerfd; tokio's timer instead"),
+        }
+        self
     }
 
     /// Sends a copy of every message received (a UDP datagram, a message
@@ -171,11 +190,14 @@ where
         let mut datagram = vec![0u8; MAX_DATAGRAM];
         let mut commands_open = true;
         // One timer, re-armed only when the core's deadline moves: a new
-        // Sleep per message would cost an allocation and a timer-wheel
-        // insertion on the hot path.
+        // Sleep per message would cost a timer-wheel insertion on the hot
+        // path.
         let timer = tokio::time::sleep_until(self.epoch);
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
+        // Where the timer sits in tokio's wheel: a reset to a later
+        // deadline leaves it there, to wake once for nothing.
+        let mut registered: Option<Instant> = None;
         loop {
             self.flush(&events).await;
             if self.core.is_finished() {
@@ -186,8 +208,21 @@ where
                 .poll_timeout()
                 .map(|t| self.epoch + t.since_epoch());
             if deadline != armed {
-                if let Some(deadline) = deadline {
-                    timer.as_mut().reset(deadline);
+                if let Some(timerfd) = &self.timerfd {
+                    if let Err(error) = timerfd.set(deadline) {
+                        tracing::warn!(%error, "timerfd; back to tokio's timer");
+                        self.timerfd = None;
+                        registered = None;
+                    }
+                }
+                if let (Some(deadline), None) = (deadline, &self.timerfd) {
+                    if registered.is_some_and(|at| at < deadline) {
+                        // A fresh timer: an idle client sleeps through.
+                        timer.set(tokio::time::sleep_until(deadline));
+                    } else {
+                        timer.as_mut().reset(deadline);
+                    }
+                    registered = Some(deadline);
                 }
                 armed = deadline;
             }
@@ -232,7 +267,17 @@ where
                     }
                     None => commands_open = false,
                 },
-                () = &mut timer, if armed.is_some() => {
+                () = &mut timer, if armed.is_some() && self.timerfd.is_none() => {
+                    armed = None;
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+                expired = expired(&self.timerfd), if armed.is_some() => {
+                    if let Err(error) = expired {
+                        tracing::warn!(%error, "timerfd; back to tokio's timer");
+                        self.timerfd = None;
+                        registered = None;
+                    }
                     armed = None;
                     let now = self.now();
                     self.core.handle_timeout(now);
@@ -328,6 +373,14 @@ where
             }
         });
         sender
+    }
+}
+
+/// When the timerfd's deadline has passed; never without one.
+async fn expired(timerfd: &Option<DeadlineTimer>) -> io::Result<()> {
+    match timerfd {
+        Some(timerfd) => timerfd.expired().await,
+        None => std::future::pending().await,
     }
 }
 

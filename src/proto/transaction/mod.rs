@@ -40,9 +40,9 @@
 //!
 //! Invariants: a transaction is in exactly one of the two maps under its key
 //! until it terminates, and then [`TransactionEvent::Terminated`] is emitted
-//! once (unless it was answered statelessly); the front of the timer queue
-//! is always a live deadline, so [`TransactionLayer::poll_timeout`] looks at
-//! a few lane fronts.
+//! once (unless it was answered statelessly); the front of each lane of
+//! the timer queue is always a live deadline, so
+//! [`TransactionLayer::poll_timeout`] looks at a few lane fronts.
 
 mod client;
 mod compose;
@@ -305,6 +305,17 @@ impl TransactionLayer {
         self.queue.peek()
     }
 
+    /// When [`Self::handle_timeout`] is next due for something that goes
+    /// on the wire or reaches the TU: [`Self::poll_timeout`] without the
+    /// timers that only end a finished transaction (D, I, J, K). A user
+    /// agent may sleep until its own next deadline or this one and let
+    /// those fire late, absorbing retransmissions a little longer; it
+    /// still wakes for them ([`Self::poll_timeout`]) when nothing else
+    /// is pending, so that they do not pile up.
+    pub fn poll_urgent_timeout(&self) -> Option<Time> {
+        self.queue.peek_urgent()
+    }
+
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
@@ -562,8 +573,8 @@ impl TransactionLayer {
         }
     }
 
-    /// Pops stale deadlines off the queue so its front is live (module
-    /// invariant). Every `&mut self` entry point ends with it.
+    /// Pops stale deadlines off the queue so its lanes' fronts are live
+    /// (module invariant). Every `&mut self` entry point ends with it.
     fn prune(&mut self) {
         let (clients, servers) = (&self.clients, &self.servers);
         self.queue.prune(|key, timer, at| {

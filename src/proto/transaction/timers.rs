@@ -8,6 +8,11 @@
 //! transaction still exists and still records exactly that deadline for that
 //! timer (lazy deletion).
 //!
+//! Timers D, I, J and K only end a transaction that is done, absorbing
+//! retransmissions until then ([`Timer::only_ends`]); they have lanes of
+//! their own, so that [`TimerQueue::peek_urgent`] can tell a user agent
+//! it may sleep through them (they fire, late, at its next wake-up).
+//!
 //! The queue is a FIFO per delay rather than one heap: the RFC's timers use
 //! a handful of delays (T1 doubling to T2, T4, 64*T1, ...), and deadlines
 //! armed with one delay from a clock that does not go back come in time
@@ -107,6 +112,12 @@ pub(super) enum Timer {
 impl Timer {
     const COUNT: usize = 16;
 
+    /// Whether the timer's firing only ends a transaction that is done:
+    /// late, it absorbs retransmissions a little longer and nothing else.
+    pub(super) fn only_ends(self) -> bool {
+        matches!(self, Timer::D | Timer::I | Timer::J | Timer::K)
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -134,10 +145,12 @@ pub(super) struct TimerQueue {
     next_seq: u64,
 }
 
-/// The deadlines armed with one delay, ordered by (at, seq).
+/// The deadlines armed with one delay, ordered by (at, seq), of timers
+/// that only end transactions or of the others.
 #[derive(Debug)]
 struct Lane {
     delay: Duration,
+    only_ends: bool,
     entries: VecDeque<Entry>,
 }
 
@@ -167,11 +180,17 @@ impl TimerQueue {
             key,
             timer,
         };
-        let lane = match self.lanes.iter().position(|lane| lane.delay == delay) {
+        let only_ends = timer.only_ends();
+        let lane = match self
+            .lanes
+            .iter()
+            .position(|lane| lane.delay == delay && lane.only_ends == only_ends)
+        {
             Some(index) => &mut self.lanes[index],
             None => {
                 self.lanes.push(Lane {
                     delay,
+                    only_ends,
                     entries: VecDeque::new(),
                 });
                 let last = self.lanes.len() - 1;
@@ -213,6 +232,16 @@ impl TimerQueue {
         self.earliest().map(|entry| entry.at)
     }
 
+    /// The earliest deadline of a timer that does more than end a
+    /// transaction (see [`Timer::only_ends`]); live once pruned.
+    pub(super) fn peek_urgent(&self) -> Option<Time> {
+        self.lanes
+            .iter()
+            .filter(|lane| !lane.only_ends)
+            .filter_map(|lane| lane.entries.front().map(|entry| entry.at))
+            .min()
+    }
+
     /// Removes and returns the earliest entry if it is due at `now`.
     pub(super) fn pop_due(&mut self, now: Time) -> Option<(Time, TransactionKey, Timer)> {
         if self.peek()? > now {
@@ -222,15 +251,18 @@ impl TimerQueue {
             .map(|entry| (entry.at, entry.key, entry.timer))
     }
 
-    /// Drops stale entries from the front of the queue, so that
-    /// [`Self::peek`] answers a live deadline. `is_live(key, timer, at)`
-    /// says whether the transaction still has that deadline armed.
+    /// Drops stale entries from the front of every lane, so that
+    /// [`Self::peek`] and [`Self::peek_urgent`] answer live deadlines.
+    /// `is_live(key, timer, at)` says whether the transaction still has
+    /// that deadline armed.
     pub(super) fn prune(&mut self, mut is_live: impl FnMut(&TransactionKey, Timer, Time) -> bool) {
-        while let Some(entry) = self.earliest() {
-            if is_live(&entry.key, entry.timer, entry.at) {
-                return;
+        for lane in &mut self.lanes {
+            while let Some(entry) = lane.entries.front() {
+                if is_live(&entry.key, entry.timer, entry.at) {
+                    break;
+                }
+                lane.entries.pop_front();
             }
-            self.pop_earliest();
         }
     }
 
@@ -335,14 +367,32 @@ mod tests {
     }
 
     #[test]
-    fn prune_drops_only_stale_fronts() {
+    fn prune_drops_stale_fronts_of_every_lane_and_stops_at_a_live_one() {
         let mut queue = TimerQueue::default();
         let at = |n| Time::ZERO + ms(n);
         queue.push(ms(100), at(100), key("stale"), Timer::E);
         queue.push(ms(200), at(200), key("live"), Timer::F);
-        queue.push(ms(100), at(300), key("stale too, but behind"), Timer::E);
+        queue.push(ms(100), at(300), key("stale too, behind"), Timer::E);
+        queue.push(ms(300), at(300), key("live"), Timer::A);
+        queue.push(ms(300), at(400), key("stale, behind a live one"), Timer::A);
         queue.prune(|key, _, _| key.branch() == "live");
         assert_eq!(queue.peek(), Some(at(200)));
-        assert_eq!(queue.len(), 2);
+        assert_eq!(queue.len(), 3);
+    }
+
+    #[test]
+    fn timers_that_only_end_a_transaction_are_not_urgent() {
+        let mut queue = TimerQueue::default();
+        let at = |n| Time::ZERO + ms(n);
+        // K and E share a delay here, and still not a lane.
+        queue.push(ms(500), at(500), key("done"), Timer::K);
+        queue.push(ms(500), at(600), key("running"), Timer::E);
+        queue.push(ms(100), at(200), key("confirmed"), Timer::I);
+        assert_eq!(queue.peek(), Some(at(200)));
+        assert_eq!(queue.peek_urgent(), Some(at(600)));
+        assert_eq!(drain(&mut queue, 550).len(), 2, "both fire when due");
+        assert_eq!(queue.peek_urgent(), Some(at(600)));
+        drain(&mut queue, 600);
+        assert_eq!((queue.peek(), queue.peek_urgent()), (None, None));
     }
 }

@@ -83,7 +83,9 @@ fn entries_are_taken_while_closed_and_redraw_only_when_open() {
     let fx = update(&mut state, Msg::Trace(testing::escalation()));
     assert!(!fx.redraw);
     assert_eq!(state.trace.len(), 10);
+    assert!(state.trace.visible().is_empty(), "read only when opened");
     update(&mut state, key(KeyCode::F(9)));
+    assert_eq!(state.trace.visible().len(), 4);
     let fx = update(&mut state, Msg::Trace(vec![options("o-1", 100)]));
     assert!(fx.redraw);
 }
@@ -222,6 +224,23 @@ fn the_pane_holds_at_most_its_bound_dropping_the_oldest() {
         Some(format!("o-{}", MAX_MESSAGES + 99).as_str())
     );
     assert_eq!(state.trace.visible().len(), state.trace.len());
+}
+
+#[test]
+fn a_closed_pane_keeps_at_most_its_bound_unread_and_reads_them_on_opening() {
+    let mut state = demo_state();
+    let many: Vec<TraceEntry> = (0..MAX_MESSAGES as u64 + 5)
+        .map(|n| options(&format!("o-{n}"), n))
+        .collect();
+    update(&mut state, Msg::Trace(many));
+    assert_eq!(state.trace.len(), MAX_MESSAGES);
+    assert_eq!(state.trace.dropped, 5);
+    update(&mut state, key(KeyCode::F(9)));
+    assert_eq!(state.trace.visible().len(), MAX_MESSAGES);
+    assert_eq!(
+        state.trace.selected.as_deref(),
+        Some(format!("o-{}", MAX_MESSAGES + 4).as_str())
+    );
 }
 
 #[test]

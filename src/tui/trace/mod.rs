@@ -77,6 +77,9 @@ pub enum Scope {
 #[derive(Debug, Clone)]
 pub struct TracePane {
     messages: VecDeque<Traced>,
+    /// Entries taken in while the pane is closed, read when it opens: an
+    /// idle client's keep-alives then cost no decoding.
+    unread: VecDeque<TraceEntry>,
     next_seq: u64,
     dialogs: Dialogs,
     lanes: Lanes,
@@ -115,6 +118,7 @@ impl Default for TracePane {
     fn default() -> TracePane {
         TracePane {
             messages: VecDeque::new(),
+            unread: VecDeque::new(),
             next_seq: 0,
             dialogs: Dialogs::new(),
             lanes: Lanes::default(),
@@ -165,8 +169,30 @@ impl TracePane {
         self.regroup();
     }
 
-    /// Takes in new entries; drops the oldest past [`MAX_MESSAGES`].
+    /// Takes in new entries; drops the oldest past [`MAX_MESSAGES`]. While
+    /// the pane is closed they are only kept, and read by [`Self::catch_up`].
     pub fn push(&mut self, entries: impl IntoIterator<Item = TraceEntry>) {
+        if !self.open {
+            self.unread.extend(entries);
+            if self.unread.len() > MAX_MESSAGES {
+                let excess = self.unread.len() - MAX_MESSAGES;
+                self.unread.drain(..excess);
+                self.dropped += excess as u64;
+            }
+            return;
+        }
+        self.read(entries);
+    }
+
+    /// Reads the entries taken in while the pane was closed.
+    pub fn catch_up(&mut self) {
+        if !self.unread.is_empty() {
+            let unread = std::mem::take(&mut self.unread);
+            self.read(unread);
+        }
+    }
+
+    fn read(&mut self, entries: impl IntoIterator<Item = TraceEntry>) {
         let lowered = self.text.to_lowercase();
         for entry in entries {
             let summary = decode::summarize(&entry.bytes);
@@ -343,12 +369,13 @@ impl TracePane {
         self.get(self.message?)
     }
 
+    /// The messages held, read or not yet.
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.messages.len() + self.unread.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.messages.is_empty() && self.unread.is_empty()
     }
 
     pub fn lanes(&self) -> &Lanes {

@@ -23,6 +23,7 @@ pub struct Outcome {
 /// Opens the pane on the list, following.
 pub fn open(pane: &mut TracePane) {
     pane.open = true;
+    pane.catch_up();
     pane.focus = TraceFocus::List;
 }
 
