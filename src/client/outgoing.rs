@@ -6,8 +6,10 @@
 //!
 //! Credentials are sent proactively once the server has challenged us: the
 //! digest client counts nonce uses, so most requests go through with no
-//! extra round trip. OPTIONS keep-alives go without: any answer will do. A request challenged again after it carried fresh
-//! credentials fails with the server's answer: the password is wrong.
+//! extra round trip. OPTIONS keep-alives go without: any answer, a
+//! challenge too, shows the server is there. A request challenged again
+//! after it carried fresh credentials fails with the server's answer: the
+//! password is wrong.
 
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Method, Request, Response};
