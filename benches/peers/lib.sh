@@ -279,12 +279,6 @@ sipfloor_start() {
 	fi
 }
 
-# floor_line WHAT GOAL FLOOR PEER [CONFAB]: the line under a table that
-# compares the floor server with the peer (medians in µs): FLOOR / PEER,
-# and whether the goal (at most GOAL times the peer) lies below the floor,
-# which no server on this kernel can go under, or else how much it leaves
-# for everything a server does beyond the datagrams; with CONFAB, how far
-# confab is above the floor.
 # met_against_floor RATIO GOAL FLOOR KAMAILIO: ratio_met's verdict, and
 # where the goal lies against the floor server measured in the same runs
 # (FLOOR empty: not measured), for the summary table.
@@ -301,6 +295,12 @@ met_against_floor() {
 		else printf "%s (floor %.2f of Kamailio)\n", v, r }'
 }
 
+# floor_line WHAT GOAL FLOOR PEER [CONFAB]: the line under a table that
+# compares the floor server with the peer (medians in µs): FLOOR / PEER,
+# and whether the goal (at most GOAL times the peer) lies below the floor,
+# which no server on this kernel can go under, or else how much it leaves
+# for everything a server does beyond the datagrams; with CONFAB, how far
+# confab is above the floor.
 floor_line() {
 	awk -v what="$1" -v g="$2" -v f="$3" -v k="$4" -v c="${5:-}" 'BEGIN {
 		r = f / k
