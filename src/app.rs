@@ -247,10 +247,17 @@ pub async fn run_tui(
         Some((sender, task)) => (Some(sender), Some(task)),
         None => (None, None),
     };
-    let local_server = if sign_in.local_mode
-        && !server_answers(sign_in.server, &sign_in.domain, Duration::from_millis(300)).await
-    {
-        Some(start_local_server(&sign_in, &data, trace_tx.clone()).await?)
+    let local_server = if sign_in.local_mode {
+        let attempt = || async {
+            if server_answers(sign_in.server, &sign_in.domain, Duration::from_millis(300)).await {
+                return Ok(None);
+            }
+            start_local_server(&sign_in, &data, trace_tx.clone())
+                .await
+                .map(Some)
+        };
+        let pause = || tokio::time::sleep(LOCAL_PORT_RETRY);
+        retry_while_port_in_use(LOCAL_PORT_TRIES, attempt, pause).await?
     } else {
         None
     };
@@ -376,6 +383,40 @@ fn meters_of(levels: &Levels) -> MediaMeters {
             buffer_ms: millis(call.jitter.current_delay),
         }),
         speaking: levels.speaking,
+    }
+}
+
+/// A confab that has just quit keeps the local port for the second or so
+/// of its shutdown (up to 3 s), answering nothing: local mode waits that
+/// out (4 s in all) rather than failing to start.
+const LOCAL_PORT_TRIES: u32 = 16;
+const LOCAL_PORT_RETRY: Duration = Duration::from_millis(250);
+
+/// Runs `attempt` until it succeeds, fails otherwise than on a port in
+/// use, or has been tried `tries` times, with a `pause` between tries.
+async fn retry_while_port_in_use<T, A, AF, P, PF>(
+    tries: u32,
+    mut attempt: A,
+    mut pause: P,
+) -> Result<T, AppError>
+where
+    A: FnMut() -> AF,
+    AF: Future<Output = Result<T, AppError>>,
+    P: FnMut() -> PF,
+    PF: Future<Output = ()>,
+{
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match attempt().await {
+            Err(AppError::Service(ServiceError::Bind { addr, source }))
+                if source.kind() == io::ErrorKind::AddrInUse && tried < tries =>
+            {
+                tracing::info!(%addr, "the local port is held by a server that does not answer; waiting");
+                pause().await;
+            }
+            result => return result,
+        }
     }
 }
 
@@ -579,6 +620,69 @@ mod tests {
         log.append(&message);
         assert_eq!(log.load("sip:amy@confab.local", 10), vec![message.clone()]);
         assert_eq!(log.search("there", 10), vec![message]);
+    }
+
+    fn port_in_use() -> AppError {
+        AppError::Service(ServiceError::Bind {
+            addr: "127.0.0.1:5060".parse().unwrap(),
+            source: io::ErrorKind::AddrInUse.into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn local_mode_waits_for_a_port_held_by_a_server_shutting_down() {
+        let attempts = std::cell::Cell::new(0);
+        let pauses = std::cell::Cell::new(0);
+        let started = retry_while_port_in_use(
+            16,
+            || async {
+                attempts.set(attempts.get() + 1);
+                if attempts.get() < 3 {
+                    Err(port_in_use())
+                } else {
+                    Ok("started")
+                }
+            },
+            || async { pauses.set(pauses.get() + 1) },
+        )
+        .await;
+        assert_eq!(started.unwrap(), "started");
+        assert_eq!((attempts.get(), pauses.get()), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn local_mode_gives_up_on_a_port_that_stays_held_and_at_once_on_other_errors() {
+        let attempts = std::cell::Cell::new(0);
+        let held = retry_while_port_in_use(
+            4,
+            || async {
+                attempts.set(attempts.get() + 1);
+                Err::<(), _>(port_in_use())
+            },
+            || async {},
+        )
+        .await;
+        assert!(matches!(
+            held,
+            Err(AppError::Service(ServiceError::Bind { .. }))
+        ));
+        assert_eq!(attempts.get(), 4);
+
+        attempts.set(0);
+        let refused = retry_while_port_in_use(
+            4,
+            || async {
+                attempts.set(attempts.get() + 1);
+                Err::<(), _>(AppError::Service(ServiceError::Bind {
+                    addr: "127.0.0.1:5060".parse().unwrap(),
+                    source: io::ErrorKind::PermissionDenied.into(),
+                }))
+            },
+            || async {},
+        )
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(attempts.get(), 1);
     }
 
     #[test]
