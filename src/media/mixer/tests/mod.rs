@@ -32,6 +32,14 @@ enum Voice {
     },
 }
 
+/// A talker's tone at the level most tests speak at.
+fn tone(hz: f64) -> Voice {
+    Voice::Tone {
+        hz,
+        amplitude: 6000.0,
+    }
+}
+
 impl Voice {
     fn frame(self, index: usize) -> Frame {
         let mut frame = SILENCE;
@@ -211,14 +219,7 @@ fn assert_not_hears(room: &Room, listener: u32, hz: f64, said: f64) {
 fn each_listener_hears_every_other_talker_and_not_itself() {
     let mut room = Room::new(MixerConfig::default());
     for (id, hz) in (1..=3).zip(HZ) {
-        room.join(
-            id,
-            Codec::Opus,
-            Voice::Tone {
-                hz,
-                amplitude: 6000.0,
-            },
-        );
+        room.join(id, Codec::Opus, tone(hz));
     }
     room.join(4, Codec::Opus, Voice::Silent);
     room.join(5, Codec::Opus, Voice::Silent);
@@ -242,14 +243,7 @@ fn each_listener_hears_every_other_talker_and_not_itself() {
 fn a_participant_muted_by_a_leader_is_heard_by_nobody_but_still_hears() {
     let mut room = Room::new(MixerConfig::default());
     for (id, hz) in (1..=3).zip(HZ) {
-        room.join(
-            id,
-            Codec::Opus,
-            Voice::Tone {
-                hz,
-                amplitude: 6000.0,
-            },
-        );
+        room.join(id, Codec::Opus, tone(hz));
     }
     room.join(4, Codec::Opus, Voice::Silent);
     room.mixer.set_muted_by_leader(2, true).unwrap();
@@ -271,14 +265,7 @@ fn a_participant_muted_by_a_leader_is_heard_by_nobody_but_still_hears() {
 #[test]
 fn unmuting_puts_a_participant_back_in_the_mix() {
     let mut room = Room::new(MixerConfig::default());
-    room.join(
-        1,
-        Codec::Opus,
-        Voice::Tone {
-            hz: HZ[0],
-            amplitude: 6000.0,
-        },
-    );
+    room.join(1, Codec::Opus, tone(HZ[0]));
     room.join(2, Codec::Opus, Voice::Silent);
     room.mixer.set_muted_by_leader(1, true).unwrap();
     room.run(30);
@@ -384,22 +371,8 @@ fn a_talker_who_stops_leaves_the_mix_after_the_hangover() {
 #[test]
 fn opus_and_pcmu_participants_hear_each_other() {
     let mut room = Room::new(MixerConfig::default());
-    room.join(
-        1,
-        Codec::Opus,
-        Voice::Tone {
-            hz: HZ[0],
-            amplitude: 6000.0,
-        },
-    );
-    room.join(
-        2,
-        Codec::Pcmu,
-        Voice::Tone {
-            hz: HZ[2],
-            amplitude: 6000.0,
-        },
-    );
+    room.join(1, Codec::Opus, tone(HZ[0]));
+    room.join(2, Codec::Pcmu, tone(HZ[2]));
     room.join(3, Codec::Opus, Voice::Silent);
     room.join(4, Codec::Pcmu, Voice::Silent);
     room.run(75);
@@ -422,10 +395,7 @@ fn fifty_participants_with_three_talkers_cost_three_decodes_and_four_encodes() {
     let mut room = Room::new(MixerConfig::default());
     for id in 1..=50u32 {
         let voice = match id {
-            7 => Voice::Tone {
-                hz: HZ[0],
-                amplitude: 6000.0,
-            },
+            7 => tone(HZ[0]),
             23 => Voice::Tone {
                 hz: HZ[1],
                 amplitude: 5000.0,
@@ -465,14 +435,7 @@ fn fifty_participants_with_three_talkers_cost_three_decodes_and_four_encodes() {
 #[test]
 fn a_participant_on_hold_is_sent_nothing_and_costs_no_encode() {
     let mut room = Room::new(MixerConfig::default());
-    room.join(
-        1,
-        Codec::Opus,
-        Voice::Tone {
-            hz: HZ[0],
-            amplitude: 6000.0,
-        },
-    );
+    room.join(1, Codec::Opus, tone(HZ[0]));
     room.join(2, Codec::Pcmu, Voice::Silent);
     room.join(3, Codec::Opus, Voice::Silent);
     room.mixer.set_listening(1, false).unwrap();
