@@ -114,11 +114,7 @@ impl Bench {
     /// The callee's answer to a forwarded request.
     fn answer(&mut self, callee: &str, request: &rsip::Request, code: u16, extra: &[rsip::Header]) {
         let mut response = build::response_to(request, build::status(code), Some("callee"));
-        for header in request.headers.iter() {
-            if let rsip::Header::RecordRoute(_) = header {
-                response.headers.push(header.clone());
-            }
-        }
+        build::copy_record_route(request, &mut response);
         for header in extra {
             response.headers.push(header.clone());
         }

@@ -34,14 +34,6 @@ use support::DOMAIN;
 
 const USERS: usize = 1000;
 
-fn server() -> Server {
-    server_with(false)
-}
-
-fn server_with(no_auth: bool) -> Server {
-    support::server(USERS, no_auth)
-}
-
 /// Hands the server one datagram at `now`, firing its timers first as a
 /// driver would, and returns the first message it sends back.
 fn exchange(core: &mut Server, now: Time, user: usize, bytes: &[u8]) -> Vec<u8> {
@@ -84,7 +76,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
 
-    let mut core = server();
+    let mut core = support::server(USERS, false);
     let mut branch = 0u64;
     let now = Time::ZERO + Duration::from_secs(1);
     group.bench_function("REGISTER without credentials -> 401", |b| {
@@ -99,7 +91,7 @@ fn bench(c: &mut Criterion) {
 
     // Every user answers one challenge, then pre-authorizes each later
     // REGISTER with the next nonce count (RFC 7616 §3.4).
-    let mut core = server();
+    let mut core = support::server(USERS, false);
     let mut rng = StdRng::seed_from_u64(3);
     let uri = rsip::Uri::try_from(format!("sip:{DOMAIN}")).unwrap();
     let mut clients: Vec<DigestClient> = (0..USERS)
@@ -142,7 +134,7 @@ fn bench(c: &mut Criterion) {
     });
 
     // A registration as sipp makes it: a new Call-ID and nonce each time.
-    let mut core = server();
+    let mut core = support::server(USERS, false);
     let mut rng = StdRng::seed_from_u64(4);
     let mut registration = 0u64;
     group.bench_function("registration, digest on: REGISTER 401 REGISTER 200", |b| {
@@ -179,7 +171,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let mut core = server_with(true);
+    let mut core = support::server(USERS, true);
     let mut registration = 0u64;
     group.bench_function("registration, digest off: REGISTER 200", |b| {
         b.iter_custom(|iterations| {
