@@ -397,15 +397,18 @@ impl MediaLoop {
             };
             let Some(payload) = payload else { continue };
             self.datagram.clear();
-            self.datagram.push(0x80);
-            self.datagram.push(participant.payload_type & 0x7f);
-            self.datagram
-                .extend_from_slice(&participant.sequence.to_be_bytes());
-            self.datagram
-                .extend_from_slice(&participant.timestamp.to_be_bytes());
-            self.datagram
-                .extend_from_slice(&participant.ssrc.to_be_bytes());
-            self.datagram.extend_from_slice(payload);
+            let header = rtp::RtpHeader {
+                payload_type: participant.payload_type & 0x7f,
+                sequence: participant.sequence,
+                timestamp: participant.timestamp,
+                ssrc: participant.ssrc,
+                ..Default::default()
+            };
+            // No CSRCs, no extension and a 7-bit payload type: nothing
+            // for the writer to refuse.
+            if rtp::write(&header, payload, &mut self.datagram).is_err() {
+                continue;
+            }
             participant.sequence = participant.sequence.wrapping_add(1);
             participant.timestamp = participant.timestamp.wrapping_add(FRAME_SAMPLES as u32);
             participant.frame = participant.frame.wrapping_add(1);
