@@ -65,16 +65,14 @@ impl ReceiverStats {
         header: &RtpHeader<'_>,
         clock_rate: u32,
     ) -> SequenceUpdate {
-        let source = self.source_of(header.ssrc);
-        let update = source.sequence.update(header.sequence);
-        match update {
-            SequenceUpdate::Valid { .. } => {}
-            SequenceUpdate::Restarted { .. } => {
-                source.last_transit = None;
-                source.jitter_x16 = 0;
-            }
-            _ => return update,
+        let update = self.handle_untimed_packet(header);
+        if !matches!(
+            update,
+            SequenceUpdate::Valid { .. } | SequenceUpdate::Restarted { .. }
+        ) {
+            return update;
         }
+        let source = self.source_of(header.ssrc);
         // A.8: the transit time in RTP units; only its changes matter, so
         // the epoch of `now` does not.
         let arrival = rtp_units(now.since_epoch(), clock_rate);
