@@ -36,8 +36,6 @@ pub(super) struct DelayEstimator {
     prior: Micros,
     settled: usize,
     late_fraction: f64,
-    /// Cached (baseline, raw target) of the current window.
-    cache: Option<(Micros, Micros)>,
 }
 
 impl DelayEstimator {
@@ -53,7 +51,6 @@ impl DelayEstimator {
             // before the quantile alone is trusted.
             settled: (capacity / 10).max(1),
             late_fraction: late_fraction.clamp(0.0, 0.5),
-            cache: None,
         }
     }
 
@@ -69,7 +66,6 @@ impl DelayEstimator {
         }
         let index = self.sorted.partition_point(|&other| other < transit);
         self.sorted.insert(index, transit);
-        self.cache = None;
     }
 
     /// Forgets the window (the timing base moved) but keeps `prior` as the
@@ -79,33 +75,31 @@ impl DelayEstimator {
         self.sorted.clear();
         self.next = 0;
         self.prior = prior;
-        self.cache = None;
     }
 
     /// The fastest transit in the window, if any packet has been seen.
-    pub(super) fn baseline(&mut self) -> Option<Micros> {
+    pub(super) fn baseline(&self) -> Option<Micros> {
         self.compute().map(|(baseline, _)| baseline)
     }
 
     /// The delay above the baseline that keeps late packets near the
     /// configured fraction; before the window settles, at least the prior.
-    pub(super) fn target(&mut self) -> Option<Micros> {
+    pub(super) fn target(&self) -> Option<Micros> {
         let settled = self.transits.len() >= self.settled;
         let prior = self.prior;
         self.compute()
             .map(|(_, raw)| if settled { raw } else { raw.max(prior) })
     }
 
-    fn compute(&mut self) -> Option<(Micros, Micros)> {
-        if self.cache.is_none() && !self.sorted.is_empty() {
-            let count = self.sorted.len();
-            // The rank below which all but late_fraction of the window lies.
-            let keep = ((1.0 - self.late_fraction) * count as f64).ceil() as usize;
-            let rank = keep.clamp(1, count) - 1;
-            let quantile = self.sorted.get(rank).copied()?;
-            let baseline = self.sorted.first().copied().unwrap_or(quantile);
-            self.cache = Some((baseline, quantile - baseline));
-        }
-        self.cache
+    /// (baseline, raw target) of the current window: two lookups in the
+    /// sorted window.
+    fn compute(&self) -> Option<(Micros, Micros)> {
+        let count = self.sorted.len();
+        // The rank below which all but late_fraction of the window lies.
+        let keep = ((1.0 - self.late_fraction) * count as f64).ceil() as usize;
+        let rank = keep.clamp(1, count.max(1)) - 1;
+        let quantile = self.sorted.get(rank).copied()?;
+        let baseline = self.sorted.first().copied().unwrap_or(quantile);
+        Some((baseline, quantile - baseline))
     }
 }
