@@ -8,6 +8,7 @@
 //! sent-by = host [ COLON port ]. Parameter names compare without regard
 //! to case; values are kept as written.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// One via-parm, borrowed from its header value.
@@ -97,7 +98,6 @@ impl<'a> ViaParm<'a> {
     pub(super) fn stamped(&self, source: SocketAddr) -> Option<String> {
         let ip = source.ip();
         let mut wants_received = self.host.parse::<IpAddr>().ok() != Some(ip);
-        let mut rport_filled = false;
         // One string, written once: this runs for every request received.
         let mut stamped = String::with_capacity(self.protocol.len() + self.sent_by.len() + 96);
         stamped.push_str(self.protocol);
@@ -110,10 +110,9 @@ impl<'a> ViaParm<'a> {
             stamped.push(';');
             stamped.push_str(name);
             if name.eq_ignore_ascii_case("rport") && value.is_none() {
-                stamped.push('=');
-                stamped.push_str(&source.port().to_string());
+                // Writing to a String cannot fail.
+                let _ = write!(stamped, "={}", source.port());
                 wants_received = true;
-                rport_filled = true;
                 continue;
             }
             if let Some(value) = value {
@@ -121,11 +120,10 @@ impl<'a> ViaParm<'a> {
                 stamped.push_str(value);
             }
         }
-        if !(rport_filled || wants_received) {
+        if !wants_received {
             return None;
         }
-        stamped.push_str(";received=");
-        stamped.push_str(&ip.to_string());
+        let _ = write!(stamped, ";received={ip}");
         Some(stamped)
     }
 }
