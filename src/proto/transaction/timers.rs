@@ -222,11 +222,6 @@ impl TimerQueue {
         self.lanes.get(index)?.entries.front()
     }
 
-    fn pop_earliest(&mut self) -> Option<Entry> {
-        let index = self.earliest_lane()?;
-        self.lanes.get_mut(index)?.entries.pop_front()
-    }
-
     /// The earliest deadline in the queue, stale or not.
     pub(super) fn peek(&self) -> Option<Time> {
         self.earliest().map(|entry| entry.at)
@@ -244,10 +239,13 @@ impl TimerQueue {
 
     /// Removes and returns the earliest entry if it is due at `now`.
     pub(super) fn pop_due(&mut self, now: Time) -> Option<(Time, TransactionKey, Timer)> {
-        if self.peek()? > now {
+        let index = self.earliest_lane()?;
+        let entries = &mut self.lanes.get_mut(index)?.entries;
+        if entries.front()?.at > now {
             return None;
         }
-        self.pop_earliest()
+        entries
+            .pop_front()
             .map(|entry| (entry.at, entry.key, entry.timer))
     }
 
