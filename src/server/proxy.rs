@@ -76,8 +76,7 @@ impl Contexts {
         // up, as a missing context does: it goes now rather than when its
         // server transaction ends (Timer J, 32 s later over UDP).
         if context.final_sent && !context.is_invite {
-            let server = server.clone();
-            self.by_server.remove(&server);
+            self.by_server.remove(server);
         }
         upstream
     }
