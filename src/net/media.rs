@@ -116,6 +116,9 @@ pub async fn run_media(
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rand::random());
     let mut ticking = false;
     let mut in_call = false;
+    // Fixed for an end's life: whether a device clock runs it.
+    let device_clocked =
+        ends.input.needs_ticks_between_calls() || ends.output.needs_ticks_between_calls();
     loop {
         if session.is_some() != in_call {
             in_call = session.is_some();
@@ -123,9 +126,7 @@ pub async fn run_media(
                 next_report = Instant::now() + rtcp_interval(true, &mut rand::rng());
             }
         }
-        let wanted = in_call
-            || ends.input.needs_ticks_between_calls()
-            || ends.output.needs_ticks_between_calls();
+        let wanted = in_call || device_clocked;
         if wanted != ticking {
             ticking = wanted;
             if ticking {
