@@ -93,21 +93,6 @@ const SEARCH_LIKE: &str = "SELECT account, peer, outgoing, text, at_ms, delivere
 /// The first bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
-/// Reads until `buffer` is full or the file ends; how many bytes came.
-fn read_up_to(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
-}
-
 /// One message as kept in the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -160,31 +145,26 @@ impl History {
     /// SQLite's code in memory. A newer schema still only in the WAL is found
     /// by the open itself.
     pub fn precheck(path: &Path) -> Result<(), StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
+        use std::io::Read as _;
+        super::create_parent(path)?;
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)?;
-        let mut header = [0u8; 64];
-        let read = read_up_to(&mut file, &mut header)?;
-        if read == 0 {
+        let mut header = Vec::with_capacity(64);
+        file.take(64).read_to_end(&mut header)?;
+        if header.is_empty() {
             return Ok(()); // a new file: SQLite makes it a database
         }
-        if read < header.len() || !header.starts_with(SQLITE_MAGIC) {
+        if !header.starts_with(SQLITE_MAGIC) {
             return Err(StoreError::NotADatabase);
         }
-        let found = i64::from(u32::from_be_bytes([
-            header[60], header[61], header[62], header[63],
-        ]));
-        let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        if found > supported {
-            return Err(StoreError::NewerSchema { found, supported });
-        }
-        Ok(())
+        let Some(user_version) = header.get(60..64).and_then(|bytes| bytes.try_into().ok()) else {
+            return Err(StoreError::NotADatabase);
+        };
+        super::refuse_newer(i64::from(u32::from_be_bytes(user_version)), MIGRATIONS)
     }
 
     /// An empty history that lives as long as the value (tests, and a

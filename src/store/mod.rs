@@ -50,9 +50,7 @@ pub enum StoreError {
 /// Opens (creating if needed) a database file and its parent directory,
 /// in WAL mode, migrated to the latest schema.
 fn open_file(path: &Path, migrations: &[&str]) -> Result<Connection, StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
+    create_parent(path)?;
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String =
@@ -67,6 +65,24 @@ fn open_file(path: &Path, migrations: &[&str]) -> Result<Connection, StoreError>
     Ok(connection)
 }
 
+/// Creates the directory a database file goes in.
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(())
+}
+
+/// An older build must not touch a file of a newer schema: `found` is the
+/// file's `user_version`, the number of migrations it has seen.
+fn refuse_newer(found: i64, migrations: &[&str]) -> Result<(), StoreError> {
+    let supported = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    if found > supported {
+        return Err(StoreError::NewerSchema { found, supported });
+    }
+    Ok(())
+}
+
 /// A private in-memory database with the latest schema.
 fn open_memory(migrations: &[&str]) -> Result<Connection, StoreError> {
     let mut connection = Connection::open_in_memory()?;
@@ -77,12 +93,10 @@ fn open_memory(migrations: &[&str]) -> Result<Connection, StoreError> {
 /// Runs the migrations the file has not seen yet, all in one transaction,
 /// so a failure leaves the file as it was.
 fn migrate(connection: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
-    let supported = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let transaction = connection.transaction()?;
     let found: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if found > supported {
-        return Err(StoreError::NewerSchema { found, supported });
-    }
+    refuse_newer(found, migrations)?;
+    let supported = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let done = usize::try_from(found).unwrap_or(0);
     for migration in migrations.iter().skip(done) {
         transaction.execute_batch(migration)?;
