@@ -21,7 +21,7 @@ use crate::demo::{DemoBuddy, PERSONAS, Persona};
 use crate::media::source::{HeardOnly, NullSink, WavEnd, WavSink, WavSource};
 use crate::net::media::{AudioEnds, Levels, MediaOptions, MediaSockets, run_media};
 use crate::net::{SipDriver, SipSockets, spawn_mcu};
-use crate::proto::digest::{Algorithm, DEFAULT_OFFERED};
+use crate::proto::digest::Algorithm;
 use crate::proto::location_profile::LocationProfiles;
 use crate::proto::{Peer, Time};
 use crate::server::gateway::PstnRoute;
@@ -79,8 +79,8 @@ pub struct Service {
     /// What provisioning hands out; the shipped profiles unless
     /// [`Service::with_location_profiles`] says otherwise.
     location_profiles: LocationProfiles,
-    /// What challenges offer; the default unless
-    /// [`Service::with_digest_algorithms`] says otherwise.
+    /// What challenges offer, in order; empty: the challenger's default
+    /// ([`crate::proto::digest::DEFAULT_OFFERED`]).
     digest_algorithms: Vec<Algorithm>,
 }
 
@@ -158,11 +158,12 @@ impl Service {
             directory,
             contacts,
             location_profiles: LocationProfiles::shipped(),
-            digest_algorithms: DEFAULT_OFFERED.to_vec(),
+            digest_algorithms: Vec::new(),
         })
     }
 
-    /// The digest algorithms challenges offer, in this order (`--digest-algorithms`).
+    /// The digest algorithms challenges offer, in this order
+    /// (`--digest-algorithms`); an empty list keeps the default.
     pub fn with_digest_algorithms(mut self, algorithms: Vec<Algorithm>) -> Service {
         self.digest_algorithms = algorithms;
         self

@@ -390,9 +390,7 @@ async fn serve(args: ServeArgs, config: &Config) -> Result<()> {
     if let Some(profiles) = profiles {
         service = service.with_location_profiles(profiles);
     }
-    if !args.digest_algorithms.is_empty() {
-        service = service.with_digest_algorithms(args.digest_algorithms);
-    }
+    service = service.with_digest_algorithms(args.digest_algorithms);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("interrupted; stopping");
