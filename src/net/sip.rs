@@ -267,13 +267,8 @@ where
                     }
                     None => commands_open = false,
                 },
-                () = &mut timer, if armed.is_some() && self.timerfd.is_none() => {
-                    armed = None;
-                    let now = self.now();
-                    self.core.handle_timeout(now);
-                }
-                expired = expired(&self.timerfd), if armed.is_some() => {
-                    if let Err(error) = expired {
+                due = deadline_passed(&self.timerfd, timer.as_mut()), if armed.is_some() => {
+                    if let Err(error) = due {
                         tracing::warn!(%error, "timerfd; back to tokio's timer");
                         self.timerfd = None;
                         registered = None;
@@ -376,11 +371,18 @@ where
     }
 }
 
-/// When the timerfd's deadline has passed; never without one.
-async fn expired(timerfd: &Option<DeadlineTimer>) -> io::Result<()> {
+/// When the armed deadline has passed: on the timerfd if the driver has
+/// one, else on tokio's timer.
+async fn deadline_passed(
+    timerfd: &Option<DeadlineTimer>,
+    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) -> io::Result<()> {
     match timerfd {
         Some(timerfd) => timerfd.expired().await,
-        None => std::future::pending().await,
+        None => {
+            timer.await;
+            Ok(())
+        }
     }
 }
 
