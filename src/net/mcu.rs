@@ -144,7 +144,10 @@ pub async fn run_mcu(
     // Every frame, a little sooner while the talkers' frames wait for it
     // (`ConferenceMedia::tick_advance`). As in the client's media task, a
     // late tick is made up at once, so that every leg's stream keeps its
-    // rate and its jitter buffer stays fed.
+    // rate and its jitter buffer stays fed. With no leg open the task
+    // ticks not at all: a server that hosts no conference does not wake
+    // 50 times a second, and its first leg starts the tick afresh.
+    let mut ticking = false;
     let mut next_tick = Instant::now() + frame;
     let tick = tokio::time::sleep_until(next_tick);
     tokio::pin!(tick);
@@ -161,7 +164,7 @@ pub async fn run_mcu(
     loop {
         tokio::select! {
             biased;
-            () = &mut tick => {
+            () = &mut tick, if ticking => {
                 media.tick(now());
                 next_tick += frame.saturating_sub(media.tick_advance());
                 tick.as_mut().reset(next_tick);
@@ -183,7 +186,7 @@ pub async fn run_mcu(
                 }
                 None => break,
             },
-            () = &mut report_timer => {
+            () = &mut report_timer, if ticking => {
                 let next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
                 report_timer.as_mut().reset(next_report);
                 if let Some(sockets) = &sockets {
@@ -194,7 +197,7 @@ pub async fn run_mcu(
                     }
                 }
             }
-            _ = quality_timer.tick() => {
+            _ = quality_timer.tick(), if ticking => {
                 for (leg, quality) in media.qualities() {
                     // A core that went away is not the MCU's problem.
                     let _ = results.send(IoResult::McuLegQuality { leg, quality });
@@ -209,6 +212,18 @@ pub async fn run_mcu(
                     // A core that went away is not the MCU's problem.
                     let _ = results.send(IoResult::McuDtmf { leg, digit });
                 }
+            }
+        }
+        if ticking != media.has_legs() {
+            ticking = media.has_legs();
+            if ticking {
+                let started = Instant::now();
+                next_tick = started + frame;
+                tick.as_mut().reset(next_tick);
+                report_timer
+                    .as_mut()
+                    .reset(started + rtcp_interval(true, &mut rand::rng()));
+                quality_timer.reset();
             }
         }
     }

@@ -223,6 +223,12 @@ impl ConferenceMedia {
         qualities
     }
 
+    /// True while any leg is open: until then there is nothing to mix,
+    /// report or measure, and the media task need not wake at all.
+    pub fn has_legs(&self) -> bool {
+        !self.legs.is_empty()
+    }
+
     /// The keys of the conferences with legs.
     pub fn conferences(&self) -> impl Iterator<Item = &str> + '_ {
         self.conferences.keys().map(String::as_str)

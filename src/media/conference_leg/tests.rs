@@ -446,6 +446,7 @@ fn a_reinvite_to_another_codec_keeps_the_stream_going() {
 #[test]
 fn conferences_are_mixed_apart_and_dropped_with_their_last_leg() {
     let mut media = ConferenceMedia::new(MixerConfig::default(), 3);
+    assert!(!media.has_legs());
     let mut participants = vec![
         Participant::new(1, Codec::Opus, 440.0),
         Participant::new(2, Codec::Opus, 660.0),
@@ -478,9 +479,12 @@ fn conferences_are_mixed_apart_and_dropped_with_their_last_leg() {
     run(&mut media, &mut participants, 60, 70);
     media.handle_packet(at(70), 4, &[0x80, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]);
     assert_eq!(participants[0].heard.len(), heard + 10 * FRAME_SAMPLES);
+    assert!(media.has_legs());
     media.close_leg(1);
     media.close_leg(2);
     assert_eq!(media.conferences().count(), 0);
+    // Nothing left to tick for: the MCU's task sleeps until the next leg.
+    assert!(!media.has_legs());
 }
 
 #[test]
