@@ -245,8 +245,8 @@ impl Service {
                 result = &mut driver => { result?; break; }
                 () = &mut shutdown => break,
                 Some(event) = events.recv() => {
-                    tracing::info!(?event, "server");
                     let ServerEvent::Registrar(event) = event;
+                    log_registrar_event(&event);
                     buddies.handle_registrar_event(&event).await;
                 }
                 Some(result) = mcu_results.recv() => {
@@ -256,6 +256,25 @@ impl Service {
         }
         buddies.stop_all().await;
         Ok(())
+    }
+}
+
+/// A user coming online or going offline is news; every binding's coming
+/// and going is detail, and under load (a registrar at a thousand
+/// REGISTERs a second) a line each would cost more than the REGISTER.
+fn log_registrar_event(event: &RegistrarEvent) {
+    match event {
+        RegistrarEvent::AorOnline { aor } => tracing::info!(%aor, "online"),
+        RegistrarEvent::AorOffline { aor } => tracing::info!(%aor, "offline"),
+        RegistrarEvent::Registered { aor, contact } => {
+            tracing::debug!(%aor, %contact, "binding added");
+        }
+        RegistrarEvent::Unregistered { aor, contact } => {
+            tracing::debug!(%aor, %contact, "binding removed");
+        }
+        RegistrarEvent::BindingExpired { aor, contact } => {
+            tracing::debug!(%aor, %contact, "binding expired");
+        }
     }
 }
 
