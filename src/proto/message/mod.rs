@@ -18,8 +18,9 @@
 //! else (responses, ACKs, requests missing those fields) is to be dropped
 //! and logged.
 //!
-//! Invariants: [`parse`] never panics, whatever the bytes. A message that
-//! is already in canonical form is handed to rsip without being copied.
+//! Invariants: [`parse`] never panics, whatever the bytes. rsip reads only
+//! the start line; the fields reach it as scanned (`assemble`), so no
+//! message is tokenized twice or copied whole.
 //! [`to_bytes`] always writes one Content-Length equal to the body's length,
 //! and what [`parse`] returned parses again from [`to_bytes`].
 //!
@@ -31,6 +32,7 @@
 //! [`repair_uri`] on URIs of typed header fields), and bodies
 //! are binary-safe only through [`to_bytes`], not rsip's `Display`.
 
+mod assemble;
 mod headers;
 mod reply;
 mod scan;
@@ -46,7 +48,7 @@ pub use headers::{
 pub use reply::{reason_phrase, to_bytes, to_bytes_request, to_bytes_response};
 
 use reply::ReplyContext;
-use scan::{HeaderKind, RawHeader, Scanned};
+use scan::{HeaderKind, Scanned};
 
 pub(crate) use scan::content_length;
 
@@ -198,10 +200,8 @@ fn check(msg: &[u8], scanned: &Scanned<'_>, is_request: bool) -> Result<SipMessa
         .ok_or_else(|| malformed("no empty line after the header fields"))?;
 
     let mut content_length = None;
-    let mut rewrite = false;
     let mut seen = [false; 11];
     for header in &scanned.headers {
-        rewrite |= !header.plain;
         if header.kind.is_single() {
             let slot = &mut seen[header.kind as usize];
             if *slot {
@@ -255,7 +255,6 @@ fn check(msg: &[u8], scanned: &Scanned<'_>, is_request: bool) -> Result<SipMessa
         for element in &elements {
             check_uri_support(header.kind, element)?;
         }
-        rewrite |= elements.len() > 1 || elements.iter().any(|e| matches!(e, Cow::Owned(_)));
         canonical.push(elements);
     }
 
@@ -275,24 +274,20 @@ fn check(msg: &[u8], scanned: &Scanned<'_>, is_request: bool) -> Result<SipMessa
     };
     let end = body_start + body_len;
 
-    let input: Cow<'_, [u8]> = if rewrite {
-        Cow::Owned(rebuild(scanned, &canonical, &msg[body_start..end]))
-    } else {
-        Cow::Borrowed(&msg[..end])
-    };
-    let mut message = SipMessage::try_from(input.as_ref()).map_err(|e| {
-        // rsip's errors quote the whole input; keep the first words.
-        let detail: String = e
-            .to_string()
-            .chars()
-            .take(80)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        ParseError::new(
-            ParseErrorKind::Unparsable,
-            format!("syntax not supported here ({detail})"),
-        )
-    })?;
+    let mut message = assemble::assemble(scanned, &canonical, &msg[body_start..end], is_request)
+        .map_err(|e| {
+            // rsip's errors quote the whole input; keep the first words.
+            let detail: String = e
+                .to_string()
+                .chars()
+                .take(80)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            ParseError::new(
+                ParseErrorKind::Unparsable,
+                format!("syntax not supported here ({detail})"),
+            )
+        })?;
     if let SipMessage::Request(request) = &mut message {
         repair_uri(&mut request.uri);
     }
@@ -559,40 +554,5 @@ fn address_uri(element: &[u8]) -> &[u8] {
 
 /// The message in the layout rsip reads: long names, `Name: value`, one
 /// field per list element.
-fn rebuild(scanned: &Scanned<'_>, canonical: &[Vec<Cow<'_, [u8]>>], body: &[u8]) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(scanned.start_line.len() + 64 * scanned.headers.len() + body.len());
-    out.extend_from_slice(scanned.start_line);
-    out.extend_from_slice(b"\r\n");
-    let mut structured = canonical.iter();
-    for header in &scanned.headers {
-        let name = header_name(header);
-        if header.kind.is_list() || header.kind.is_address() {
-            for element in structured.next().into_iter().flatten() {
-                push_field(&mut out, name, element);
-            }
-        } else {
-            push_field(&mut out, name, &header.value);
-        }
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
-
-fn header_name<'a>(header: &RawHeader<'a>) -> &'a [u8] {
-    match scan::expand_compact(header.name) {
-        Some(long) => long.as_bytes(),
-        None => header.name,
-    }
-}
-
-fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
 #[cfg(test)]
 mod tests;

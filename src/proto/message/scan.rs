@@ -16,10 +16,8 @@ pub(crate) struct RawHeader<'a> {
     /// The name as written (possibly compact, possibly odd case).
     pub name: &'a [u8],
     pub kind: HeaderKind,
+    /// Unfolded, without the whitespace around it.
     pub value: Cow<'a, [u8]>,
-    /// Written as `Name: value` with nothing rsip would misread: no
-    /// whitespace before the colon, no folding, no trailing whitespace.
-    pub plain: bool,
 }
 
 /// The header fields whose syntax this layer checks itself.
@@ -234,7 +232,6 @@ pub(crate) fn scan(msg: &[u8]) -> Result<Scanned<'_>, ScanError> {
                 }
                 value.extend_from_slice(more);
             }
-            header.plain = false;
             continue;
         }
         let name_len = line.iter().take_while(|b| is_token_char(**b)).count();
@@ -251,12 +248,10 @@ pub(crate) fn scan(msg: &[u8]) -> Result<Scanned<'_>, ScanError> {
         let value = trim_ws(raw_value);
         let compact = expand_compact(name);
         let kind = kind_of(compact.map_or(name, str::as_bytes));
-        let trailing_ws = raw_value.last().copied().is_some_and(is_ws);
         headers.push(RawHeader {
             name,
             kind,
             value: Cow::Borrowed(value),
-            plain: compact.is_none() && spaces == 0 && !trailing_ws,
         });
     }
     Ok(Scanned {

@@ -339,3 +339,36 @@ fn garbage_never_panics() {
         let _ = parse(input).map_err(|e| e.reply());
     }
 }
+
+/// `assemble` hands rsip the fields it would have tokenized itself: for a
+/// message already in canonical form the outcome is rsip's own parse.
+#[test]
+fn canonical_messages_come_out_as_rsip_itself_reads_them() {
+    let response = "SIP/2.0 180 Ringing\r\n\
+Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;received=192.0.2.1\r\n\
+Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-older\r\n\
+Record-Route: <sip:192.0.2.7;lr>\r\n\
+To: <sip:amy@confab.local>;tag=a6c85cf\r\n\
+From: Vivian <sip:vivian@confab.local>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@192.0.2.1\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:amy@192.0.2.4>\r\n\
+X-Unknown: kept as it is\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\
+\r\n\
+v=0\n";
+    let invite = OPTIONS
+        .replace("OPTIONS sip:", "INVITE sip:")
+        .replace("63104 OPTIONS", "63104 INVITE")
+        .replace(
+            "Content-Length: 0\r\n",
+            "Proxy-Authorization: Digest username=\"vivian\", realm=\"confab.local\"\r\n\
+             Route: <sip:192.0.2.7;lr>\r\nContent-Length: 0\r\n",
+        );
+    for message in [OPTIONS, response, invite.as_str()] {
+        let ours = parse(message.as_bytes()).unwrap();
+        let theirs = SipMessage::try_from(message.as_bytes()).unwrap();
+        assert_eq!(ours, theirs, "{message}");
+    }
+}
