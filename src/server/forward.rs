@@ -42,8 +42,17 @@ impl Server {
         }
         let record_route = creates_dialog(&request).then(|| self.record_route(&request));
         let mut branches = Vec::new();
-        for (uri, peer) in targets {
-            let mut copy = request.clone();
+        let last = targets.len().saturating_sub(1);
+        let mut request = Some(request);
+        for (index, (uri, peer)) in targets.into_iter().enumerate() {
+            // Each target but the last gets a copy; the last, the request.
+            let mut copy = match &request {
+                Some(original) if index < last => original.clone(),
+                _ => match request.take() {
+                    Some(original) => original,
+                    None => break,
+                },
+            };
             if let Some(uri) = uri {
                 copy.uri = uri;
             }
@@ -55,7 +64,12 @@ impl Server {
             }
         }
         if branches.is_empty() {
-            return self.reply(now, &server, &request, status(480));
+            // The request went to the last target; the transaction has its own.
+            let original = request.or_else(|| self.transactions.request(&server).cloned());
+            if let Some(original) = original {
+                self.reply(now, &server, &original, status(480));
+            }
+            return;
         }
         self.contexts.open(server, is_invite, branches);
     }
@@ -92,11 +106,9 @@ impl Server {
             }
             return;
         };
-        let response = match without_top_via(response.clone()) {
-            Some(response) => response,
-            // A synthesised timeout has no Via: build it from the request.
-            None => response,
-        };
+        // A synthesised timeout has no Via: it is built from the request.
+        let mut response = response;
+        pop_top_via(&mut response);
         match self.contexts.on_branch_response(branch, response) {
             Upstream::Forward(response) => self.send_final(now, &server, response),
             Upstream::ForwardAndCancel(response, cancel) => {
@@ -272,6 +284,21 @@ fn decremented_max_forwards(request: &Request) -> Option<u32> {
 }
 
 pub(super) fn without_top_via(mut response: Response) -> Option<Response> {
+    pop_top_via(&mut response).then_some(response)
+}
+
+/// Removes the top Via, ours, when another follows it to go back to;
+/// false, and nothing removed, when there is none.
+fn pop_top_via(response: &mut Response) -> bool {
+    let vias = response
+        .headers
+        .iter()
+        .filter(|header| matches!(header, Header::Via(_)))
+        .take(2)
+        .count();
+    if vias < 2 {
+        return false;
+    }
     let mut removed = false;
     response.headers.retain(|header| {
         if !removed && matches!(header, Header::Via(_)) {
@@ -280,11 +307,7 @@ pub(super) fn without_top_via(mut response: Response) -> Option<Response> {
         }
         true
     });
-    let has_more = response
-        .headers
-        .iter()
-        .any(|header| matches!(header, Header::Via(_)));
-    (removed && has_more).then_some(response)
+    true
 }
 
 /// Requests that may create a dialog, which we stay in by Record-Route.
