@@ -310,3 +310,103 @@ floor_line() {
 		if (c != "") printf "; confab / floor: %.2f (confab spends %.1f µs above the floor)", c / f, c - f
 		printf "\n" }'
 }
+
+# bench_server_start SERVER WORK ADDR PORT DOMAIN MODE AUTH CHILDREN: a fresh
+# server for the registrar and proxy benchmarks on ADDR:PORT: Kamailio
+# (its configuration from KAMAILIO_CFG, CHILDREN workers, the users of
+# WORK/users.csv when AUTH is on), the floor in MODE (registrar or proxy)
+# or confab serve; digest AUTH (on or off). Sets SERVER_PID, or WHY.
+# shellcheck disable=SC2034 # WHY is the caller's
+bench_server_start() {
+	local server=$1 work=$2 addr=$3 port=$4 domain=$5 mode=$6 auth=$7 children=$8
+	case $server in
+	kamailio)
+		[[ $auth == on ]] && kamailio_directory "$work/users.csv" "$work/kamailio/db"
+		if ! kamailio_start "$work/kamailio" "$addr" "$port" "$auth" "$children" >/dev/null 2>"$work/kamailio.err"; then
+			WHY="kamailio did not start: $(tail -n 1 "$work/kamailio.err" | cut -c1-100)"
+			return 1
+		fi
+		SERVER_PID=$KAMAILIO_PID
+		;;
+	floor)
+		sipfloor_start "$work" "$addr" "$port" "$mode" "$auth" || return 1
+		SERVER_PID=$FLOOR_PID
+		;;
+	*)
+		confab_serve_start "$work" "$addr" "$port" "$domain" "$auth" || return 1
+		SERVER_PID=$CONFAB_PID
+		;;
+	esac
+}
+
+# bench_server_stop SERVER: stops what bench_server_start started.
+bench_server_stop() {
+	case $1 in
+	kamailio) kamailio_stop ;;
+	floor) stop_pid "$FLOOR_PID"; FLOOR_PID= ;;
+	*) stop_pid "$CONFAB_PID"; CONFAB_PID= ;;
+	esac
+}
+
+# per_transaction T0 T1 TICK STAT WHAT: RESULT for one sipp run, "OK
+# MICROSECONDS SUCCESSFUL FAILED" (CPU ticks T0 to T1, TICK a second,
+# over the transactions the -trace_stat file STAT counts as successful),
+# or "SKIP no successful WHAT".
+# shellcheck disable=SC2034 # RESULT is the caller's
+per_transaction() {
+	local t0=$1 t1=$2 tick=$3 stat=$4 what=$5 ok failed
+	read -r ok failed < <(stat_counts "$stat")
+	if ((ok == 0)); then
+		RESULT="SKIP no successful $what ($failed failed)"
+		return
+	fi
+	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
+}
+
+# record_run KEY RESULT-LINE: a run's result into the caller's associative
+# arrays values (the figures, space-separated), failures (summed) and
+# skipped (the reason).
+# shellcheck disable=SC2004,SC2034 # the caller's associative arrays
+record_run() {
+	local key=$1 status us ok failed
+	read -r status us ok failed <<<"$2"
+	if [[ $status == OK ]]; then
+		values[$key]+="$us "
+		failures[$key]=$((${failures[$key]:-0} + failed))
+	else
+		skipped[$key]=${2#SKIP }
+	fi
+}
+
+# free_ports COUNT ADDR...: a port P such that P .. P+COUNT-1 are all free
+# on UDP and TCP at every ADDR (baresip also listens for TLS on its SIP
+# port + 1).
+free_ports() {
+	python3 - "$@" <<'PY'
+import socket, sys
+count, addrs = int(sys.argv[1]), sys.argv[2:]
+for _ in range(200):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind((addrs[0], 0))
+    base = probe.getsockname()[1]
+    probe.close()
+    if base + count > 65535:
+        continue
+    held = []
+    try:
+        for addr in addrs:
+            for port in range(base, base + count):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    held.append(s)
+                    s.bind((addr, port))
+    except OSError:
+        continue
+    finally:
+        for s in held:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit(1)
+PY
+}

@@ -151,37 +151,16 @@ uas_start() {
 # measure SERVER AUTH LOAD: one run; sets RESULT to
 # "OK MICROSECONDS SUCCESSFUL FAILED" or "SKIP reason".
 measure() {
-	local server=$1 auth=$2 load=$3 pid scenario callee rate count stat t0 t1 ok failed
+	local server=$1 auth=$2 load=$3 pid scenario callee rate count stat t0 t1
 	local -a uas
-	if [[ $server == kamailio ]]; then
-		if [[ $auth == on ]]; then
-			kamailio_directory "$work/users.csv" "$work/kamailio/db"
-		fi
-		if ! kamailio_start "$work/kamailio" "$ADDR" "$PORT" "$auth" "$CHILDREN" >/dev/null 2>"$work/kamailio.err"; then
-			RESULT="SKIP kamailio did not start: $(tail -n 1 "$work/kamailio.err" | cut -c1-100)"
-			return
-		fi
-		pid=$KAMAILIO_PID
-	elif [[ $server == floor ]]; then
-		if ! sipfloor_start "$work" "$ADDR" "$PORT" proxy "$auth"; then
-			RESULT="SKIP $WHY"
-			return
-		fi
-		pid=$FLOOR_PID
-	else
-		if ! confab_serve_start "$work" "$ADDR" "$PORT" "$DOMAIN" "$auth"; then
-			RESULT="SKIP $WHY"
-			return
-		fi
-		pid=$CONFAB_PID
+	if ! bench_server_start "$server" "$work" "$ADDR" "$PORT" "$DOMAIN" proxy "$auth" "$CHILDREN"; then
+		RESULT="SKIP $WHY"
+		return
 	fi
+	pid=$SERVER_PID
 	stop_server() {
 		stop_uas
-		case $server in
-		kamailio) kamailio_stop ;;
-		floor) stop_pid "$FLOOR_PID"; FLOOR_PID= ;;
-		*) stop_pid "$CONFAB_PID"; CONFAB_PID= ;;
-		esac
+		bench_server_stop "$server"
 	}
 
 	if [[ $load == message ]]; then
@@ -208,26 +187,10 @@ measure() {
 		"$ADDR:$PORT" >"$work/sipp.out" 2>&1) || true
 	t1=$(cpu_ticks "$pid")
 	stop_server
-
-	read -r ok failed < <(stat_counts "$stat")
-	if ((ok == 0)); then
-		RESULT="SKIP no successful $load transaction ($failed failed)"
-		return
-	fi
-	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
+	per_transaction "$t0" "$t1" "$tick" "$stat" "$load transaction"
 }
 
 declare -A values failures skipped
-record() { # record KEY RESULT-LINE
-	local key=$1 status us ok failed
-	read -r status us ok failed <<<"$2"
-	if [[ $status == OK ]]; then
-		values[$key]+="$us "
-		failures[$key]=$((${failures[$key]:-0} + failed))
-	else
-		skipped[$key]=${2#SKIP }
-	fi
-}
 
 echo "proxy benchmark: $runs run(s); $messages MESSAGEs at $message_rate/s, $calls calls at $call_rate/s; $ADDR:$PORT" >&2
 for auth in on off; do
@@ -238,7 +201,7 @@ for auth in on off; do
 				[[ -n ${skipped[$key]:-} ]] && continue
 				measure "$server" "$auth" "$load"
 				echo "  run $i $server digest $auth $load: $RESULT" >&2
-				record "$key" "$RESULT"
+				record_run "$key" "$RESULT"
 			done
 		done
 	done

@@ -85,30 +85,12 @@ tick=$(getconf CLK_TCK)
 # measure SERVER AUTH: one run; sets RESULT to
 # "OK MICROSECONDS SUCCESSFUL FAILED" or "SKIP reason".
 measure() {
-	local server=$1 auth=$2 pid scenario stat t0 t1 ok failed
-	if [[ $server == kamailio ]]; then
-		if [[ $auth == on ]]; then
-			kamailio_directory "$work/users.csv" "$work/kamailio/db"
-		fi
-		if ! kamailio_start "$work/kamailio" "$ADDR" "$PORT" "$auth" "$CHILDREN" >/dev/null 2>"$work/kamailio.err"; then
-			RESULT="SKIP kamailio did not start: $(tail -n 1 "$work/kamailio.err" | cut -c1-100)"
-			return
-		fi
-		pid=$KAMAILIO_PID
-	elif [[ $server == floor ]]; then
-		if ! sipfloor_start "$work" "$ADDR" "$PORT" registrar "$auth"; then
-			RESULT="SKIP $WHY"
-			return
-		fi
-		pid=$FLOOR_PID
-	else
-		if ! confab_serve_start "$work" "$ADDR" "$PORT" "$DOMAIN" "$auth"; then
-			RESULT="SKIP $WHY"
-			return
-		fi
-		pid=$CONFAB_PID
+	local server=$1 auth=$2 pid scenario stat t0 t1
+	if ! bench_server_start "$server" "$work" "$ADDR" "$PORT" "$DOMAIN" registrar "$auth" "$CHILDREN"; then
+		RESULT="SKIP $WHY"
+		return
 	fi
-
+	pid=$SERVER_PID
 	scenario=register_load.xml
 	[[ $auth == on ]] || scenario=register_load_noauth.xml
 	stat=$work/stat.csv
@@ -120,31 +102,11 @@ measure() {
 		-timeout 60s -nostdin -trace_stat -stf "$stat" -fd 60 \
 		"$ADDR:$PORT" >"$work/sipp.out" 2>&1) || true
 	t1=$(cpu_ticks "$pid")
-	case $server in
-	kamailio) kamailio_stop ;;
-	floor) stop_pid "$FLOOR_PID"; FLOOR_PID= ;;
-	*) stop_pid "$CONFAB_PID"; CONFAB_PID= ;;
-	esac
-
-	read -r ok failed < <(stat_counts "$stat")
-	if ((ok == 0)); then
-		RESULT="SKIP no successful registration ($failed failed)"
-		return
-	fi
-	RESULT="OK $(awk -v d=$((t1 - t0)) -v t="$tick" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / t / n }') $ok $failed"
+	bench_server_stop "$server"
+	per_transaction "$t0" "$t1" "$tick" "$stat" registration
 }
 
 declare -A values failures skipped
-record() { # record KEY RESULT-LINE
-	local key=$1 status us ok failed
-	read -r status us ok failed <<<"$2"
-	if [[ $status == OK ]]; then
-		values[$key]+="$us "
-		failures[$key]=$((${failures[$key]:-0} + failed))
-	else
-		skipped[$key]=${2#SKIP }
-	fi
-}
 
 echo "registrar benchmark: $runs run(s) x $count registrations at $rate/s over $users users, $ADDR:$PORT" >&2
 for ((i = 1; i <= runs; i++)); do
@@ -152,7 +114,7 @@ for ((i = 1; i <= runs; i++)); do
 		[[ -n ${skipped[$server.on]:-} ]] && continue
 		measure "$server" on
 		echo "  run $i $server digest on: $RESULT" >&2
-		record "$server.on" "$RESULT"
+		record_run "$server.on" "$RESULT"
 	done
 done
 for ((i = 1; i <= runs; i++)); do
@@ -160,7 +122,7 @@ for ((i = 1; i <= runs; i++)); do
 		[[ -n ${skipped[$server.off]:-} ]] && continue
 		measure "$server" off
 		echo "  run $i $server digest off: $RESULT" >&2
-		record "$server.off" "$RESULT"
+		record_run "$server.off" "$RESULT"
 	done
 done
 
