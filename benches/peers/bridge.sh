@@ -109,28 +109,6 @@ raise_group() {
 	echo -15 2>/dev/null >"/proc/$1/autogroup" || true
 }
 
-# free_port: a UDP and TCP port free on $ADDR.
-free_port() {
-	python3 - "$ADDR" <<'PY'
-import socket, sys
-for _ in range(100):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((sys.argv[1], 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((sys.argv[1], port))
-    except OSError:
-        continue
-    finally:
-        t.close()
-        u.close()
-    print(port)
-    sys.exit(0)
-sys.exit(1)
-PY
-}
-
 # confab_start: a fresh confab serve on core 1; sets BRIDGE_PID and
 # BRIDGE_ARGS (the generator's arguments), or WHY and fails.
 confab_start() {
@@ -140,7 +118,7 @@ confab_start() {
 		return 1
 	fi
 	dir=$(mktemp -d "$work/confab.XXXXXX")
-	port=$(free_port) || { WHY="no free port"; return 1; }
+	port=$(free_ports 1 "$ADDR") || { WHY="no free port"; return 1; }
 	"${bridge_prefix[@]}" timeout 600 "$CONFAB" serve --listen "$ADDR:$port" --domain "$DOMAIN" \
 		--data "$dir/data" --directory "$work/users.csv" --log-level warn \
 		</dev/null >"$dir/serve.log" 2>&1 &
@@ -221,7 +199,7 @@ janus_start() {
 		return 1
 	fi
 	dir=$(mktemp -d "$work/janus.XXXXXX")
-	port=$(free_port) || { WHY="no free port"; return 1; }
+	port=$(free_ports 1 "$ADDR") || { WHY="no free port"; return 1; }
 	janus_config "$dir" "$port"
 	"${bridge_prefix[@]}" timeout 600 "$JANUS" -F "$dir" -C "$dir/janus.jcfg" \
 		</dev/null >"$dir/janus.log" 2>&1 &

@@ -79,37 +79,6 @@ cleanup_run() {
 trap 'cleanup_run; rm -rf "$work"' EXIT
 tick=$(getconf CLK_TCK)
 
-# free_port COUNT: a port P such that P .. P+COUNT-1 are all free on UDP
-# and TCP at $ADDR (baresip also listens for TLS on its SIP port + 1).
-free_port() {
-	python3 - "$ADDR" "$1" <<'PY'
-import socket, sys
-addr, count = sys.argv[1], int(sys.argv[2])
-for _ in range(200):
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind((addr, 0))
-    base = probe.getsockname()[1]
-    probe.close()
-    if base + count > 65535:
-        continue
-    held = []
-    try:
-        for port in range(base, base + count):
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(socket.AF_INET, kind)
-                held.append(s)
-                s.bind((addr, port))
-    except OSError:
-        continue
-    finally:
-        for s in held:
-            s.close()
-    print(base)
-    sys.exit(0)
-sys.exit(1)
-PY
-}
-
 # is_local_address IP: true if IP belongs to this host (binding to it
 # works), so that traffic to it never leaves the machine.
 is_local_address() {
@@ -180,7 +149,7 @@ confab_call() {
 		return
 	fi
 	dir=$(mktemp -d "$work/confab.XXXXXX")
-	port=$(free_port 1) || { RESULT="SKIP no free port"; return; }
+	port=$(free_ports 1 "$ADDR") || { RESULT="SKIP no free port"; return; }
 	"$CONFAB" serve --demo --listen "$ADDR:$port" --domain "$DOMAIN" --data "$dir/data" \
 		--log-level warn </dev/null >"$dir/serve.log" 2>&1 &
 	PIDS+=("$!")
@@ -266,7 +235,7 @@ baresip_call() {
 		return
 	fi
 	dir=$(mktemp -d "$work/baresip.XXXXXX")
-	callee_port=$(free_port 2) || { RESULT="SKIP no free port"; return; }
+	callee_port=$(free_ports 2 "$ADDR") || { RESULT="SKIP no free port"; return; }
 	baresip_config "$dir/callee" "$callee_port" callee 880
 	baresip_start "$dir/callee"
 	callee=$BARESIP_PID
@@ -274,7 +243,7 @@ baresip_call() {
 		RESULT="SKIP baresip did not start: $(grep -v -m1 '^baresip v' "$dir/callee/log" | cut -c1-100)"
 		return
 	fi
-	caller_port=$(free_port 2) || { RESULT="SKIP no free port"; return; }
+	caller_port=$(free_ports 2 "$ADDR") || { RESULT="SKIP no free port"; return; }
 	baresip_config "$dir/caller" "$caller_port" caller 440
 	baresip_start "$dir/caller" -e "/dial sip:callee@$ADDR:$callee_port"
 	caller=$BARESIP_PID
