@@ -48,6 +48,11 @@
 #   linphonec: tests/linphone/linphonerc (UDP on loopback, no video, no
 #     NAT helpers) as hao in a HOME of its own, `soundcard use files`
 #     once registered (it finds no sound card at start-up).
+#   floor: $SIPFLOOR (default confab-sipfloor beside $CONFAB) keepalive,
+#     as vivian: REGISTER once, then the keep-alive confab sends (an
+#     OPTIONS every 30 s, its answer read) on a blocking socket and
+#     nothing else: the least a client that keeps alive as confab does
+#     pays on this machine. Not in the start-up table.
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
 # Defaults: 3 runs of a 60 s window, 10 starts per client; --quick: 1 run
@@ -61,6 +66,7 @@ root=$(cd "$here/../.." && pwd)
 source "$here/lib.sh"
 
 CONFAB=${CONFAB:-$root/target/release/confab}
+SIPFLOOR=${SIPFLOOR:-$(dirname "$CONFAB")/confab-sipfloor}
 BARESIP=${BARESIP:-baresip}
 LINPHONEC=${LINPHONEC:-linphonec}
 ADDR=127.0.0.1
@@ -74,7 +80,8 @@ ROWS=40
 # confab-quiet: confab with --keepalive 0, sending nothing between
 # registrations as baresip's default configuration does; beside the goal,
 # not in it: it shows what the keep-alive costs.
-CLIENTS=(baresip linphonec confab confab-quiet)
+# floor: the keep-alive alone (see above), for the CPU goal's context.
+CLIENTS=(baresip linphonec confab confab-quiet floor)
 
 runs=3 window=60 starts=10 out=
 while (($#)); do
@@ -112,38 +119,6 @@ tick=$(getconf CLK_TCK)
 # client_pids: the processes running in this script's panes.
 client_pids() {
 	tmux_cmd list-panes -a -F '#{pane_pid}' 2>/dev/null || true
-}
-
-# free_port COUNT: a port P such that P .. P+COUNT-1 are all free on UDP
-# and TCP at $ADDR and $BARESIP_ADDR.
-free_port() {
-	python3 - "$1" "$ADDR" "$BARESIP_ADDR" <<'PY'
-import socket, sys
-count, addrs = int(sys.argv[1]), sys.argv[2:]
-for _ in range(200):
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind((addrs[0], 0))
-    base = probe.getsockname()[1]
-    probe.close()
-    if base + count > 65535:
-        continue
-    held = []
-    try:
-        for addr in addrs:
-            for port in range(base, base + count):
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    s = socket.socket(socket.AF_INET, kind)
-                    held.append(s)
-                    s.bind((addr, port))
-    except OSError:
-        continue
-    finally:
-        for s in held:
-            s.close()
-    print(base)
-    sys.exit(0)
-sys.exit(1)
-PY
 }
 
 # registered_at PCAP USER SINCE: the time (seconds since the epoch, with
@@ -196,7 +171,7 @@ wait_registered() {
 
 server_start() {
 	local port
-	port=$(free_port 1) || return 1
+	port=$(free_ports 1 "$ADDR" "$BARESIP_ADDR") || return 1
 	SERVER="$ADDR:$port"
 	timeout $((runs * 3 * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
 		"$CONFAB" serve --demo --listen "$SERVER" --domain "$DOMAIN" --data "$work/server" \
@@ -212,7 +187,7 @@ setup_baresip() {
 	mkdir -p "$dir"
 	timeout 10 "$BARESIP" -f "$dir" -t 1 </dev/null >"$work/baresip-template.log" 2>&1 || true
 	[[ -s $dir/config ]] || return 1
-	port=$(free_port 2) || return 1
+	port=$(free_ports 2 "$ADDR" "$BARESIP_ADDR") || return 1
 	sed -i -E \
 		-e "s/^#?sip_listen[[:space:]].*/sip_listen\t\t$BARESIP_ADDR:$port/" \
 		-e 's/^audio_player[[:space:]].*/audio_player\t\taubridge,idle/' \
@@ -231,8 +206,8 @@ EOF
 setup_linphonec() {
 	local dir=$work/linphonec sip rtp
 	mkdir -p "$dir/home/.local/share/linphone" "$dir/home/.config"
-	sip=$(free_port 1) || return 1
-	rtp=$(free_port 2) || return 1
+	sip=$(free_ports 1 "$ADDR" "$BARESIP_ADDR") || return 1
+	rtp=$(free_ports 2 "$ADDR" "$BARESIP_ADDR") || return 1
 	((rtp % 2 == 0)) || rtp=$((rtp + 1))
 	sed -e "s/\${SIP_PORT}/$sip/; s/\${RTP_PORT}/$rtp/; s/\${SERVER}/$SERVER/g" \
 		-e "s/\${IDENTITY}/hao/g; s/\${USER}/hao/; s/\${PASSWORD}/hao/" \
@@ -257,11 +232,17 @@ setup_confab-quiet() {
 	sed 's/--audio-out null$/--audio-out null --keepalive 0/' "$work/launch-confab.sh" >"$work/launch-confab-quiet.sh"
 }
 
+setup_floor() {
+	cat >"$work/launch-floor.sh" <<EOF
+exec "$SIPFLOOR" keepalive --server "$SERVER" --user vivian --domain "$DOMAIN"
+EOF
+}
+
 user_of() {
 	case "$1" in
 	baresip) echo amy ;;
 	linphonec) echo hao ;;
-	confab | confab-quiet) echo vivian ;;
+	confab | confab-quiet | floor) echo vivian ;;
 	esac
 }
 
@@ -302,7 +283,7 @@ stop() {
 	case "$client" in
 	confab | confab-quiet) tmux_cmd send-keys -t "$client" q >/dev/null 2>&1 || true ;;
 	linphonec) tmux_cmd send-keys -t linphonec quit Enter >/dev/null 2>&1 || true ;;
-	baresip) kill -TERM "$pid" 2>/dev/null || true ;;
+	baresip | floor) kill -TERM "$pid" 2>/dev/null || true ;;
 	esac
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -477,6 +458,7 @@ for client in "${CLIENTS[@]}"; do
 	confab | confab-quiet) [[ -x $CONFAB ]] || skipped[$client]="binary $CONFAB not found" ;;
 	baresip) command -v "$BARESIP" >/dev/null || skipped[baresip]="$BARESIP not installed" ;;
 	linphonec) command -v "$LINPHONEC" >/dev/null || skipped[linphonec]="$LINPHONEC not installed" ;;
+	floor) [[ -x $SIPFLOOR ]] || skipped[floor]="binary $SIPFLOOR not found (cargo build --release builds it)" ;;
 	esac
 done
 if ! command -v tmux >/dev/null; then
@@ -512,8 +494,8 @@ done
 declare -A starts_ms
 for ((i = 1; i <= starts; i++)); do
 	for client in "${CLIENTS[@]}"; do
-		# The quiet variant starts as confab does.
-		[[ -n ${skipped[$client]:-} || $client == confab-quiet ]] && continue
+		# The quiet variant starts as confab does; the floor is no client.
+		[[ -n ${skipped[$client]:-} || $client == confab-quiet || $client == floor ]] && continue
 		if start_and_register "$client"; then
 			starts_ms[$client]+="$STARTUP_MS "
 			stop "$client" "$PID"
@@ -556,12 +538,23 @@ label() {
 	linphonec) echo "linphonec ${linphonec_version:-?}" ;;
 	confab) echo "${confab_version:-confab} (TUI)" ;;
 	confab-quiet) echo "${confab_version:-confab} (TUI, --keepalive 0)" ;;
+	floor) echo "floor (the keep-alive alone)" ;;
 	esac
 }
 med() { median_places 2 <<<"${1:-}"; }
 ratio() { # ratio A B: A / B to two decimals, or why not
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "") print "n/a";
 		else if (b + 0 == 0) printf "n/a (%s against 0)", a; else printf "%.3g", a / b }'
+}
+
+# floor_note: for the CPU goal's verdict, where the floor lies against
+# baresip (empty when either was not measured).
+floor_note() {
+	[[ -n ${oncpu[floor]:-} && -n ${oncpu[baresip]:-} ]] || return 0
+	local f b
+	f=$(med "${oncpu[floor]}") b=$(med "${oncpu[baresip]}")
+	awk -v f="$f" -v b="$b" 'BEGIN { if (b + 0 == 0) exit;
+		printf " (floor %.2f of baresip: the keep-alive alone costs %s ms)", f / b, f }'
 }
 
 table() {
@@ -579,7 +572,7 @@ table() {
 	echo "| client | start-up: exec to the 200 for its REGISTER, ms (median) | spread | every start (ms) |"
 	echo "|---|---:|---|---|"
 	for client in "${CLIENTS[@]}"; do
-		[[ $client == confab-quiet ]] && continue
+		[[ $client == confab-quiet || $client == floor ]] && continue
 		all_start="${starts_ms[$client]:-}"
 		if [[ -n $all_start ]]; then
 			echo "| $(label "$client") | $(med "$all_start") | $(spread <<<"$all_start") | $(echo "$all_start" | sed 's/ $//; s/ /, /g') |"
@@ -607,13 +600,17 @@ table() {
 		awk -v c="$c" -v b="$b" -v w="$window" 'BEGIN { if (c <= b) printf "Goal CPU no more than baresip'"'"'s: met (%s ms against %s ms on CPU over %s s).\n", c, b, w;
 			else printf "Goal CPU no more than baresip'"'"'s: **missed** (%s ms against %s ms on CPU over %s s).\n", c, b, w }'
 		goal "Idle client, TUI on: CPU over ${window} s" "$c ms" "$b ms (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
-			"$(ratio_met "$(ratio "$c" "$b")" 1)"
+			"$(ratio_met "$(ratio "$c" "$b")" 1)$(floor_note)"
 		c=$(med "${wakes[confab]}") b=$(med "${wakes[baresip]}")
 		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" ""
 		if [[ -n ${oncpu[confab-quiet]:-} ]]; then
 			c=$(med "${oncpu[confab-quiet]}") b=$(med "${oncpu[baresip]}")
 			echo "Without keep-alives (--keepalive 0; baresip's default sends none): confab $c ms on CPU against baresip's $b ms ($(ratio "$c" "$b")), $(med "${wakes[confab-quiet]}") wake-ups/s. The only difference from the row with defaults is the keep-alive every 30 s."
 		fi
+	fi
+	if [[ -n ${oncpu[floor]:-} ]]; then
+		c=$(med "${oncpu[floor]}") b=$(med "${oncpu[confab]:-}")
+		echo "The floor, a client that does nothing but the same keep-alive (REGISTER once, then an OPTIONS every 30 s and its answer, on a blocking socket): $c ms on CPU over ${window} s, $(med "${wakes[floor]}") wake-ups/s; confab / floor: $(ratio "$b" "$c")."
 	fi
 	if [[ -n ${starts_ms[confab]:-} ]]; then
 		c=$(med "${starts_ms[confab]}")
