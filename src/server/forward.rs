@@ -42,17 +42,15 @@ impl Server {
         }
         let record_route = creates_dialog(&request).then(|| self.record_route(&request));
         let mut branches = Vec::new();
-        let last = targets.len().saturating_sub(1);
+        let mut targets = targets.into_iter().peekable();
         let mut request = Some(request);
-        for (index, (uri, peer)) in targets.into_iter().enumerate() {
+        while let Some((uri, peer)) = targets.next() {
             // Each target but the last gets a copy; the last, the request.
-            let mut copy = match &request {
-                Some(original) if index < last => original.clone(),
-                _ => match request.take() {
-                    Some(original) => original,
-                    None => break,
-                },
+            let copy = match targets.peek() {
+                Some(_) => request.clone(),
+                None => request.take(),
             };
+            let Some(mut copy) = copy else { break };
             if let Some(uri) = uri {
                 copy.uri = uri;
             }
