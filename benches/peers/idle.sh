@@ -173,12 +173,11 @@ server_start() {
 	local port
 	port=$(free_ports 1 "$ADDR" "$BARESIP_ADDR") || return 1
 	SERVER="$ADDR:$port"
-	timeout $((runs * 3 * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
+	spawn_sip_server "$work/server.log" "$ADDR" "$port" "confab serve" \
+		timeout $((runs * 3 * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
 		"$CONFAB" serve --demo --listen "$SERVER" --domain "$DOMAIN" --data "$work/server" \
-		--digest-algorithms md5 --trace-pcap "$work/server.pcap" --log-level warn \
-		</dev/null >"$work/server.log" 2>&1 &
-	SERVER_PID=$!
-	wait_for_sip "$ADDR" "$port" "$WAIT"
+		--digest-algorithms md5 --trace-pcap "$work/server.pcap" --log-level warn || return 1
+	SERVER_PID=$SPAWNED_PID
 }
 
 # setup_baresip: its first-start configuration, adapted (see above).

@@ -222,6 +222,23 @@ stat_counts() {
 		END { print ok + 0, failed + 0 }' "$1"
 }
 
+# spawn_sip_server LOG ADDR PORT NAME COMMAND...: COMMAND in the background
+# (no stdin, output to LOG); true once it answers OPTIONS on ADDR:PORT
+# within 10 s. Sets SPAWNED_PID; when it does not answer, stops it and
+# sets WHY, naming it NAME.
+# shellcheck disable=SC2034 # WHY is the caller's
+spawn_sip_server() {
+	local log=$1 addr=$2 port=$3 name=$4
+	shift 4
+	"$@" </dev/null >"$log" 2>&1 &
+	SPAWNED_PID=$!
+	wait_for_sip "$addr" "$port" 10 && return 0
+	stop_pid "$SPAWNED_PID"
+	SPAWNED_PID=
+	WHY="$name did not answer OPTIONS within 10 s: $(tail -n 1 "$log" | cut -c1-100)"
+	return 1
+}
+
 # confab_serve_start WORK ADDR PORT DOMAIN AUTH: `$CONFAB serve` on ADDR:PORT for
 # DOMAIN with the users of WORK/users.csv, digest on or (AUTH off)
 # --no-auth, its data and log in a new directory under WORK; true once it
@@ -242,14 +259,8 @@ confab_serve_start() {
 	args=(serve --listen "$addr:$port" --domain "$domain" --data "$dir/data"
 		--directory "$work/users.csv")
 	[[ $auth == on ]] || args+=(--no-auth)
-	"$CONFAB" "${args[@]}" >"$dir/serve.log" 2>&1 &
-	CONFAB_PID=$!
-	if ! wait_for_sip "$addr" "$port" 10; then
-		stop_pid "$CONFAB_PID"
-		CONFAB_PID=
-		WHY="confab serve did not answer OPTIONS within 10 s: $(tail -n 1 "$dir/serve.log" | cut -c1-100)"
-		return 1
-	fi
+	spawn_sip_server "$dir/serve.log" "$addr" "$port" "confab serve" "$CONFAB" "${args[@]}" || return 1
+	CONFAB_PID=$SPAWNED_PID
 }
 
 # sipfloor_start WORK ADDR PORT MODE AUTH: `$SIPFLOOR MODE` (registrar or
@@ -269,14 +280,9 @@ sipfloor_start() {
 		return 1
 	fi
 	[[ $auth == on ]] && args+=(--digest)
-	timeout 600 "$SIPFLOOR" "${args[@]}" >"$work/sipfloor.log" 2>&1 &
-	FLOOR_PID=$!
-	if ! wait_for_sip "$addr" "$port" 10; then
-		stop_pid "$FLOOR_PID"
-		FLOOR_PID=
-		WHY="confab-sipfloor did not answer OPTIONS within 10 s: $(tail -n 1 "$work/sipfloor.log" | cut -c1-100)"
-		return 1
-	fi
+	spawn_sip_server "$work/sipfloor.log" "$addr" "$port" confab-sipfloor \
+		timeout 600 "$SIPFLOOR" "${args[@]}" || return 1
+	FLOOR_PID=$SPAWNED_PID
 }
 
 # met_against_floor RATIO GOAL FLOOR KAMAILIO: ratio_met's verdict, and
