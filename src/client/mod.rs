@@ -460,8 +460,8 @@ impl SipCore for Client {
             Ok(message) => {
                 // Whatever is logged while this message is handled names
                 // its call.
-                let call_id = message::call_id_of(&message).to_owned();
-                let _call = tracing::info_span!("sip", call_id = %call_id).entered();
+                let _call =
+                    tracing::info_span!("sip", call_id = %message::call_id_of(&message)).entered();
                 self.transactions.handle_message(now, from, message);
                 self.drain_transaction_events(now);
             }
