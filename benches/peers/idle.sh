@@ -49,10 +49,11 @@
 #     NAT helpers) as hao in a HOME of its own, `soundcard use files`
 #     once registered (it finds no sound card at start-up).
 #   floor: $SIPFLOOR (default confab-sipfloor beside $CONFAB) keepalive,
-#     as vivian: REGISTER once, then the keep-alive confab sends (an
-#     OPTIONS every 30 s, its answer read) on a blocking socket and
-#     nothing else: the least a client that keeps alive as confab does
-#     pays on this machine. Not in the start-up table.
+#     as vivian: REGISTER once (offering keep-alives, as confab does),
+#     then the keep-alive confab sends (a STUN Binding request at 80-100%
+#     of the 30 s the server grants, its answer read) on a blocking
+#     socket and nothing else: the least a client that keeps alive as
+#     confab does pays on this machine. Not in the start-up table.
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
 # Defaults: 3 runs of a 60 s window, 10 starts per client; --quick: 1 run
@@ -604,12 +605,12 @@ table() {
 		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" ""
 		if [[ -n ${oncpu[confab-quiet]:-} ]]; then
 			c=$(med "${oncpu[confab-quiet]}") b=$(med "${oncpu[baresip]}")
-			echo "Without keep-alives (--keepalive 0; baresip's default sends none): confab $c ms on CPU against baresip's $b ms ($(ratio "$c" "$b")), $(med "${wakes[confab-quiet]}") wake-ups/s. The only difference from the row with defaults is the keep-alive every 30 s."
+			echo "Without keep-alives (--keepalive 0; baresip's default sends none): confab $c ms on CPU against baresip's $b ms ($(ratio "$c" "$b")), $(med "${wakes[confab-quiet]}") wake-ups/s. The only difference from the row with defaults is the keep-alive (a STUN Binding request every 24-30 s, as the server grants)."
 		fi
 	fi
 	if [[ -n ${oncpu[floor]:-} ]]; then
 		c=$(med "${oncpu[floor]}") b=$(med "${oncpu[confab]:-}")
-		echo "The floor, a client that does nothing but the same keep-alive (REGISTER once, then an OPTIONS every 30 s and its answer, on a blocking socket): $c ms on CPU over ${window} s, $(med "${wakes[floor]}") wake-ups/s; confab / floor: $(ratio "$b" "$c")."
+		echo "The floor, a client that does nothing but the same keep-alive (REGISTER once, offering keep-alives, then a STUN Binding request every 24-30 s as granted and its answer, on a blocking socket): $c ms on CPU over ${window} s, $(med "${wakes[floor]}") wake-ups/s; confab / floor: $(ratio "$b" "$c")."
 	fi
 	if [[ -n ${starts_ms[confab]:-} ]]; then
 		c=$(med "${starts_ms[confab]}")
@@ -629,7 +630,7 @@ table() {
 		echo "confab's first frame against its 200 (ms after exec): ${text%, }; drawn before registration in $before of ${#frames[@]} starts (the frame's time is when tmux has passed it on: a bound from above)."
 	fi
 	echo
-	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, account amy. linphonec: tests/linphone/linphonerc as hao, \`soundcard use files\`. Every client registers with digest (REGISTER, 401, REGISTER, 200); the server offers MD5 alone (\`--digest-algorithms md5\`), since baresip 1.0.0 cannot answer a 401 that also offers SHA-256."
+	echo "$runs run(s) per client, alternating, each a fresh start: registered, ${SETTLE} s left alone, then a ${window} s window. RSS = VmRSS (MB = 1024 kB); PSS from smaps_rollup (confab shares its text with the server, the same binary). CPU = utime+stime of every thread over the window ($tick ticks/s), and the on-CPU time of the living threads (schedstat), which the ratios and the CPU goal use. Wake-ups/s = voluntary + nonvoluntary context switches summed over /proc/PID/task/*/status across the window, divided by it. Start-up: $starts start(s) per client after one warm-up start, from the launcher's \$EPOCHREALTIME just before exec to the server's record of sending the 200 (its pcap trace). Every client in a ${COLS}x${ROWS} tmux pane, registered to one \`confab serve --demo\` on $ADDR (not measured). confab: the TUI as vivian (buddies amy and hao), --audio-in silence --audio-out null, defaults otherwise (keep-alive 30 s, registration 300 s; the server grants STUN keep-alives every 30 s, RFC 6223, which confab sends at 80-100% of that). baresip: its first-start configuration with ausine/aubridge for alsa, SIP on $BARESIP_ADDR, account amy. linphonec: tests/linphone/linphonerc as hao, \`soundcard use files\`. Every client registers with digest (REGISTER, 401, REGISTER, 200); the server offers MD5 alone (\`--digest-algorithms md5\`), since baresip 1.0.0 cannot answer a 401 that also offers SHA-256."
 	echo
 	echo "confab's code layout: $(link_order) (release builds place the functions of start-up and idle together, so only they stay resident)."
 }

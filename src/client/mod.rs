@@ -37,6 +37,7 @@ use rsip::{Method, Request, Response};
 use crate::proto::build::{self, Identifiers};
 use crate::proto::digest::DigestClient;
 use crate::proto::message;
+use crate::proto::stun::{self, StunTransaction};
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
 use crate::proto::{Peer, SipCore, Time, Transmit};
@@ -119,6 +120,13 @@ pub struct Client {
     watching: presence::Watching,
     /// The run of the confab server we last heard from.
     server_boot: Option<String>,
+    /// The STUN keep-alive in flight, by its transaction.
+    stun_keepalive: Option<StunTransaction>,
+    /// Where the server last saw our keep-alives come from (RFC 5626
+    /// §4.4.2): a change means a NAT on the way has a new mapping for us.
+    mapped_address: Option<SocketAddr>,
+    /// Messages sent outside any transaction: STUN keep-alives.
+    outbox: VecDeque<Transmit>,
     /// The one call this client handles at a time.
     call: Option<Call>,
     /// The one conference it is in (or entering, or just leaving).
@@ -147,7 +155,7 @@ impl Client {
         let register_call_id = ids.call_id(&config.local.ip().to_string());
         let register_from_tag = ids.tag();
         let digest = DigestClient::new(&config.user, &config.password);
-        let registration = Registration::new(config.keepalive_interval);
+        let registration = Registration::new(config.keepalive_interval, config.seed.rotate_left(7));
         Client {
             aor,
             contact,
@@ -163,6 +171,9 @@ impl Client {
             own: publish::OwnPresence::new(),
             watching: presence::Watching::default(),
             server_boot: None,
+            stun_keepalive: None,
+            mapped_address: None,
+            outbox: VecDeque::new(),
             call: None,
             conferencing: conference::Conferencing::default(),
             provisioning: provisioning::Provisioning::default(),
@@ -374,9 +385,11 @@ impl Client {
     /// then knows nothing of our publication and subscriptions). The first
     /// answer only records the run.
     fn server_restarted(&mut self, response: &Response) -> bool {
-        let Some(boot) = build::server_boot(response) else {
-            return false;
-        };
+        build::server_boot(response).is_some_and(|boot| self.server_boot_is(boot))
+    }
+
+    /// Records the server's run; true when it differs from the last one.
+    fn server_boot_is(&mut self, boot: &str) -> bool {
         match self.server_boot.replace(boot.to_owned()) {
             Some(previous) => previous != boot,
             None => false,
@@ -456,6 +469,9 @@ impl SipCore for Client {
     type Event = Event;
 
     fn handle_datagram(&mut self, now: Time, from: Peer, bytes: &[u8]) {
+        if stun::is_stun(bytes) {
+            return self.handle_stun(now, from, bytes);
+        }
         match message::parse(bytes) {
             Ok(message) => {
                 // Whatever is logged while this message is handled names
@@ -532,6 +548,7 @@ impl SipCore for Client {
                 self.send_register(now, self.config.register_expiry)
             }
             Ok(Some(RegistrationAction::SendKeepAlive)) => self.send_keepalive(now),
+            Ok(Some(RegistrationAction::ResendKeepAlive)) => self.resend_keepalive(),
             Ok(None) => {}
             Err(registration::KeepAliveLost) => self.events.push_back(Event::RegistrationFailed {
                 reason: "the server stopped answering keep-alives".into(),
@@ -548,7 +565,9 @@ impl SipCore for Client {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transactions.poll_transmit()
+        self.outbox
+            .pop_front()
+            .or_else(|| self.transactions.poll_transmit())
     }
 
     fn poll_event(&mut self) -> Option<Event> {

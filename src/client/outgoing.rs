@@ -189,6 +189,11 @@ impl Client {
             .handle_challenge_to(kind, &response.headers, &outstanding.credentials)?;
         let mut request = outstanding.request;
         let via = self.via();
+        let via = if outstanding.purpose == Purpose::Register {
+            self.offer_keep(&via)
+        } else {
+            via
+        };
         let mut cseq_number = 1;
         for header in request.headers.iter_mut() {
             match header {

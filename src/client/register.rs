@@ -1,14 +1,17 @@
 //! The REGISTER and keep-alive messages of [`super::registration`]'s state
-//! machine, and what their answers mean (RFC 3261 §10.2).
+//! machine, and what their answers mean (RFC 3261 §10.2; RFC 6223 and RFC
+//! 5626 §4.4.2 for STUN keep-alives).
 
 use std::time::Duration;
 
+use rand::Rng;
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Method, Request, Response};
 
 use super::registration::RegistrationAction;
 use super::{Client, Event, Purpose, status_line};
-use crate::proto::{Time, message};
+use crate::proto::stun::{self, StunTransaction};
+use crate::proto::{Peer, Time, Transmit, Transport, message};
 
 impl Client {
     /// Starts registering; call once, at `now`.
@@ -26,6 +29,12 @@ impl Client {
         let (aor, tag) = (self.aor.clone(), self.register_from_tag.clone());
         let cseq = format!("{} REGISTER", self.register_cseq);
         let mut headers = self.request_headers(&aor, &tag, self.register_call_id.clone(), &cseq);
+        if expires > 0 {
+            if let Some(Header::Via(via)) = headers.first_mut() {
+                let offered = self.offer_keep(via.value());
+                *via = rsip::headers::Via::new(offered);
+            }
+        }
         headers.push(Header::Contact(rsip::headers::Contact::new(format!(
             "<{}>;+sip.instance=\"<urn:uuid:{}>\";expires={expires}",
             self.contact, self.instance
@@ -52,8 +61,27 @@ impl Client {
         self.send_request(now, request, self.config.server, purpose);
     }
 
-    /// OPTIONS to the server: proof that it is still there.
+    /// RFC 6223 §4.2.1: a REGISTER over UDP offers keep-alives with a bare
+    /// `keep` in our Via, if we send keep-alives at all.
+    pub(super) fn offer_keep(&self, via: &str) -> String {
+        if self.config.server.transport == Transport::Udp && self.registration.offers_keep() {
+            format!("{via};keep")
+        } else {
+            via.to_owned()
+        }
+    }
+
+    /// Proof that the server is still there, and that the way to us stays
+    /// open: a STUN Binding request where the server granted it, else an
+    /// OPTIONS.
     pub(super) fn send_keepalive(&mut self, now: Time) {
+        if self.registration.uses_stun() {
+            let transaction: StunTransaction = self.ids.rng().random();
+            self.stun_keepalive = Some(transaction);
+            self.queue_stun(transaction);
+            self.registration.keepalive_sent(now);
+            return;
+        }
         let server = format!("sip:{}", self.config.domain);
         self.send_new_request(
             now,
@@ -66,6 +94,55 @@ impl Client {
         self.registration.keepalive_sent(now);
     }
 
+    /// The STUN keep-alive in flight, again (RFC 8489 §6.2.1).
+    pub(super) fn resend_keepalive(&mut self) {
+        if let Some(transaction) = self.stun_keepalive {
+            self.queue_stun(transaction);
+        }
+    }
+
+    fn queue_stun(&mut self, transaction: StunTransaction) {
+        self.outbox.push_back(Transmit {
+            destination: self.config.server,
+            payload: stun::binding_request(transaction),
+        });
+    }
+
+    /// The answer to a STUN keep-alive. It proves the server is there; its
+    /// SOFTWARE says whether it restarted, and its mapped address whether a
+    /// NAT on the way now maps us elsewhere: either way we register again
+    /// (RFC 5626 §4.4.2).
+    pub(super) fn handle_stun(&mut self, now: Time, from: Peer, bytes: &[u8]) {
+        let answer = match stun::read_binding_answer(bytes) {
+            Ok(answer) => answer,
+            Err(error) => return tracing::info!(%from, %error, "STUN message dropped"),
+        };
+        if from != self.config.server || self.stun_keepalive != Some(answer.transaction) {
+            return tracing::debug!(%from, "a STUN answer to no keep-alive of ours, ignored");
+        }
+        self.stun_keepalive = None;
+        let restarted = answer
+            .software
+            .as_deref()
+            .and_then(super::build::boot_token)
+            .is_some_and(|boot| self.server_boot_is(boot));
+        let moved = self
+            .mapped_address
+            .replace(answer.mapped)
+            .is_some_and(|before| before != answer.mapped);
+        if restarted || moved {
+            if restarted {
+                tracing::info!("the server restarted; signing in afresh");
+            } else {
+                tracing::info!(mapped = %answer.mapped, "our address as the server sees it changed; registering again");
+            }
+            self.registration.keepalive_answered(now);
+            self.registration.start();
+            return self.send_register(now, self.config.register_expiry);
+        }
+        self.registration.keepalive_answered(now);
+    }
+
     /// A final answer to REGISTER other than a challenge.
     pub(super) fn handle_register_response(&mut self, now: Time, response: Response) {
         let code = response.status_code.code();
@@ -74,7 +151,9 @@ impl Client {
                 let was_registered = self.registration.is_registered();
                 let expiry =
                     granted_expiry(&response, &self.contact).unwrap_or(self.config.register_expiry);
-                self.registration.registered(now, expiry);
+                let keep = stun::granted_keep(&response)
+                    .filter(|_| self.config.server.transport == Transport::Udp);
+                self.registration.registered(now, expiry, keep);
                 if !was_registered {
                     self.events.push_back(Event::Registered {
                         uri: self.aor.clone(),
@@ -135,7 +214,7 @@ mod tests {
     use rsip::SipMessage;
 
     use super::*;
-    use crate::client::ClientConfig;
+    use crate::client::{ClientConfig, registration};
     use crate::proto::build::{self, status};
     use crate::proto::{Peer, SipCore};
 
@@ -171,9 +250,8 @@ mod tests {
         })
     }
 
-    #[test]
-    fn keepalives_carry_no_credentials_and_a_challenge_answers_them() {
-        let mut client = Client::new(ClientConfig {
+    fn client() -> Client {
+        Client::new(ClientConfig {
             user: "vivian".into(),
             domain: "confab.local".into(),
             password: "vivian".into(),
@@ -183,7 +261,179 @@ mod tests {
             keepalive_interval: Duration::from_secs(30),
             media_port: 40_000,
             seed: 5,
-        });
+        })
+    }
+
+    fn top_via(request: &Request) -> String {
+        request
+            .headers
+            .iter()
+            .find_map(|header| match header {
+                Header::Via(via) => Some(via.value().to_owned()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// The server's 200 to `register`, granting STUN keep-alives every
+    /// 30 s if it offered them, from the run `boot`.
+    fn grant(client: &mut Client, now: Time, register: &Request, boot: &str) {
+        let mut response = build::response_to(register, status(200), Some("srv"));
+        if stun::offers_keep(register) {
+            stun::grant_keep(&mut response, Duration::from_secs(30));
+        }
+        response
+            .headers
+            .push(Header::Server(rsip::headers::Server::new(format!(
+                "confab/0.1.0 (boot {boot})"
+            ))));
+        response.headers.push(Header::ContentLength(0.into()));
+        let bytes = response.to_string();
+        client.handle_datagram(now, Peer::udp(SERVER.parse().unwrap()), bytes.as_bytes());
+    }
+
+    /// The STUN requests the client has queued, and how many OPTIONS.
+    fn take_stun(client: &mut Client) -> (Vec<Vec<u8>>, usize) {
+        let (mut stun_requests, mut options) = (Vec::new(), 0);
+        while let Some(transmit) = client.poll_transmit() {
+            assert_eq!(transmit.destination, Peer::udp(SERVER.parse().unwrap()));
+            if stun::is_stun(&transmit.payload) {
+                stun_requests.push(transmit.payload);
+            } else if let Ok(SipMessage::Request(request)) = message::parse(&transmit.payload) {
+                options += usize::from(request.method == Method::Options);
+            }
+        }
+        (stun_requests, options)
+    }
+
+    fn answer_stun(client: &mut Client, now: Time, request: &[u8], mapped: &str, boot: &str) {
+        let answer = stun::answer_binding(
+            request,
+            mapped.parse().unwrap(),
+            &format!("confab/0.1.0 (boot {boot})"),
+        )
+        .unwrap()
+        .unwrap();
+        client.handle_datagram(now, Peer::udp(SERVER.parse().unwrap()), &answer);
+    }
+
+    /// A client registered at 0 with STUN keep-alives granted, and the
+    /// time of its first keep-alive.
+    fn registered_with_stun() -> (Client, Time) {
+        let mut client = client();
+        client.start(Time::ZERO);
+        let register = take(&mut client, Method::Register).remove(0);
+        grant(&mut client, Time::ZERO, &register, "one");
+        assert!(client.registration().uses_stun());
+        while client.poll_event().is_some() {}
+        take(&mut client, Method::Publish);
+        let first = client.registration().poll_timeout().unwrap();
+        (client, first)
+    }
+
+    #[test]
+    fn a_register_over_udp_offers_keepalives_also_when_sent_again_with_credentials() {
+        let mut client = client();
+        client.start(Time::ZERO);
+        let register = take(&mut client, Method::Register).remove(0);
+        assert!(
+            top_via(&register).ends_with(";keep"),
+            "{}",
+            top_via(&register)
+        );
+        let challenge = Header::WwwAuthenticate(rsip::headers::WwwAuthenticate::new(
+            r#"Digest realm="confab.local", nonce="n1", algorithm=MD5, qop="auth""#,
+        ));
+        reply(&mut client, Time::ZERO, &register, 401, Some(challenge));
+        let again = take(&mut client, Method::Register).remove(0);
+        assert!(has_credentials(&again));
+        assert!(top_via(&again).ends_with(";keep"), "{}", top_via(&again));
+        assert_ne!(top_via(&again), top_via(&register), "a new branch");
+    }
+
+    #[test]
+    fn granted_keepalives_are_stun_not_options() {
+        let (mut client, first) = registered_with_stun();
+        assert!(
+            first >= Time::ZERO + Duration::from_secs(24)
+                && first <= Time::ZERO + Duration::from_secs(30),
+            "{first:?}"
+        );
+        let mut now = first;
+        for _ in 0..3 {
+            client.handle_timeout(now);
+            let (requests, options) = take_stun(&mut client);
+            assert_eq!(
+                (requests.len(), options),
+                (1, 0),
+                "one STUN request, no OPTIONS"
+            );
+            answer_stun(&mut client, now, &requests[0], "10.0.0.11:5062", "one");
+            assert!(client.registration().is_registered());
+            assert_eq!(
+                take_stun(&mut client),
+                (Vec::new(), 0),
+                "nothing more to send"
+            );
+            now = client.registration().poll_timeout().unwrap();
+        }
+        while let Some(event) = client.poll_event() {
+            assert!(
+                !matches!(event, Event::RegistrationFailed { .. }),
+                "{event:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_moved_mapping_or_a_restarted_server_means_registering_again() {
+        for (mapped, boot, why) in [
+            ("203.0.113.9:40000", "one", "the NAT mapped us elsewhere"),
+            ("10.0.0.11:5062", "two", "the server restarted"),
+        ] {
+            let (mut client, now) = registered_with_stun();
+            client.handle_timeout(now);
+            let request = take_stun(&mut client).0.remove(0);
+            answer_stun(&mut client, now, &request, "10.0.0.11:5062", "one");
+            let later = client.registration().poll_timeout().unwrap();
+            client.handle_timeout(later);
+            let request = take_stun(&mut client).0.remove(0);
+            answer_stun(&mut client, later, &request, mapped, boot);
+            assert_eq!(take(&mut client, Method::Register).len(), 1, "{why}");
+        }
+    }
+
+    #[test]
+    fn a_stray_stun_answer_is_ignored_and_a_lost_keepalive_is_resent_then_reported() {
+        let (mut client, now) = registered_with_stun();
+        client.handle_timeout(now);
+        let request = take_stun(&mut client).0.remove(0);
+        let mut stray = request.clone();
+        stray[19] ^= 0xFF; // another transaction
+        answer_stun(&mut client, now, &stray, "10.0.0.11:5062", "one");
+        client.handle_datagram(now, Peer::udp(SERVER.parse().unwrap()), &request[..12]);
+        let mut resent = 0;
+        let mut failed = false;
+        let mut at = now;
+        while !failed {
+            at = client.poll_timeout().unwrap();
+            client.handle_timeout(at);
+            let (requests, _) = take_stun(&mut client);
+            for again in &requests {
+                assert_eq!(again, &request, "the same transaction");
+            }
+            resent += requests.len();
+            while let Some(event) = client.poll_event() {
+                failed |= matches!(event, Event::RegistrationFailed { .. });
+            }
+        }
+        assert_eq!(resent, 3);
+        assert_eq!(at, now + registration::KEEPALIVE_TIMEOUT);
+    }
+
+    #[test]
+    fn keepalives_carry_no_credentials_and_a_challenge_answers_them() {
+        let mut client = client();
         let mut now = Time::ZERO;
         client.start(now);
         let register = take(&mut client, Method::Register).remove(0);

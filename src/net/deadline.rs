@@ -1,15 +1,19 @@
-//! A one-shot timer on a Linux timerfd, for a driver whose core sleeps
-//! long between deadlines (a client between keep-alives).
+//! The driver's one deadline: [`DriverTimer`], on tokio's timer or, for a
+//! driver whose core sleeps long between deadlines (a client between
+//! keep-alives), partly on a one-shot Linux timerfd ([`DeadlineTimer`]).
 //!
 //! tokio's timer wheel reaches a far deadline in steps: it wakes at the
 //! start of the deadline's slot at each level of the wheel and moves it
 //! down, so 30 s ahead costs three wake-ups, not one. A timerfd makes
 //! epoll wake once, when the deadline is due. Arming costs a system call,
 //! so drivers that move their deadline on every message (a loaded server)
-//! keep tokio's timer.
+//! keep tokio's timer, and a client keeps its near deadlines there too:
+//! they are mostly retransmission timers, cancelled by an answer a
+//! millisecond later, which tokio arms and cancels without a system call.
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::pin::Pin;
 use std::time::Duration;
 
 use rustix::time::{
@@ -17,10 +21,99 @@ use rustix::time::{
     timerfd_settime,
 };
 use tokio::io::unix::AsyncFd;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// The shortest wait armed: a zero `it_value` would disarm the timerfd.
 const AT_ONCE: Duration = Duration::from_nanos(1);
+/// Deadlines at least this far ahead go on the timerfd, if there is one.
+const FAR: Duration = Duration::from_secs(2);
+
+/// Where a driver keeps its core's next deadline.
+pub struct DriverTimer {
+    sleep: Pin<Box<Sleep>>,
+    /// Where `sleep` sits in tokio's wheel: a reset to a later deadline
+    /// leaves it there, to wake once for nothing.
+    registered: Option<Instant>,
+    timerfd: Option<DeadlineTimer>,
+    /// The timerfd is set and has not fired.
+    timerfd_set: bool,
+    /// The deadline armed, and whether it is on the timerfd.
+    armed: Option<Instant>,
+    on_timerfd: bool,
+}
+
+impl DriverTimer {
+    pub fn new(timerfd: Option<DeadlineTimer>) -> DriverTimer {
+        DriverTimer {
+            sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
+            registered: None,
+            timerfd,
+            timerfd_set: false,
+            armed: None,
+            on_timerfd: false,
+        }
+    }
+
+    pub fn is_armed(&self) -> bool {
+        self.armed.is_some()
+    }
+
+    /// Arms for `deadline` (None: nothing due); nothing to do if it is the
+    /// one armed.
+    pub fn arm(&mut self, deadline: Option<Instant>) {
+        if deadline == self.armed {
+            return;
+        }
+        self.armed = deadline;
+        let far = deadline.filter(|at| at.saturating_duration_since(Instant::now()) >= FAR);
+        if let Some(timerfd) = &self.timerfd {
+            // A near deadline leaves an idle timerfd alone: no call.
+            if far.is_some() || self.timerfd_set {
+                match timerfd.set(far) {
+                    Ok(()) => self.timerfd_set = far.is_some(),
+                    Err(error) => self.give_up_timerfd(error),
+                }
+            }
+        }
+        self.on_timerfd = far.is_some() && self.timerfd.is_some();
+        if let (Some(deadline), false) = (deadline, self.on_timerfd) {
+            if self.registered.is_some_and(|at| at < deadline) {
+                // A fresh timer: an idle client sleeps through.
+                self.sleep.set(tokio::time::sleep_until(deadline));
+            } else {
+                self.sleep.as_mut().reset(deadline);
+            }
+            self.registered = Some(deadline);
+        }
+    }
+
+    /// Returns once the armed deadline has passed (never while disarmed),
+    /// and disarms.
+    pub async fn expired(&mut self) {
+        if self.armed.is_none() {
+            return std::future::pending().await;
+        }
+        match (&self.timerfd, self.on_timerfd) {
+            (Some(timerfd), true) => {
+                if let Err(error) = timerfd.expired().await {
+                    // Due or not, the core checks its own deadlines.
+                    self.give_up_timerfd(error);
+                }
+                self.timerfd_set = false;
+            }
+            _ => self.sleep.as_mut().await,
+        }
+        self.armed = None;
+    }
+
+    fn give_up_timerfd(&mut self, error: io::Error) {
+        tracing::warn!(%error, "timerfd; back to tokio's timer");
+        self.timerfd = None;
+        self.timerfd_set = false;
+        self.on_timerfd = false;
+        self.registered = None;
+    }
+}
 
 pub struct DeadlineTimer {
     fd: AsyncFd<OwnedFd>,
@@ -64,21 +157,17 @@ impl DeadlineTimer {
     }
 
     /// Returns once the armed deadline has passed; never while disarmed.
+    ///
+    /// It takes the expiry from epoll alone, without reading the count: a
+    /// one-shot timerfd signals each expiry as a new edge, and arming it
+    /// again resets the count. So a readiness left from an expiry that
+    /// was superseded by re-arming can end one wait early; the driver's
+    /// core then finds nothing due and the driver arms again, which is
+    /// rarer and cheaper than a read on every expiry.
     pub async fn expired(&self) -> io::Result<()> {
-        let mut expirations = [0u8; 8];
-        loop {
-            let mut guard = self.fd.readable().await?;
-            match rustix::io::read(self.fd.get_ref(), &mut expirations) {
-                Ok(_) => {
-                    // One-shot and read: not readable until armed again,
-                    // so the next wait need not try a read to learn it.
-                    guard.clear_ready();
-                    return Ok(());
-                }
-                Err(rustix::io::Errno::AGAIN) => guard.clear_ready(),
-                Err(error) => return Err(error.into()),
-            }
-        }
+        let mut guard = self.fd.readable().await?;
+        guard.clear_ready();
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ mod deadline;
 mod mcu;
 pub mod media;
 mod sip;
+mod udp;
 
 pub use mcu::{QUALITY_INTERVAL, run_mcu, spawn_mcu};
 pub use sip::{SipDriver, SipSockets};

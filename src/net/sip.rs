@@ -6,9 +6,10 @@
 //! the next input. Connections run in their own tasks and only frame bytes;
 //! every message goes through the one core, in arrival order per connection.
 //!
-//! With [`SipDriver::with_trace`] the driver also copies every message it
-//! hands the core or takes from it, as a [`TraceEntry`]; without it, nothing
-//! is copied.
+//! With [`SipDriver::with_trace`] the driver also copies every SIP message
+//! it hands the core or takes from it, as a [`TraceEntry`]; without it,
+//! nothing is copied. STUN keep-alives on the port are not SIP and are not
+//! traced.
 
 use std::collections::HashMap;
 use std::io;
@@ -20,16 +21,17 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::deadline::DeadlineTimer;
+use super::deadline::{DeadlineTimer, DriverTimer};
+use super::udp::ReceiveBatch;
 use crate::proto::framing::StreamFramer;
-use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport};
+use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport, stun};
 use crate::trace::{Direction, TraceEntry};
 
-/// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
-/// well under this, and anything bigger is not SIP we want.
-const MAX_DATAGRAM: usize = 65_535;
-/// Datagrams taken in one wake-up beyond the first.
-const UDP_BATCH: usize = 32;
+/// Datagrams one receive call can take.
+const UDP_SLOTS: usize = 4;
+/// Receive calls in one wake-up at most, so that under load timers and
+/// TCP still get their turn.
+const UDP_ROUNDS: usize = 8;
 /// Messages queued for one TCP connection before we drop rather than block
 /// the core.
 const CONNECTION_QUEUE: usize = 256;
@@ -101,6 +103,9 @@ struct Tracer {
 
 impl Tracer {
     fn record(&self, direction: Direction, peer: Peer, bytes: &[u8]) {
+        if stun::is_stun(bytes) {
+            return;
+        }
         // A trace reader that went away stops nothing.
         let _ = self.entries.send(TraceEntry {
             at: SystemTime::now(),
@@ -172,6 +177,27 @@ where
         self.core.handle_datagram(now, from, bytes);
     }
 
+    /// Hands the core what waits on the UDP socket, as many calls' worth as
+    /// [`UDP_ROUNDS`] allows: under load more are waiting, taken without
+    /// going round the select for each.
+    fn drain_udp(&mut self, batch: &mut ReceiveBatch) {
+        let now = self.now();
+        for _ in 0..UDP_ROUNDS {
+            let more = match batch.receive(&self.sockets.udp) {
+                Ok(more) => more,
+                // ICMP errors surface here on Linux; the transaction
+                // layer's timers deal with the silence.
+                Err(error) => return tracing::debug!(%error, "udp receive"),
+            };
+            for (bytes, from) in batch.datagrams() {
+                self.receive(now, Peer::udp(from), bytes);
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+
     /// Hands the core's I/O requests (media to start and stop) to `sender`.
     pub fn with_io_requests(mut self, sender: mpsc::UnboundedSender<IoRequest>) -> Self {
         self.io_requests = Some(sender);
@@ -187,17 +213,12 @@ where
         mut commands: mpsc::UnboundedReceiver<C::Command>,
         events: mpsc::UnboundedSender<C::Event>,
     ) -> io::Result<C> {
-        let mut datagram = vec![0u8; MAX_DATAGRAM];
+        let mut batch = ReceiveBatch::new(UDP_SLOTS);
         let mut commands_open = true;
         // One timer, re-armed only when the core's deadline moves: a new
         // Sleep per message would cost a timer-wheel insertion on the hot
         // path.
-        let timer = tokio::time::sleep_until(self.epoch);
-        tokio::pin!(timer);
-        let mut armed: Option<Instant> = None;
-        // Where the timer sits in tokio's wheel: a reset to a later
-        // deadline leaves it there, to wake once for nothing.
-        let mut registered: Option<Instant> = None;
+        let mut timer = DriverTimer::new(self.timerfd.take());
         loop {
             self.flush(&events).await;
             if self.core.is_finished() {
@@ -207,45 +228,11 @@ where
                 .core
                 .poll_timeout()
                 .map(|t| self.epoch + t.since_epoch());
-            if deadline != armed {
-                if let Some(timerfd) = &self.timerfd {
-                    if let Err(error) = timerfd.set(deadline) {
-                        tracing::warn!(%error, "timerfd; back to tokio's timer");
-                        self.timerfd = None;
-                        registered = None;
-                    }
-                }
-                if let (Some(deadline), None) = (deadline, &self.timerfd) {
-                    if registered.is_some_and(|at| at < deadline) {
-                        // A fresh timer: an idle client sleeps through.
-                        timer.set(tokio::time::sleep_until(deadline));
-                    } else {
-                        timer.as_mut().reset(deadline);
-                    }
-                    registered = Some(deadline);
-                }
-                armed = deadline;
-            }
+            timer.arm(deadline);
             tokio::select! {
-                received = self.sockets.udp.recv_from(&mut datagram) => match received {
-                    Ok((len, from)) => {
-                        let now = self.now();
-                        let bytes = datagram.get(..len).unwrap_or_default();
-                        self.receive(now, Peer::udp(from), bytes);
-                        // Under load more are waiting: take them without
-                        // going round the select for each (bounded, so
-                        // timers and TCP still get their turn).
-                        for _ in 0..UDP_BATCH {
-                            let Ok((len, from)) = self.sockets.udp.try_recv_from(&mut datagram) else {
-                                break;
-                            };
-                            let bytes = datagram.get(..len).unwrap_or_default();
-                            self.receive(now, Peer::udp(from), bytes);
-                        }
-                    }
-                    // ICMP errors surface here on Linux; the transaction
-                    // layer's timers deal with the silence.
-                    Err(error) => tracing::debug!(%error, "udp receive"),
+                ready = self.sockets.udp.readable() => match ready {
+                    Ok(()) => self.drain_udp(&mut batch),
+                    Err(error) => tracing::debug!(%error, "udp readiness"),
                 },
                 accepted = self.sockets.tcp.accept() => match accepted {
                     Ok((stream, from)) => self.adopt_connection(stream, from),
@@ -267,13 +254,7 @@ where
                     }
                     None => commands_open = false,
                 },
-                due = deadline_passed(&self.timerfd, timer.as_mut()), if armed.is_some() => {
-                    if let Err(error) = due {
-                        tracing::warn!(%error, "timerfd; back to tokio's timer");
-                        self.timerfd = None;
-                        registered = None;
-                    }
-                    armed = None;
+                () = timer.expired(), if timer.is_armed() => {
                     let now = self.now();
                     self.core.handle_timeout(now);
                 }
@@ -368,21 +349,6 @@ where
             }
         });
         sender
-    }
-}
-
-/// When the armed deadline has passed: on the timerfd if the driver has
-/// one, else on tokio's timer.
-async fn deadline_passed(
-    timerfd: &Option<DeadlineTimer>,
-    timer: std::pin::Pin<&mut tokio::time::Sleep>,
-) -> io::Result<()> {
-    match timerfd {
-        Some(timerfd) => timerfd.expired().await,
-        None => {
-            timer.await;
-            Ok(())
-        }
     }
 }
 

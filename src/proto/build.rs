@@ -20,14 +20,17 @@ pub const PRODUCT: &str = concat!("confab/", env!("CARGO_PKG_VERSION"));
 pub fn server_boot(response: &Response) -> Option<&str> {
     use rsip::headers::UntypedHeader as _;
     response.headers.iter().find_map(|header| match header {
-        Header::Server(server) => {
-            let value = server.value();
-            let rest = value.strip_prefix("confab/")?;
-            let token = rest.split_once("(boot ")?.1;
-            token.strip_suffix(')')
-        }
+        Header::Server(server) => boot_token(server.value()),
         _ => None,
     })
+}
+
+/// The boot token of a confab server's product string (a Server header,
+/// or the SOFTWARE of its STUN answers).
+pub fn boot_token(product: &str) -> Option<&str> {
+    let rest = product.strip_prefix("confab/")?;
+    let token = rest.split_once("(boot ")?.1;
+    token.strip_suffix(')')
 }
 
 /// RFC 3261 §8.1.1.7: every branch we make starts with the magic cookie.

@@ -33,6 +33,7 @@ pub mod pidf;
 pub mod provisioning;
 pub mod rtp;
 pub mod sdp;
+pub mod stun;
 pub mod time;
 pub mod transaction;
 pub mod transport;

@@ -24,10 +24,10 @@ use super::route::is_in_dialog;
 use crate::proto::address;
 use crate::proto::build::{self, Identifiers, status, status_with_reason};
 use crate::proto::digest::{Challenger, Credentials};
-use crate::proto::message;
 use crate::proto::time::earliest;
 use crate::proto::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer};
-use crate::proto::{Peer, SipCore, Time, Transmit};
+use crate::proto::{Peer, SipCore, Time, Transmit, Transport};
+use crate::proto::{message, stun};
 
 /// How long a nonce we hand out stays good.
 const NONCE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
@@ -332,6 +332,12 @@ impl Server {
                 for header in outcome.response_headers(now) {
                     response.headers.push(header);
                 }
+                if from.transport == Transport::Udp
+                    && response.status_code.code() < 300
+                    && stun::offers_keep(&request)
+                {
+                    stun::grant_keep(&mut response, KEEPALIVE_INTERVAL);
+                }
                 self.send_response(now, &key, response);
             }
             Method::Options => {
@@ -459,6 +465,20 @@ impl Server {
         }
     }
 
+    /// A STUN keep-alive (RFC 5626 §4.4.2) on the SIP port: answered at
+    /// once, outside the SIP stack; its SOFTWARE is our Server header, so a
+    /// client notices a restart as it would from an OPTIONS.
+    fn answer_stun(&mut self, from: Peer, bytes: &[u8]) {
+        match stun::answer_binding(bytes, from.addr, &self.server_header) {
+            Ok(Some(payload)) => self.outbox.push_back(Transmit {
+                destination: from,
+                payload,
+            }),
+            Ok(None) => tracing::debug!(%from, "STUN that is not a request, ignored"),
+            Err(error) => tracing::info!(%from, %error, "STUN message dropped"),
+        }
+    }
+
     /// The Server header of [`Self::send_response`], for responses sent
     /// outside it.
     pub(super) fn add_server_header(&self, response: &mut Response) {
@@ -470,6 +490,11 @@ impl Server {
     }
 }
 
+/// How often we ask clients that offer it to keep their flow alive (RFC
+/// 6223): NATs commonly forget an idle UDP mapping after 30 s or more, and
+/// the client sends at 80-100% of this (RFC 5626 §4.4.1).
+pub const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, SUBSCRIBE, NOTIFY, PUBLISH, SERVICE";
 
 impl SipCore for Server {
@@ -477,6 +502,9 @@ impl SipCore for Server {
     type Event = ServerEvent;
 
     fn handle_datagram(&mut self, now: Time, from: Peer, bytes: &[u8]) {
+        if from.transport == Transport::Udp && stun::is_stun(bytes) {
+            return self.answer_stun(from, bytes);
+        }
         match message::parse(bytes) {
             Ok(message) => {
                 // Whatever is logged while this message is handled names

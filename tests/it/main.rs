@@ -11,6 +11,7 @@ mod conference;
 mod fuzz_regressions;
 mod harness;
 mod kamailio;
+mod keepalive;
 mod linphone;
 mod mcu;
 mod no_auth;

@@ -1,11 +1,12 @@
 //! The client floor: the least a registered client pays to stay reachable
 //! with confab's keep-alive, for the idle row of benches/peers. It signs in
-//! once (REGISTER, answering a digest challenge with the library's own
-//! digest client: that happens before the idle window), then, every
-//! interval, sends one OPTIONS to the server and reads its answer on a
-//! blocking socket: one wake-up for the timer, one `send_to`, one
-//! `recv_from`. No terminal, no transaction layer, no parsing of the
-//! answer beyond its status line.
+//! once (REGISTER offering keep-alives as confab does, answering a digest
+//! challenge with the library's own digest client: that happens before the
+//! idle window), then keeps alive as the server granted: a STUN Binding
+//! request at 80-100% of the granted interval (RFC 6223, RFC 5626 §4.4.2),
+//! or an OPTIONS every interval if nothing was granted, and reads the answer
+//! on a blocking socket: one wake-up for the timer, one `send_to`, one
+//! `recv_from`. No terminal, no transaction layer, no reading of the answer.
 
 use std::fmt::Write as _;
 use std::io;
@@ -13,7 +14,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use confab::proto::digest::DigestClient;
-use confab::proto::message;
+use confab::proto::{message, stun};
+use rand::Rng;
 
 /// How long an answer may take before the keep-alive counts as lost.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,29 +38,46 @@ pub fn run(account: &Account) -> Result<(), String> {
         .set_read_timeout(Some(ANSWER_TIMEOUT))
         .map_err(|e| format!("socket: {e}"))?;
     let local = socket.local_addr().map_err(|e| format!("socket: {e}"))?;
-    register(&socket, local, account)?;
+    let granted = register(&socket, local, account)?;
     eprintln!(
-        "confab-sipfloor: registered {}@{}",
-        account.user, account.domain
+        "confab-sipfloor: registered {}@{}, keep-alives {}",
+        account.user,
+        account.domain,
+        match granted {
+            Some(keep) => format!("STUN, granted every {} s", keep.as_secs()),
+            None => "OPTIONS".into(),
+        }
     );
     let mut request = String::with_capacity(512);
     let mut answer = vec![0u8; 65_536];
     let mut cseq = 0u32;
+    let mut rng = rand::rng();
     loop {
         cseq = cseq.wrapping_add(1);
-        std::thread::sleep(account.interval);
-        request.clear();
-        let _ = write!(
-            request,
-            "OPTIONS sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK-ka-{cseq}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:{user}@{domain}>;tag=floor\r\nTo: <sip:{domain}>\r\n\
-             Call-ID: floor-keepalive@{local}\r\nCSeq: {cseq} OPTIONS\r\nContent-Length: 0\r\n\r\n",
-            domain = account.domain,
-            user = account.user,
-        );
-        socket
-            .send_to(request.as_bytes(), account.server)
-            .map_err(|e| format!("send: {e}"))?;
+        match granted {
+            Some(keep) => {
+                let interval = keep.min(account.interval);
+                std::thread::sleep(interval.mul_f64(rng.random_range(0.8..=1.0)));
+                socket
+                    .send_to(&stun::binding_request(rng.random()), account.server)
+                    .map_err(|e| format!("send: {e}"))?;
+            }
+            None => {
+                std::thread::sleep(account.interval);
+                request.clear();
+                let _ = write!(
+                    request,
+                    "OPTIONS sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK-ka-{cseq}\r\n\
+                     Max-Forwards: 70\r\nFrom: <sip:{user}@{domain}>;tag=floor\r\nTo: <sip:{domain}>\r\n\
+                     Call-ID: floor-keepalive@{local}\r\nCSeq: {cseq} OPTIONS\r\nContent-Length: 0\r\n\r\n",
+                    domain = account.domain,
+                    user = account.user,
+                );
+                socket
+                    .send_to(request.as_bytes(), account.server)
+                    .map_err(|e| format!("send: {e}"))?;
+            }
+        }
         match socket.recv_from(&mut answer) {
             Ok(_) => {}
             // A lost keep-alive is the server's news, not a reason to stop.
@@ -75,11 +94,16 @@ pub fn run(account: &Account) -> Result<(), String> {
     }
 }
 
-/// REGISTER, and again with credentials if challenged; Ok on a 2xx.
-fn register(socket: &UdpSocket, local: SocketAddr, account: &Account) -> Result<(), String> {
+/// REGISTER offering keep-alives, and again with credentials if
+/// challenged; on a 2xx, the keep-alive interval it granted, if any.
+fn register(
+    socket: &UdpSocket,
+    local: SocketAddr,
+    account: &Account,
+) -> Result<Option<Duration>, String> {
     let request = |cseq: u32, credentials: &str| {
         format!(
-            "REGISTER sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK-reg-{cseq}\r\n\
+            "REGISTER sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK-reg-{cseq};keep\r\n\
              Max-Forwards: 70\r\nFrom: <sip:{user}@{domain}>;tag=floor\r\nTo: <sip:{user}@{domain}>\r\n\
              Call-ID: floor-register@{local}\r\nCSeq: {cseq} REGISTER\r\n\
              Contact: <sip:{user}@{local}>\r\nExpires: {EXPIRES}\r\n{credentials}Content-Length: 0\r\n\r\n",
@@ -114,7 +138,7 @@ fn register(socket: &UdpSocket, local: SocketAddr, account: &Account) -> Result<
         response = exchange(request(2, &credentials))?;
     }
     match response.status_code.code() {
-        200..=299 => Ok(()),
+        200..=299 => Ok(stun::granted_keep(&response)),
         code => Err(format!("REGISTER answered {code}")),
     }
 }

@@ -1,0 +1,161 @@
+//! Taking what waits on a UDP socket in one system call.
+//!
+//! tokio learns that a socket is drained only from a receive that fails
+//! with EAGAIN, so the obvious loop pays two receives per datagram when
+//! datagrams come one at a time, as they do to a client and to a server
+//! under steady load. `recvmmsg` into several buffers says more: fewer
+//! datagrams than buffers means the queue was empty, and the driver
+//! clears the socket's readiness itself (tokio's `try_io` with
+//! `WouldBlock`) without the extra call. A datagram that arrives after
+//! the call raises a new epoll edge, which tokio keeps apart from the
+//! readiness cleared, so none is missed.
+
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, recvmmsg};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
+/// well under this, and anything bigger is not SIP we want.
+pub const MAX_DATAGRAM: usize = 65_535;
+
+/// Buffers for one `recvmmsg`, and what the last one received.
+pub struct ReceiveBatch {
+    /// Only the pages a datagram is written to become resident.
+    slots: Vec<Vec<u8>>,
+    /// Length and source of each datagram in `slots`, in order.
+    received: Vec<(usize, SocketAddr)>,
+}
+
+impl ReceiveBatch {
+    /// Room for `slots` datagrams per call (at least 2: one more than the
+    /// usual one is how the call tells that the queue is empty).
+    pub fn new(slots: usize) -> ReceiveBatch {
+        let slots = slots.max(2);
+        ReceiveBatch {
+            slots: (0..slots).map(|_| vec![0u8; MAX_DATAGRAM]).collect(),
+            received: Vec::with_capacity(slots),
+        }
+    }
+
+    /// Receives without blocking what the socket holds, up to one datagram
+    /// per slot. `Ok(true)`: every slot was filled and more may wait;
+    /// `Ok(false)`: the queue is empty and the socket's readiness cleared.
+    pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<bool> {
+        self.received.clear();
+        let (slots, received) = (&mut self.slots, &mut self.received);
+        let fd = socket.as_raw_fd();
+        let outcome = socket.try_io(Interest::READABLE, || {
+            let mut headers = MultiHeaders::<SockaddrIn>::preallocate(slots.len(), None);
+            let mut buffers: Vec<[IoSliceMut<'_>; 1]> = slots
+                .iter_mut()
+                .map(|slot| [IoSliceMut::new(slot)])
+                .collect();
+            let results = recvmmsg(
+                fd,
+                &mut headers,
+                buffers.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .map_err(io::Error::from)?;
+            let mut count = 0;
+            for message in results {
+                count += 1;
+                if message.flags.contains(MsgFlags::MSG_TRUNC) {
+                    tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
+                    received.push((0, SocketAddr::from(([0, 0, 0, 0], 0))));
+                    continue;
+                }
+                let from = message
+                    .address
+                    .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), SocketAddr::from);
+                received.push((message.bytes, from));
+            }
+            if count < slots.len() {
+                // Drained: WouldBlock makes tokio clear the readiness.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The datagrams the last [`Self::receive`] took, with their sources;
+    /// a truncated one is left out.
+    pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], SocketAddr)> {
+        self.received
+            .iter()
+            .zip(&self.slots)
+            .filter(|((len, _), _)| *len > 0)
+            .filter_map(|((len, from), slot)| Some((slot.get(..*len)?, *from)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Tests may unwrap: a panic is a failed test.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    async fn pair() -> (UdpSocket, std::net::UdpSocket) {
+        let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.connect(receiver.local_addr().unwrap()).unwrap();
+        (receiver, sender)
+    }
+
+    /// Sends `texts` and waits until the first can be read.
+    async fn send(receiver: &UdpSocket, sender: &std::net::UdpSocket, texts: &[&str]) {
+        for text in texts {
+            sender.send(text.as_bytes()).unwrap();
+        }
+        receiver.readable().await.unwrap();
+    }
+
+    fn texts(batch: &ReceiveBatch) -> Vec<String> {
+        batch
+            .datagrams()
+            .map(|(bytes, _)| String::from_utf8(bytes.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn one_call_takes_what_waits_and_says_whether_more_may() {
+        let (receiver, sender) = pair().await;
+        let mut batch = ReceiveBatch::new(2);
+        send(&receiver, &sender, &["one", "two", "three"]).await;
+        assert!(batch.receive(&receiver).unwrap(), "both slots filled");
+        assert_eq!(texts(&batch), ["one", "two"]);
+        let from = batch.datagrams().next().unwrap().1;
+        assert_eq!(from, sender.local_addr().unwrap());
+        assert!(!batch.receive(&receiver).unwrap(), "one slot left empty");
+        assert_eq!(texts(&batch), ["three"]);
+        assert!(!batch.receive(&receiver).unwrap());
+        assert!(texts(&batch).is_empty(), "nothing, and no error");
+    }
+
+    #[tokio::test]
+    async fn a_datagram_after_the_drain_wakes_the_socket_again() {
+        let (receiver, sender) = pair().await;
+        let mut batch = ReceiveBatch::new(4);
+        send(&receiver, &sender, &["first"]).await;
+        assert!(!batch.receive(&receiver).unwrap());
+        assert_eq!(texts(&batch), ["first"]);
+        sender.send(b"second").unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), receiver.readable())
+            .await
+            .expect("readable again: the new datagram was not missed")
+            .unwrap();
+        assert!(!batch.receive(&receiver).unwrap());
+        assert_eq!(texts(&batch), ["second"]);
+    }
+}
