@@ -388,12 +388,13 @@ impl Client {
         build::server_boot(response).is_some_and(|boot| self.server_boot_is(boot))
     }
 
-    /// Records the server's run; true when it differs from the last one.
+    /// Records the server's run; true when it differs from the last one
+    /// (copied only then: this runs on every keep-alive answer).
     fn server_boot_is(&mut self, boot: &str) -> bool {
-        match self.server_boot.replace(boot.to_owned()) {
-            Some(previous) => previous != boot,
-            None => false,
+        if self.server_boot.as_deref() == Some(boot) {
+            return false;
         }
+        self.server_boot.replace(boot.to_owned()).is_some()
     }
 
     fn unregistered(&mut self) {

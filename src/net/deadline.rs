@@ -76,14 +76,23 @@ impl DriverTimer {
             }
         }
         self.on_timerfd = far.is_some() && self.timerfd.is_some();
-        if let (Some(deadline), false) = (deadline, self.on_timerfd) {
-            if self.registered.is_some_and(|at| at < deadline) {
-                // A fresh timer: an idle client sleeps through.
-                self.sleep.set(tokio::time::sleep_until(deadline));
-            } else {
-                self.sleep.as_mut().reset(deadline);
+        match (deadline, self.on_timerfd) {
+            (Some(deadline), false) => {
+                if self.registered.is_some_and(|at| at < deadline) {
+                    // A fresh timer: an idle client sleeps through.
+                    self.sleep.set(tokio::time::sleep_until(deadline));
+                } else {
+                    self.sleep.as_mut().reset(deadline);
+                }
+                self.registered = Some(deadline);
             }
-            self.registered = Some(deadline);
+            _ if self.registered.is_some() => {
+                // Out of tokio's wheel, or its park would still wake for
+                // it: a Sleep never polled is not in the wheel.
+                self.sleep.set(tokio::time::sleep_until(Instant::now()));
+                self.registered = None;
+            }
+            _ => {}
         }
     }
 
