@@ -186,6 +186,52 @@ mod tests {
 
     use super::*;
 
+    /// Bounds a wait that must end, so a broken timer fails the test.
+    async fn within<F: Future>(what: &str, future: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .unwrap_or_else(|_| panic!("{what}: still waiting after 10 s"))
+    }
+
+    #[tokio::test]
+    async fn near_deadlines_wait_on_tokio_far_ones_on_the_timerfd() {
+        let mut timer = DriverTimer::new(Some(DeadlineTimer::new().unwrap()));
+        timer.arm(Some(Instant::now() + Duration::from_secs(3600)));
+        assert!(
+            timer.on_timerfd && timer.timerfd_set,
+            "an hour ahead: the timerfd"
+        );
+        timer.arm(Some(Instant::now() + Duration::from_millis(5)));
+        assert!(!timer.on_timerfd, "5 ms ahead: tokio's timer");
+        assert!(
+            !timer.timerfd_set,
+            "and the far deadline is taken off the timerfd"
+        );
+        within("a near deadline", timer.expired()).await;
+        assert!(!timer.is_armed(), "fired, so disarmed");
+
+        let far = Instant::now() + FAR + Duration::from_millis(200);
+        timer.arm(Some(far));
+        assert!(
+            timer.on_timerfd && timer.registered.is_none(),
+            "nothing left in tokio's wheel"
+        );
+        within("a far deadline", timer.expired()).await;
+        assert!(Instant::now() >= far, "not before it was due");
+        assert!(!timer.timerfd_set, "a one-shot timerfd is spent once fired");
+    }
+
+    #[tokio::test]
+    async fn without_a_timerfd_every_deadline_is_on_tokio() {
+        let mut timer = DriverTimer::new(None);
+        timer.arm(Some(Instant::now() + Duration::from_secs(3600)));
+        assert!(!timer.on_timerfd && timer.registered.is_some());
+        timer.arm(None);
+        assert!(!timer.is_armed() && timer.registered.is_none());
+        timer.arm(Some(Instant::now()));
+        within("a deadline due now", timer.expired()).await;
+    }
+
     #[tokio::test]
     async fn fires_when_due_and_not_before_nor_when_disarmed() {
         let timer = DeadlineTimer::new().unwrap();

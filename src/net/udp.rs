@@ -24,9 +24,12 @@ pub const MAX_DATAGRAM: usize = 65_535;
 
 /// Buffers for one `recvmmsg`, and what the last one received.
 pub struct ReceiveBatch {
-    /// Only the pages a datagram is written to become resident.
-    slots: Vec<Vec<u8>>,
-    /// Length and source of each datagram in `slots`, in order.
+    /// One slot of [`MAX_DATAGRAM`] bytes per datagram, in one allocation:
+    /// that large, the allocator maps it fresh, so only the pages a
+    /// datagram is written to become resident (slots of their own would
+    /// each be zeroed, and resident, from the start).
+    buffer: Vec<u8>,
+    /// Length and source of each datagram received, slot by slot.
     received: Vec<(usize, SocketAddr)>,
 }
 
@@ -36,7 +39,7 @@ impl ReceiveBatch {
     pub fn new(slots: usize) -> ReceiveBatch {
         let slots = slots.max(2);
         ReceiveBatch {
-            slots: (0..slots).map(|_| vec![0u8; MAX_DATAGRAM]).collect(),
+            buffer: vec![0u8; slots * MAX_DATAGRAM],
             received: Vec::with_capacity(slots),
         }
     }
@@ -46,14 +49,15 @@ impl ReceiveBatch {
     /// `Ok(false)`: the queue is empty and the socket's readiness cleared.
     pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<bool> {
         self.received.clear();
-        let (slots, received) = (&mut self.slots, &mut self.received);
+        let (buffer, received) = (&mut self.buffer, &mut self.received);
         let fd = socket.as_raw_fd();
         let outcome = socket.try_io(Interest::READABLE, || {
-            let mut headers = MultiHeaders::<SockaddrIn>::preallocate(slots.len(), None);
-            let mut buffers: Vec<[IoSliceMut<'_>; 1]> = slots
-                .iter_mut()
+            let mut buffers: Vec<[IoSliceMut<'_>; 1]> = buffer
+                .chunks_mut(MAX_DATAGRAM)
                 .map(|slot| [IoSliceMut::new(slot)])
                 .collect();
+            let slots = buffers.len();
+            let mut headers = MultiHeaders::<SockaddrIn>::preallocate(slots, None);
             let results = recvmmsg(
                 fd,
                 &mut headers,
@@ -75,7 +79,7 @@ impl ReceiveBatch {
                     .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), SocketAddr::from);
                 received.push((message.bytes, from));
             }
-            if count < slots.len() {
+            if count < slots {
                 // Drained: WouldBlock makes tokio clear the readiness.
                 return Err(io::ErrorKind::WouldBlock.into());
             }
@@ -93,7 +97,7 @@ impl ReceiveBatch {
     pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], SocketAddr)> {
         self.received
             .iter()
-            .zip(&self.slots)
+            .zip(self.buffer.chunks(MAX_DATAGRAM))
             .filter(|((len, _), _)| *len > 0)
             .filter_map(|((len, from), slot)| Some((slot.get(..*len)?, *from)))
     }
