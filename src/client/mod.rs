@@ -551,9 +551,13 @@ impl SipCore for Client {
             Ok(Some(RegistrationAction::SendKeepAlive)) => self.send_keepalive(now),
             Ok(Some(RegistrationAction::ResendKeepAlive)) => self.resend_keepalive(),
             Ok(None) => {}
-            Err(registration::KeepAliveLost) => self.events.push_back(Event::RegistrationFailed {
-                reason: "the server stopped answering keep-alives".into(),
-            }),
+            Err(registration::KeepAliveLost) => {
+                // A late answer to it must not count.
+                self.stun_keepalive = None;
+                self.events.push_back(Event::RegistrationFailed {
+                    reason: "the server stopped answering keep-alives".into(),
+                })
+            }
         }
         self.handle_publish_timer(now);
         self.handle_watch_timers(now);

@@ -154,6 +154,9 @@ impl Client {
                 let keep = stun::granted_keep(&response)
                     .filter(|_| self.config.server.transport == Transport::Udp);
                 self.registration.registered(now, expiry, keep);
+                // The flow as registered now is the one keep-alives watch.
+                self.mapped_address = None;
+                self.stun_keepalive = None;
                 if !was_registered {
                     self.events.push_back(Event::Registered {
                         uri: self.aor.clone(),
@@ -401,6 +404,40 @@ mod tests {
             answer_stun(&mut client, later, &request, mapped, boot);
             assert_eq!(take(&mut client, Method::Register).len(), 1, "{why}");
         }
+    }
+
+    #[test]
+    fn after_a_lost_keepalive_the_new_registration_starts_a_new_mapping() {
+        let (mut client, now) = registered_with_stun();
+        client.handle_timeout(now);
+        let request = take_stun(&mut client).0.remove(0);
+        answer_stun(&mut client, now, &request, "10.0.0.11:5062", "one");
+        // The next keep-alive goes unanswered: the NAT forgot us.
+        let next = client.registration().poll_timeout().unwrap();
+        client.handle_timeout(next);
+        let lost = take_stun(&mut client).0.remove(0);
+        let mut at = next;
+        while client.registration().is_registered() {
+            at = client.poll_timeout().unwrap();
+            client.handle_timeout(at);
+        }
+        // Answered too late: it is not taken as the flow's answer.
+        answer_stun(&mut client, at, &lost, "203.0.113.9:40000", "one");
+        assert!(
+            take(&mut client, Method::Register).is_empty(),
+            "a late answer re-registers nothing"
+        );
+        let retry = client.poll_timeout().unwrap();
+        client.handle_timeout(retry);
+        let register = take(&mut client, Method::Register).remove(0);
+        grant(&mut client, retry, &register, "one");
+        assert!(client.registration().is_registered());
+        // Through the new mapping now: the first answer sets it, no second REGISTER.
+        let keepalive = client.registration().poll_timeout().unwrap();
+        client.handle_timeout(keepalive);
+        let request = take_stun(&mut client).0.remove(0);
+        answer_stun(&mut client, keepalive, &request, "203.0.113.9:40000", "one");
+        assert!(take(&mut client, Method::Register).is_empty());
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! nonce, refreshes at half the granted expiry, and keeps its flow to the
 //! server alive. A server that granted keep-alives (RFC 6223 `keep`) gets a
 //! STUN Binding request at 80-100% of the interval it asked for (RFC 5626
-//! §4.4.1), retransmitted as RFC 8489 §6.2.1 says; any other gets an
-//! OPTIONS on the configured interval. A keep-alive or refresh that fails
+//! §4.4.1), retransmitted on RFC 8489 §6.2.1's schedule; any other gets an
+//! OPTIONS on the configured interval. Either kind unanswered for 5 s
+//! means the server is gone: far sooner than STUN's own 39.5 s, since a
+//! keep-alive is there to notice that quickly. A keep-alive or refresh that fails
 //! (no answer, a 5xx) marks the registration failed and retries with a
 //! doubling back-off, so a client re-registers by itself once a restarted
 //! server answers again. Wrong credentials stop the retries: repeating them
@@ -106,8 +108,12 @@ impl Registration {
         matches!(self.state, RegistrationState::Registered { .. })
     }
 
+    /// Registering afresh: keep-alives wait for the new registration.
     pub fn start(&mut self) -> RegistrationAction {
         self.state = RegistrationState::Registering;
+        self.next_keepalive = None;
+        self.keepalive_deadline = None;
+        self.stun_resend = None;
         RegistrationAction::SendRegister
     }
 
@@ -463,6 +469,21 @@ mod tests {
         );
         assert!(!off.uses_stun(), "a grant we did not ask for is ignored");
         assert_eq!(off.poll_timeout(), Some(at(150)));
+    }
+
+    #[test]
+    fn registering_afresh_forgets_the_keepalive_timers() {
+        let mut registration = granted(1);
+        let sent = registration.poll_timeout().unwrap();
+        registration.handle_timeout(sent).unwrap();
+        registration.keepalive_sent(sent);
+        registration.keepalive_answered(sent);
+        assert_eq!(registration.start(), RegistrationAction::SendRegister);
+        assert_eq!(
+            registration.poll_timeout(),
+            None,
+            "no keep-alive, resend or deadline wakes a client that is not registered"
+        );
     }
 
     #[test]

@@ -102,11 +102,19 @@ impl DriverTimer {
         if self.armed.is_none() {
             return std::future::pending().await;
         }
-        match (&self.timerfd, self.on_timerfd) {
-            (Some(timerfd), true) => {
-                if let Err(error) = timerfd.expired().await {
-                    // Due or not, the core checks its own deadlines.
-                    self.give_up_timerfd(error);
+        match (&self.timerfd, self.on_timerfd, self.armed) {
+            (Some(timerfd), true, Some(due)) => {
+                // A readiness left from an expiry superseded by re-arming
+                // ends a wait early: the timer is still set, wait again.
+                loop {
+                    if let Err(error) = timerfd.expired().await {
+                        // Due or not, the core checks its own deadlines.
+                        self.give_up_timerfd(error);
+                        break;
+                    }
+                    if Instant::now() >= due {
+                        break;
+                    }
                 }
                 self.timerfd_set = false;
             }
@@ -170,9 +178,9 @@ impl DeadlineTimer {
     /// It takes the expiry from epoll alone, without reading the count: a
     /// one-shot timerfd signals each expiry as a new edge, and arming it
     /// again resets the count. So a readiness left from an expiry that
-    /// was superseded by re-arming can end one wait early; the driver's
-    /// core then finds nothing due and the driver arms again, which is
-    /// rarer and cheaper than a read on every expiry.
+    /// was superseded by re-arming can end one wait early, which
+    /// [`DriverTimer`] checks against the clock; that is rarer and cheaper
+    /// than a read on every expiry.
     pub async fn expired(&self) -> io::Result<()> {
         let mut guard = self.fd.readable().await?;
         guard.clear_ready();

@@ -14,7 +14,7 @@ use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, recvmmsg};
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
@@ -57,7 +57,7 @@ impl ReceiveBatch {
                 .map(|slot| [IoSliceMut::new(slot)])
                 .collect();
             let slots = buffers.len();
-            let mut headers = MultiHeaders::<SockaddrIn>::preallocate(slots, None);
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(slots, None);
             let results = recvmmsg(
                 fd,
                 &mut headers,
@@ -74,9 +74,14 @@ impl ReceiveBatch {
                     received.push((0, SocketAddr::from(([0, 0, 0, 0], 0))));
                     continue;
                 }
-                let from = message
-                    .address
-                    .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), SocketAddr::from);
+                let Some(from) = message.address.as_ref().and_then(socket_addr) else {
+                    tracing::debug!(
+                        bytes = message.bytes,
+                        "a datagram with no IP source, dropped"
+                    );
+                    received.push((0, SocketAddr::from(([0, 0, 0, 0], 0))));
+                    continue;
+                };
                 received.push((message.bytes, from));
             }
             if count < slots {
@@ -103,6 +108,14 @@ impl ReceiveBatch {
     }
 }
 
+/// An IPv4 or IPv6 source as std writes it.
+fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    address.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
+
 #[cfg(test)]
 mod tests {
     // Tests may unwrap: a panic is a failed test.
@@ -123,6 +136,14 @@ mod tests {
             sender.send(text.as_bytes()).unwrap();
         }
         receiver.readable().await.unwrap();
+    }
+
+    /// Polled once: whether tokio would wait for the socket.
+    fn not_readable(socket: &UdpSocket) -> bool {
+        use std::future::Future;
+        let mut readable = std::pin::pin!(socket.readable());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        readable.as_mut().poll(&mut cx).is_pending()
     }
 
     fn texts(batch: &ReceiveBatch) -> Vec<String> {
@@ -154,6 +175,10 @@ mod tests {
         send(&receiver, &sender, &["first"]).await;
         assert!(!batch.receive(&receiver).unwrap());
         assert_eq!(texts(&batch), ["first"]);
+        assert!(
+            not_readable(&receiver),
+            "drained: readiness cleared without a receive that failed"
+        );
         sender.send(b"second").unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(5), receiver.readable())
             .await

@@ -13,6 +13,7 @@
 //! the keep-alive uses and what of them it reads.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::Duration;
 
 use rsip::Header;
@@ -138,10 +139,8 @@ pub fn read_binding_answer(datagram: &[u8]) -> Result<BindingAnswer, StunError> 
 /// RFC 6223 §4.1: the request's top Via offers keep-alives with a bare
 /// `keep` (a value there means somebody else set it).
 pub fn offers_keep(request: &rsip::Request) -> bool {
-    request.headers.iter().find_map(|header| match header {
-        Header::Via(via) => Some(crate::proto::message::param(via.value(), "keep") == Some(None)),
-        _ => None,
-    }) == Some(true)
+    top_via(&request.headers)
+        .is_some_and(|via| via_params(via).any(|(name, value, _)| is_keep(name) && value.is_none()))
 }
 
 /// RFC 6223 §4.3: the top Via of our response to a request that offered
@@ -154,45 +153,78 @@ pub fn grant_keep(response: &mut rsip::Response, every: Duration) {
         return;
     };
     let value = via.value();
-    let (top, rest) = match value.split_once(',') {
-        Some((top, rest)) => (top, Some(rest)),
-        None => (value, None),
+    let Some(at) = via_params(value)
+        .find(|(name, value, _)| is_keep(name) && value.is_none())
+        .map(|(_, _, at)| at)
+    else {
+        return;
     };
     let seconds = every.as_secs().max(1);
-    let mut granted = false;
-    let mut rewritten = String::with_capacity(value.len() + 8);
-    for (index, part) in top.split(';').enumerate() {
-        if index > 0 {
-            rewritten.push(';');
-        }
-        if index > 0 && !granted && part.trim().eq_ignore_ascii_case("keep") {
-            rewritten.push_str(&format!("keep={seconds}"));
-            granted = true;
-        } else {
-            rewritten.push_str(part);
-        }
+    let (before, after) = (value.get(..at.start), value.get(at.end..));
+    if let (Some(before), Some(after)) = (before, after) {
+        let granted = format!("{before}keep={seconds}{after}");
+        via.replace(granted);
     }
-    if !granted {
-        return;
-    }
-    if let Some(rest) = rest {
-        rewritten.push(',');
-        rewritten.push_str(rest);
-    }
-    via.replace(rewritten);
 }
 
 /// The keep-alive interval a response grants (RFC 6223 §4.2.1): the value
 /// of `keep` in its top Via, if there is a usable one.
 pub fn granted_keep(response: &rsip::Response) -> Option<Duration> {
-    let via = response.headers.iter().find_map(|header| match header {
-        Header::Via(via) => Some(via),
-        _ => None,
-    })?;
-    let seconds: u64 = crate::proto::message::param(via.value(), "keep")??
-        .parse()
-        .ok()?;
+    let via = top_via(&response.headers)?;
+    let (_, value, _) = via_params(via).find(|(name, _, _)| is_keep(name))?;
+    let seconds: u64 = value?.parse().ok()?;
     (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+fn is_keep(name: &str) -> bool {
+    name.eq_ignore_ascii_case("keep")
+}
+
+fn top_via(headers: &rsip::Headers) -> Option<&str> {
+    headers.iter().find_map(|header| match header {
+        Header::Via(via) => Some(via.value()),
+        _ => None,
+    })
+}
+
+/// The parameters of the first value of a Via header field: each one's
+/// name, value and where it lies, reading past `;` and `,` inside quoted
+/// strings (RFC 3261 §25.1), which a plain split would cut at.
+fn via_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>, Range<usize>)> {
+    let bytes = value.as_bytes();
+    let mut bounds = Vec::new();
+    let mut start = None;
+    let mut quoted = false;
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b';' | b',' if !quoted => {
+                if let Some(start) = start {
+                    bounds.push(start..i);
+                }
+                if byte == b',' {
+                    start = None;
+                    break;
+                }
+                start = Some(i + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(start) = start {
+        bounds.push(start..bytes.len());
+    }
+    bounds.into_iter().filter_map(move |at| {
+        let text = value.get(at.clone())?;
+        let (name, param) = match text.split_once('=') {
+            Some((name, param)) => (name.trim(), Some(param.trim())),
+            None => (text.trim(), None),
+        };
+        Some((name, param, at))
+    })
 }
 
 fn transaction_id(transaction: StunTransaction) -> TransactionId {
@@ -350,6 +382,30 @@ mod tests {
             grant_keep(&mut response, Duration::from_secs(30));
             assert_eq!(response.to_string(), before, "untouched: {via}");
         }
+    }
+
+    #[test]
+    fn a_keep_inside_a_quoted_string_is_not_a_parameter() {
+        let inside = register_with_via(r#"SIP/2.0/UDP h;branch=z9hG4bKa;x="a;keep;b""#);
+        assert!(!offers_keep(&inside));
+        let mut response =
+            crate::proto::build::response_to(&inside, crate::proto::build::status(200), Some("t"));
+        let before = response.to_string();
+        grant_keep(&mut response, Duration::from_secs(30));
+        assert_eq!(response.to_string(), before);
+
+        let after_a_comma = register_with_via(r#"SIP/2.0/UDP h;branch=z9hG4bKa;x="a,b";keep"#);
+        assert!(offers_keep(&after_a_comma), "a quoted comma ends nothing");
+        let mut response = crate::proto::build::response_to(
+            &after_a_comma,
+            crate::proto::build::status(200),
+            Some("t"),
+        );
+        grant_keep(&mut response, Duration::from_secs(30));
+        assert!(
+            response.to_string().contains(r#";x="a,b";keep=30"#),
+            "{response}"
+        );
     }
 
     #[test]

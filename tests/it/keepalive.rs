@@ -102,11 +102,19 @@ fn the_server_answers_stun_on_its_sip_port_and_grants_keep_to_a_register_offerin
 fn a_client_granted_keepalives_sends_stun_and_no_options() {
     // A registrar of our own, to grant keep-alives every second and watch.
     let mut registrar = Peer::bind();
-    let agent = AgentProcess::start("vivian", registrar.addr(), "vivian", "vivian", &[]);
+    // Our own interval is 2 s, so an OPTIONS keep-alive would come inside
+    // the test; the grant of 1 s makes them STUN, every 0.8-1 s.
+    let agent = AgentProcess::start(
+        "vivian",
+        registrar.addr(),
+        "vivian",
+        "vivian",
+        &["--keepalive", "2"],
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut keepalives = 0;
     let mut client = None;
-    while keepalives < 2 {
+    while keepalives < 4 {
         let Some((bytes, from)) = registrar.receive(deadline) else {
             panic!("{keepalives} STUN keep-alives before the deadline");
         };
