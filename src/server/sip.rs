@@ -467,8 +467,13 @@ impl Server {
 
     /// A STUN keep-alive (RFC 5626 §4.4.2) on the SIP port: answered at
     /// once, outside the SIP stack; its SOFTWARE is our Server header, so a
-    /// client notices a restart as it would from an OPTIONS.
+    /// client notices a restart as it would from an OPTIONS. Only flows
+    /// that registered are answered: the answer is larger than the
+    /// request, and a spoofed source must not make us a reflector.
     fn answer_stun(&mut self, from: Peer, bytes: &[u8]) {
+        if !self.registrar.has_flow(from) {
+            return tracing::debug!(%from, "STUN from a flow with no binding, not answered");
+        }
         match stun::answer_binding(bytes, from.addr, &self.server_header) {
             Ok(Some(payload)) => self.outbox.push_back(Transmit {
                 destination: from,

@@ -1,6 +1,6 @@
 //! STUN keep-alives (RFC 5626 §4.4.2, negotiated as RFC 6223 says) over
-//! real loopback sockets: `confab serve` answers them on its SIP port and
-//! grants them to a REGISTER that offers them, and a `confab agent` that
+//! real loopback sockets: `confab serve` grants them to a REGISTER that
+//! offers them and answers them on its SIP port from the flow registered, and a `confab agent` that
 //! was granted them sends them instead of OPTIONS.
 
 use std::net::{SocketAddr, UdpSocket};
@@ -61,18 +61,6 @@ fn the_server_answers_stun_on_its_sip_port_and_grants_keep_to_a_register_offerin
     let server = ServerProcess::start_with(&["--demo", "--no-auth"]);
     let mut peer = Peer::bind();
 
-    let transaction = [7u8; 12];
-    let answer = peer.ask(
-        server.addr,
-        &stun::binding_request(transaction),
-        stun::is_stun,
-    );
-    let answer = stun::read_binding_answer(&answer).unwrap();
-    assert_eq!(answer.transaction, transaction);
-    assert_eq!(answer.mapped, peer.addr(), "where the server saw us");
-    let software = answer.software.unwrap();
-    assert!(build::boot_token(&software).is_some(), "{software}");
-
     let local = peer.addr();
     let register = |branch: &str, keep: &str| {
         format!(
@@ -91,6 +79,19 @@ fn the_server_answers_stun_on_its_sip_port_and_grants_keep_to_a_register_offerin
     };
     let granted = top_via(peer.ask(server.addr, register("a", ";keep").as_bytes(), final_answer));
     assert!(granted.contains(";keep=30"), "{granted}");
+    // Registered from this socket: its keep-alives are answered.
+    let transaction = [7u8; 12];
+    let answer = peer.ask(
+        server.addr,
+        &stun::binding_request(transaction),
+        stun::is_stun,
+    );
+    let answer = stun::read_binding_answer(&answer).unwrap();
+    assert_eq!(answer.transaction, transaction);
+    assert_eq!(answer.mapped, peer.addr(), "where the server saw us");
+    let software = answer.software.unwrap();
+    assert!(build::boot_token(&software).is_some(), "{software}");
+
     let plain = top_via(peer.ask(server.addr, register("bb", "").as_bytes(), final_answer));
     assert!(
         !plain.contains("keep"),

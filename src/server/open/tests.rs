@@ -164,3 +164,33 @@ fn nothing_is_relayed_to_another_host_or_domain() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn stun_keepalives_are_answered_only_on_flows_that_registered() {
+    use crate::proto::stun;
+    let mut server = server(true);
+    let binding_request = stun::binding_request([3; 12]);
+    let from = Peer::udp(AMY.parse().unwrap());
+    server.handle_datagram(Time::ZERO, from, &binding_request);
+    assert!(
+        server.poll_transmit().is_none(),
+        "no binding: no answer to reflect"
+    );
+
+    assert_eq!(
+        answer(&mut server, AMY, &register("amy", AMY, 1)),
+        "SIP/2.0 200 OK"
+    );
+    server.handle_datagram(Time::ZERO, from, &binding_request);
+    let answer = server.poll_transmit().expect("answered once registered");
+    assert_eq!(answer.destination, from);
+    let read = stun::read_binding_answer(&answer.payload).unwrap();
+    assert_eq!(read.mapped, from.addr);
+
+    let elsewhere = Peer::udp(STRANGER.parse().unwrap());
+    server.handle_datagram(Time::ZERO, elsewhere, &binding_request);
+    assert!(
+        server.poll_transmit().is_none(),
+        "another source, not answered"
+    );
+}

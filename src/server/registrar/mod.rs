@@ -85,6 +85,10 @@ pub struct Registrar {
     /// (expires_at, serial) of every stored binding: the earliest expiry is
     /// the first key, and a refresh moves its entry (no stale entries).
     expiries: BTreeMap<(Time, u64), Aor>,
+    /// How many stored bindings each flow (transport and source) last
+    /// registered, so that keep-alives are answered only on flows that
+    /// registered something.
+    flows: HashMap<Peer, u32>,
     events: VecDeque<RegistrarEvent>,
     next_serial: u64,
 }
@@ -107,8 +111,25 @@ impl Registrar {
             config,
             aors: HashMap::new(),
             expiries: BTreeMap::new(),
+            flows: HashMap::new(),
             events: VecDeque::new(),
             next_serial: 0,
+        }
+    }
+
+    /// Whether a stored binding was last registered from `flow`.
+    pub fn has_flow(&self, flow: Peer) -> bool {
+        self.flows.contains_key(&flow)
+    }
+
+    fn count_flow(&mut self, flow: Peer, added: bool) {
+        if added {
+            *self.flows.entry(flow).or_default() += 1;
+        } else if let Some(count) = self.flows.get_mut(&flow) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.flows.remove(&flow);
+            }
         }
     }
 
@@ -178,14 +199,20 @@ impl Registrar {
             let Some(entries) = self.aors.get_mut(&aor) else {
                 continue;
             };
+            let mut expired_flow = None;
             if let Some(position) = entries.iter().position(|e| e.serial == serial) {
                 let expired = entries.remove(position);
+                expired_flow = Some(expired.binding.source);
                 self.events.push_back(RegistrarEvent::BindingExpired {
                     aor: aor.clone(),
                     contact: expired.binding.contact,
                 });
             }
-            if entries.is_empty() {
+            let now_empty = entries.is_empty();
+            if let Some(flow) = expired_flow {
+                self.count_flow(flow, false);
+            }
+            if now_empty {
                 self.aors.remove(&aor);
                 self.events.push_back(RegistrarEvent::AorOffline { aor });
             }
@@ -364,6 +391,12 @@ impl Registrar {
     /// Makes `new` the bindings of `aor`, keeping the expiry index in step
     /// and reporting the difference from `old` as events.
     fn commit(&mut self, aor: &Aor, old: Vec<Entry>, new: Vec<Entry>) {
+        for entry in &old {
+            self.count_flow(entry.binding.source, false);
+        }
+        for entry in &new {
+            self.count_flow(entry.binding.source, true);
+        }
         if old.is_empty() && !new.is_empty() {
             self.events
                 .push_back(RegistrarEvent::AorOnline { aor: aor.clone() });

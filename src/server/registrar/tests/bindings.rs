@@ -236,3 +236,34 @@ fn expires_in_rounds_down_but_never_to_zero_while_live() {
     );
     assert_eq!(binding.expires_in(at(60)), 0);
 }
+
+#[test]
+fn a_flow_is_known_while_a_binding_was_last_registered_from_it() {
+    let mut registrar = Registrar::new(RegistrarConfig::default());
+    let contact = "Contact: <sip:amy@192.0.2.1:5062>";
+    assert!(!registrar.has_flow(peer(5062)));
+    registrar.handle_register(
+        at(0),
+        peer(5062),
+        &register("c1", 1, &[contact, "Expires: 600"]),
+        &amy(),
+    );
+    assert!(registrar.has_flow(peer(5062)));
+
+    // A refresh from a new NAT mapping moves the binding to the new flow.
+    let refresh = register("c1", 2, &[contact, "Expires: 600"]);
+    registrar.handle_register(at(300), peer(6000), &refresh, &amy());
+    assert!(
+        !registrar.has_flow(peer(5062)),
+        "the old mapping is forgotten"
+    );
+    assert!(registrar.has_flow(peer(6000)));
+
+    registrar.handle_timeout(at(900));
+    assert!(!registrar.has_flow(peer(6000)), "expired with its binding");
+
+    registrar.handle_register(at(1000), peer(7000), &register("c2", 1, &[contact]), &amy());
+    let remove = register("c2", 2, &["Contact: <sip:amy@192.0.2.1:5062>;expires=0"]);
+    registrar.handle_register(at(1001), peer(7000), &remove, &amy());
+    assert!(!registrar.has_flow(peer(7000)), "removed with its binding");
+}
