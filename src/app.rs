@@ -99,6 +99,8 @@ pub struct AudioOptions {
     pub output: AudioOutSpec,
     /// Incoming RTP dropped on purpose, 0.0 to 1.0 (`--rtp-loss`).
     pub rtp_loss: f64,
+    /// Which packets are dropped, if it must repeat (`--rtp-loss-seed`).
+    pub rtp_loss_seed: Option<u64>,
 }
 
 /// Where the trace files go (`--trace`, `--trace-pcap`); none by default.
@@ -192,6 +194,7 @@ pub async fn start_client(
     let (device_tx, device_events) = mpsc::unbounded_channel();
     let options = MediaOptions {
         incoming_loss: audio.rtp_loss,
+        loss_seed: audio.rtp_loss_seed,
         device_events: Some(device_tx),
     };
     let media = tokio::spawn(run_media(

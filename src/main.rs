@@ -192,6 +192,9 @@ struct ClientArgs {
     /// Drop this share of incoming RTP (0 to 1), to hear a call under loss.
     #[arg(long, default_value_t = 0.0)]
     rtp_loss: f64,
+    /// Seeds which packets --rtp-loss drops, for the same pattern every run.
+    #[arg(long)]
+    rtp_loss_seed: Option<u64>,
     #[command(flatten)]
     trace: TraceFileArgs,
 }
@@ -216,6 +219,7 @@ fn audio_options(args: &ClientArgs, config: &Config) -> Result<confab::app::Audi
         input,
         output,
         rtp_loss: args.rtp_loss,
+        rtp_loss_seed: args.rtp_loss_seed,
     })
 }
 

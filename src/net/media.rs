@@ -85,6 +85,8 @@ pub struct MediaOptions {
     /// Drop this share of incoming RTP (0.0 to 1.0), to try a call under
     /// loss (`--rtp-loss`).
     pub incoming_loss: f64,
+    /// Seeds the choice of packets dropped; a fresh one each run if None.
+    pub loss_seed: Option<u64>,
     /// Where device changes are told (a lost microphone, a fallback).
     pub device_events: Option<mpsc::UnboundedSender<AudioEvent>>,
 }
@@ -113,7 +115,8 @@ pub async fn run_media(
     // RFC 3550 §6.3: reports every few seconds, the first one sooner
     // (from the start of each call).
     let mut next_report = Instant::now();
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rand::random());
+    let seed = options.loss_seed.unwrap_or_else(rand::random);
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
     let mut ticking = false;
     let mut in_call = false;
     // Fixed for an end's life: whether a device clock runs it.
