@@ -143,6 +143,22 @@ impl Client {
         self.registration.keepalive_answered(now);
     }
 
+    /// Whether a confab server's answer comes from a new run of it (it
+    /// then knows nothing of our publication and subscriptions). The first
+    /// answer only records the run.
+    pub(super) fn server_restarted(&mut self, response: &Response) -> bool {
+        super::build::server_boot(response).is_some_and(|boot| self.server_boot_is(boot))
+    }
+
+    /// Records the server's run; true when it differs from the last one
+    /// (copied only then: this runs on every keep-alive answer).
+    fn server_boot_is(&mut self, boot: &str) -> bool {
+        if self.server_boot.as_deref() == Some(boot) {
+            return false;
+        }
+        self.server_boot.replace(boot.to_owned()).is_some()
+    }
+
     /// A final answer to REGISTER other than a challenge.
     pub(super) fn handle_register_response(&mut self, now: Time, response: Response) {
         let code = response.status_code.code();
