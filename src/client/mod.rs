@@ -283,9 +283,7 @@ impl Client {
         if matches!(outstanding.purpose, Purpose::KeepAlive | Purpose::Register)
             && self.server_restarted(&response)
         {
-            tracing::info!("the server restarted; signing in afresh");
-            self.registration.start();
-            return self.send_register(now, self.config.register_expiry);
+            return self.sign_in_afresh(now);
         }
         match outstanding.purpose {
             Purpose::KeepAlive => self.registration.keepalive_answered(now),

@@ -130,17 +130,26 @@ impl Client {
             .mapped_address
             .replace(answer.mapped)
             .is_some_and(|before| before != answer.mapped);
-        if restarted || moved {
-            if restarted {
-                tracing::info!("the server restarted; signing in afresh");
-            } else {
-                tracing::info!(mapped = %answer.mapped, "our address as the server sees it changed; registering again");
-            }
-            self.registration.keepalive_answered(now);
-            self.registration.start();
-            return self.send_register(now, self.config.register_expiry);
+        if restarted {
+            return self.sign_in_afresh(now);
+        }
+        if moved {
+            tracing::info!(mapped = %answer.mapped, "our address as the server sees it changed; registering again");
+            return self.register_afresh(now);
         }
         self.registration.keepalive_answered(now);
+    }
+
+    /// A restarted server lost our registration and everything after it.
+    pub(super) fn sign_in_afresh(&mut self, now: Time) {
+        tracing::info!("the server restarted; signing in afresh");
+        self.register_afresh(now);
+    }
+
+    /// REGISTER as if for the first time; keep-alives wait for its answer.
+    fn register_afresh(&mut self, now: Time) {
+        self.registration.start();
+        self.send_register(now, self.config.register_expiry);
     }
 
     /// Whether a confab server's answer comes from a new run of it (it
@@ -336,6 +345,13 @@ mod tests {
         client.handle_datagram(now, Peer::udp(SERVER.parse().unwrap()), &answer);
     }
 
+    /// Runs the client to its next keep-alive: when it went, and the request.
+    fn next_keepalive(client: &mut Client) -> (Time, Vec<u8>) {
+        let at = client.registration().poll_timeout().unwrap();
+        client.handle_timeout(at);
+        (at, take_stun(client).0.remove(0))
+    }
+
     /// A client registered at 0 with STUN keep-alives granted, and the
     /// time of its first keep-alive.
     fn registered_with_stun() -> (Client, Time) {
@@ -410,13 +426,10 @@ mod tests {
             ("203.0.113.9:40000", "one", "the NAT mapped us elsewhere"),
             ("10.0.0.11:5062", "two", "the server restarted"),
         ] {
-            let (mut client, now) = registered_with_stun();
-            client.handle_timeout(now);
-            let request = take_stun(&mut client).0.remove(0);
+            let (mut client, _) = registered_with_stun();
+            let (now, request) = next_keepalive(&mut client);
             answer_stun(&mut client, now, &request, "10.0.0.11:5062", "one");
-            let later = client.registration().poll_timeout().unwrap();
-            client.handle_timeout(later);
-            let request = take_stun(&mut client).0.remove(0);
+            let (later, request) = next_keepalive(&mut client);
             answer_stun(&mut client, later, &request, mapped, boot);
             assert_eq!(take(&mut client, Method::Register).len(), 1, "{why}");
         }
@@ -424,14 +437,11 @@ mod tests {
 
     #[test]
     fn after_a_lost_keepalive_the_new_registration_starts_a_new_mapping() {
-        let (mut client, now) = registered_with_stun();
-        client.handle_timeout(now);
-        let request = take_stun(&mut client).0.remove(0);
+        let (mut client, _) = registered_with_stun();
+        let (now, request) = next_keepalive(&mut client);
         answer_stun(&mut client, now, &request, "10.0.0.11:5062", "one");
         // The next keep-alive goes unanswered: the NAT forgot us.
-        let next = client.registration().poll_timeout().unwrap();
-        client.handle_timeout(next);
-        let lost = take_stun(&mut client).0.remove(0);
+        let (next, lost) = next_keepalive(&mut client);
         let mut at = next;
         while client.registration().is_registered() {
             at = client.poll_timeout().unwrap();
@@ -449,18 +459,15 @@ mod tests {
         grant(&mut client, retry, &register, "one");
         assert!(client.registration().is_registered());
         // Through the new mapping now: the first answer sets it, no second REGISTER.
-        let keepalive = client.registration().poll_timeout().unwrap();
-        client.handle_timeout(keepalive);
-        let request = take_stun(&mut client).0.remove(0);
+        let (keepalive, request) = next_keepalive(&mut client);
         answer_stun(&mut client, keepalive, &request, "203.0.113.9:40000", "one");
         assert!(take(&mut client, Method::Register).is_empty());
     }
 
     #[test]
     fn a_stray_stun_answer_is_ignored_and_a_lost_keepalive_is_resent_then_reported() {
-        let (mut client, now) = registered_with_stun();
-        client.handle_timeout(now);
-        let request = take_stun(&mut client).0.remove(0);
+        let (mut client, _) = registered_with_stun();
+        let (now, request) = next_keepalive(&mut client);
         let mut stray = request.clone();
         stray[19] ^= 0xFF; // another transaction
         answer_stun(&mut client, now, &stray, "10.0.0.11:5062", "one");

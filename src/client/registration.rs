@@ -367,6 +367,15 @@ mod tests {
         registration
     }
 
+    /// Granted, and its first STUN keep-alive just sent, at the time returned.
+    fn keepalive_out() -> (Registration, Time) {
+        let mut registration = granted(1);
+        let sent = registration.poll_timeout().unwrap();
+        registration.handle_timeout(sent).unwrap();
+        registration.keepalive_sent(sent);
+        (registration, sent)
+    }
+
     #[test]
     fn granted_keepalives_are_stun_at_80_to_100_percent_of_the_grant() {
         let mut seen = Vec::new();
@@ -407,10 +416,7 @@ mod tests {
 
     #[test]
     fn an_unanswered_stun_keepalive_is_sent_again_then_judged_lost() {
-        let mut registration = granted(1);
-        let sent = registration.poll_timeout().unwrap();
-        registration.handle_timeout(sent).unwrap();
-        registration.keepalive_sent(sent);
+        let (mut registration, sent) = keepalive_out();
         let since = |millis: u64| sent + Duration::from_millis(millis);
         let mut resends = Vec::new();
         let now = loop {
@@ -428,10 +434,7 @@ mod tests {
 
     #[test]
     fn an_answer_stops_the_retransmissions() {
-        let mut registration = granted(1);
-        let sent = registration.poll_timeout().unwrap();
-        registration.handle_timeout(sent).unwrap();
-        registration.keepalive_sent(sent);
+        let (mut registration, sent) = keepalive_out();
         let resend = sent + Duration::from_millis(500);
         assert_eq!(
             registration.handle_timeout(resend),
@@ -473,10 +476,7 @@ mod tests {
 
     #[test]
     fn registering_afresh_forgets_the_keepalive_timers() {
-        let mut registration = granted(1);
-        let sent = registration.poll_timeout().unwrap();
-        registration.handle_timeout(sent).unwrap();
-        registration.keepalive_sent(sent);
+        let (mut registration, sent) = keepalive_out();
         registration.keepalive_answered(sent);
         assert_eq!(registration.start(), RegistrationAction::SendRegister);
         assert_eq!(

@@ -29,8 +29,8 @@ pub struct ReceiveBatch {
     /// datagram is written to become resident (slots of their own would
     /// each be zeroed, and resident, from the start).
     buffer: Vec<u8>,
-    /// Length and source of each datagram received, slot by slot.
-    received: Vec<(usize, SocketAddr)>,
+    /// Slot, length and source of each datagram the last call kept.
+    received: Vec<(usize, usize, SocketAddr)>,
 }
 
 impl ReceiveBatch {
@@ -67,11 +67,10 @@ impl ReceiveBatch {
             )
             .map_err(io::Error::from)?;
             let mut count = 0;
-            for message in results {
+            for (slot, message) in results.enumerate() {
                 count += 1;
                 if message.flags.contains(MsgFlags::MSG_TRUNC) {
                     tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
-                    received.push((0, SocketAddr::from(([0, 0, 0, 0], 0))));
                     continue;
                 }
                 let Some(from) = message.address.as_ref().and_then(socket_addr) else {
@@ -79,10 +78,9 @@ impl ReceiveBatch {
                         bytes = message.bytes,
                         "a datagram with no IP source, dropped"
                     );
-                    received.push((0, SocketAddr::from(([0, 0, 0, 0], 0))));
                     continue;
                 };
-                received.push((message.bytes, from));
+                received.push((slot, message.bytes, from));
             }
             if count < slots {
                 // Drained: WouldBlock makes tokio clear the readiness.
@@ -100,11 +98,10 @@ impl ReceiveBatch {
     /// The datagrams the last [`Self::receive`] took, with their sources;
     /// a truncated one is left out.
     pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], SocketAddr)> {
-        self.received
-            .iter()
-            .zip(self.buffer.chunks(MAX_DATAGRAM))
-            .filter(|((len, _), _)| *len > 0)
-            .filter_map(|((len, from), slot)| Some((slot.get(..*len)?, *from)))
+        self.received.iter().filter_map(|&(slot, len, from)| {
+            let start = slot * MAX_DATAGRAM;
+            Some((self.buffer.get(start..start + len)?, from))
+        })
     }
 }
 

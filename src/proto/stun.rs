@@ -348,13 +348,17 @@ mod tests {
         }
     }
 
+    /// Our 200 to `request`.
+    fn ok_to(request: &rsip::Request) -> rsip::Response {
+        crate::proto::build::response_to(request, crate::proto::build::status(200), Some("t"))
+    }
+
     #[test]
     fn keep_is_granted_only_where_the_top_via_offers_it() {
         let offered =
             register_with_via("SIP/2.0/UDP 10.0.0.11:5062;branch=z9hG4bKa;keep;rport=5062");
         assert!(offers_keep(&offered));
-        let mut response =
-            crate::proto::build::response_to(&offered, crate::proto::build::status(200), Some("t"));
+        let mut response = ok_to(&offered);
         grant_keep(&mut response, Duration::from_secs(30));
         let text = response.to_string();
         assert!(
@@ -373,11 +377,7 @@ mod tests {
         ] {
             let request = register_with_via(via);
             assert!(!offers_keep(&request), "{via}");
-            let mut response = crate::proto::build::response_to(
-                &request,
-                crate::proto::build::status(200),
-                Some("t"),
-            );
+            let mut response = ok_to(&request);
             let before = response.to_string();
             grant_keep(&mut response, Duration::from_secs(30));
             assert_eq!(response.to_string(), before, "untouched: {via}");
@@ -388,19 +388,14 @@ mod tests {
     fn a_keep_inside_a_quoted_string_is_not_a_parameter() {
         let inside = register_with_via(r#"SIP/2.0/UDP h;branch=z9hG4bKa;x="a;keep;b""#);
         assert!(!offers_keep(&inside));
-        let mut response =
-            crate::proto::build::response_to(&inside, crate::proto::build::status(200), Some("t"));
+        let mut response = ok_to(&inside);
         let before = response.to_string();
         grant_keep(&mut response, Duration::from_secs(30));
         assert_eq!(response.to_string(), before);
 
         let after_a_comma = register_with_via(r#"SIP/2.0/UDP h;branch=z9hG4bKa;x="a,b";keep"#);
         assert!(offers_keep(&after_a_comma), "a quoted comma ends nothing");
-        let mut response = crate::proto::build::response_to(
-            &after_a_comma,
-            crate::proto::build::status(200),
-            Some("t"),
-        );
+        let mut response = ok_to(&after_a_comma);
         grant_keep(&mut response, Duration::from_secs(30));
         assert!(
             response.to_string().contains(r#";x="a,b";keep=30"#),
@@ -416,11 +411,7 @@ mod tests {
             "SIP/2.0/UDP h;branch=z9hG4bKa;keep=soon",
             "SIP/2.0/UDP h;branch=z9hG4bKa",
         ] {
-            let response = crate::proto::build::response_to(
-                &register_with_via(via),
-                crate::proto::build::status(200),
-                Some("t"),
-            );
+            let response = ok_to(&register_with_via(via));
             assert_eq!(granted_keep(&response), None, "{via}");
         }
     }
