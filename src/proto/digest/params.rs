@@ -8,20 +8,27 @@
 //! (RFC 7235 §2.2); a repeated name is malformed rather than resolved, so
 //! two readers can never disagree on which value counts.
 
+use std::borrow::Cow;
+
 use super::DigestError;
 
-/// The parameters of one Digest challenge or credentials, names lowercased,
-/// quoted values unescaped.
+/// Room for the parameters of a usual credentials header (username,
+/// realm, nonce, uri, response, algorithm, cnonce, qop, nc, opaque).
+const USUAL_PARAMS: usize = 10;
+
+/// The parameters of one Digest challenge or credentials, quoted values
+/// unescaped. They borrow the header: a value is copied only when it
+/// holds a quoted-pair (a server checks one per request under load).
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct DigestParams {
-    params: Vec<(String, String)>,
+pub(super) struct DigestParams<'a> {
+    params: Vec<(&'a str, Cow<'a, str>)>,
 }
 
-impl DigestParams {
+impl<'a> DigestParams<'a> {
     /// Parses a header value. `Ok(None)` when the scheme is not Digest
     /// (Basic, Bearer, ...), which is not an error: such headers are
     /// somebody else's business.
-    pub(super) fn parse(value: &str) -> Result<Option<DigestParams>, DigestError> {
+    pub(super) fn parse(value: &'a str) -> Result<Option<DigestParams<'a>>, DigestError> {
         let value = value.trim_start();
         let scheme_end = value
             .find(|c: char| c.is_ascii_whitespace())
@@ -30,7 +37,7 @@ impl DigestParams {
         if !scheme.eq_ignore_ascii_case("Digest") {
             return Ok(None);
         }
-        let mut params: Vec<(String, String)> = Vec::new();
+        let mut params: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(USUAL_PARAMS);
         loop {
             // RFC 7230 §7: empty list elements are tolerated.
             rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
@@ -52,8 +59,10 @@ impl DigestParams {
                 Some(quoted) => read_quoted(quoted)?,
                 None => read_bare(after_equals)?,
             };
-            let name = name.to_ascii_lowercase();
-            if params.iter().any(|(seen, _)| *seen == name) {
+            if params
+                .iter()
+                .any(|(seen, _)| seen.eq_ignore_ascii_case(name))
+            {
                 return Err(DigestError::Malformed("a parameter appears twice"));
             }
             params.push((name, value));
@@ -65,11 +74,13 @@ impl DigestParams {
         Ok(Some(DigestParams { params }))
     }
 
+    /// The value of `name`, written in lower case; names match whatever
+    /// their case.
     pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_ref())
     }
 
     /// A parameter that must be present.
@@ -81,13 +92,18 @@ impl DigestParams {
 
 /// A quoted-string value (the opening quote already consumed): returns the
 /// unescaped value and what follows the closing quote.
-fn read_quoted(input: &str) -> Result<(String, &str), DigestError> {
-    let mut value = String::new();
-    let mut chars = input.char_indices();
+fn read_quoted(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
+    let unterminated = DigestError::Malformed("unterminated quoted string");
+    let end = input.find(['"', '\\']).ok_or(unterminated.clone())?;
+    if input[end..].starts_with('"') {
+        return Ok((Cow::Borrowed(&input[..end]), &input[end + 1..]));
+    }
+    // A quoted-pair (RFC 3261 §25.1): the value must be copied unescaped.
+    let mut value = String::from(&input[..end]);
+    let mut chars = input[end..].char_indices();
     while let Some((index, c)) = chars.next() {
         match c {
-            '"' => return Ok((value, &input[index + c.len_utf8()..])),
-            // RFC 3261 §25.1 quoted-pair.
+            '"' => return Ok((Cow::Owned(value), &input[end + index + 1..])),
             '\\' => match chars.next() {
                 Some((_, escaped)) => value.push(escaped),
                 None => break,
@@ -95,13 +111,13 @@ fn read_quoted(input: &str) -> Result<(String, &str), DigestError> {
             c => value.push(c),
         }
     }
-    Err(DigestError::Malformed("unterminated quoted string"))
+    Err(unterminated)
 }
 
 /// An unquoted value: up to the next comma or whitespace. Lenient about
 /// which characters it holds, since some servers send unquoted nonces with
 /// base64 characters that are not token characters.
-fn read_bare(input: &str) -> Result<(String, &str), DigestError> {
+fn read_bare(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
     let end = input
         .find(|c: char| c == ',' || c == '"' || c.is_ascii_whitespace())
         .unwrap_or(input.len());
@@ -109,7 +125,7 @@ fn read_bare(input: &str) -> Result<(String, &str), DigestError> {
         return Err(DigestError::Malformed("a parameter has no value"));
     }
     let (value, rest) = input.split_at(end);
-    Ok((value.to_owned(), rest))
+    Ok((Cow::Borrowed(value), rest))
 }
 
 /// RFC 3261 §25.1 `token` characters.
@@ -136,7 +152,7 @@ pub(super) fn quote(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse(value: &str) -> DigestParams {
+    fn parse(value: &str) -> DigestParams<'_> {
         DigestParams::parse(value).unwrap().unwrap()
     }
 
@@ -155,7 +171,8 @@ mod tests {
     #[test]
     fn unescapes_quoted_pairs_and_round_trips_through_quote() {
         let tricky = r#"a "quoted" \ name"#;
-        let p = parse(&format!("digest username={}, realm=\"r\"", quote(tricky)));
+        let header = format!("digest username={}, realm=\"r\"", quote(tricky));
+        let p = parse(&header);
         assert_eq!(p.get("username"), Some(tricky));
     }
 
