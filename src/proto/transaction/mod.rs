@@ -333,11 +333,12 @@ impl TransactionLayer {
     }
 
     /// The request a live transaction was created for (as received, for a
-    /// server transaction: with its top Via stamped).
+    /// server transaction: with its top Via stamped). A server transaction
+    /// forgets it once it has sent a final response.
     pub fn request(&self, key: &TransactionKey) -> Option<&Request> {
         match key.role() {
             Role::Client => self.clients.get(key).map(ClientTransaction::request),
-            Role::Server => self.servers.get(key).map(ServerTransaction::request),
+            Role::Server => self.servers.get(key).and_then(ServerTransaction::request),
         }
     }
 
@@ -380,12 +381,8 @@ impl TransactionLayer {
                     tx.on_retransmission(&mut context!(self, now));
                     return;
                 }
-                let tx = ServerTransaction::start(
-                    &mut context!(self, now),
-                    key.clone(),
-                    request.clone(),
-                    from,
-                );
+                let tx =
+                    ServerTransaction::start(&mut context!(self, now), key.clone(), &request, from);
                 self.servers.insert(key.clone(), tx);
                 self.events
                     .push_back(TransactionEvent::Request { key, request, from });
@@ -428,8 +425,11 @@ impl TransactionLayer {
             return;
         }
         let target = self.cancel_target(&key);
-        let (status, tag, cancelled) = match target.as_ref().and_then(|t| self.servers.get(t)) {
-            Some(target) => (
+        let target_tx = target
+            .as_ref()
+            .and_then(|t| Some((t, self.servers.get(t)?)));
+        let (status, tag, cancelled) = match target_tx {
+            Some((target_key, target)) => (
                 StatusCode::OK,
                 // §9.2: the To tag of the answer to the CANCEL should be the
                 // one of the response to the original request.
@@ -438,7 +438,7 @@ impl TransactionLayer {
                     .map(str::to_owned)
                     .unwrap_or_else(|| derived_tag(key.branch())),
                 target.state() == TransactionState::Proceeding
-                    && target.request().method == Method::Invite,
+                    && target_key.method() == Method::Invite,
             ),
             None => (
                 StatusCode::CallTransactionDoesNotExist,
@@ -448,7 +448,7 @@ impl TransactionLayer {
         };
         let response = response_to(&cancel, status, Some(&tag));
         let mut ctx = context!(self, now);
-        let mut tx = ServerTransaction::start(&mut ctx, key.clone(), cancel.clone(), from);
+        let mut tx = ServerTransaction::start(&mut ctx, key.clone(), &cancel, from);
         // A new transaction in Trying takes any final response: no error.
         let step = tx.respond(&mut ctx, response, false).unwrap_or(Step::Stay);
         self.servers.insert(key.clone(), tx);
@@ -513,8 +513,8 @@ impl TransactionLayer {
         let code = response.status_code.code();
         let step = tx.respond(&mut context!(self, now), response, retransmit_2xx)?;
         if retransmit_2xx && key.method() == Method::Invite && (200..300).contains(&code) {
-            if let Some(id) = ack_id(tx.request()) {
-                self.awaiting_ack.insert(id, key.clone());
+            if let Some(id) = tx.ack_id() {
+                self.awaiting_ack.insert(id.clone(), key.clone());
             }
         }
         self.apply(now, key, step);
@@ -557,9 +557,9 @@ impl TransactionLayer {
                 Some(tx) => {
                     // Only an INVITE's 2xx waits for an ACK (§13.3.1.4).
                     let waits = key.method() == Method::Invite && !self.awaiting_ack.is_empty();
-                    if let Some(id) = waits.then(|| ack_id(tx.request())).flatten() {
-                        if self.awaiting_ack.get(&id) == Some(key) {
-                            self.awaiting_ack.remove(&id);
+                    if let Some(id) = waits.then(|| tx.ack_id()).flatten() {
+                        if self.awaiting_ack.get(id) == Some(key) {
+                            self.awaiting_ack.remove(id);
                         }
                     }
                     true

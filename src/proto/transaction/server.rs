@@ -29,7 +29,15 @@ use crate::proto::{Peer, Time};
 pub(super) struct ServerTransaction {
     key: TransactionKey,
     state: TransactionState,
-    request: Request,
+    /// The request, until a final response: what a 100 Trying of our own
+    /// or a response the TU makes up (a proxy's timeout) answers. Not kept
+    /// after: a non-INVITE waits out Timer J (32 s) by the thousand under
+    /// load, and a parsed request is a few kilobytes in dozens of pieces.
+    /// Boxed, so that the map of transactions holds a pointer, not the
+    /// request's 216 bytes.
+    request: Option<Box<Request>>,
+    /// An INVITE's Call-ID and CSeq number, which find the ACK to its 2xx.
+    ack_id: Option<(String, u32)>,
     source: Peer,
     deadlines: Deadlines,
     /// The current interval of Timer G, or of 2xx retransmission.
@@ -47,7 +55,7 @@ impl ServerTransaction {
     pub(super) fn start(
         ctx: &mut Context<'_>,
         key: TransactionKey,
-        request: Request,
+        request: &Request,
         source: Peer,
     ) -> Self {
         let invite = key.method() == Method::Invite;
@@ -58,7 +66,8 @@ impl ServerTransaction {
             } else {
                 TransactionState::Trying
             },
-            request,
+            request: Some(Box::new(request.clone())),
+            ack_id: if invite { super::ack_id(request) } else { None },
             source,
             deadlines: Deadlines::default(),
             interval: ctx.config.t1,
@@ -82,8 +91,14 @@ impl ServerTransaction {
         self.source
     }
 
-    pub(super) fn request(&self) -> &Request {
-        &self.request
+    /// The request, until a final response has been sent.
+    pub(super) fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
+    }
+
+    /// For an INVITE, the Call-ID and CSeq number its ACK will carry.
+    pub(super) fn ack_id(&self) -> Option<&(String, u32)> {
+        self.ack_id.as_ref()
     }
 
     pub(super) fn to_tag(&self) -> Option<&str> {
@@ -169,6 +184,9 @@ impl ServerTransaction {
             _ => return Err(TransactionError::FinalResponseSent),
         };
         self.deadlines.disarm(Timer::Trying);
+        if code >= 200 {
+            self.request = None;
+        }
         self.to_tag = to_tag(&response);
         let wire = encode(response);
         ctx.send(self.source, wire.clone());
@@ -254,7 +272,10 @@ impl ServerTransaction {
 
     fn send_trying(&mut self, ctx: &mut Context<'_>) {
         self.deadlines.disarm(Timer::Trying);
-        let trying = encode(response_to(&self.request, StatusCode::Trying, None));
+        let Some(request) = &self.request else {
+            return;
+        };
+        let trying = encode(response_to(request, StatusCode::Trying, None));
         ctx.send(self.source, trying.clone());
         self.last_response = Some(trying);
     }

@@ -278,6 +278,29 @@ fn non_invite_retransmissions_are_absorbed_then_answered() {
 }
 
 #[test]
+fn the_request_is_kept_until_a_final_response_only() {
+    let mut layer = layer();
+    let (key, message) = incoming(&mut layer, "MESSAGE", udp());
+    layer
+        .respond(at(10), &key, response(&message, 100))
+        .unwrap();
+    assert_eq!(
+        layer.request(&key),
+        Some(&message),
+        "a proxy may still answer"
+    );
+    layer
+        .respond(at(20), &key, response(&message, 200))
+        .unwrap();
+    assert_eq!(layer.state(&key), Some(TransactionState::Completed));
+    assert_eq!(layer.request(&key), None, "not kept through Timer J");
+    // The final still answers a retransmission without it.
+    transmits(&mut layer);
+    deliver(&mut layer, 1_000, udp(), message);
+    assert_eq!(statuses(&transmits(&mut layer)), [200]);
+}
+
+#[test]
 fn non_invite_over_tcp_terminates_on_the_final_response() {
     let mut layer = layer();
     let (key, options) = incoming(&mut layer, "OPTIONS", tcp());
