@@ -238,7 +238,7 @@ impl Service {
             self.options.demo_buddies,
         );
         buddies.start_all().await;
-        let driver = driver.run(commands_rx, events_tx);
+        let driver = driver.run_on_thread(commands_rx, events_tx);
         tokio::pin!(driver, shutdown);
         loop {
             tokio::select! {

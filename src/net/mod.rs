@@ -1,5 +1,8 @@
-//! The tokio drivers: the only place in confab with sockets and timers.
+//! The drivers: the only place in confab with sockets and timers.
 //!
+//! A SIP port runs on tokio ([`SipDriver::run`], the client's) or on a
+//! thread of its own blocking on its UDP socket
+//! ([`SipDriver::run_on_thread`], the server's; see `port_thread`).
 //! A driver owns a sans-IO core (anything that implements
 //! [`SipCore`](crate::proto::SipCore)), the UDP socket and TCP connections of
 //! one SIP port, a command channel in and an event channel out. It feeds
@@ -10,6 +13,8 @@
 mod deadline;
 mod mcu;
 pub mod media;
+mod outlets;
+mod port_thread;
 mod sip;
 mod udp;
 

@@ -11,35 +11,29 @@
 //! nothing is copied. STUN keep-alives on the port are not SIP and are not
 //! traced.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::time::SystemTime;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::deadline::{DeadlineTimer, DriverTimer};
+use super::outlets::{FromConnection, Outlets, Tracer};
 use super::udp::ReceiveBatch;
-use crate::proto::framing::StreamFramer;
-use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit, Transport, stun};
-use crate::trace::{Direction, TraceEntry};
+use crate::proto::{IoRequest, Peer, SipCore, Time, Transmit};
+use crate::trace::TraceEntry;
 
 /// Datagrams one receive call can take.
-const UDP_SLOTS: usize = 4;
+pub(super) const UDP_SLOTS: usize = 4;
 /// Receive calls in one wake-up at most, so that under load timers and
 /// TCP still get their turn.
 const UDP_ROUNDS: usize = 8;
-/// Messages queued for one TCP connection before we drop rather than block
-/// the core.
-const CONNECTION_QUEUE: usize = 256;
 
 /// The bound sockets of one SIP port.
 pub struct SipSockets {
-    udp: UdpSocket,
-    tcp: TcpListener,
+    pub(super) udp: UdpSocket,
+    pub(super) tcp: TcpListener,
 }
 
 impl SipSockets {
@@ -72,50 +66,16 @@ impl SipSockets {
     }
 }
 
-/// What connection tasks tell the driver loop.
-enum FromConnection {
-    Message(Peer, Vec<u8>),
-    Closed(SocketAddr),
-}
-
 /// Runs a core on a SIP port until the core is finished or the command
 /// channel closes.
 pub struct SipDriver<C: SipCore> {
-    core: C,
-    sockets: SipSockets,
-    epoch: Instant,
-    connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
-    from_connections_tx: mpsc::Sender<FromConnection>,
-    from_connections_rx: mpsc::Receiver<FromConnection>,
-    /// Where the core's I/O requests (media) go, if anyone handles them.
-    io_requests: Option<mpsc::UnboundedSender<IoRequest>>,
-    /// Where a copy of every message goes, if a trace is wanted.
-    trace: Option<Tracer>,
+    pub(super) core: C,
+    pub(super) sockets: SipSockets,
+    pub(super) epoch: Instant,
+    pub(super) from_connections: mpsc::Receiver<FromConnection>,
+    pub(super) outlets: Outlets,
     /// The core's deadlines on a timerfd rather than tokio's timer.
     timerfd: Option<DeadlineTimer>,
-}
-
-/// The trace hook: our address and the channel the copies go to.
-struct Tracer {
-    local: SocketAddr,
-    entries: mpsc::UnboundedSender<TraceEntry>,
-}
-
-impl Tracer {
-    fn record(&self, direction: Direction, peer: Peer, bytes: &[u8]) {
-        if stun::is_stun(bytes) {
-            return;
-        }
-        // A trace reader that went away stops nothing.
-        let _ = self.entries.send(TraceEntry {
-            at: SystemTime::now(),
-            direction,
-            transport: peer.transport,
-            local: self.local,
-            peer: peer.addr,
-            bytes: bytes.to_vec(),
-        });
-    }
 }
 
 impl<C> SipDriver<C>
@@ -130,11 +90,8 @@ where
             core,
             sockets,
             epoch,
-            connections: HashMap::new(),
-            from_connections_tx,
-            from_connections_rx,
-            io_requests: None,
-            trace: None,
+            from_connections: from_connections_rx,
+            outlets: Outlets::new(from_connections_tx),
             timerfd: None,
         }
     }
@@ -162,7 +119,7 @@ where
             .sockets
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        self.trace = Some(Tracer {
+        self.outlets.trace = Some(Tracer {
             local,
             entries: sender,
         });
@@ -171,9 +128,7 @@ where
 
     /// Hands one received message to the core, traced first.
     fn receive(&mut self, now: Time, from: Peer, bytes: &[u8]) {
-        if let Some(tracer) = &self.trace {
-            tracer.record(Direction::Received, from, bytes);
-        }
+        self.outlets.received(from, bytes);
         self.core.handle_datagram(now, from, bytes);
     }
 
@@ -200,7 +155,7 @@ where
 
     /// Hands the core's I/O requests (media to start and stop) to `sender`.
     pub fn with_io_requests(mut self, sender: mpsc::UnboundedSender<IoRequest>) -> Self {
-        self.io_requests = Some(sender);
+        self.outlets.io_requests = Some(sender);
         self
     }
 
@@ -235,17 +190,15 @@ where
                     Err(error) => tracing::debug!(%error, "udp readiness"),
                 },
                 accepted = self.sockets.tcp.accept() => match accepted {
-                    Ok((stream, from)) => self.adopt_connection(stream, from),
+                    Ok((stream, from)) => self.outlets.adopt(stream, from),
                     Err(error) => tracing::warn!(%error, "tcp accept"),
                 },
-                Some(message) = self.from_connections_rx.recv() => match message {
+                Some(message) = self.from_connections.recv() => match message {
                     FromConnection::Message(from, bytes) => {
                         let now = self.now();
                         self.receive(now, from, &bytes);
                     }
-                    FromConnection::Closed(addr) => {
-                        self.connections.remove(&addr);
-                    }
+                    FromConnection::Closed(addr) => self.outlets.closed(addr),
                 },
                 command = commands.recv(), if commands_open => match command {
                     Some(command) => {
@@ -270,158 +223,22 @@ where
         while let Some(transmit) = self.core.poll_transmit() {
             self.send(transmit).await;
         }
-        while let Some(event) = self.core.poll_event() {
-            // A front end that went away is not the core's problem.
-            let _ = events.send(event);
-        }
-        while let Some(request) = self.core.poll_io_request() {
-            match &self.io_requests {
-                Some(sender) => {
-                    let _ = sender.send(request);
-                }
-                None => tracing::debug!(?request, "an I/O request nobody handles"),
-            }
-        }
+        self.outlets.hand_on(&mut self.core, events);
     }
 
     async fn send(&mut self, transmit: Transmit) {
-        let Transmit {
-            destination,
-            payload,
-        } = transmit;
-        if let Some(tracer) = &self.trace {
-            tracer.record(Direction::Sent, destination, &payload);
-        }
-        match destination.transport {
-            Transport::Udp => {
-                // The socket almost always has room: no await then.
-                let sent = match self.sockets.udp.try_send_to(&payload, destination.addr) {
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        self.sockets.udp.send_to(&payload, destination.addr).await
-                    }
-                    other => other,
-                };
-                if let Err(error) = sent {
-                    tracing::debug!(%error, to = %destination, "udp send");
-                }
-            }
-            Transport::Tcp => self.send_tcp(destination.addr, payload),
-        }
-    }
-
-    fn send_tcp(&mut self, addr: SocketAddr, payload: Vec<u8>) {
-        let sender = match self.connections.get(&addr) {
-            Some(sender) => sender.clone(),
-            None => self.open_connection(addr),
+        let Some((payload, to)) = self.outlets.send(transmit) else {
+            return;
         };
-        match sender.try_send(payload) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(%addr, "tcp connection queue full; message dropped")
+        // The socket almost always has room: no await then.
+        let sent = match self.sockets.udp.try_send_to(&payload, to) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.sockets.udp.send_to(&payload, to).await
             }
-            // The peer hung up; its Closed notice is on the way.
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::debug!(%addr, "tcp connection closed; message dropped");
-                self.connections.remove(&addr);
-            }
+            other => other,
+        };
+        if let Err(error) = sent {
+            tracing::debug!(%error, %to, "udp send");
         }
     }
-
-    fn adopt_connection(&mut self, stream: TcpStream, from: SocketAddr) {
-        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
-        self.connections.insert(from, sender);
-        let to_driver = self.from_connections_tx.clone();
-        tokio::spawn(serve_connection(stream, from, receiver, to_driver));
-    }
-
-    /// Connects in the background; messages queue until the connection is up.
-    fn open_connection(&mut self, addr: SocketAddr) -> mpsc::Sender<Vec<u8>> {
-        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
-        self.connections.insert(addr, sender.clone());
-        let to_driver = self.from_connections_tx.clone();
-        tokio::spawn(async move {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => serve_connection(stream, addr, receiver, to_driver).await,
-                Err(error) => {
-                    tracing::debug!(%addr, %error, "tcp connect");
-                    let _ = to_driver.send(FromConnection::Closed(addr)).await;
-                }
-            }
-        });
-        sender
-    }
-}
-
-/// Reads and frames one TCP connection, and writes what the driver queues
-/// for it, until either side closes.
-async fn serve_connection(
-    stream: TcpStream,
-    addr: SocketAddr,
-    mut outgoing: mpsc::Receiver<Vec<u8>>,
-    to_driver: mpsc::Sender<FromConnection>,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let mut framer = StreamFramer::new();
-    let mut buffer = vec![0u8; 16 * 1024];
-    let peer = Peer::tcp(addr);
-    loop {
-        tokio::select! {
-            read = reader.read(&mut buffer) => {
-                let len = match read {
-                    Ok(0) => break,
-                    Ok(len) => len,
-                    Err(error) => {
-                        tracing::debug!(%addr, %error, "tcp read");
-                        break;
-                    }
-                };
-                framer.push(buffer.get(..len).unwrap_or_default());
-                if !forward_frames(&mut framer, peer, &to_driver, &mut writer).await {
-                    break;
-                }
-            }
-            Some(payload) = outgoing.recv() => {
-                if let Err(error) = writer.write_all(&payload).await {
-                    tracing::debug!(%addr, %error, "tcp write");
-                    break;
-                }
-            }
-        }
-    }
-    let _ = to_driver.send(FromConnection::Closed(addr)).await;
-}
-
-/// Hands every whole message in the framer to the driver. Returns false when
-/// the stream can no longer be framed and the connection must close.
-async fn forward_frames(
-    framer: &mut StreamFramer,
-    peer: Peer,
-    to_driver: &mpsc::Sender<FromConnection>,
-    writer: &mut tokio::net::tcp::OwnedWriteHalf,
-) -> bool {
-    while let Some(frame) = framer.next_message() {
-        match frame {
-            Ok(bytes) => {
-                if to_driver
-                    .send(FromConnection::Message(peer, bytes))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-            }
-            Err(error) => {
-                tracing::info!(%peer, %error, "closing a TCP connection that cannot be framed");
-                return false;
-            }
-        }
-    }
-    // RFC 5626 §3.5.1: answer each double-CRLF ping with one CRLF.
-    for _ in 0..framer.take_pings() {
-        if writer.write_all(b"\r\n").await.is_err() {
-            return false;
-        }
-    }
-    true
 }

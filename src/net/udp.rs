@@ -12,7 +12,7 @@
 
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
 use tokio::io::Interest;
@@ -48,41 +48,11 @@ impl ReceiveBatch {
     /// per slot. `Ok(true)`: every slot was filled and more may wait;
     /// `Ok(false)`: the queue is empty and the socket's readiness cleared.
     pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<bool> {
+        // tokio may know the socket drained and not call the closure.
         self.received.clear();
-        let (buffer, received) = (&mut self.buffer, &mut self.received);
-        let fd = socket.as_raw_fd();
         let outcome = socket.try_io(Interest::READABLE, || {
-            let mut buffers: Vec<[IoSliceMut<'_>; 1]> = buffer
-                .chunks_mut(MAX_DATAGRAM)
-                .map(|slot| [IoSliceMut::new(slot)])
-                .collect();
-            let slots = buffers.len();
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(slots, None);
-            let results = recvmmsg(
-                fd,
-                &mut headers,
-                buffers.iter_mut(),
-                MsgFlags::MSG_DONTWAIT,
-                None,
-            )
-            .map_err(io::Error::from)?;
-            let mut count = 0;
-            for (slot, message) in results.enumerate() {
-                count += 1;
-                if message.flags.contains(MsgFlags::MSG_TRUNC) {
-                    tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
-                    continue;
-                }
-                let Some(from) = message.address.as_ref().and_then(socket_addr) else {
-                    tracing::debug!(
-                        bytes = message.bytes,
-                        "a datagram with no IP source, dropped"
-                    );
-                    continue;
-                };
-                received.push((slot, message.bytes, from));
-            }
-            if count < slots {
+            let count = self.take(socket.as_raw_fd(), MsgFlags::MSG_DONTWAIT)?;
+            if count < self.slots() {
                 // Drained: WouldBlock makes tokio clear the readiness.
                 return Err(io::ErrorKind::WouldBlock.into());
             }
@@ -93,6 +63,62 @@ impl ReceiveBatch {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(error) => Err(error),
         }
+    }
+
+    /// Waits on a blocking socket for one datagram, then takes without
+    /// waiting what else the socket holds, up to one per slot: one system
+    /// call per burst. The wait ends at the socket's receive timeout
+    /// (`SO_RCVTIMEO`) or at a signal, with no datagram and no error.
+    pub fn receive_waiting(&mut self, socket: &std::net::UdpSocket) -> io::Result<()> {
+        match self.take(socket.as_raw_fd(), MsgFlags::MSG_WAITFORONE) {
+            Ok(_) => Ok(()),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.buffer.len() / MAX_DATAGRAM
+    }
+
+    /// One `recvmmsg` with `flags`; returns how many datagrams it took,
+    /// counting those it then dropped.
+    fn take(&mut self, fd: RawFd, flags: MsgFlags) -> io::Result<usize> {
+        self.received.clear();
+        let received = &mut self.received;
+        let mut buffers: Vec<[IoSliceMut<'_>; 1]> = self
+            .buffer
+            .chunks_mut(MAX_DATAGRAM)
+            .map(|slot| [IoSliceMut::new(slot)])
+            .collect();
+        let slots = buffers.len();
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(slots, None);
+        let results =
+            recvmmsg(fd, &mut headers, buffers.iter_mut(), flags, None).map_err(io::Error::from)?;
+        let mut count = 0;
+        for (slot, message) in results.enumerate() {
+            count += 1;
+            if message.flags.contains(MsgFlags::MSG_TRUNC) {
+                tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
+                continue;
+            }
+            let Some(from) = message.address.as_ref().and_then(socket_addr) else {
+                tracing::debug!(
+                    bytes = message.bytes,
+                    "a datagram with no IP source, dropped"
+                );
+                continue;
+            };
+            received.push((slot, message.bytes, from));
+        }
+        Ok(count)
     }
 
     /// The datagrams the last [`Self::receive`] took, with their sources;

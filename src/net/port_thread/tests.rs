@@ -1,0 +1,244 @@
+//! The port's thread with a toy core, over real loopback sockets: what it
+//! hands the core, what it sends for it, and when it wakes.
+
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout};
+
+use super::*;
+use crate::net::SipSockets;
+use crate::proto::Transmit;
+
+/// Every wait in these tests is for something that must come; this only
+/// bounds a failure.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A core that answers every message with "echo:" and the message, sends
+/// what it is told to, and wakes when it is told to.
+#[derive(Default)]
+struct Echo {
+    deadline: Option<Time>,
+    received: Vec<String>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<String>,
+}
+
+enum EchoCommand {
+    Send(Peer, &'static str),
+    WakeIn(Duration),
+}
+
+impl SipCore for Echo {
+    type Command = EchoCommand;
+    type Event = String;
+
+    fn handle_datagram(&mut self, _now: Time, from: Peer, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        self.events.push_back(format!("got {text:?}"));
+        self.received.push(text);
+        let mut payload = b"echo:".to_vec();
+        payload.extend_from_slice(bytes);
+        self.transmits.push_back(Transmit {
+            destination: from,
+            payload,
+        });
+    }
+
+    fn handle_command(&mut self, now: Time, command: EchoCommand) {
+        match command {
+            EchoCommand::Send(to, text) => self.transmits.push_back(Transmit {
+                destination: to,
+                payload: text.as_bytes().to_vec(),
+            }),
+            EchoCommand::WakeIn(after) => self.deadline = Some(now + after),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Time) {
+        if self.deadline.is_some_and(|deadline| deadline <= now) {
+            self.deadline = None;
+            self.events.push_back("timeout".to_owned());
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<String> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Time> {
+        self.deadline
+    }
+}
+
+struct Running {
+    port: SocketAddr,
+    commands: mpsc::UnboundedSender<EchoCommand>,
+    events: mpsc::UnboundedReceiver<String>,
+    run: JoinHandle<io::Result<Echo>>,
+}
+
+async fn start() -> Running {
+    let sockets = SipSockets::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = sockets.local_addr().unwrap();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let driver = SipDriver::new(Echo::default(), sockets, Instant::now());
+    let run = tokio::spawn(driver.run_on_thread(commands_rx, events_tx));
+    Running {
+        port,
+        commands,
+        events,
+        run,
+    }
+}
+
+async fn next_event(running: &mut Running) -> String {
+    timeout(PATIENCE, running.events.recv())
+        .await
+        .expect("an event in time")
+        .expect("the driver still running")
+}
+
+async fn receive(socket: &UdpSocket) -> String {
+    let mut buffer = [0u8; 1500];
+    let len = timeout(PATIENCE, socket.recv(&mut buffer))
+        .await
+        .expect("a datagram in time")
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..len]).into_owned()
+}
+
+#[tokio::test]
+async fn datagrams_reach_the_core_and_its_answers_go_out() {
+    let mut running = start().await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    peer.connect(running.port).await.unwrap();
+    peer.send(b"hello").await.unwrap();
+    assert_eq!(receive(&peer).await, "echo:hello");
+    assert_eq!(next_event(&mut running).await, "got \"hello\"");
+}
+
+#[tokio::test]
+async fn a_command_wakes_the_thread_and_its_wake_up_is_not_sip() {
+    let mut running = start().await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = Peer::udp(peer.local_addr().unwrap());
+    for text in ["one", "two", "three"] {
+        running.commands.send(EchoCommand::Send(to, text)).unwrap();
+        assert_eq!(receive(&peer).await, text);
+    }
+    drop(running.commands);
+    let core = timeout(PATIENCE, running.run)
+        .await
+        .expect("the run ends once commands close and nothing is due")
+        .unwrap()
+        .unwrap();
+    assert!(
+        core.received.is_empty(),
+        "wake-ups were handed to the core: {:?}",
+        core.received
+    );
+    assert!(
+        running.events.try_recv().is_err(),
+        "no event but those asked"
+    );
+}
+
+#[tokio::test]
+async fn the_core_is_woken_at_its_deadline() {
+    let mut running = start().await;
+    let asked = Instant::now();
+    running
+        .commands
+        .send(EchoCommand::WakeIn(Duration::from_millis(30)))
+        .unwrap();
+    assert_eq!(next_event(&mut running).await, "timeout");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(30),
+        "not before it"
+    );
+}
+
+#[tokio::test]
+async fn tcp_messages_reach_the_core_and_answers_go_back_on_the_connection() {
+    let mut running = start().await;
+    let mut stream = TcpStream::connect(running.port).await.unwrap();
+    let request = "OPTIONS sip:port SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    assert_eq!(next_event(&mut running).await, format!("got {request:?}"));
+    let mut answer = vec![0u8; 5 + request.len()];
+    timeout(PATIENCE, stream.read_exact(&mut answer))
+        .await
+        .expect("the answer in time")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(answer).unwrap(),
+        format!("echo:{request}")
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_driver_stops_the_thread_and_closes_the_port() {
+    let running = start().await;
+    running.run.abort();
+    // The port goes once the thread has returned: loopback then refuses
+    // a datagram to it, and a connected socket hears of it.
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    peer.connect(running.port).await.unwrap();
+    let refused = timeout(PATIENCE, async {
+        let mut buffer = [0u8; 64];
+        loop {
+            // The refusal comes back from whichever call is next.
+            if let Err(error) = peer.send(b"anyone?").await {
+                break error.kind();
+            }
+            let answer = timeout(Duration::from_millis(50), peer.recv(&mut buffer)).await;
+            if let Ok(Err(error)) = answer {
+                break error.kind();
+            }
+        }
+    })
+    .await
+    .expect("the port closed");
+    assert_eq!(refused, io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn the_receive_timeout_moves_only_when_a_deadline_would_be_missed_or_far_off() {
+    let ms = Duration::from_millis;
+    assert!(serves(None, None), "no deadline, no timeout");
+    assert!(!serves(None, Some(ms(500))), "a deadline needs a timeout");
+    assert!(
+        !serves(Some(ms(500)), None),
+        "a timeout left wakes for nothing"
+    );
+    assert!(serves(Some(ms(500)), Some(ms(500))));
+    assert!(
+        serves(Some(ms(501)), Some(ms(500))),
+        "late within the slack"
+    );
+    assert!(!serves(Some(ms(502)), Some(ms(500))), "the deadline missed");
+    assert!(
+        serves(Some(ms(250)), Some(ms(500))),
+        "early by half at most"
+    );
+    assert!(
+        !serves(Some(ms(249)), Some(ms(500))),
+        "too many early wakes"
+    );
+}
