@@ -5,37 +5,44 @@
 //! tokio driver ([`SipDriver::run`]) pays, for each datagram, an epoll
 //! wait, a task wake-up and a select over every input. This thread pays
 //! one `recvmmsg` per burst and runs the core in place, as a Kamailio
-//! receiver process does. Its timeout is the socket's `SO_RCVTIMEO`,
-//! moved only when the wait would end after the core's next deadline or
-//! well before it, so that under load it is seldom touched.
+//! receiver process does.
+//!
+//! Its timeout is the socket's `SO_RCVTIMEO`, which the kernel keeps on
+//! its coarse timer wheel: rounded up to a tick (4 ms at HZ=250), and a
+//! long wait may end up to an eighth late. So the thread asks for half
+//! the time to the core's next deadline and comes closer in steps, and
+//! moves the timeout only when it would end past the deadline or too
+//! early to be worth the wake-up. Under load, with deadlines a few
+//! milliseconds apart, it stays at the shortest wait and is not touched.
 //!
 //! TCP and the command channel stay on tokio: a forwarding task queues
-//! what they bring for the thread and wakes it with a datagram from a
-//! loopback socket of its own, whose source the thread knows and never
-//! hands the core. The core, the trace and the events are the same as
-//! with the tokio driver.
+//! what they bring for the thread (a bounded queue: a TCP peer faster than
+//! the core waits, as it did for the tokio driver) and wakes it with a
+//! datagram from a socket of its own, whose source the thread knows and
+//! never hands the core. The core, the trace and the events are the same
+//! as with the tokio driver.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as queue;
+use std::sync::mpsc::{TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::outlets::{FromConnection, Outlets, spawn_adopted};
 use super::sip::{SipDriver, UDP_SLOTS};
 use super::udp::ReceiveBatch;
 use crate::proto::{Peer, SipCore, Time};
 
-/// How late a deadline may be met so that the receive timeout need not
-/// move; the kernel rounds the timeout to its tick anyway.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// The shortest wait asked of the kernel (zero would mean no timeout).
 const MIN_WAIT: Duration = Duration::from_millis(1);
+/// Inputs queued for the thread before the forwarding task waits.
+const INPUT_QUEUE: usize = 1024;
 
 impl<C> SipDriver<C>
 where
@@ -63,13 +70,17 @@ where
         udp.set_nonblocking(false)?;
         let wake = Arc::new(Wake::new(udp.local_addr()?)?);
         let wake_from = wake.socket.local_addr()?;
-        let (queue, inputs) = queue::channel();
+        let (queue, inputs) = queue::sync_channel(INPUT_QUEUE);
+        let taken = Arc::new(Notify::new());
         let forwarder = tokio::spawn(forward_inputs(
-            commands,
-            sockets.tcp,
-            from_connections,
-            outlets.to_driver.clone(),
+            Sources {
+                commands,
+                tcp: sockets.tcp,
+                from_connections,
+                to_driver: outlets.to_driver.clone(),
+            },
             queue,
+            Arc::clone(&taken),
             Arc::clone(&wake),
         ));
         let _stop = StopOnDrop {
@@ -81,6 +92,7 @@ where
             udp,
             epoch: epoch.into_std(),
             inputs,
+            taken,
             wake,
             wake_from,
             outlets,
@@ -113,13 +125,18 @@ struct Wake {
 
 impl Wake {
     fn new(port: SocketAddr) -> io::Result<Wake> {
-        let ip = match port.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
-        socket.connect(SocketAddr::new(ip, port.port()))?;
+        // The port's own address (and IPv6 scope), or loopback if the port
+        // listens on every address.
+        let mut to = port;
+        match port.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => to.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            IpAddr::V6(ip) if ip.is_unspecified() => to.set_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            _ => {}
+        }
+        let mut from = to;
+        from.set_port(0);
+        let socket = std::net::UdpSocket::bind(from)?;
+        socket.connect(to)?;
         Ok(Wake {
             socket,
             pending: AtomicBool::new(false),
@@ -131,8 +148,9 @@ impl Wake {
         if self.pending.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Lost only when the port's queue is full, and then the thread is
-        // awake anyway and looks at the queue every round.
+        // A full receive queue drops it silently, but then the thread has
+        // datagrams to wake for, and it looks at the queue every round.
+        // An error (the address gone) is worth a line in the log.
         if let Err(error) = self.socket.send(&[0]) {
             tracing::debug!(%error, "waking the SIP thread");
         }
@@ -168,16 +186,30 @@ enum Input<Command> {
     Closed(SocketAddr),
 }
 
-/// Queues commands, accepted connections and TCP messages for the thread,
-/// waking it for each.
-async fn forward_inputs<Command>(
-    mut commands: mpsc::UnboundedReceiver<Command>,
+/// What the forwarding task reads.
+struct Sources<Command> {
+    commands: mpsc::UnboundedReceiver<Command>,
     tcp: TcpListener,
-    mut from_connections: mpsc::Receiver<FromConnection>,
+    from_connections: mpsc::Receiver<FromConnection>,
+    /// Handed to the connections it accepts.
     to_driver: mpsc::Sender<FromConnection>,
-    queue: queue::Sender<Input<Command>>,
+}
+
+/// Queues commands, accepted connections and TCP messages for the thread,
+/// waking it for each. When the queue is full it waits for the thread to
+/// take some (`taken`), and the connections wait for it in turn.
+async fn forward_inputs<Command>(
+    sources: Sources<Command>,
+    queue: queue::SyncSender<Input<Command>>,
+    taken: Arc<Notify>,
     wake: Arc<Wake>,
 ) {
+    let Sources {
+        mut commands,
+        tcp,
+        mut from_connections,
+        to_driver,
+    } = sources;
     let mut commands_open = true;
     loop {
         let input = tokio::select! {
@@ -200,8 +232,18 @@ async fn forward_inputs<Command>(
                 FromConnection::Closed(addr) => Input::Closed(addr),
             },
         };
-        if queue.send(input).is_err() {
-            return; // The thread has ended.
+        let mut input = input;
+        loop {
+            match queue.try_send(input) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) => {
+                    input = back;
+                    wake.wake();
+                    // A permit left by a take before this wait is not lost.
+                    taken.notified().await;
+                }
+                Err(TrySendError::Disconnected(_)) => return, // The thread has ended.
+            }
         }
         wake.wake();
     }
@@ -214,6 +256,9 @@ struct PortThread<C: SipCore> {
     /// The instant the core's [`Time::ZERO`] stands for.
     epoch: Instant,
     inputs: queue::Receiver<Input<C::Command>>,
+    /// Told when inputs were taken, for a forwarding task waiting on a
+    /// full queue.
+    taken: Arc<Notify>,
     wake: Arc<Wake>,
     /// Where wake datagrams come from.
     wake_from: SocketAddr,
@@ -234,11 +279,8 @@ impl<C: SipCore> PortThread<C> {
         let mut batch = ReceiveBatch::new(UDP_SLOTS);
         loop {
             self.take_inputs();
-            if self.wake.stopping.load(Ordering::Acquire) {
-                return Ok(self.core);
-            }
             self.flush();
-            if self.core.is_finished() {
+            if self.wake.stopping.load(Ordering::Acquire) || self.core.is_finished() {
                 return Ok(self.core);
             }
             let deadline = self.core.poll_timeout();
@@ -280,10 +322,22 @@ impl<C: SipCore> PortThread<C> {
 
     /// Hands the core what the tokio side queued.
     fn take_inputs(&mut self) {
-        // Cleared before the queue is read: an input queued after this
-        // sends a wake datagram of its own.
-        self.wake.pending.store(false, Ordering::Release);
-        while let Ok(input) = self.inputs.try_recv() {
+        // Cleared before the queue is read, and with a read-modify-write so
+        // that it cannot be ordered after the read: an input queued after
+        // this sends a wake datagram of its own.
+        self.wake.pending.swap(false, Ordering::AcqRel);
+        let mut took = false;
+        loop {
+            let input = match self.inputs.try_recv() {
+                Ok(input) => input,
+                Err(TryRecvError::Empty) => break,
+                // The forwarding task is gone: nothing more will come.
+                Err(TryRecvError::Disconnected) => {
+                    self.commands_open = false;
+                    break;
+                }
+            };
+            took = true;
             let now = self.now();
             match input {
                 Input::Command(command) => self.core.handle_command(now, command),
@@ -293,16 +347,18 @@ impl<C: SipCore> PortThread<C> {
                 Input::Closed(addr) => self.outlets.closed(addr),
             }
         }
+        if took {
+            self.taken.notify_one();
+        }
     }
 
-    /// Sets the socket's receive timeout so that the next wait ends by
-    /// `wait` (within [`TIMER_SLACK`]), unless the one set already does
-    /// and is not less than half of it.
+    /// Sets the socket's receive timeout for a wait of at most `wait`,
+    /// unless the one set already [`serves`]; a new one is half of it.
     fn wait_at_most(&mut self, wait: Option<Duration>) -> io::Result<()> {
-        let wait = wait.map(|wait| wait.max(MIN_WAIT));
         if !serves(self.timeout, wait) {
-            self.udp.set_read_timeout(wait)?;
-            self.timeout = wait;
+            let ask = wait.map(|wait| (wait / 2).max(MIN_WAIT));
+            self.udp.set_read_timeout(ask)?;
+            self.timeout = ask;
         }
         Ok(())
     }
@@ -322,12 +378,13 @@ impl<C: SipCore> PortThread<C> {
 }
 
 /// Whether a receive timeout of `set` (`None`: none) serves a wait of at
-/// most `wait` (`None`: for ever): it ends the wait in time, within
-/// [`TIMER_SLACK`], and not before half of it.
+/// most `wait` (`None`: for ever): even an eighth late, as the kernel may
+/// be, it ends the wait in time (or it is the shortest wait there is), and
+/// it does not end it before a quarter, which would wake for nothing.
 fn serves(set: Option<Duration>, wait: Option<Duration>) -> bool {
     match (set, wait) {
         (None, None) => true,
-        (Some(set), Some(wait)) => set <= wait + TIMER_SLACK && set >= wait / 2,
+        (Some(set), Some(wait)) => set <= (wait - wait / 8).max(MIN_WAIT) && set >= wait / 4,
         _ => false,
     }
 }

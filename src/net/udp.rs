@@ -121,8 +121,8 @@ impl ReceiveBatch {
         Ok(count)
     }
 
-    /// The datagrams the last [`Self::receive`] took, with their sources;
-    /// a truncated one is left out.
+    /// The datagrams the last [`Self::receive`] or [`Self::receive_waiting`]
+    /// took, with their sources; a truncated one is left out.
     pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], SocketAddr)> {
         self.received.iter().filter_map(|&(slot, len, from)| {
             let start = slot * MAX_DATAGRAM;

@@ -94,7 +94,9 @@ impl<'a> DigestParams<'a> {
 /// unescaped value and what follows the closing quote.
 fn read_quoted(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
     let unterminated = DigestError::Malformed("unterminated quoted string");
-    let end = input.find(['"', '\\']).ok_or(unterminated.clone())?;
+    let end = input
+        .find(['"', '\\'])
+        .ok_or_else(|| unterminated.clone())?;
     if input[end..].starts_with('"') {
         return Ok((Cow::Borrowed(&input[..end]), &input[end + 1..]));
     }
