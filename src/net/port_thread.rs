@@ -96,15 +96,17 @@ where
             wake,
             wake_from,
             outlets,
-            runtime: Handle::current(),
             events,
             timeout: None,
             commands_open: true,
         };
         let (done_tx, done) = oneshot::channel();
+        // The TCP connections the core opens are tasks on this runtime.
+        let runtime = Handle::current();
         std::thread::Builder::new()
             .name("sip".into())
             .spawn(move || {
+                let _runtime = runtime.enter();
                 let _ = done_tx.send(thread.run());
             })?;
         done.await
@@ -212,7 +214,7 @@ async fn forward_inputs<Command>(
     } = sources;
     let mut commands_open = true;
     loop {
-        let input = tokio::select! {
+        let mut input = tokio::select! {
             command = commands.recv(), if commands_open => match command {
                 Some(command) => Input::Command(command),
                 None => {
@@ -232,7 +234,6 @@ async fn forward_inputs<Command>(
                 FromConnection::Closed(addr) => Input::Closed(addr),
             },
         };
-        let mut input = input;
         loop {
             match queue.try_send(input) {
                 Ok(()) => break,
@@ -263,8 +264,6 @@ struct PortThread<C: SipCore> {
     /// Where wake datagrams come from.
     wake_from: SocketAddr,
     outlets: Outlets,
-    /// Where the connections the thread opens run.
-    runtime: Handle,
     events: mpsc::UnboundedSender<C::Event>,
     /// The socket's receive timeout as last set; `None`: none.
     timeout: Option<Duration>,
@@ -273,9 +272,6 @@ struct PortThread<C: SipCore> {
 
 impl<C: SipCore> PortThread<C> {
     fn run(mut self) -> io::Result<C> {
-        // The TCP connections the core opens are tokio tasks.
-        let runtime = self.runtime.clone();
-        let _runtime = runtime.enter();
         let mut batch = ReceiveBatch::new(UDP_SLOTS);
         loop {
             self.take_inputs();

@@ -110,6 +110,20 @@ async fn start() -> Running {
     }
 }
 
+/// Closes the commands and waits for the run to end, which it does once
+/// nothing is due: the core, as it ended.
+async fn finish(
+    commands: mpsc::UnboundedSender<EchoCommand>,
+    run: JoinHandle<io::Result<Echo>>,
+) -> Echo {
+    drop(commands);
+    timeout(PATIENCE, run)
+        .await
+        .expect("the run ends once commands close and nothing is due")
+        .unwrap()
+        .unwrap()
+}
+
 async fn next_event(running: &mut Running) -> String {
     timeout(PATIENCE, running.events.recv())
         .await
@@ -145,12 +159,7 @@ async fn a_command_wakes_the_thread_and_its_wake_up_is_not_sip() {
         running.commands.send(EchoCommand::Send(to, text)).unwrap();
         assert_eq!(receive(&peer).await, text);
     }
-    drop(running.commands);
-    let core = timeout(PATIENCE, running.run)
-        .await
-        .expect("the run ends once commands close and nothing is due")
-        .unwrap()
-        .unwrap();
+    let core = finish(running.commands, running.run).await;
     assert!(
         core.received.is_empty(),
         "wake-ups were handed to the core: {:?}",
@@ -223,12 +232,7 @@ async fn inputs_beyond_the_queue_wait_for_room_and_none_is_lost() {
     for _ in 0..sent {
         running.commands.send(EchoCommand::Count).unwrap();
     }
-    drop(running.commands);
-    let core = timeout(PATIENCE, running.run)
-        .await
-        .expect("the run ends once every command is in")
-        .unwrap()
-        .unwrap();
+    let core = finish(running.commands, running.run).await;
     assert_eq!(core.counted, sent);
 }
 
