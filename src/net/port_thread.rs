@@ -10,10 +10,13 @@
 //! Its timeout is the socket's `SO_RCVTIMEO`, which the kernel keeps on
 //! its coarse timer wheel: rounded up to a tick (4 ms at HZ=250), and a
 //! long wait may end up to an eighth late. So the thread asks for half
-//! the time to the core's next deadline and comes closer in steps, and
-//! moves the timeout only when it would end past the deadline or too
-//! early to be worth the wake-up. Under load, with deadlines a few
-//! milliseconds apart, it stays at the shortest wait and is not touched.
+//! the time to the core's next deadline and comes closer in steps. It
+//! shortens the timeout when it would end past the deadline, and
+//! lengthens it only after it has fired too early to be worth the
+//! wake-up: while datagrams come, each restarts it, so a short one costs
+//! nothing. Under load, with the next deadline moving to and fro as
+//! transactions start and end (a retransmission timer armed, then
+//! disarmed by the answer), the timeout is not touched.
 //!
 //! TCP and the command channel stay on tokio: a forwarding task queues
 //! what they bring for the thread (a bounded queue: a TCP peer faster than
@@ -98,6 +101,7 @@ where
             outlets,
             events,
             timeout: None,
+            timeout_fired: true,
             commands_open: true,
         };
         let (done_tx, done) = oneshot::channel();
@@ -267,6 +271,8 @@ struct PortThread<C: SipCore> {
     events: mpsc::UnboundedSender<C::Event>,
     /// The socket's receive timeout as last set; `None`: none.
     timeout: Option<Duration>,
+    /// The last wait ended with nothing received: the timeout fired.
+    timeout_fired: bool,
     commands_open: bool,
 }
 
@@ -289,14 +295,15 @@ impl<C: SipCore> PortThread<C> {
                 continue;
             }
             self.wait_at_most(deadline.map(|deadline| deadline.saturating_since(now)))?;
-            if let Err(error) = batch.receive_waiting(&self.udp) {
-                if is_transient(&error) {
+            match batch.receive_waiting(&self.udp) {
+                Ok(received) => self.timeout_fired = !received,
+                Err(error) if is_transient(&error) => {
                     // An ICMP error or a short memory; the transaction
                     // layer's timers deal with the silence.
                     tracing::debug!(%error, "udp receive");
                     continue;
                 }
-                return Err(error);
+                Err(error) => return Err(error),
             }
             let now = self.now();
             for (bytes, from) in batch.datagrams() {
@@ -351,7 +358,7 @@ impl<C: SipCore> PortThread<C> {
     /// Sets the socket's receive timeout for a wait of at most `wait`,
     /// unless the one set already [`serves`]; a new one is half of it.
     fn wait_at_most(&mut self, wait: Option<Duration>) -> io::Result<()> {
-        if !serves(self.timeout, wait) {
+        if !serves(self.timeout, wait, self.timeout_fired) {
             let ask = wait.map(|wait| (wait / 2).max(MIN_WAIT));
             self.udp.set_read_timeout(ask)?;
             self.timeout = ask;
@@ -374,14 +381,20 @@ impl<C: SipCore> PortThread<C> {
 }
 
 /// Whether a receive timeout of `set` (`None`: none) serves a wait of at
-/// most `wait` (`None`: for ever): even an eighth late, as the kernel may
-/// be, it ends the wait in time (or it is the shortest wait there is), and
-/// it does not end it before a quarter, which would wake for nothing.
-fn serves(set: Option<Duration>, wait: Option<Duration>) -> bool {
+/// most `wait` (`None`: for ever), `fired` telling whether it ended the
+/// last wait. Even an eighth late, as the kernel may be, it must end the
+/// wait in time (or be the shortest wait there is). Once it has fired, it
+/// must also not end the wait before a quarter, which would wake for
+/// nothing; until then a timeout shorter than that costs nothing, since
+/// every datagram restarts it, and changing it would cost a system call.
+fn serves(set: Option<Duration>, wait: Option<Duration>, fired: bool) -> bool {
     match (set, wait) {
         (None, None) => true,
-        (Some(set), Some(wait)) => set <= (wait - wait / 8).max(MIN_WAIT) && set >= wait / 4,
-        _ => false,
+        (None, Some(_)) => false,
+        (Some(_), None) => !fired,
+        (Some(set), Some(wait)) => {
+            set <= (wait - wait / 8).max(MIN_WAIT) && (!fired || set >= wait / 4)
+        }
     }
 }
 

@@ -69,16 +69,17 @@ impl ReceiveBatch {
     /// waiting what else the socket holds, up to one per slot: one system
     /// call per burst. The wait ends at the socket's receive timeout
     /// (`SO_RCVTIMEO`) or at a signal, with no datagram and no error.
-    pub fn receive_waiting(&mut self, socket: &std::net::UdpSocket) -> io::Result<()> {
+    /// Returns whether any datagram came (one too big for SIP included).
+    pub fn receive_waiting(&mut self, socket: &std::net::UdpSocket) -> io::Result<bool> {
         match self.take(socket.as_raw_fd(), MsgFlags::MSG_WAITFORONE) {
-            Ok(_) => Ok(()),
+            Ok(taken) => Ok(taken > 0),
             Err(error)
                 if matches!(
                     error.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
                 ) =>
             {
-                Ok(())
+                Ok(false)
             }
             Err(error) => Err(error),
         }

@@ -265,34 +265,76 @@ async fn dropping_the_driver_stops_the_thread_and_closes_the_port() {
 #[test]
 fn the_receive_timeout_moves_only_when_a_deadline_would_be_missed_or_far_off() {
     let ms = Duration::from_millis;
-    assert!(serves(None, None), "no deadline, no timeout");
-    assert!(!serves(None, Some(ms(500))), "a deadline needs a timeout");
+    let fired = true;
+    assert!(serves(None, None, fired), "no deadline, no timeout");
     assert!(
-        !serves(Some(ms(500)), None),
+        !serves(None, Some(ms(500)), fired),
+        "a deadline needs a timeout"
+    );
+    assert!(
+        !serves(Some(ms(500)), None, fired),
         "a timeout left wakes for nothing"
     );
-    assert!(serves(Some(ms(250)), Some(ms(500))), "half, as asked");
     assert!(
-        serves(Some(ms(437)), Some(ms(500))),
+        serves(Some(ms(250)), Some(ms(500)), fired),
+        "half, as asked"
+    );
+    assert!(
+        serves(Some(ms(437)), Some(ms(500)), fired),
         "an eighth late is in time"
     );
     assert!(
-        !serves(Some(ms(438)), Some(ms(500))),
+        !serves(Some(ms(438)), Some(ms(500)), fired),
         "the deadline may be missed"
     );
     assert!(
-        serves(Some(ms(125)), Some(ms(500))),
+        serves(Some(ms(125)), Some(ms(500)), fired),
         "early by a quarter at most"
     );
     assert!(
-        !serves(Some(ms(124)), Some(ms(500))),
+        !serves(Some(ms(124)), Some(ms(500)), fired),
         "too many early wakes"
     );
     // Under load the next deadline is always a few milliseconds off: the
     // shortest wait serves them all, and the timeout is left alone.
     for wait in [0, 1, 2, 3, 4] {
-        assert!(serves(Some(MIN_WAIT), Some(ms(wait))), "{wait} ms");
+        assert!(serves(Some(MIN_WAIT), Some(ms(wait)), fired), "{wait} ms");
     }
+}
+
+#[test]
+fn a_short_timeout_stays_while_datagrams_restart_it() {
+    let ms = Duration::from_millis;
+    let received = false;
+    // Under MESSAGE load, the next deadline is a forwarded request's
+    // Timer E (500 ms) until its answer disarms it, then an older Timer K
+    // seconds off, and so on with every MESSAGE: one timeout serves both
+    // while datagrams keep coming.
+    let mut set = None;
+    let mut changes = 0;
+    for wait in [500, 3_500, 500, 3_498, 500, 3_496, 500, 3_494].map(ms) {
+        if !serves(set, Some(wait), received) {
+            set = Some(wait / 2);
+            changes += 1;
+        }
+    }
+    assert_eq!(changes, 1, "set once, at {set:?}");
+    assert!(
+        serves(Some(MIN_WAIT), Some(ms(30_000)), received),
+        "a burst's shortest wait stays until it fires"
+    );
+    assert!(
+        serves(Some(MIN_WAIT), None, received),
+        "and so does any timeout once no deadline is left"
+    );
+    assert!(
+        !serves(Some(ms(500)), Some(ms(100)), received),
+        "but a deadline that would be missed moves it at once"
+    );
+    assert!(
+        !serves(Some(MIN_WAIT), Some(ms(30_000)), true),
+        "once it has fired, it is lengthened"
+    );
 }
 
 #[test]
@@ -305,7 +347,7 @@ fn waits_asked_for_come_closer_to_a_deadline_in_few_steps() {
     let (mut now, mut set, mut wakes) = (Duration::ZERO, None, 0);
     while now < deadline {
         let wait = deadline - now;
-        if !serves(set, Some(wait)) {
+        if !serves(set, Some(wait), true) {
             set = Some((wait / 2).max(MIN_WAIT));
         }
         let timeout = set.unwrap();
