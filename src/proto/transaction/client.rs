@@ -29,8 +29,13 @@ pub(super) enum CancelIntent {
 pub(super) struct ClientTransaction {
     key: TransactionKey,
     state: TransactionState,
-    request: Request,
+    /// The request, for a CANCEL and for the ACK to a non-2xx, until a
+    /// final response. An INVITE keeps it through Accepted, where the TU
+    /// may need it to answer a 2xx from another fork; any other drops it,
+    /// as a non-INVITE waits out Timer K (5 s) by the thousand under load.
+    request: Option<Box<Request>>,
     cseq: u32,
+    /// The request as sent, for retransmissions; emptied at the final.
     wire: Vec<u8>,
     destination: Peer,
     deadlines: Deadlines,
@@ -49,17 +54,17 @@ impl ClientTransaction {
         request: Request,
         cseq: u32,
         destination: Peer,
-    ) -> Self {
+    ) -> Box<Self> {
         let invite = key.method() == Method::Invite;
         let wire = crate::proto::message::to_bytes_request(&request);
-        let mut tx = ClientTransaction {
+        let mut tx = Box::new(ClientTransaction {
             key,
             state: if invite {
                 TransactionState::Calling
             } else {
                 TransactionState::Trying
             },
-            request,
+            request: Some(Box::new(request)),
             cseq,
             wire,
             destination,
@@ -67,7 +72,7 @@ impl ClientTransaction {
             interval: ctx.config.t1,
             ack: None,
             cancel: CancelIntent::None,
-        };
+        });
         ctx.send(destination, tx.wire.clone());
         let reliable = destination.transport.is_reliable();
         let timeout = ctx.config.transaction_timeout();
@@ -94,8 +99,10 @@ impl ClientTransaction {
         self.state
     }
 
-    pub(super) fn request(&self) -> &Request {
-        &self.request
+    /// The request, until a final response (through Accepted for an
+    /// INVITE's 2xx).
+    pub(super) fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
     }
 
     pub(super) fn cseq(&self) -> u32 {
@@ -110,9 +117,9 @@ impl ClientTransaction {
         self.deadlines.get(timer)
     }
 
-    /// §9.1: the CANCEL for this transaction's request.
-    pub(super) fn cancel_request(&self) -> Request {
-        cancel_for(&self.request, self.cseq)
+    /// §9.1: the CANCEL for this transaction's request, before its final.
+    pub(super) fn cancel_request(&self) -> Option<Request> {
+        Some(cancel_for(self.request.as_deref()?, self.cseq))
     }
 
     /// The CANCEL went out as `cancel`: if the INVITE still has no final
@@ -159,6 +166,7 @@ impl ClientTransaction {
                 // or from other forks) still reach the TU until Timer M.
                 self.state = Accepted;
                 self.disarm_running();
+                self.wire = Vec::new();
                 if self.cancel == CancelIntent::Pending {
                     self.cancel = CancelIntent::None;
                 }
@@ -174,9 +182,12 @@ impl ClientTransaction {
                 if self.cancel == CancelIntent::Pending {
                     self.cancel = CancelIntent::None;
                 }
-                let ack = encode(ack_for(&self.request, self.cseq, &response));
-                ctx.send(self.destination, ack.clone());
-                self.ack = Some(ack);
+                if let Some(request) = self.request.take() {
+                    let ack = encode(ack_for(&request, self.cseq, &response));
+                    ctx.send(self.destination, ack.clone());
+                    self.ack = Some(ack);
+                }
+                self.wire = Vec::new();
                 self.pass_up(ctx, response);
                 if self.destination.transport.is_reliable() {
                     // Timer D is zero over reliable transports.
@@ -223,6 +234,8 @@ impl ClientTransaction {
             (Trying | Proceeding, _) => {
                 self.state = Completed;
                 self.disarm_running();
+                self.request = None;
+                self.wire = Vec::new();
                 self.pass_up(ctx, response);
                 if self.destination.transport.is_reliable() {
                     // Timer K is zero over reliable transports.

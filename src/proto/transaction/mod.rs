@@ -110,8 +110,10 @@ enum Step {
 #[derive(Debug)]
 pub struct TransactionLayer {
     config: TimerConfig,
-    clients: HashMap<TransactionKey, ClientTransaction>,
-    servers: HashMap<TransactionKey, ServerTransaction>,
+    /// Boxed: a map of pointers grows by moving 16 bytes an entry, and a
+    /// registrar or proxy holds tens of thousands of transactions.
+    clients: HashMap<TransactionKey, Box<ClientTransaction>>,
+    servers: HashMap<TransactionKey, Box<ServerTransaction>>,
     /// §13.3.1.4: (Call-ID, CSeq number) of each INVITE whose 2xx is being
     /// retransmitted until its ACK, to find it when the ACK comes (the ACK
     /// to a 2xx has a branch of its own).
@@ -327,18 +329,19 @@ impl TransactionLayer {
     /// The state of a live transaction; `None` once it has terminated.
     pub fn state(&self, key: &TransactionKey) -> Option<TransactionState> {
         match key.role() {
-            Role::Client => self.clients.get(key).map(ClientTransaction::state),
-            Role::Server => self.servers.get(key).map(ServerTransaction::state),
+            Role::Client => self.clients.get(key).map(|tx| tx.state()),
+            Role::Server => self.servers.get(key).map(|tx| tx.state()),
         }
     }
 
     /// The request a live transaction was created for (as received, for a
-    /// server transaction: with its top Via stamped). A server transaction
-    /// forgets it once it has sent a final response.
+    /// server transaction: with its top Via stamped). A transaction
+    /// forgets it at its final response, except a client INVITE answered
+    /// with a 2xx, which keeps it until Timer M for further 2xx.
     pub fn request(&self, key: &TransactionKey) -> Option<&Request> {
         match key.role() {
-            Role::Client => self.clients.get(key).map(ClientTransaction::request),
-            Role::Server => self.servers.get(key).and_then(ServerTransaction::request),
+            Role::Client => self.clients.get(key).and_then(|tx| tx.request()),
+            Role::Server => self.servers.get(key).and_then(|tx| tx.request()),
         }
     }
 
@@ -525,7 +528,7 @@ impl TransactionLayer {
     /// §9.1: builds and sends the CANCEL for a client INVITE in Proceeding.
     fn start_cancel(&mut self, now: Time, invite: &TransactionKey) -> Option<TransactionKey> {
         let tx = self.clients.get(invite)?;
-        let request = tx.cancel_request();
+        let request = tx.cancel_request()?;
         let (cseq, destination) = (tx.cseq(), tx.destination());
         let key = invite.with_method(Method::Cancel);
         let mut ctx = context!(self, now);

@@ -33,8 +33,8 @@ pub(super) struct ServerTransaction {
     /// or a response the TU makes up (a proxy's timeout) answers. Not kept
     /// after: a non-INVITE waits out Timer J (32 s) by the thousand under
     /// load, and a parsed request is a few kilobytes in dozens of pieces.
-    /// Boxed, so that the map of transactions holds a pointer, not the
-    /// request's 216 bytes.
+    /// Boxed, so that a finished transaction does not carry the request's
+    /// 216 bytes.
     request: Option<Box<Request>>,
     /// An INVITE's Call-ID and CSeq number, which find the ACK to its 2xx.
     ack_id: Option<(String, u32)>,
@@ -57,9 +57,9 @@ impl ServerTransaction {
         key: TransactionKey,
         request: &Request,
         source: Peer,
-    ) -> Self {
+    ) -> Box<Self> {
         let invite = key.method() == Method::Invite;
-        let mut tx = ServerTransaction {
+        let mut tx = Box::new(ServerTransaction {
             key,
             state: if invite {
                 TransactionState::Proceeding
@@ -74,7 +74,7 @@ impl ServerTransaction {
             last_response: None,
             to_tag: None,
             awaiting_ack: false,
-        };
+        });
         if invite {
             // §17.2.1: 100 Trying unless the TU answers within 200 ms.
             let delay = ctx.config.trying_delay;

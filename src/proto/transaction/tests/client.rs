@@ -145,6 +145,7 @@ fn invite_non_2xx_is_acked_by_the_transaction() {
         }]
     );
     assert_eq!(layer.state(&key), Some(TransactionState::Completed));
+    assert_eq!(layer.request(&key), None, "not kept through Timer D");
 
     // The 486 again: our ACK was lost. ACK again; the TU hears nothing.
     receive(&mut layer, 2_000, busy);
@@ -198,6 +199,11 @@ fn invite_2xx_enters_accepted_and_passes_retransmissions_up() {
         }]
     );
     assert_eq!(layer.state(&key), Some(TransactionState::Accepted));
+    assert_eq!(
+        layer.request(&key),
+        Some(&invite),
+        "kept for the TU, which may have to answer another fork's 2xx"
+    );
 
     // RFC 6026: a retransmitted 2xx reaches the TU, which re-sends its ACK.
     receive(&mut layer, 1_500, ok.clone());
@@ -464,4 +470,30 @@ fn stale_deadlines_do_not_pile_up() {
     assert!(layer.is_empty());
     assert_eq!(layer.poll_timeout(), None);
     assert_eq!(layer.queue.len(), 0);
+}
+
+#[test]
+fn a_non_invite_forgets_its_request_at_the_final_response() {
+    let mut layer = layer();
+    let (key, message) = send(&mut layer, "MESSAGE", udp());
+    receive(&mut layer, 100, response(&message, 100));
+    assert_eq!(layer.request(&key), Some(&message), "kept while unanswered");
+    // Timer E still retransmits it, at T2 in Proceeding.
+    let trace = run_until(&mut layer, at(600));
+    assert_eq!(trace.transmits.len(), 1);
+    assert_eq!(parse_request(&trace.transmits[0].1), message);
+
+    receive(&mut layer, 5_000, response(&message, 200));
+    events(&mut layer);
+    assert_eq!(layer.state(&key), Some(TransactionState::Completed));
+    assert_eq!(layer.request(&key), None, "not kept through Timer K");
+    // Completed still absorbs a retransmitted final, and sends nothing.
+    receive(&mut layer, 6_000, response(&message, 200));
+    assert!(events(&mut layer).is_empty());
+    let trace = run_until(&mut layer, at(20_000));
+    assert!(trace.transmits.is_empty());
+    assert_eq!(
+        trace.events,
+        [(10_000, TransactionEvent::Terminated { key })]
+    );
 }
