@@ -17,8 +17,6 @@
 //! Watching is open to every authenticated user of the domain, as in an
 //! enterprise directory.
 
-use std::collections::HashMap;
-
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Method, Request};
 
@@ -31,7 +29,7 @@ use crate::proto::address::uri_peer;
 use crate::proto::build::{status, status_with_reason};
 use crate::proto::contacts::{self, ContactChange, ContactList};
 use crate::proto::pidf::{self, Availability, PresenceDocument};
-use crate::proto::transaction::TransactionKey;
+use crate::proto::transaction::{KeyMap, TransactionKey};
 
 pub const PRESENCE: &str = "presence";
 pub const CONTACTS: &str = "vnd.confab.contacts";
@@ -51,7 +49,7 @@ pub struct PresenceService {
     pub(super) notifier: Notifier,
     contacts: Box<dyn ContactStore + Send>,
     /// NOTIFY client transactions in flight.
-    notifies: HashMap<TransactionKey, SubscriptionId>,
+    notifies: KeyMap<SubscriptionId>,
 }
 
 impl PresenceService {
@@ -74,7 +72,7 @@ impl PresenceService {
             publications,
             notifier,
             contacts,
-            notifies: HashMap::new(),
+            notifies: KeyMap::default(),
         }
     }
 

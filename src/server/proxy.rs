@@ -6,11 +6,9 @@
 //! first 2xx passes at once and cancels the other INVITE branches, and when
 //! every branch has failed, the best failure goes back (§16.7 step 6).
 
-use std::collections::HashMap;
-
 use rsip::Response;
 
-use crate::proto::transaction::{Role, TransactionKey};
+use crate::proto::transaction::{KeyMap, Role, TransactionKey};
 
 /// One request being proxied.
 #[derive(Debug)]
@@ -38,8 +36,8 @@ pub enum Upstream {
 /// All live response contexts, indexed by server and by branch transaction.
 #[derive(Debug, Default)]
 pub struct Contexts {
-    by_server: HashMap<TransactionKey, ResponseContext>,
-    server_of_branch: HashMap<TransactionKey, TransactionKey>,
+    by_server: KeyMap<ResponseContext>,
+    server_of_branch: KeyMap<TransactionKey>,
 }
 
 impl Contexts {

@@ -7,9 +7,10 @@
 //! the RFC 3261 magic cookie `z9hG4bK` are matched; the RFC 2543 fallback is
 //! not implemented (see the module documentation of the layer).
 
+use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use rsip::Method;
@@ -72,6 +73,32 @@ impl Eq for TransactionKey {}
 impl Hash for TransactionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.0.fingerprint);
+    }
+}
+
+/// A map keyed by transactions. A key hashes to its fingerprint, which is
+/// already a keyed SipHash: the map uses it as it is rather than hashing
+/// it again, on every lookup of every message.
+pub type KeyMap<V> = HashMap<TransactionKey, V, BuildHasherDefault<FingerprintHasher>>;
+
+/// The hasher of [`KeyMap`]: it keeps the one number a key writes.
+#[derive(Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, fingerprint: u64) {
+        self.0 = fingerprint;
+    }
+
+    /// Not used by keys; anything else written is mixed in, not lost.
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
+        }
     }
 }
 
@@ -215,4 +242,35 @@ pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, Tran
         sent_by: via.sent_by_key(),
         cseq: cseq.seq,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn a_key_map_hashes_each_key_to_its_fingerprint_and_finds_equal_keys() {
+        let mut map = KeyMap::default();
+        map.insert(TransactionKey::client("z9hG4bK1", Method::Message), 1);
+        map.insert(TransactionKey::client("z9hG4bK2", Method::Message), 2);
+        map.insert(TransactionKey::client("z9hG4bK1", Method::Invite), 3);
+        // A key built again from the same fields is another allocation.
+        let again = TransactionKey::client("z9hG4bK1", Method::Message);
+        assert_eq!(map.get(&again), Some(&1));
+        assert_eq!(map.hasher().hash_one(&again), again.0.fingerprint);
+        assert_eq!(map.len(), 3);
+    }
+
+    #[test]
+    fn the_fingerprint_hasher_does_not_lose_other_input() {
+        let hash = |bytes: &[u8]| {
+            let mut hasher = FingerprintHasher::default();
+            hasher.write(bytes);
+            hasher.finish()
+        };
+        assert_ne!(hash(b"ab"), hash(b"ba"));
+        assert_ne!(hash(b"a"), hash(b""));
+    }
 }

@@ -70,7 +70,7 @@ use server::ServerTransaction;
 use timers::{Context, TimerQueue};
 
 pub use event::{TransactionEvent, TransactionState};
-pub use key::{MAGIC_COOKIE, Role, TransactionKey};
+pub use key::{KeyMap, MAGIC_COOKIE, Role, TransactionKey};
 pub use timers::TimerConfig;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -112,8 +112,8 @@ pub struct TransactionLayer {
     config: TimerConfig,
     /// Boxed: a map of pointers grows by moving 16 bytes an entry, and a
     /// registrar or proxy holds tens of thousands of transactions.
-    clients: HashMap<TransactionKey, Box<ClientTransaction>>,
-    servers: HashMap<TransactionKey, Box<ServerTransaction>>,
+    clients: KeyMap<Box<ClientTransaction>>,
+    servers: KeyMap<Box<ServerTransaction>>,
     /// §13.3.1.4: (Call-ID, CSeq number) of each INVITE whose 2xx is being
     /// retransmitted until its ACK, to find it when the ACK comes (the ACK
     /// to a 2xx has a branch of its own).
@@ -140,8 +140,8 @@ impl TransactionLayer {
     pub fn new(timers: TimerConfig) -> Self {
         TransactionLayer {
             config: timers,
-            clients: HashMap::new(),
-            servers: HashMap::new(),
+            clients: KeyMap::default(),
+            servers: KeyMap::default(),
             awaiting_ack: HashMap::new(),
             queue: TimerQueue::default(),
             transmits: VecDeque::new(),

@@ -35,7 +35,7 @@ use crate::proto::address::uri_peer;
 use crate::proto::build::{self, status, status_with_reason};
 use crate::proto::conference_uri::{ConferencePart, ConferenceUri};
 use crate::proto::dialog::{Dialog, DialogId, dialog_id_of_request, dialog_id_of_response};
-use crate::proto::transaction::TransactionKey;
+use crate::proto::transaction::{KeyMap, TransactionKey};
 use crate::proto::{IoRequest, IoResult, Peer, Time, Transport};
 
 /// The conferencing part of the server.
@@ -47,7 +47,7 @@ pub(super) struct Conferencing {
     legs: HashMap<u64, mcu::Leg>,
     next_leg: u64,
     /// What our own client transactions are for.
-    outgoing: HashMap<TransactionKey, Outgoing>,
+    outgoing: KeyMap<Outgoing>,
     io_requests: std::collections::VecDeque<IoRequest>,
     /// The E.164 number phones call to join by code.
     access_number: Option<String>,
@@ -67,7 +67,7 @@ impl Conferencing {
             dialogs: HashMap::new(),
             legs: HashMap::new(),
             next_leg: 1,
-            outgoing: HashMap::new(),
+            outgoing: KeyMap::default(),
             io_requests: std::collections::VecDeque::new(),
             quality_changed: Vec::new(),
             quality_publish: None,
