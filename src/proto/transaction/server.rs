@@ -42,7 +42,8 @@ pub(super) struct ServerTransaction {
     deadlines: Deadlines,
     /// The current interval of Timer G, or of 2xx retransmission.
     interval: Duration,
-    /// The latest response sent, for retransmitted requests and Timer G.
+    /// The latest response sent, for retransmitted requests and Timer G;
+    /// none after a 2xx a proxy forwards, which is never sent again.
     last_response: Option<Vec<u8>>,
     /// The To tag of the latest response sent.
     to_tag: Option<String>,
@@ -189,8 +190,15 @@ impl ServerTransaction {
         }
         self.to_tag = to_tag(&response);
         let wire = encode(response);
-        ctx.send(self.source, wire.clone());
-        self.last_response = Some(wire);
+        if next == Accepted && !retransmit_2xx {
+            // A proxy's 2xx goes once; in Accepted retransmitted INVITEs
+            // are absorbed, so nothing will send it again (RFC 6026 §8.7).
+            ctx.send(self.source, wire);
+            self.last_response = None;
+        } else {
+            ctx.send(self.source, wire.clone());
+            self.last_response = Some(wire);
+        }
         let entering = self.state != next;
         self.state = next;
         match next {

@@ -226,6 +226,10 @@ fn proxy_forwarded_2xx_is_not_retransmitted() {
         .forward_response(at(10), &key, response(&invite, 200))
         .unwrap();
     assert_eq!(statuses(&transmits(&mut layer)), [200, 200]);
+    // The INVITE again: absorbed in Accepted, the 2xx not sent again.
+    deliver(&mut layer, 20, udp(), invite);
+    assert!(transmits(&mut layer).is_empty());
+    assert!(events(&mut layer).is_empty());
     let trace = run_until(&mut layer, at(60_000));
     assert!(trace.transmits.is_empty());
     assert_eq!(
