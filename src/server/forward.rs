@@ -97,6 +97,9 @@ impl Server {
         branch: &TransactionKey,
         response: Response,
     ) {
+        // The branch's request is not needed again: not held through
+        // Accepted.
+        self.transactions.forget_request(branch);
         let Some(server) = self.contexts.server_of(branch).cloned() else {
             // A 2xx retransmission after the context is gone still goes up.
             if (200..300).contains(&response.status_code.code()) {

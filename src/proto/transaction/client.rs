@@ -117,6 +117,17 @@ impl ClientTransaction {
         self.deadlines.get(timer)
     }
 
+    /// The TU will not ask for the request again: it goes, unless the
+    /// transaction still needs it for a CANCEL or an ACK (no final yet).
+    pub(super) fn forget_request(&mut self) {
+        if !matches!(
+            self.state,
+            TransactionState::Calling | TransactionState::Trying | TransactionState::Proceeding
+        ) {
+            self.request = None;
+        }
+    }
+
     /// §9.1: the CANCEL for this transaction's request, before its final.
     pub(super) fn cancel_request(&self) -> Option<Request> {
         Some(cancel_for(self.request.as_deref()?, self.cseq))

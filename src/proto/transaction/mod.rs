@@ -345,6 +345,17 @@ impl TransactionLayer {
         }
     }
 
+    /// Tells a client transaction that the TU will not ask for its
+    /// request again, as a proxy will not once a branch has its final
+    /// response: an INVITE answered with a 2xx then does not hold it
+    /// through Accepted (Timer M, 32 s). Before the final it is kept, for
+    /// a CANCEL or the ACK to a non-2xx.
+    pub fn forget_request(&mut self, key: &TransactionKey) {
+        if let Some(tx) = self.clients.get_mut(key) {
+            tx.forget_request();
+        }
+    }
+
     /// How many transactions are live.
     pub fn len(&self) -> usize {
         self.clients.len() + self.servers.len()

@@ -497,3 +497,27 @@ fn a_non_invite_forgets_its_request_at_the_final_response() {
         [(10_000, TransactionEvent::Terminated { key })]
     );
 }
+
+#[test]
+fn a_tu_may_let_an_answered_invite_forget_its_request() {
+    let mut layer = layer();
+    let (key, invite) = send(&mut layer, "INVITE", udp());
+    receive(&mut layer, 100, response(&invite, 180));
+    layer.forget_request(&key);
+    assert_eq!(
+        layer.request(&key),
+        Some(&invite),
+        "kept before the final, for a CANCEL"
+    );
+    layer.cancel(at(200), &key).unwrap();
+    assert_eq!(transmits(&mut layer).len(), 1, "the CANCEL");
+
+    receive(&mut layer, 300, response(&invite, 200));
+    layer.forget_request(&key);
+    assert_eq!(layer.request(&key), None);
+    assert_eq!(layer.state(&key), Some(TransactionState::Accepted));
+    // A retransmitted 2xx still reaches the TU.
+    events(&mut layer);
+    receive(&mut layer, 800, response(&invite, 200));
+    assert_eq!(events(&mut layer).len(), 1);
+}
