@@ -176,8 +176,7 @@ impl ClientTransaction {
                 // RFC 6026 §8.4: Accepted, where further 2xx (retransmitted,
                 // or from other forks) still reach the TU until Timer M.
                 self.state = Accepted;
-                self.disarm_running();
-                self.wire = Vec::new();
+                self.end_running();
                 if self.cancel == CancelIntent::Pending {
                     self.cancel = CancelIntent::None;
                 }
@@ -189,7 +188,7 @@ impl ClientTransaction {
             (Calling | Proceeding, _) => {
                 // §17.1.1.2: Completed; the transaction ACKs the final itself.
                 self.state = Completed;
-                self.disarm_running();
+                self.end_running();
                 if self.cancel == CancelIntent::Pending {
                     self.cancel = CancelIntent::None;
                 }
@@ -198,7 +197,6 @@ impl ClientTransaction {
                     ctx.send(self.destination, ack.clone());
                     self.ack = Some(ack);
                 }
-                self.wire = Vec::new();
                 self.pass_up(ctx, response);
                 if self.destination.transport.is_reliable() {
                     // Timer D is zero over reliable transports.
@@ -244,9 +242,8 @@ impl ClientTransaction {
             }
             (Trying | Proceeding, _) => {
                 self.state = Completed;
-                self.disarm_running();
+                self.end_running();
                 self.request = None;
-                self.wire = Vec::new();
                 self.pass_up(ctx, response);
                 if self.destination.transport.is_reliable() {
                     // Timer K is zero over reliable transports.
@@ -304,8 +301,10 @@ impl ClientTransaction {
         Step::Terminate
     }
 
-    /// Stops the timers of Calling, Trying and Proceeding.
-    fn disarm_running(&mut self) {
+    /// A final response ends Calling, Trying and Proceeding: their timers
+    /// stop, and the request as sent, which only they retransmit, goes.
+    fn end_running(&mut self) {
+        self.wire = Vec::new();
         for timer in [
             Timer::A,
             Timer::B,

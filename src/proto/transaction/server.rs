@@ -190,15 +190,11 @@ impl ServerTransaction {
         }
         self.to_tag = to_tag(&response);
         let wire = encode(response);
-        if next == Accepted && !retransmit_2xx {
-            // A proxy's 2xx goes once; in Accepted retransmitted INVITEs
-            // are absorbed, so nothing will send it again (RFC 6026 §8.7).
-            ctx.send(self.source, wire);
-            self.last_response = None;
-        } else {
-            ctx.send(self.source, wire.clone());
-            self.last_response = Some(wire);
-        }
+        // A proxy's 2xx goes once; in Accepted retransmitted INVITEs are
+        // absorbed, so nothing will send it again (RFC 6026 §8.7).
+        let sent_again = next != Accepted || retransmit_2xx;
+        self.last_response = sent_again.then(|| wire.clone());
+        ctx.send(self.source, wire);
         let entering = self.state != next;
         self.state = next;
         match next {
