@@ -248,7 +248,10 @@ fn outgoing_headers(
     record_route: Option<String>,
     max_forwards: u32,
 ) -> rsip::Headers {
-    let mut out = vec![Header::Via(rsip::headers::Via::new(via))];
+    let headers: Vec<Header> = headers.into();
+    // Room for what is added, so that the list is allocated once.
+    let mut out = Vec::with_capacity(headers.len() + 3);
+    out.push(Header::Via(rsip::headers::Via::new(via)));
     if let Some(record_route) = record_route {
         out.push(Header::RecordRoute(rsip::headers::RecordRoute::new(
             record_route,

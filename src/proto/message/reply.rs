@@ -202,30 +202,37 @@ pub fn to_bytes(message: &SipMessage) -> Vec<u8> {
 
 /// [`to_bytes`] for a request.
 pub fn to_bytes_request(request: &Request) -> Vec<u8> {
-    let start = format!("{} {} {}", request.method, request.uri, request.version);
-    write(&start, &request.headers, &request.body)
+    let mut out = Vec::with_capacity(512 + request.body.len());
+    let _ = write!(
+        out,
+        "{} {} {}\r\n",
+        request.method, request.uri, request.version
+    );
+    write_rest(out, &request.headers, &request.body)
 }
 
 /// [`to_bytes`] for a response.
 pub fn to_bytes_response(response: &Response) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512 + response.body.len());
     let code = response.status_code.code();
-    let phrase = match &response.status_code {
-        StatusCode::Other(_, phrase) => single_line(phrase),
-        _ => reason_phrase(code).to_owned(),
-    };
-    let start = format!("{} {code} {phrase}", response.version);
-    write(&start, &response.headers, &response.body)
-}
-
-fn single_line(s: &str) -> String {
-    s.chars().filter(|c| *c != '\r' && *c != '\n').collect()
-}
-
-fn write(start_line: &str, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512 + body.len());
-    out.extend_from_slice(start_line.as_bytes());
+    let _ = write!(out, "{} {code} ", response.version);
+    match &response.status_code {
+        StatusCode::Other(_, phrase) => out.extend(
+            phrase
+                .bytes()
+                .filter(|byte| *byte != b'\r' && *byte != b'\n'),
+        ),
+        _ => out.extend_from_slice(reason_phrase(code).as_bytes()),
+    }
     out.extend_from_slice(b"\r\n");
-    let content_length = format!("Content-Length: {}\r\n", body.len());
+    write_rest(out, &response.headers, &response.body)
+}
+
+/// Appends the headers and the body to `out`, which holds the start line.
+fn write_rest(mut out: Vec<u8>, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
+    let content_length = |out: &mut Vec<u8>| {
+        let _ = write!(out, "Content-Length: {}\r\n", body.len());
+    };
     let mut written = false;
     for header in headers.iter() {
         let is_content_length = match header {
@@ -239,7 +246,7 @@ fn write(start_line: &str, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
             // The true length, where the first Content-Length stood; any
             // other one is dropped.
             if !written {
-                out.extend_from_slice(content_length.as_bytes());
+                content_length(&mut out);
                 written = true;
             }
         } else {
@@ -248,7 +255,7 @@ fn write(start_line: &str, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
         }
     }
     if !written {
-        out.extend_from_slice(content_length.as_bytes());
+        content_length(&mut out);
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
