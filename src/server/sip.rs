@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
-use rsip::headers::ToTypedHeader as _;
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt as _;
 use rsip::{Header, Method, Request, Response, SipMessage};
@@ -418,8 +417,8 @@ impl Server {
     }
 
     pub(super) fn aor_of_to(&self, request: &Request) -> Option<Aor> {
-        let to = request.to_header().ok()?.typed().ok()?;
-        self.aor_of_uri(&to.uri)
+        let to = message::addr_spec_uri(request.to_header().ok()?.value())?;
+        self.aor_of_uri(&to)
     }
 
     /// Who a request says it comes from, if a user of our domain: To for a
@@ -428,8 +427,8 @@ impl Server {
         if request.method == Method::Register {
             return self.aor_of_to(request);
         }
-        let from = request.from_header().ok()?.typed().ok()?;
-        self.aor_of_uri(&from.uri)
+        let from = message::addr_spec_uri(request.from_header().ok()?.value())?;
+        self.aor_of_uri(&from)
     }
 
     /// The address of record a URI names, if it is a user of our domain.
