@@ -105,23 +105,34 @@ pub fn copy_record_route(request: &Request, response: &mut Response) {
     }
 }
 
-/// The URI of a name-addr value (`<sip:a@b;lr>;x=y` gives `sip:a@b;lr`).
+/// The URI of a From, To, Contact or Route value (RFC 3261 §20.10;
+/// `<sip:a@b;lr>;x=y` gives `sip:a@b;lr`), without parsing the display
+/// name or the header parameters: what is between `<` and `>` (after a
+/// display name, which may be a quoted string holding either), or without
+/// brackets everything before the first `;` or `,` (a URI with a `;`, `,`
+/// or `?` must be in brackets). `None` if that is not a URI.
 pub fn address_uri(value: &str) -> Option<rsip::Uri> {
-    let uri_text = match (value.find('<'), value.find('>')) {
-        (Some(start), Some(end)) if start < end => value.get(start + 1..end)?,
-        _ => value.split(',').next()?.trim(),
-    };
-    rsip::Uri::try_from(uri_text).ok()
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = message::quoted_end(bytes, i)?,
+            b'<' => {
+                let inner = value.get(i + 1..)?;
+                let spec = &inner[..inner.find('>')?];
+                return rsip::Uri::try_from(spec.trim()).ok();
+            }
+            b';' | b',' => break,
+            _ => i += 1,
+        }
+    }
+    rsip::Uri::try_from(value.get(..i)?.trim()).ok()
 }
 
 /// The address of a From, To or Contact value: `"Amy" <sip:amy@example.com:5060;transport=tcp>;tag=1`
 /// gives `sip:amy@example.com`, the form users and buddy lists are keyed by.
 pub fn address_of(value: &str) -> Option<String> {
-    let uri_text = match (value.find('<'), value.rfind('>')) {
-        (Some(start), Some(end)) if start < end => value.get(start + 1..end)?,
-        _ => value.split(';').next()?.trim(),
-    };
-    let uri = rsip::Uri::try_from(uri_text).ok()?;
+    let uri = address_uri(value)?;
     let host = uri.host().to_string().to_ascii_lowercase();
     Some(match uri.user() {
         Some(user) => format!("sip:{user}@{host}"),
@@ -261,6 +272,31 @@ mod tests {
         assert_eq!(tag_of("sip:a@b;tag=bare"), Some("bare"));
         assert_eq!(tag_of("<sip:a@b;tag=inside>"), None);
         assert_eq!(tag_of("sip:a@b;tag="), None);
+    }
+
+    #[test]
+    fn the_uri_of_a_name_addr_is_read_past_quotes_and_before_params() {
+        use rsip::headers::ToTypedHeader as _;
+
+        let uri = |value: &str| address_uri(value).map(|uri| uri.to_string());
+        for (value, expected) in [
+            ("<sip:amy@confab.local>;tag=1", "sip:amy@confab.local"),
+            (
+                "\"Amy <Rivera>; \\\"A\\\"\" <sip:amy@confab.local;lr>;tag=1",
+                "sip:amy@confab.local;lr",
+            ),
+            ("Amy Rivera <sip:amy@confab.local>", "sip:amy@confab.local"),
+            ("sip:amy@confab.local;tag=1", "sip:amy@confab.local"),
+        ] {
+            assert_eq!(uri(value).as_deref(), Some(expected), "{value}");
+            let typed = rsip::headers::From::new(value).typed();
+            if let Ok(typed) = typed {
+                assert_eq!(typed.uri.to_string(), expected, "as rsip reads {value}");
+            }
+        }
+        for bad in ["", "\"Amy <sip:amy@x>", "<sip:amy@x", "<>;tag=1"] {
+            assert_eq!(uri(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -485,18 +485,9 @@ fn contact_uri(message: &impl HeadersExt) -> Result<Option<Uri>, DialogError> {
     let Ok(contact) = message.contact_header() else {
         return Ok(None);
     };
-    let value = contact.value();
-    let uri = if value.contains('<') {
-        super::build::address_uri(value)
-    } else {
-        // RFC 3261 §20.10: after a bare addr-spec, everything from the first
-        // ';' is a header parameter, not part of the URI.
-        value
-            .split([';', ','])
-            .next()
-            .and_then(|text| Uri::try_from(text.trim()).ok())
-    };
-    uri.map(Some).ok_or(DialogError::MalformedHeader("Contact"))
+    super::build::address_uri(contact.value())
+        .map(Some)
+        .ok_or(DialogError::MalformedHeader("Contact"))
 }
 
 /// Every Record-Route entry, in message order: a header may list several.

@@ -417,7 +417,7 @@ impl Server {
     }
 
     pub(super) fn aor_of_to(&self, request: &Request) -> Option<Aor> {
-        let to = message::addr_spec_uri(request.to_header().ok()?.value())?;
+        let to = build::address_uri(request.to_header().ok()?.value())?;
         self.aor_of_uri(&to)
     }
 
@@ -427,7 +427,7 @@ impl Server {
         if request.method == Method::Register {
             return self.aor_of_to(request);
         }
-        let from = message::addr_spec_uri(request.from_header().ok()?.value())?;
+        let from = build::address_uri(request.from_header().ok()?.value())?;
         self.aor_of_uri(&from)
     }
 

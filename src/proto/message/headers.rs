@@ -99,29 +99,6 @@ pub fn param(value: &str, name: &str) -> Option<Option<String>> {
     })
 }
 
-/// The URI of a From, To or Contact value (RFC 3261 §20.10), without
-/// parsing the display name or the header parameters: what is between `<`
-/// and `>` (after a display name, which may be a quoted string), or
-/// without brackets everything before the first `;` (a URI with a `;`,
-/// `,` or `?` must be in brackets). `None` if that is not a URI.
-pub fn addr_spec_uri(value: &str) -> Option<Uri> {
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = quoted_end(bytes, i)?,
-            b'<' => {
-                let inner = value.get(i + 1..)?;
-                let spec = &inner[..inner.find('>')?];
-                return Uri::try_from(spec.trim()).ok();
-            }
-            b';' | b',' => break,
-            _ => i += 1,
-        }
-    }
-    Uri::try_from(value.get(..i)?.trim()).ok()
-}
-
 /// A phone number as confab carries it in SIP (RFC 3261 §19.1.6):
 /// `sip:+14255550100@domain;user=phone`. `e164` may be written with or
 /// without the `+` and with visual separators (spaces, `-`, `.`, `(`, `)`,

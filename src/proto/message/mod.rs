@@ -42,15 +42,15 @@ use std::borrow::Cow;
 use rsip::SipMessage;
 
 pub use headers::{
-    addr_spec_uri, call_id_of, cseq_method, header_value, is_phone_number_uri, param,
-    phone_number_uri, repair_uri, tag, top_via_branch,
+    call_id_of, cseq_method, header_value, is_phone_number_uri, param, phone_number_uri,
+    repair_uri, tag, top_via_branch,
 };
 pub use reply::{reason_phrase, to_bytes, to_bytes_request, to_bytes_response};
 
 use reply::ReplyContext;
 use scan::{HeaderKind, Scanned};
 
-pub(crate) use scan::content_length;
+pub(crate) use scan::{content_length, quoted_end};
 
 /// Why a message was refused; see [`ParseError::reply`] for what to answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -324,29 +324,6 @@ fn params_are_read_outside_quotes_and_brackets() {
 }
 
 #[test]
-fn the_uri_of_a_name_addr_is_read_past_quotes_and_before_params() {
-    let uri = |value: &str| addr_spec_uri(value).map(|uri| uri.to_string());
-    for (value, expected) in [
-        ("<sip:amy@confab.local>;tag=1", "sip:amy@confab.local"),
-        (
-            "\"Amy <Rivera>; \\\"A\\\"\" <sip:amy@confab.local;lr>;tag=1",
-            "sip:amy@confab.local;lr",
-        ),
-        ("Amy Rivera <sip:amy@confab.local>", "sip:amy@confab.local"),
-        ("sip:amy@confab.local;tag=1", "sip:amy@confab.local"),
-    ] {
-        assert_eq!(uri(value).as_deref(), Some(expected), "{value}");
-        let typed = rsip::headers::From::new(value).typed();
-        if let Ok(typed) = typed {
-            assert_eq!(typed.uri.to_string(), expected, "as rsip reads {value}");
-        }
-    }
-    for bad in ["", "\"Amy <sip:amy@x>", "<sip:amy@x", "<>;tag=1"] {
-        assert_eq!(uri(bad), None, "{bad:?}");
-    }
-}
-
-#[test]
 fn garbage_never_panics() {
     let inputs: [&[u8]; 8] = [
         b"",
