@@ -303,7 +303,12 @@ fn init_logging(filter: &str, file: Option<&std::path::Path>) -> Result<()> {
                 .with_writer(std::sync::Mutex::new(file))
                 .init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        // Colour only for a person at a terminal: escape codes in a
+        // redirected log are noise, and formatting them costs every span.
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
     }
     Ok(())
 }
