@@ -162,6 +162,18 @@ pub fn tag_of(value: &str) -> Option<&str> {
         .filter(|tag| !tag.is_empty())
 }
 
+/// Bytes as lower-case hex digits, two per byte: tokens, tags and nonces
+/// made from hashes.
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
 /// Random identifiers for branches, tags and Call-IDs, from a seeded RNG so
 /// that a core's output is repeatable in tests.
 #[derive(Debug)]
@@ -177,18 +189,25 @@ impl Identifiers {
     }
 
     fn token(&mut self, len: usize) -> String {
+        let mut token = String::with_capacity(len);
+        self.push_token(&mut token, len);
+        token
+    }
+
+    fn push_token(&mut self, out: &mut String, len: usize) {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        (0..len)
-            .map(|_| {
-                let index = self.rng.random_range(0..ALPHABET.len());
-                char::from(ALPHABET.get(index).copied().unwrap_or(b'x'))
-            })
-            .collect()
+        out.extend((0..len).map(|_| {
+            let index = self.rng.random_range(0..ALPHABET.len());
+            char::from(ALPHABET.get(index).copied().unwrap_or(b'x'))
+        }));
     }
 
     /// A Via branch with the RFC 3261 magic cookie.
     pub fn branch(&mut self) -> String {
-        format!("{MAGIC_COOKIE}{}", self.token(16))
+        let mut branch = String::with_capacity(MAGIC_COOKIE.len() + 16);
+        branch.push_str(MAGIC_COOKIE);
+        self.push_token(&mut branch, 16);
+        branch
     }
 
     /// A From/To tag (RFC 3261 §19.3: at least 32 bits of randomness).
@@ -206,7 +225,7 @@ impl Identifiers {
         let mut bytes: [u8; 16] = self.rng.random();
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = lower_hex(&bytes);
         format!(
             "{}-{}-{}-{}-{}",
             &hex[0..8],
@@ -262,6 +281,21 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Max-Forwards"), "{text}");
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(lower_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(lower_hex(&[]), "");
+        let mut ids = Identifiers::from_seed(1);
+        let branch = ids.branch();
+        assert!(branch.starts_with(MAGIC_COOKIE), "{branch}");
+        assert_eq!(branch.len(), MAGIC_COOKIE.len() + 16, "{branch}");
+        assert!(
+            branch[MAGIC_COOKIE.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
     }
 
     #[test]

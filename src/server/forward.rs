@@ -174,13 +174,8 @@ impl Server {
         // A stateless element's branch must be the same for retransmissions:
         // derive it from the incoming one (RFC 3261 §16.11).
         let incoming = message::top_via_branch(&request).unwrap_or_default();
-        let via = format!(
-            "SIP/2.0/{} {}:{};branch={MAGIC_COOKIE}{}",
-            peer.transport,
-            self.local.ip(),
-            self.local.port(),
-            self.route_tokens.token(&incoming)
-        );
+        let branch = format!("{MAGIC_COOKIE}{}", self.route_tokens.token(&incoming));
+        let via = self.via_with_branch(peer.transport, &branch);
         request.headers = outgoing_headers(request.headers, via, None, max_forwards);
         self.transactions
             .send_stateless(SipMessage::Request(request), peer);
@@ -215,26 +210,41 @@ impl Server {
         address::via_peer(&via).is_some_and(|peer| peer.addr == self.local)
     }
 
+    /// Our Via for a new branch. Written piece by piece: this runs for
+    /// every forwarded request.
     pub(super) fn via(&mut self, transport: Transport) -> String {
-        format!(
-            "SIP/2.0/{transport} {}:{};branch={};rport",
-            self.local.ip(),
-            self.local.port(),
-            self.ids.branch()
-        )
+        let branch = self.ids.branch();
+        let mut via = self.via_with_branch(transport, &branch);
+        via.push_str(";rport");
+        via
+    }
+
+    fn via_with_branch(&self, transport: Transport, branch: &str) -> String {
+        let mut via = String::with_capacity(self.sent_by.len() + branch.len() + 32);
+        via.push_str("SIP/2.0/");
+        via.push_str(transport.as_via_token());
+        via.push(' ');
+        via.push_str(&self.sent_by);
+        via.push_str(";branch=");
+        via.push_str(branch);
+        via
     }
 
     pub(super) fn record_route(&self, request: &Request) -> String {
         let call_id = request
             .call_id_header()
-            .map(|id| id.value().to_owned())
+            .map(|id| id.value())
             .unwrap_or_default();
-        format!(
-            "<sip:{}:{};lr;{ROUTE_TOKEN_PARAM}={}>",
-            self.local.ip(),
-            self.local.port(),
-            self.route_tokens.token(&call_id)
-        )
+        let token = self.route_tokens.token(call_id);
+        let mut route = String::with_capacity(self.sent_by.len() + token.len() + 32);
+        route.push_str("<sip:");
+        route.push_str(&self.sent_by);
+        route.push_str(";lr;");
+        route.push_str(ROUTE_TOKEN_PARAM);
+        route.push('=');
+        route.push_str(&token);
+        route.push('>');
+        route
     }
 }
 

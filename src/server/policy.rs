@@ -73,11 +73,7 @@ impl RouteTokens {
         };
         mac.update(call_id.as_bytes());
         let digest = mac.finalize().into_bytes();
-        digest
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        crate::proto::build::lower_hex(&digest[..8])
     }
 
     /// Constant-time comparison, so a forger learns nothing from timing.

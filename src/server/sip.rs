@@ -107,6 +107,9 @@ pub(super) enum Target {
 pub struct Server {
     pub(super) domain: String,
     pub(super) local: SocketAddr,
+    /// `local` as the host and port of our Via and Record-Route, written
+    /// once rather than for every forwarded request.
+    pub(super) sent_by: String,
     pub(super) transactions: TransactionLayer,
     pub(super) registrar: Registrar,
     pub(super) challenger: Challenger,
@@ -161,6 +164,7 @@ impl Server {
             conferencing,
             domain: config.domain.to_ascii_lowercase(),
             local: config.local,
+            sent_by: config.local.to_string(),
             transactions: TransactionLayer::new(TimerConfig {
                 // RFC 3261 §16.6 step 11: a proxy gives up on a branch that
                 // rings for more than three minutes.

@@ -161,7 +161,7 @@ impl Challenger {
         let mut block = [0u8; 64];
         block[..secret.len()].copy_from_slice(&secret);
         let key = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
-        let dummy_password: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let dummy_password = crate::proto::build::lower_hex(&secret);
         Challenger {
             realm: realm.to_owned(),
             offered: DEFAULT_OFFERED.to_vec(),

@@ -24,9 +24,22 @@ pub fn top_via_branch(request: &Request) -> Option<String> {
 /// The method named in the CSeq header field (RFC 3261 §8.1.1.5), which is
 /// what a response says it answers.
 pub fn cseq_method(message: &impl HeadersExt) -> Option<rsip::Method> {
+    cseq_fields(message)?.1.parse().ok()
+}
+
+/// The number and method of the CSeq header field (RFC 3261 §20.16), read
+/// in place: transaction matching needs both for every message, and
+/// rsip's typed CSeq would allocate for them.
+pub fn cseq_of(message: &impl HeadersExt) -> Option<(u32, rsip::Method)> {
+    let (number, method) = cseq_fields(message)?;
+    Some((number.parse().ok()?, method.parse().ok()?))
+}
+
+/// `1*DIGIT LWS Method`, split at the white space.
+fn cseq_fields(message: &impl HeadersExt) -> Option<(&str, &str)> {
     let cseq = message.cseq_header().ok()?;
-    let (_, method) = cseq.value().trim().split_once([' ', '\t'])?;
-    method.trim().parse().ok()
+    let (number, method) = cseq.value().trim_ascii().split_once([' ', '\t'])?;
+    Some((number, method.trim_ascii()))
 }
 
 /// The value of the first header field called `name`, compared without

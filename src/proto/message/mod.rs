@@ -42,7 +42,7 @@ use std::borrow::Cow;
 use rsip::SipMessage;
 
 pub use headers::{
-    call_id_of, cseq_method, header_value, is_phone_number_uri, param, phone_number_uri,
+    call_id_of, cseq_method, cseq_of, header_value, is_phone_number_uri, param, phone_number_uri,
     repair_uri, tag, top_via_branch,
 };
 pub use reply::{reason_phrase, to_bytes, to_bytes_request, to_bytes_response};

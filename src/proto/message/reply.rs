@@ -101,7 +101,7 @@ fn text(value: &[u8]) -> String {
 /// 16 hex digits of SHA-256(Call-ID): the same for every retransmission.
 fn tag_from_call_id(call_id: &str) -> String {
     let digest = Sha256::digest(call_id.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::proto::build::lower_hex(&digest[..8])
 }
 
 /// A reason phrase made of printable ASCII (RFC 3261 §25.1 Reason-Phrase

@@ -36,11 +36,41 @@ fn a_plain_request_parses() {
         Some("z9hG4bK776asdhds")
     );
     assert_eq!(cseq_method(&request), Some(rsip::Method::Options));
+    assert_eq!(cseq_of(&request), Some((63104, rsip::Method::Options)));
     assert_eq!(
         tag(request.from_header().unwrap()).as_deref(),
         Some("1928301774")
     );
     assert_eq!(tag(request.to_header().unwrap()), None);
+}
+
+#[test]
+fn the_cseq_of_a_message_built_here_is_read_or_refused_never_guessed() {
+    let with_cseq = |value: &str| {
+        let mut request = request(parse(OPTIONS.as_bytes()).unwrap());
+        request
+            .headers
+            .retain(|header| !matches!(header, Header::CSeq(_)));
+        request
+            .headers
+            .push(Header::CSeq(rsip::headers::CSeq::new(value)));
+        cseq_of(&request)
+    };
+    assert_eq!(with_cseq("7\tBYE"), Some((7, rsip::Method::Bye)));
+    assert_eq!(
+        with_cseq(" 4294967295  INVITE "),
+        Some((u32::MAX, rsip::Method::Invite))
+    );
+    for bad in [
+        "4294967296 INVITE",
+        "x INVITE",
+        "7",
+        "7 ",
+        "-1 BYE",
+        "7 NOSUCH",
+    ] {
+        assert_eq!(with_cseq(bad), None, "{bad:?}");
+    }
 }
 
 #[test]

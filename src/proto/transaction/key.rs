@@ -15,10 +15,10 @@ use std::sync::{Arc, OnceLock};
 
 use rsip::Method;
 use rsip::prelude::*;
-use rsip::typed;
 
 use super::TransactionError;
 use super::via::ViaParm;
+use crate::proto::message;
 
 /// RFC 3261 §8.1.1.7: every RFC 3261 branch starts with this.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -205,12 +205,12 @@ pub(super) fn rfc3261_branch(via: &ViaParm<'_>) -> Result<String, TransactionErr
     }
 }
 
-pub(super) fn cseq(message: &impl HeadersExt) -> Result<typed::CSeq, TransactionError> {
-    message
-        .cseq_header()
-        .map_err(|_| TransactionError::MissingHeader("CSeq"))?
-        .typed()
-        .map_err(|_| TransactionError::MalformedHeader("CSeq"))
+/// The CSeq number and method.
+pub(super) fn cseq(message: &impl HeadersExt) -> Result<(u32, Method), TransactionError> {
+    if message.cseq_header().is_err() {
+        return Err(TransactionError::MissingHeader("CSeq"));
+    }
+    message::cseq_of(message).ok_or(TransactionError::MalformedHeader("CSeq"))
 }
 
 /// §17.1.3: the client transaction a response belongs to.
@@ -218,7 +218,7 @@ pub(super) fn client_key_of_response(
     response: &rsip::Response,
 ) -> Result<TransactionKey, TransactionError> {
     let branch = rfc3261_branch(&top_via(response)?)?;
-    Ok(TransactionKey::client(branch, cseq(response)?.method))
+    Ok(TransactionKey::client(branch, cseq(response)?.1))
 }
 
 /// What identifies a request, once it passed the checks every request
@@ -233,14 +233,14 @@ pub(super) struct RequestId {
 pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, TransactionError> {
     let via = top_via(request)?;
     let branch = rfc3261_branch(&via)?;
-    let cseq = cseq(request)?;
-    if cseq.method != request.method {
+    let (cseq, method) = cseq(request)?;
+    if method != request.method {
         return Err(TransactionError::CSeqMethodMismatch);
     }
     Ok(RequestId {
         branch,
         sent_by: via.sent_by_key(),
-        cseq: cseq.seq,
+        cseq,
     })
 }
 

@@ -605,6 +605,6 @@ impl TransactionLayer {
 /// Call-ID and CSeq number (§13.2.2.4: the ACK has the INVITE's CSeq number).
 fn ack_id(request: &Request) -> Option<(String, u32)> {
     let call_id = request.call_id_header().ok()?.value().to_owned();
-    let cseq = key::cseq(request).ok()?;
-    Some((call_id, cseq.seq))
+    let (cseq, _) = key::cseq(request).ok()?;
+    Some((call_id, cseq))
 }

@@ -25,28 +25,35 @@ pub(super) struct ViaParm<'a> {
 
 impl<'a> ViaParm<'a> {
     /// The first via-parm of a Via header value; `None` if it is not one.
+    ///
+    /// This runs several times for every message, so it reads bytes and
+    /// trims only SIP's linear white space (ASCII), never Unicode's.
     pub(super) fn first(value: &'a str) -> Option<ViaParm<'a>> {
         let first = match value.split_once(',') {
             Some((first, _)) => first,
             None => value,
         };
-        ViaParm::parse(first.trim())
+        ViaParm::parse(first.trim_ascii())
     }
 
     fn parse(text: &'a str) -> Option<ViaParm<'a>> {
-        let (protocol, rest) = text.split_once([' ', '\t'])?;
+        let blank = text.bytes().position(|b| b == b' ' || b == b'\t')?;
+        let (protocol, rest) = (&text[..blank], &text[blank + 1..]);
         let mut parts = protocol.split('/');
-        let well_formed = parts.by_ref().take(3).all(|part| is_token(part.trim()));
-        if !well_formed || parts.next().is_some() || protocol.matches('/').count() != 2 {
+        let three_tokens = parts.by_ref().take(3).filter(|part| is_token(part)).count() == 3;
+        if !three_tokens || parts.next().is_some() {
             return None;
         }
-        let rest = rest.trim_start();
+        let rest = rest.trim_ascii_start();
         let (sent_by, params) = match rest.split_once(';') {
-            Some((sent_by, params)) => (sent_by.trim(), params.trim()),
-            None => (rest.trim(), ""),
+            Some((sent_by, params)) => (sent_by.trim_ascii(), params.trim_ascii()),
+            None => (rest.trim_ascii(), ""),
         };
         let (host, port) = match sent_by.rsplit_once(':') {
-            Some((host, port)) => (host.trim(), Some(port.trim().parse::<u16>().ok()?)),
+            Some((host, port)) => (
+                host.trim_ascii(),
+                Some(port.trim_ascii().parse::<u16>().ok()?),
+            ),
             None => (sent_by, None),
         };
         if host.is_empty() || !host.bytes().all(is_host_char) {
@@ -65,10 +72,10 @@ impl<'a> ViaParm<'a> {
     fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
         self.params
             .split(';')
-            .map(str::trim)
+            .map(str::trim_ascii)
             .filter(|param| !param.is_empty())
             .map(|param| match param.split_once('=') {
-                Some((name, value)) => (name.trim(), Some(value.trim())),
+                Some((name, value)) => (name.trim_ascii(), Some(value.trim_ascii())),
                 None => (param, None),
             })
     }
@@ -82,10 +89,12 @@ impl<'a> ViaParm<'a> {
     /// The sent-by as server transaction keys hold it: host (compared
     /// without regard to case, RFC 3261 §19.1.4) and port if given.
     pub(super) fn sent_by_key(&self) -> String {
-        let mut key = self.host.to_ascii_lowercase();
+        let mut key = String::with_capacity(self.host.len() + 6);
+        key.push_str(self.host);
+        key.make_ascii_lowercase();
         if let Some(port) = self.port {
-            key.push(':');
-            key.push_str(&port.to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(key, ":{port}");
         }
         key
     }
@@ -131,9 +140,13 @@ impl<'a> ViaParm<'a> {
 /// RFC 3261 §25.1 token characters.
 fn is_token(text: &str) -> bool {
     !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+        && text.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+                )
+        })
 }
 
 /// Characters of a hostname or IPv4 address (IPv6 references are refused

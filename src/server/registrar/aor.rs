@@ -40,7 +40,11 @@ impl Aor {
             .user()
             .filter(|user| !user.is_empty())
             .ok_or_else(not_an_aor)?;
-        Ok(Aor::new(unescape(user), &uri.host().to_string()))
+        let aor = match uri.host() {
+            rsip::Host::Domain(domain) => Aor::new(unescape(user), domain.value()),
+            ip => Aor::new(unescape(user), &ip.to_string()),
+        };
+        Ok(aor)
     }
 
     /// The AOR of a URI written out, e.g. a resource name `sip:amy@example.com`.

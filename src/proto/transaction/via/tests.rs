@@ -17,6 +17,10 @@ fn branch_and_sent_by_of_the_first_via_parm() {
         ViaParm::first("SIP/2.0/UDP h;rport").unwrap().branch(),
         None
     );
+    // Linear white space is SP and HTAB (RFC 3261 §25.1), around any part.
+    let via = ViaParm::first(" SIP/2.0/UDP\th ; branch = z9hG4bKt ").unwrap();
+    assert_eq!(via.branch(), Some("z9hG4bKt"));
+    assert_eq!(via.sent_by_key(), "h");
 }
 
 #[test]
@@ -32,6 +36,8 @@ fn what_is_not_a_via_parm_is_refused() {
         "SIP/2.0/UDP host:port",
         "SIP/2.0/UDP [::1]:5060;branch=z9hG4bK1",
         "SIP/2.0/UDP ho st",
+        // Unicode's white space is not SIP's.
+        "SIP/2.0/UDP\u{a0}host;branch=z9hG4bK1",
     ] {
         assert!(ViaParm::first(bad).is_none(), "{bad:?}");
     }
