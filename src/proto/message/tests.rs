@@ -74,6 +74,24 @@ fn the_cseq_of_a_message_built_here_is_read_or_refused_never_guessed() {
 }
 
 #[test]
+fn every_method_prints_in_capitals_and_reads_back_whatever_its_case_and_blanks() {
+    for method in rsip::Method::all() {
+        let printed = method.to_string();
+        assert!(!printed.is_empty(), "{method:?}");
+        assert_eq!(printed, printed.to_ascii_uppercase(), "{method:?}");
+        assert_eq!(printed.parse::<rsip::Method>().ok(), Some(method));
+        let loose = format!(" {} ", printed.to_ascii_lowercase());
+        assert_eq!(
+            loose.parse::<rsip::Method>().ok(),
+            Some(method),
+            "{loose:?}"
+        );
+    }
+    assert_eq!(rsip::Method::PRack.to_string(), "PRACK");
+    assert!("INVITEX".parse::<rsip::Method>().is_err());
+}
+
+#[test]
 fn compact_names_are_expanded_in_any_case_but_values_are_left_alone() {
     let message = "MESSAGE sip:amy@confab.local SIP/2.0\r\n\
 v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\

@@ -27,11 +27,17 @@ macro_rules! create_methods {
 
         impl std::fmt::Display for Method {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self {
+                // confab: upper-cased as written, not into a new String
+                // (the Request-Line of every request sent prints it).
+                let name = match self {
                     $(
-                        Self::$name => write!(f, "{}", stringify!($name).to_uppercase()),
+                        Self::$name => stringify!($name),
                     )*
+                };
+                for c in name.chars() {
+                    std::fmt::Write::write_char(f, c.to_ascii_uppercase())?;
                 }
+                Ok(())
             }
         }
 
@@ -39,9 +45,10 @@ macro_rules! create_methods {
             type Error = Error;
 
             fn try_from(tokenizer: tokenizer::Tokenizer<'a, &'a str, char>) -> Result<Self, Self::Error> {
-                match tokenizer.value {
+                // confab: trimmed once, not once per method compared.
+                match tokenizer.value.trim() {
                     $(
-                        part if part.trim().eq_ignore_ascii_case(stringify!($name)) => Ok(Method::$name),
+                        part if part.eq_ignore_ascii_case(stringify!($name)) => Ok(Method::$name),
                     )*
                     part => Err(Error::ParseError(format!("invalid method: {}", part))),
                 }

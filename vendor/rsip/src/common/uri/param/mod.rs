@@ -164,7 +164,15 @@ pub mod tokenizer {
                 bytes::complete::{tag, take_while},
                 combinator::{map, opt},
                 sequence::tuple,
+                Compare, CompareResult,
             };
+
+            // confab: every parameter list is read with many0, which stops
+            // at the first failure: that is how each URI's list ends, so
+            // say so without quoting the input into a formatted message.
+            if !matches!(part.compare(";"), CompareResult::Ok) {
+                return Err(TokenizerError::from("uri param: no ';'").into());
+            }
 
             let (rem, (_, name, value)) = tuple((
                 tag(";"),
