@@ -387,7 +387,7 @@ impl Server {
             .registrar
             .contacts(&aor, now)
             .into_iter()
-            .map(|binding| (Some(binding.contact.clone()), binding.source))
+            .map(|binding| (Some(binding.contact), binding.source))
             .collect();
         if targets.is_empty() {
             // RFC 3261 §10.3 / §16.5: known, but signed in nowhere.

@@ -121,6 +121,14 @@ impl Server {
     /// The conference (part, conference ID) a Request-URI names, if it is
     /// one of ours.
     pub(super) fn conference_target(&self, uri: &rsip::Uri) -> Option<ConferenceUri> {
+        // Every request asks; a conference URI names itself in its opaque
+        // parameter, so others need not be printed and read again.
+        let has_opaque = uri.params.iter().any(|param| {
+            matches!(param, rsip::Param::Other(name, _) if name.value().eq_ignore_ascii_case("opaque"))
+        });
+        if !has_opaque {
+            return None;
+        }
         let text = uri.to_string();
         if !text.contains("app:conf:") {
             return None;
