@@ -9,6 +9,8 @@
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAMAILIO_CFG=${KAMAILIO_CFG:-$PEERS_DIR/kamailio/registrar.cfg}
 KAMAILIO=${KAMAILIO:-kamailio}
+# A command confab_serve_start puts before confab (proxy.sh --instructions).
+CONFAB_WRAP=()
 
 # Refuses anything but an IPv4 or IPv6 loopback address: these scripts
 # flood a port with traffic and must never aim it at another host.
@@ -259,7 +261,8 @@ confab_serve_start() {
 	args=(serve --listen "$addr:$port" --domain "$domain" --data "$dir/data"
 		--directory "$work/users.csv")
 	[[ $auth == on ]] || args+=(--no-auth)
-	spawn_sip_server "$dir/serve.log" "$addr" "$port" "confab serve" "$CONFAB" "${args[@]}" || return 1
+	spawn_sip_server "$dir/serve.log" "$addr" "$port" "confab serve" \
+		"${CONFAB_WRAP[@]}" "$CONFAB" "${args[@]}" || return 1
 	CONFAB_PID=$SPAWNED_PID
 }
 
