@@ -112,21 +112,8 @@ pub fn copy_record_route(request: &Request, response: &mut Response) {
 /// brackets everything before the first `;` or `,` (a URI with a `;`, `,`
 /// or `?` must be in brackets). `None` if that is not a URI.
 pub fn address_uri(value: &str) -> Option<rsip::Uri> {
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = message::quoted_end(bytes, i)?,
-            b'<' => {
-                let inner = value.get(i + 1..)?;
-                let spec = &inner[..inner.find('>')?];
-                return rsip::Uri::try_from(spec.trim()).ok();
-            }
-            b';' | b',' => break,
-            _ => i += 1,
-        }
-    }
-    rsip::Uri::try_from(value.get(..i)?.trim()).ok()
+    let (uri, _) = message::split_address(value)?;
+    rsip::Uri::try_from(uri).ok()
 }
 
 /// The address of a From, To or Contact value: `"Amy" <sip:amy@example.com:5060;transport=tcp>;tag=1`

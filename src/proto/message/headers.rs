@@ -79,29 +79,7 @@ pub fn tag<'a>(header: &impl UntypedHeader<'a>) -> Option<String> {
 /// `<...>`, which is right for name-addr, addr-spec (RFC 3261 §20.10: its
 /// parameters are header parameters) and Via values alike.
 pub fn param(value: &str, name: &str) -> Option<Option<String>> {
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    let mut params_start = None;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = quoted_end(bytes, i).unwrap_or(bytes.len()),
-            b'<' => {
-                i += bytes[i..]
-                    .iter()
-                    .position(|c| *c == b'>')
-                    .map_or(bytes.len(), |p| p + 1)
-            }
-            b';' => {
-                params_start = Some(i + 1);
-                break;
-            }
-            // A comma ends the first element of a list value.
-            b',' => return None,
-            _ => i += 1,
-        }
-    }
-    let params = value.get(params_start?..)?;
-    let params = params.split(',').next().unwrap_or_default();
+    let (_, params) = split_address(value)?;
     params.split(';').find_map(|p| {
         let (n, v) = match p.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
@@ -110,6 +88,42 @@ pub fn param(value: &str, name: &str) -> Option<Option<String>> {
         n.eq_ignore_ascii_case(name)
             .then(|| v.map(|v| v.trim_matches('"').to_owned()))
     })
+}
+
+/// The first element of a From, To, Contact, Route or Via value split at
+/// the start of its header parameters (RFC 3261 §20.10): the URI as
+/// written (what is between `<` and `>`, after a display name that may
+/// be a quoted string holding either; without brackets, everything
+/// before the first `;`), and the parameters after that `;`, up to a `,`
+/// that ends the element (empty when there are none). `None` for an
+/// unclosed quoted string or `<`.
+pub(crate) fn split_address(value: &str) -> Option<(&str, &str)> {
+    let bytes = value.as_bytes();
+    let mut bracketed = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = quoted_end(bytes, i)?,
+            b'<' if bracketed.is_none() => {
+                let inner = value.get(i + 1..)?;
+                let close = inner.find('>')?;
+                bracketed = inner.get(..close);
+                i += close + 2;
+            }
+            b';' | b',' => break,
+            _ => i += 1,
+        }
+    }
+    let uri = match bracketed {
+        Some(uri) => uri,
+        None => value.get(..i)?,
+    };
+    let params = match bytes.get(i) {
+        Some(b';') => value.get(i + 1..)?,
+        _ => "",
+    };
+    let params = params.split(',').next().unwrap_or_default();
+    Some((uri.trim(), params))
 }
 
 /// A phone number as confab carries it in SIP (RFC 3261 §19.1.6):

@@ -50,7 +50,8 @@ pub use reply::{reason_phrase, to_bytes, to_bytes_request, to_bytes_response};
 use reply::ReplyContext;
 use scan::{HeaderKind, Scanned};
 
-pub(crate) use scan::{content_length, quoted_end};
+pub(crate) use headers::split_address;
+pub(crate) use scan::content_length;
 
 /// Why a message was refused; see [`ParseError::reply`] for what to answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
