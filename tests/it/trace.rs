@@ -327,6 +327,8 @@ fn confab_trace_shows_the_escalation_a_user_looks_for() {
     assert!(screen.contains("focus: sip:"), "{screen}");
 
     viewer.press("Escape");
+    // Escape and the filter's `/` at once would read as Alt-/.
+    viewer.wait_for("Enter ladder");
     viewer.filter("addUser");
     viewer.wait_for("C3P request addUser");
 
