@@ -203,11 +203,8 @@ pub fn to_bytes(message: &SipMessage) -> Vec<u8> {
 /// [`to_bytes`] for a request.
 pub fn to_bytes_request(request: &Request) -> Vec<u8> {
     let mut out = Vec::with_capacity(512 + request.body.len());
-    let _ = write!(
-        out,
-        "{} {} {}\r\n",
-        request.method, request.uri, request.version
-    );
+    out.extend_from_slice(request.method.as_str().as_bytes());
+    let _ = write!(out, " {} {}\r\n", request.uri, request.version);
     write_rest(out, &request.headers, &request.body)
 }
 
@@ -250,8 +247,11 @@ fn write_rest(mut out: Vec<u8>, headers: &rsip::Headers, body: &[u8]) -> Vec<u8>
                 written = true;
             }
         } else {
-            // Straight into the buffer, not through a String per header.
-            let _ = write!(out, "{header}\r\n");
+            // Straight into the buffer, with no formatter.
+            out.extend_from_slice(header.name().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(header.value().as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
     }
     if !written {

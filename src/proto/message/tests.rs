@@ -91,6 +91,73 @@ fn every_method_prints_in_capitals_and_reads_back_whatever_its_case_and_blanks()
     assert!("INVITEX".parse::<rsip::Method>().is_err());
 }
 
+/// `Header`'s own name and value (what a message is written with) print
+/// what each typed header prints.
+#[test]
+fn every_header_prints_its_name_and_value_as_its_typed_form_does() {
+    use rsip::headers::*;
+    macro_rules! check {
+        ($($variant:ident),* $(,)?) => {$(
+            let typed = $variant::new("v, w;x=\"y\"");
+            let header = Header::$variant(typed.clone());
+            let printed = format!("{}: {}", header.name(), header.value());
+            assert_eq!(printed, typed.to_string());
+            assert_eq!(header.to_string(), printed);
+        )*};
+    }
+    check!(
+        Accept,
+        AcceptEncoding,
+        AcceptLanguage,
+        AlertInfo,
+        Allow,
+        AuthenticationInfo,
+        Authorization,
+        CSeq,
+        CallId,
+        CallInfo,
+        Contact,
+        ContentDisposition,
+        ContentEncoding,
+        ContentLanguage,
+        ContentLength,
+        ContentType,
+        Date,
+        ErrorInfo,
+        Event,
+        Expires,
+        From,
+        InReplyTo,
+        MaxForwards,
+        MimeVersion,
+        MinExpires,
+        Organization,
+        Priority,
+        ProxyAuthenticate,
+        ProxyAuthorization,
+        ProxyRequire,
+        RecordRoute,
+        ReplyTo,
+        Require,
+        RetryAfter,
+        Route,
+        Server,
+        Subject,
+        SubscriptionState,
+        Supported,
+        Timestamp,
+        To,
+        Unsupported,
+        UserAgent,
+        Via,
+        Warning,
+        WwwAuthenticate,
+    );
+    let other = Header::Other("X-Mode".into(), "quiet".into());
+    assert_eq!((other.name(), other.value()), ("X-Mode", "quiet"));
+    assert_eq!(other.to_string(), "X-Mode: quiet");
+}
+
 #[test]
 fn compact_names_are_expanded_in_any_case_but_values_are_left_alone() {
     let message = "MESSAGE sip:amy@confab.local SIP/2.0\r\n\

@@ -5,7 +5,7 @@ use crate::Error;
 use std::convert::TryFrom;
 
 macro_rules! create_methods {
-    ($($name:ident),*) => {
+    ($($name:ident => $text:literal),*) => {
 
         /// The SIP [Request](super::super::Request) method.
         #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -25,19 +25,22 @@ macro_rules! create_methods {
             }
         }
 
+        impl Method {
+            /// confab: the method as written on the wire, with no String
+            /// made (the Request-Line of every request sent prints it,
+            /// and a digest hashes it).
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(
+                        Self::$name => $text,
+                    )*
+                }
+            }
+        }
+
         impl std::fmt::Display for Method {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                // confab: upper-cased as written, not into a new String
-                // (the Request-Line of every request sent prints it).
-                let name = match self {
-                    $(
-                        Self::$name => stringify!($name),
-                    )*
-                };
-                for c in name.chars() {
-                    std::fmt::Write::write_char(f, c.to_ascii_uppercase())?;
-                }
-                Ok(())
+                f.write_str(self.as_str())
             }
         }
 
@@ -60,8 +63,10 @@ macro_rules! create_methods {
 // confab: SERVICE added, the carrier of C3P ([MS-CONFBAS]) and of
 // confab's buddy-list changes; 0.4.0 has no extension methods at all.
 create_methods!(
-    Ack, Bye, Cancel, Info, Invite, Message, Notify, Options, PRack, Publish, Refer, Register,
-    Service, Subscribe, Update
+    Ack => "ACK", Bye => "BYE", Cancel => "CANCEL", Info => "INFO", Invite => "INVITE",
+    Message => "MESSAGE", Notify => "NOTIFY", Options => "OPTIONS", PRack => "PRACK",
+    Publish => "PUBLISH", Refer => "REFER", Register => "REGISTER", Service => "SERVICE",
+    Subscribe => "SUBSCRIBE", Update => "UPDATE"
 );
 
 //TODO: not ideal performance here

@@ -64,57 +64,87 @@ pub enum Header {
     WwwAuthenticate(WwwAuthenticate),
 }
 
+// confab: a header's name as printed and its value, so that a message is
+// written with three copies per header rather than through a formatter
+// per header and one per typed header inside it (every message sent
+// prints all its headers). Display prints exactly these.
+macro_rules! names_and_values {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        impl Header {
+            /// The name as printed: the long form, in the usual case.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(Self::$variant(_) => $name,)*
+                    Self::Other(name, _) => name,
+                }
+            }
+
+            /// The value as printed, after the name and `": "`.
+            pub fn value(&self) -> &str {
+                use crate::headers::untyped::UntypedHeader;
+                match self {
+                    $(Self::$variant(inner) => inner.value(),)*
+                    Self::Other(_, value) => value,
+                }
+            }
+        }
+    };
+}
+
+names_and_values!(
+    Accept => "Accept",
+    AcceptEncoding => "Accept-Encoding",
+    AcceptLanguage => "Accept-Language",
+    AlertInfo => "Alert-Info",
+    Allow => "Allow",
+    AuthenticationInfo => "Authentication-Info",
+    Authorization => "Authorization",
+    CSeq => "CSeq",
+    CallId => "Call-ID",
+    CallInfo => "Call-Info",
+    Contact => "Contact",
+    ContentDisposition => "Content-Disposition",
+    ContentEncoding => "Content-Encoding",
+    ContentLanguage => "Content-Language",
+    ContentLength => "Content-Length",
+    ContentType => "Content-Type",
+    Date => "Date",
+    ErrorInfo => "Error-Info",
+    Event => "Event",
+    Expires => "Expires",
+    From => "From",
+    InReplyTo => "In-Reply-To",
+    MaxForwards => "Max-Forwards",
+    MimeVersion => "Mime-Version",
+    MinExpires => "Min-Expires",
+    Organization => "Organization",
+    Priority => "Priority",
+    ProxyAuthenticate => "Proxy-Authenticate",
+    ProxyAuthorization => "Proxy-Authorization",
+    ProxyRequire => "Proxy-Require",
+    RecordRoute => "Record-Route",
+    ReplyTo => "Reply-To",
+    Require => "Require",
+    RetryAfter => "Retry-After",
+    Route => "Route",
+    Server => "Server",
+    Subject => "Subject",
+    SubscriptionState => "Subscription-State",
+    Supported => "Supported",
+    Timestamp => "Timestamp",
+    To => "To",
+    Unsupported => "Unsupported",
+    UserAgent => "User-Agent",
+    Via => "Via",
+    Warning => "Warning",
+    WwwAuthenticate => "WWW-Authenticate"
+);
+
 impl std::fmt::Display for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Accept(inner) => write!(f, "{}", inner),
-            Self::AcceptEncoding(inner) => write!(f, "{}", inner),
-            Self::AcceptLanguage(inner) => write!(f, "{}", inner),
-            Self::AlertInfo(inner) => write!(f, "{}", inner),
-            Self::Allow(inner) => write!(f, "{}", inner),
-            Self::AuthenticationInfo(inner) => write!(f, "{}", inner),
-            Self::Authorization(inner) => write!(f, "{}", inner),
-            Self::CSeq(inner) => write!(f, "{}", inner),
-            Self::CallId(inner) => write!(f, "{}", inner),
-            Self::CallInfo(inner) => write!(f, "{}", inner),
-            Self::Contact(inner) => write!(f, "{}", inner),
-            Self::ContentDisposition(inner) => write!(f, "{}", inner),
-            Self::ContentEncoding(inner) => write!(f, "{}", inner),
-            Self::ContentLanguage(inner) => write!(f, "{}", inner),
-            Self::ContentLength(inner) => write!(f, "{}", inner),
-            Self::ContentType(inner) => write!(f, "{}", inner),
-            Self::Date(inner) => write!(f, "{}", inner),
-            Self::ErrorInfo(inner) => write!(f, "{}", inner),
-            Self::Event(inner) => write!(f, "{}", inner),
-            Self::Expires(inner) => write!(f, "{}", inner),
-            Self::From(inner) => write!(f, "{}", inner),
-            Self::InReplyTo(inner) => write!(f, "{}", inner),
-            Self::MaxForwards(inner) => write!(f, "{}", inner),
-            Self::MimeVersion(inner) => write!(f, "{}", inner),
-            Self::MinExpires(inner) => write!(f, "{}", inner),
-            Self::Organization(inner) => write!(f, "{}", inner),
-            Self::Other(key, value) => write!(f, "{}: {}", key, value),
-            Self::Priority(inner) => write!(f, "{}", inner),
-            Self::ProxyAuthenticate(inner) => write!(f, "{}", inner),
-            Self::ProxyAuthorization(inner) => write!(f, "{}", inner),
-            Self::ProxyRequire(inner) => write!(f, "{}", inner),
-            Self::RecordRoute(inner) => write!(f, "{}", inner),
-            Self::ReplyTo(inner) => write!(f, "{}", inner),
-            Self::Require(inner) => write!(f, "{}", inner),
-            Self::RetryAfter(inner) => write!(f, "{}", inner),
-            Self::Route(inner) => write!(f, "{}", inner),
-            Self::Server(inner) => write!(f, "{}", inner),
-            Self::Subject(inner) => write!(f, "{}", inner),
-            Self::SubscriptionState(inner) => write!(f, "{}", inner),
-            Self::Supported(inner) => write!(f, "{}", inner),
-            Self::Timestamp(inner) => write!(f, "{}", inner),
-            Self::To(inner) => write!(f, "{}", inner),
-            Self::Unsupported(inner) => write!(f, "{}", inner),
-            Self::UserAgent(inner) => write!(f, "{}", inner),
-            Self::Via(inner) => write!(f, "{}", inner),
-            Self::Warning(inner) => write!(f, "{}", inner),
-            Self::WwwAuthenticate(inner) => write!(f, "{}", inner),
-        }
+        f.write_str(self.name())?;
+        f.write_str(": ")?;
+        f.write_str(self.value())
     }
 }
 
