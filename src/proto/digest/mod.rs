@@ -64,11 +64,23 @@ impl Algorithm {
         }
     }
 
-    /// H(data) as lowercase hex (RFC 7616 §3.4.1).
-    fn hash(self, data: &str) -> String {
+    /// H of `parts` joined by colons, as lowercase hex (RFC 7616
+    /// §3.4.1): every string digest hashes (A1, A2 and the response's) is
+    /// such a join, so it is hashed in pieces rather than built first.
+    fn hash_joined(self, parts: &[&str]) -> String {
+        fn hash<D: Digest>(parts: &[&str]) -> String {
+            let mut hasher = D::new();
+            for (index, part) in parts.iter().enumerate() {
+                if index > 0 {
+                    hasher.update(b":");
+                }
+                hasher.update(part.as_bytes());
+            }
+            crate::proto::build::lower_hex(&hasher.finalize())
+        }
         match self {
-            Algorithm::Md5 => format!("{:x}", Md5::digest(data.as_bytes())),
-            Algorithm::Sha256 => format!("{:x}", Sha256::digest(data.as_bytes())),
+            Algorithm::Md5 => hash::<Md5>(parts),
+            Algorithm::Sha256 => hash::<Sha256>(parts),
         }
     }
 }
@@ -198,7 +210,7 @@ struct QopAuth<'a> {
 }
 
 fn ha1(algorithm: Algorithm, username: &str, realm: &str, password: &str) -> String {
-    algorithm.hash(&format!("{username}:{realm}:{password}"))
+    algorithm.hash_joined(&[username, realm, password])
 }
 
 /// request-digest from HA1 (RFC 7616 §3.4.1; RFC 2069 form without qop).
@@ -211,20 +223,25 @@ fn request_digest(
     digest_uri: &str,
 ) -> String {
     // RFC 7616 §3.4.3: A2 = Method ":" request-uri for qop=auth.
-    let ha2 = algorithm.hash(&format!("{method}:{digest_uri}"));
-    let data = match qop {
-        Some(QopAuth { nc, cnonce }) => format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"),
-        None => format!("{ha1}:{nonce}:{ha2}"),
-    };
-    algorithm.hash(&data)
+    let ha2 = algorithm.hash_joined(&[method, digest_uri]);
+    match qop {
+        Some(QopAuth { nc, cnonce }) => {
+            algorithm.hash_joined(&[ha1, nonce, nc, cnonce, "auth", &ha2])
+        }
+        None => algorithm.hash_joined(&[ha1, nonce, &ha2]),
+    }
 }
 
-/// Compares without an early exit, so the time taken does not tell how
-/// many leading characters of a guessed response were right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+/// Whether `hex` (as a peer wrote it, in either case) is the lowercase
+/// `expected`. Compares without an early exit, so the time taken does not
+/// tell how many leading characters of a guessed response were right.
+fn constant_time_eq_hex(expected: &[u8], hex: &[u8]) -> bool {
+    if expected.len() != hex.len() {
         return false;
     }
-    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let difference = expected
+        .iter()
+        .zip(hex)
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y.to_ascii_lowercase()));
     std::hint::black_box(difference) == 0
 }

@@ -32,7 +32,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::params::{DigestParams, quote};
-use super::{Algorithm, ChallengeKind, Credentials, QopAuth, constant_time_eq, request_digest};
+use super::{Algorithm, ChallengeKind, Credentials, QopAuth, constant_time_eq_hex, request_digest};
 use crate::proto::Time;
 
 /// How many nonces' counts are remembered at once. Only successful
@@ -105,6 +105,8 @@ impl std::fmt::Display for RejectReason {
 /// Issues challenges for one realm and checks the answers.
 pub struct Challenger {
     realm: String,
+    /// `realm` as a quoted-string, as every challenge writes it.
+    quoted_realm: String,
     /// One challenge header each, in this order; never empty.
     offered: Vec<Algorithm>,
     /// HMAC keyed with the per-run secret; cloned for each use.
@@ -164,6 +166,7 @@ impl Challenger {
         let dummy_password = crate::proto::build::lower_hex(&secret);
         Challenger {
             realm: realm.to_owned(),
+            quoted_realm: quote(realm),
             offered: DEFAULT_OFFERED.to_vec(),
             key,
             nonce_lifetime,
@@ -214,12 +217,18 @@ impl Challenger {
         self.offered
             .iter()
             .map(|algorithm| {
-                kind.challenge_header(format!(
-                    "Digest realm={}, nonce={}, algorithm={}, qop=\"auth\"{stale}",
-                    quote(&self.realm),
-                    quote(&nonce),
+                let parts = [
+                    "Digest realm=",
+                    &self.quoted_realm,
+                    // base64url: nothing in a nonce needs escaping.
+                    ", nonce=\"",
+                    &nonce,
+                    "\", algorithm=",
                     algorithm.name(),
-                ))
+                    ", qop=\"auth\"",
+                    stale,
+                ];
+                kind.challenge_header(parts.concat())
             })
             .collect()
     }
@@ -310,13 +319,10 @@ impl Challenger {
             ha1,
             nonce,
             Some(qop),
-            &method.to_string(),
+            method.as_str(),
             digest_uri,
         );
-        let response_matches = constant_time_eq(
-            expected.as_bytes(),
-            response.to_ascii_lowercase().as_bytes(),
-        );
+        let response_matches = constant_time_eq_hex(expected.as_bytes(), response.as_bytes());
         if !response_matches || user.is_none() {
             return Err(RejectReason::InvalidCredentials);
         }
@@ -355,10 +361,14 @@ impl Challenger {
     }
 
     fn check_nonce(&self, now: Time, nonce: &str) -> NonceCheck {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
-            return NonceCheck::Foreign;
+        // Anything but NONCE_LEN bytes of base64url is not ours; the slack
+        // is for the decoder's estimate of the room it needs.
+        let mut decoded = [0u8; NONCE_LEN + 3];
+        let bytes = match URL_SAFE_NO_PAD.decode_slice(nonce, &mut decoded) {
+            Ok(len) => &decoded[..len],
+            Err(_) => return NonceCheck::Foreign,
         };
-        let Ok(bytes) = <[u8; NONCE_LEN]>::try_from(bytes.as_slice()) else {
+        let Ok(bytes) = <[u8; NONCE_LEN]>::try_from(bytes) else {
             return NonceCheck::Foreign;
         };
         let (payload, tag) = bytes.split_at(NONCE_LEN - TAG_LEN);

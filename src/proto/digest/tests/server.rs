@@ -165,6 +165,55 @@ fn a_tampered_nonce_is_rejected() {
 }
 
 #[test]
+fn a_response_in_capital_hex_is_the_same_response() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut server = challenger();
+    let (_, credentials) = answer_as(&mut server, &mut rng, Algorithm::Sha256, "amy", "amy");
+    let text = value(&credentials[0]);
+    let response = text
+        .split("response=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let capitals = text.replace(response, &response.to_ascii_uppercase());
+    assert_ne!(capitals, text);
+    let header = rsip::Header::Authorization(capitals.into());
+    assert_eq!(verify(&mut server, at(1), &[header]), authenticated("amy"));
+}
+
+/// A nonce that is ours but for its length (more or fewer bytes, still
+/// base64url) is not ours: answered rightly, it gets a stale challenge.
+#[test]
+fn a_nonce_of_another_length_is_not_ours() {
+    let mut rng = StdRng::seed_from_u64(18);
+    let mut server = challenger();
+    let challenge = server.challenge(at(0), ChallengeKind::Www, false);
+    let md5 = only(Algorithm::Md5, &challenge);
+    let text = value(md5.iter().next().unwrap());
+    let nonce = text.split('"').nth(3).unwrap().to_owned();
+    for other in [
+        format!("{nonce}AAAA"),
+        format!("{nonce}A"),
+        nonce[..40].to_owned(),
+    ] {
+        let altered = rsip::Header::WwwAuthenticate(text.replace(&nonce, &other).into());
+        let mut client = DigestClient::new("amy", "amy");
+        client
+            .handle_challenge(ChallengeKind::Www, &vec![altered].into())
+            .unwrap();
+        let (method, uri) = register();
+        let credentials = client.authorization(&mut rng, &method, &uri);
+        assert_eq!(
+            verify(&mut server, at(1), &credentials),
+            AuthOutcome::Challenge { stale: true },
+            "{other}"
+        );
+    }
+}
+
+#[test]
 fn a_nonce_from_an_earlier_run_with_the_right_password_is_stale() {
     let mut rng = StdRng::seed_from_u64(8);
     let mut before_restart = challenger();
