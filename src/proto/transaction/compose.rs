@@ -10,7 +10,8 @@ use rsip::headers::{self, UntypedHeader};
 use rsip::prelude::*;
 use rsip::{Header, Method, Request, Response, SipMessage, StatusCode};
 
-use super::via::ViaParm;
+use super::TransactionError;
+use super::key::{RequestId, checked_request_with, top_via};
 use crate::proto::Peer;
 
 /// Bytes for the wire, through the message layer's printer (exact body
@@ -147,20 +148,29 @@ pub(super) fn derived_tag(branch: &str) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport notes where a
-/// request really came from in its top Via (see [`ViaParm::stamped`]).
-/// Leaves the request unchanged if its top Via does not parse; matching
-/// will refuse it anyway.
-pub(super) fn stamp_received(request: &mut Request, from: Peer) {
-    let Ok(via) = request.via_header_mut() else {
-        return;
+/// A request received from `from`: what
+/// [`checked_request`](super::key::checked_request) makes of it,
+/// and its top Via stamped with where it really came from, as the server
+/// transport does (RFC 3261 §18.2.1 and RFC 3581 §4; see
+/// [`ViaParm::stamped`](super::via::ViaParm::stamped)), the Via read once
+/// for both. A top Via that does
+/// not parse is left as it is, and the request refused.
+pub(super) fn receive_request(
+    request: &mut Request,
+    from: Peer,
+) -> Result<RequestId, TransactionError> {
+    let (checked, stamped) = match top_via(request) {
+        Ok(via) => (checked_request_with(request, &via), via.stamped(from.addr)),
+        Err(error) => (Err(error), None),
     };
-    let Some(stamped) = ViaParm::first(via.value()).and_then(|top| top.stamped(from.addr)) else {
-        return;
-    };
-    let value = match via.value().split_once(',') {
-        Some((_, rest)) => format!("{stamped},{rest}"),
-        None => stamped,
-    };
-    via.replace(value);
+    if let Some(stamped) = stamped {
+        if let Ok(via) = request.via_header_mut() {
+            let value = match via.value().split_once(',') {
+                Some((_, rest)) => format!("{stamped},{rest}"),
+                None => stamped,
+            };
+            via.replace(value);
+        }
+    }
+    checked
 }

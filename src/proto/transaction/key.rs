@@ -231,8 +231,15 @@ pub(super) struct RequestId {
 }
 
 pub(super) fn checked_request(request: &rsip::Request) -> Result<RequestId, TransactionError> {
-    let via = top_via(request)?;
-    let branch = rfc3261_branch(&via)?;
+    checked_request_with(request, &top_via(request)?)
+}
+
+/// [`checked_request`] with the top Via already read.
+pub(super) fn checked_request_with(
+    request: &rsip::Request,
+    via: &ViaParm<'_>,
+) -> Result<RequestId, TransactionError> {
+    let branch = rfc3261_branch(via)?;
     let (cseq, method) = cseq(request)?;
     if method != request.method {
         return Err(TransactionError::CSeqMethodMismatch);

@@ -64,7 +64,7 @@ use tracing::debug;
 
 use crate::proto::{Peer, Time, Transmit};
 use client::{CancelIntent, ClientTransaction};
-use compose::{derived_tag, encode, response_to, stamp_received, to_tag};
+use compose::{derived_tag, encode, receive_request, response_to, to_tag};
 use key::{checked_request, client_key_of_response};
 use server::ServerTransaction;
 use timers::{Context, TimerQueue};
@@ -381,8 +381,7 @@ impl TransactionLayer {
     }
 
     fn handle_request(&mut self, now: Time, from: Peer, mut request: Request) {
-        stamp_received(&mut request, from);
-        let id = match checked_request(&request) {
+        let id = match receive_request(&mut request, from) {
             Ok(id) => id,
             Err(error) => return self.refuse(from, request, error),
         };
