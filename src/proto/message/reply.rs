@@ -202,7 +202,7 @@ pub fn to_bytes(message: &SipMessage) -> Vec<u8> {
 
 /// [`to_bytes`] for a request.
 pub fn to_bytes_request(request: &Request) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512 + request.body.len());
+    let mut out = Vec::with_capacity(START_LINE_ROOM + rest_len(&request.headers, &request.body));
     out.extend_from_slice(request.method.as_str().as_bytes());
     let _ = write!(out, " {} {}\r\n", request.uri, request.version);
     write_rest(out, &request.headers, &request.body)
@@ -210,9 +210,11 @@ pub fn to_bytes_request(request: &Request) -> Vec<u8> {
 
 /// [`to_bytes`] for a response.
 pub fn to_bytes_response(response: &Response) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512 + response.body.len());
+    let mut out = Vec::with_capacity(START_LINE_ROOM + rest_len(&response.headers, &response.body));
     let code = response.status_code.code();
-    let _ = write!(out, "{} {code} ", response.version);
+    let _ = write!(out, "{} ", response.version);
+    out.extend_from_slice(itoa::Buffer::new().format(code).as_bytes());
+    out.push(b' ');
     match &response.status_code {
         StatusCode::Other(_, phrase) => out.extend(
             phrase
@@ -225,10 +227,29 @@ pub fn to_bytes_response(response: &Response) -> Vec<u8> {
     write_rest(out, &response.headers, &response.body)
 }
 
+/// Room for a start line, beyond which the buffer grows: a Request-URI
+/// longer than this costs a copy of what came before it, not an error.
+const START_LINE_ROOM: usize = 160;
+
+/// What [`write_rest`] writes, to the byte where it can tell without
+/// printing (a Content-Length value is taken at its longest): one buffer
+/// of the right size rather than one that doubles while a message larger
+/// than a guess is written, copying itself each time.
+fn rest_len(headers: &rsip::Headers, body: &[u8]) -> usize {
+    const CONTENT_LENGTH: usize = "Content-Length: 18446744073709551615\r\n".len();
+    let fields: usize = headers
+        .iter()
+        .map(|header| header.name().len() + header.value().len() + 4)
+        .sum();
+    fields + CONTENT_LENGTH + 2 + body.len()
+}
+
 /// Appends the headers and the body to `out`, which holds the start line.
 fn write_rest(mut out: Vec<u8>, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
     let content_length = |out: &mut Vec<u8>| {
-        let _ = write!(out, "Content-Length: {}\r\n", body.len());
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
     };
     let mut written = false;
     for header in headers.iter() {

@@ -93,8 +93,8 @@ impl<'a> ViaParm<'a> {
         key.push_str(self.host);
         key.make_ascii_lowercase();
         if let Some(port) = self.port {
-            // Writing to a String cannot fail.
-            let _ = write!(key, ":{port}");
+            key.push(':');
+            key.push_str(itoa::Buffer::new().format(port));
         }
         key
     }
@@ -119,8 +119,8 @@ impl<'a> ViaParm<'a> {
             stamped.push(';');
             stamped.push_str(name);
             if name.eq_ignore_ascii_case("rport") && value.is_none() {
-                // Writing to a String cannot fail.
-                let _ = write!(stamped, "={}", source.port());
+                stamped.push('=');
+                stamped.push_str(itoa::Buffer::new().format(source.port()));
                 wants_received = true;
                 continue;
             }
@@ -132,8 +132,28 @@ impl<'a> ViaParm<'a> {
         if !wants_received {
             return None;
         }
-        let _ = write!(stamped, ";received={ip}");
+        stamped.push_str(";received=");
+        push_ip(&mut stamped, ip);
         Some(stamped)
+    }
+}
+
+/// An address as `Display` prints it; IPv4, the usual case, without a
+/// formatter.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    out.push('.');
+                }
+                out.push_str(itoa::Buffer::new().format(octet));
+            }
+        }
+        // Writing to a String cannot fail.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
     }
 }
 
