@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use super::sip::Server;
 use crate::proto::build::{self, status, status_with_reason};
-use crate::proto::digest::{Algorithm, AuthOutcome, ChallengeKind};
+use crate::proto::digest::{Algorithm, AuthOutcome, ChallengeKind, hmac_sha256};
 use crate::proto::transaction::TransactionKey;
 use crate::proto::{Peer, Time};
 
@@ -51,7 +51,9 @@ pub enum Admission {
 /// Signs and checks the route token of our Record-Route.
 #[derive(Clone)]
 pub struct RouteTokens {
-    key: [u8; 32],
+    /// HMAC keyed once (its inner and outer pads hashed), cloned for each
+    /// token: a call's INVITE, ACK and BYE each need one.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for RouteTokens {
@@ -62,15 +64,14 @@ impl std::fmt::Debug for RouteTokens {
 
 impl RouteTokens {
     pub fn new(key: [u8; 32]) -> Self {
-        RouteTokens { key }
+        RouteTokens {
+            keyed: hmac_sha256(&key),
+        }
     }
 
     /// The token for a dialog with this Call-ID: 64 bits of HMAC-SHA256 in hex.
     pub fn token(&self, call_id: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            // HMAC accepts keys of any length; this cannot happen.
-            return String::new();
-        };
+        let mut mac = self.keyed.clone();
         mac.update(call_id.as_bytes());
         let digest = mac.finalize().into_bytes();
         crate::proto::build::lower_hex(&digest[..8])

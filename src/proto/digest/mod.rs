@@ -33,6 +33,7 @@ mod tests;
 pub use client::DigestClient;
 pub use server::{AuthOutcome, Challenger, DEFAULT_OFFERED, RejectReason};
 
+use hmac::Hmac;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -230,6 +231,17 @@ fn request_digest(
         }
         None => algorithm.hash_joined(&[ha1, nonce, &ha2]),
     }
+}
+
+/// HMAC-SHA256 keyed with a 32-byte secret, ready to be cloned for each
+/// message it signs (keying hashes the two padded keys: done once).
+pub fn hmac_sha256(secret: &[u8; 32]) -> Hmac<Sha256> {
+    // RFC 2104 §2: a key shorter than the hash block is zero-padded to it,
+    // so keying with the padded block is HMAC keyed with `secret`, through
+    // the infallible constructor.
+    let mut block = [0u8; 64];
+    block[..secret.len()].copy_from_slice(secret);
+    <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into())
 }
 
 /// Whether `hex` (as a peer wrote it, in either case) is the lowercase

@@ -157,12 +157,7 @@ impl Challenger {
     /// process, so a restart invalidates every nonce (clients then get a
     /// stale challenge and retry).
     pub fn new(realm: &str, secret: [u8; 32], nonce_lifetime: Duration) -> Self {
-        // RFC 2104 §2: a key shorter than the hash block is zero-padded to
-        // it, so keying with the padded block is HMAC keyed with `secret`,
-        // through the infallible constructor.
-        let mut block = [0u8; 64];
-        block[..secret.len()].copy_from_slice(&secret);
-        let key = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
+        let key = super::hmac_sha256(&secret);
         let dummy_password = crate::proto::build::lower_hex(&secret);
         Challenger {
             realm: realm.to_owned(),

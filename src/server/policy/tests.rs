@@ -23,6 +23,12 @@ fn a_route_token_verifies_only_for_its_call_id_and_key() {
     assert!(!tokens.verify("abc@host", "0000000000000000"));
     assert!(!tokens.verify("abc@host", ""));
     assert!(!RouteTokens::new([8; 32]).verify("abc@host", &token));
+    // HMAC-SHA256 keyed with the key itself (RFC 2104), as any HMAC
+    // library keys it.
+    let mut plain = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
+    plain.update(b"abc@host");
+    let plain = plain.finalize().into_bytes();
+    assert_eq!(token, crate::proto::build::lower_hex(&plain[..8]));
 }
 
 fn server() -> Server {
