@@ -391,11 +391,13 @@ pub fn dialog_id_of_response(response: &Response, as_uac: bool) -> Option<Dialog
     message_dialog_id(response, !as_uac)
 }
 
-/// `local_is_to`: the local tag is the To tag.
+/// `local_is_to`: the local tag is the To tag. The tags are read from the
+/// header values, not from rsip's typed From and To (a URI parse each):
+/// this runs for every in-dialog request a server routes.
 fn message_dialog_id(message: &impl HeadersExt, local_is_to: bool) -> Option<DialogId> {
     let call_id = message.call_id_header().ok()?.value().to_owned();
-    let to_tag = tag_of(&message.to_header().ok()?.typed().ok()?.params)?;
-    let from_tag = tag_of(&message.from_header().ok()?.typed().ok()?.params).unwrap_or_default();
+    let to_tag = super::message::tag(message.to_header().ok()?)?;
+    let from_tag = super::message::tag(message.from_header().ok()?).unwrap_or_default();
     let (local_tag, remote_tag) = if local_is_to {
         (to_tag, from_tag)
     } else {
