@@ -41,8 +41,9 @@ impl Server {
     }
 
     pub(super) fn is_us(&self, uri: &rsip::Uri) -> bool {
-        let host = uri.host().to_string().to_ascii_lowercase();
-        if host == self.domain && uri.port().is_none() {
+        // The port first: a URI with one (our own Record-Route's) is never
+        // the bare domain, and its host need not be printed.
+        if uri.port().is_none() && uri.host().to_string().eq_ignore_ascii_case(&self.domain) {
             return true;
         }
         uri_peer(uri).is_some_and(|peer| peer.addr == self.local)
@@ -67,7 +68,7 @@ impl Server {
             if !stripped {
                 if let Header::Route(route) = &header {
                     stripped = true;
-                    if let Some(uri) = route_uris(route.value()).into_iter().next() {
+                    if let Some(uri) = first_route_uri(route.value()) {
                         if self.is_us(&uri) {
                             token = Some(route_token(&uri).unwrap_or_default());
                             let rest = route_rest(route.value());
@@ -88,22 +89,19 @@ impl Server {
 
 pub(super) fn first_route(request: &Request) -> Option<rsip::Uri> {
     request.headers.iter().find_map(|header| match header {
-        Header::Route(route) => route_uris(route.value()).into_iter().next(),
+        Header::Route(route) => first_route_uri(route.value()),
         _ => None,
     })
 }
 
-/// The URIs of a Route or Record-Route value, which may hold several
-/// comma-separated `<uri>;params` entries.
-fn route_uris(value: &str) -> Vec<rsip::Uri> {
-    split_route_entries(value)
-        .into_iter()
-        .filter_map(|entry| {
-            let start = entry.find('<')?;
-            let end = entry.get(start..)?.find('>')? + start;
-            rsip::Uri::try_from(entry.get(start + 1..end)?).ok()
-        })
-        .collect()
+/// The URI of the first entry of a Route or Record-Route value, which
+/// may hold several comma-separated `<uri>;params` entries; the others
+/// are not parsed.
+fn first_route_uri(value: &str) -> Option<rsip::Uri> {
+    let entry = *split_route_entries(value).first()?;
+    let start = entry.find('<')?;
+    let end = entry.get(start..)?.find('>')? + start;
+    rsip::Uri::try_from(entry.get(start + 1..end)?).ok()
 }
 
 /// Everything after the first entry of a Route value.
