@@ -168,7 +168,11 @@ fn is_ws(b: u8) -> bool {
 
 /// RFC 3261 §25.1 token characters.
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
 }
 
 /// The first CRLF in `haystack`.
@@ -330,8 +334,13 @@ pub(crate) fn canonical_elements(
             }
             b',' if kind.is_address() => return Err("a comma outside quotes"),
             _ => {
-                element.keep(i, i + 1);
-                i += 1;
+                // A run of ordinary bytes, kept in one step.
+                let run = value[i..]
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'<' | b' ' | b'\t' | b','))
+                    .unwrap_or(value.len() - i);
+                element.keep(i, i + run.max(1));
+                i += run.max(1);
             }
         }
     }
@@ -419,7 +428,12 @@ fn check_params(element: &[u8]) -> Result<(), ValueError> {
             }
             _ => {
                 after_semi = false;
-                i += 1;
+                // A run of ordinary bytes, skipped in one step.
+                i += element[i..]
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'<' | b';'))
+                    .unwrap_or(element.len() - i)
+                    .max(1);
             }
         }
     }
