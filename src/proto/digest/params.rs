@@ -29,9 +29,12 @@ impl<'a> DigestParams<'a> {
     /// (Basic, Bearer, ...), which is not an error: such headers are
     /// somebody else's business.
     pub(super) fn parse(value: &'a str) -> Result<Option<DigestParams<'a>>, DigestError> {
-        let value = value.trim_start();
+        // Every delimiter here is ASCII, so positions found byte by byte
+        // are character boundaries: a non-ASCII byte is never one of them.
+        let value = value.trim_ascii_start();
         let scheme_end = value
-            .find(|c: char| c.is_ascii_whitespace())
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
             .unwrap_or(value.len());
         let (scheme, mut rest) = value.split_at(scheme_end);
         if !scheme.eq_ignore_ascii_case("Digest") {
@@ -40,21 +43,24 @@ impl<'a> DigestParams<'a> {
         let mut params: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(USUAL_PARAMS);
         loop {
             // RFC 7230 §7: empty list elements are tolerated.
-            rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+            rest = skip_while(rest, |b| b == b',' || b.is_ascii_whitespace());
             if rest.is_empty() {
                 break;
             }
-            let name_end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+            let name_end = rest
+                .bytes()
+                .position(|b| !is_token_byte(b))
+                .unwrap_or(rest.len());
             if name_end == 0 {
                 return Err(DigestError::Malformed("expected a parameter name"));
             }
             let (name, after_name) = rest.split_at(name_end);
-            let Some(after_equals) = after_name.trim_start().strip_prefix('=') else {
+            let Some(after_equals) = after_name.trim_ascii_start().strip_prefix('=') else {
                 return Err(DigestError::Malformed(
                     "expected '=' after a parameter name",
                 ));
             };
-            let after_equals = after_equals.trim_start();
+            let after_equals = after_equals.trim_ascii_start();
             let (value, after_value) = match after_equals.strip_prefix('"') {
                 Some(quoted) => read_quoted(quoted)?,
                 None => read_bare(after_equals)?,
@@ -66,7 +72,7 @@ impl<'a> DigestParams<'a> {
                 return Err(DigestError::Malformed("a parameter appears twice"));
             }
             params.push((name, value));
-            rest = after_value.trim_start();
+            rest = after_value.trim_ascii_start();
             if !rest.is_empty() && !rest.starts_with(',') {
                 return Err(DigestError::Malformed("expected ',' between parameters"));
             }
@@ -95,7 +101,8 @@ impl<'a> DigestParams<'a> {
 fn read_quoted(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
     let unterminated = DigestError::Malformed("unterminated quoted string");
     let end = input
-        .find(['"', '\\'])
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\')
         .ok_or_else(|| unterminated.clone())?;
     if input[end..].starts_with('"') {
         return Ok((Cow::Borrowed(&input[..end]), &input[end + 1..]));
@@ -121,7 +128,8 @@ fn read_quoted(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
 /// base64 characters that are not token characters.
 fn read_bare(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
     let end = input
-        .find(|c: char| c == ',' || c == '"' || c.is_ascii_whitespace())
+        .bytes()
+        .position(|b| b == b',' || b == b'"' || b.is_ascii_whitespace())
         .unwrap_or(input.len());
     if end == 0 {
         return Err(DigestError::Malformed("a parameter has no value"));
@@ -131,8 +139,18 @@ fn read_bare(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
 }
 
 /// RFC 3261 §25.1 `token` characters.
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// `text` after its leading ASCII bytes that `skip` says to skip.
+fn skip_while(text: &str, skip: impl Fn(u8) -> bool) -> &str {
+    let start = text.bytes().position(|b| !skip(b)).unwrap_or(text.len());
+    &text[start..]
 }
 
 /// A value as a quoted-string, escaping `"` and `\`.
