@@ -68,7 +68,9 @@ pub fn reason_phrase(code: u16) -> &'static str {
 /// request had none, except on 100 Trying.
 pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&str>) -> Response {
     let add_tag = status_code.code() > 100;
-    let mut headers = rsip::Headers::default();
+    // The five copied, and room for the few a response adds (a challenge,
+    // Server, Contact) before the list has to grow.
+    let mut headers = Vec::with_capacity(RESPONSE_HEADERS);
     for header in request.headers.iter() {
         match header {
             Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
@@ -79,7 +81,7 @@ pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&s
                 let has_tag = to_has_tag(value);
                 match to_tag {
                     Some(tag) if add_tag && !has_tag => headers.push(Header::To(
-                        rsip::headers::To::new(format!("{value};tag={tag}")),
+                        rsip::headers::To::new([value, ";tag=", tag].concat()),
                     )),
                     _ => headers.push(header.clone()),
                 }
@@ -90,10 +92,13 @@ pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&s
     Response {
         status_code,
         version: rsip::Version::V2,
-        headers,
+        headers: headers.into(),
         body: Vec::new(),
     }
 }
+
+/// Room for the header list of a response made by [`response_to`].
+const RESPONSE_HEADERS: usize = 10;
 
 /// RFC 3261 §12.1.1: a UAS copies the request's Record-Route headers, in
 /// order, into every response that makes a dialog (1xx with a tag, 2xx).
