@@ -29,30 +29,30 @@ impl<'a> ViaParm<'a> {
     /// This runs several times for every message, so it reads bytes and
     /// trims only SIP's linear white space (ASCII), never Unicode's.
     pub(super) fn first(value: &'a str) -> Option<ViaParm<'a>> {
-        let first = match value.split_once(',') {
-            Some((first, _)) => first,
-            None => value,
-        };
+        let (first, _) = split_at_byte(value, b',');
         ViaParm::parse(first.trim_ascii())
     }
 
+    // Every delimiter is ASCII, so splitting at the position of its byte
+    // splits at a character boundary; and byte searches are what this
+    // short text wants (a `str` pattern sets up a searcher each time).
     fn parse(text: &'a str) -> Option<ViaParm<'a>> {
         let blank = text.bytes().position(|b| b == b' ' || b == b'\t')?;
-        let (protocol, rest) = (&text[..blank], &text[blank + 1..]);
-        let mut parts = protocol.split('/');
+        let (protocol, rest) = (text.get(..blank)?, text.get(blank + 1..)?);
+        let mut parts = protocol.as_bytes().split(|b| *b == b'/');
         let three_tokens = parts.by_ref().take(3).filter(|part| is_token(part)).count() == 3;
         if !three_tokens || parts.next().is_some() {
             return None;
         }
         let rest = rest.trim_ascii_start();
-        let (sent_by, params) = match rest.split_once(';') {
-            Some((sent_by, params)) => (sent_by.trim_ascii(), params.trim_ascii()),
-            None => (rest.trim_ascii(), ""),
+        let (sent_by, params) = match split_at_byte(rest, b';') {
+            (sent_by, Some(params)) => (sent_by.trim_ascii(), params.trim_ascii()),
+            (sent_by, None) => (sent_by.trim_ascii(), ""),
         };
-        let (host, port) = match sent_by.rsplit_once(':') {
-            Some((host, port)) => (
-                host.trim_ascii(),
-                Some(port.trim_ascii().parse::<u16>().ok()?),
+        let (host, port) = match sent_by.bytes().rposition(|b| b == b':') {
+            Some(colon) => (
+                sent_by.get(..colon)?.trim_ascii(),
+                Some(sent_by.get(colon + 1..)?.trim_ascii().parse::<u16>().ok()?),
             ),
             None => (sent_by, None),
         };
@@ -70,14 +70,17 @@ impl<'a> ViaParm<'a> {
 
     /// The parameters in order: name and value (`None` when bare).
     fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
-        self.params
-            .split(';')
-            .map(str::trim_ascii)
-            .filter(|param| !param.is_empty())
-            .map(|param| match param.split_once('=') {
-                Some((name, value)) => (name.trim_ascii(), Some(value.trim_ascii())),
-                None => (param, None),
-            })
+        let mut rest = Some(self.params);
+        std::iter::from_fn(move || {
+            let (param, after) = split_at_byte(rest?, b';');
+            rest = after;
+            Some(param.trim_ascii())
+        })
+        .filter(|param| !param.is_empty())
+        .map(|param| match split_at_byte(param, b'=') {
+            (name, Some(value)) => (name.trim_ascii(), Some(value.trim_ascii())),
+            (name, None) => (name, None),
+        })
     }
 
     pub(super) fn branch(&self) -> Option<&'a str> {
@@ -157,10 +160,19 @@ fn push_ip(out: &mut String, ip: IpAddr) {
     }
 }
 
+/// `text` before the first `separator`, and what follows it if there is
+/// one. `separator` is ASCII, so both are at character boundaries.
+fn split_at_byte(text: &str, separator: u8) -> (&str, Option<&str>) {
+    match text.bytes().position(|b| b == separator) {
+        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at + 1..)),
+        None => (text, None),
+    }
+}
+
 /// RFC 3261 §25.1 token characters.
-fn is_token(text: &str) -> bool {
+fn is_token(text: &[u8]) -> bool {
     !text.is_empty()
-        && text.bytes().all(|b| {
+        && text.iter().all(|&b| {
             b.is_ascii_alphanumeric()
                 || matches!(
                     b,
