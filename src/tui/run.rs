@@ -17,9 +17,12 @@
 //!   other message once a second has passed, so that the state's time is
 //!   never staler than it.
 //! - It ends when the client closes the event channel (signed out), or a
-//!   grace period after Quit if the client never does.
+//!   grace period after Quit if the client never does. A terminal that
+//!   hangs up is a Quit with nothing more drawn: a thread of its own waits
+//!   for that in `poll`, which input does not wake.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal as _, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,6 +37,7 @@ use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
     supports_keyboard_enhancement,
 };
+use rustix::event::{PollFd, PollFlags, poll};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::{Instant, sleep_until};
 
@@ -102,8 +106,11 @@ where
     };
     let mut terminal = enter()?;
     let (input_tx, mut input) = unbounded_channel();
+    let (hangup_tx, mut hangup) = unbounded_channel();
     // Detached: see the module documentation.
     thread::spawn(move || read_terminal(input_tx));
+    spawn_hangup_watch(hangup_tx);
+    let mut terminal_gone = false;
 
     let mut carry_out = |state: &mut AppState, msg: Msg| -> bool {
         let mut queue = vec![msg];
@@ -132,7 +139,7 @@ where
         .unwrap_or_else(Instant::now);
     let mut quit_deadline: Option<Instant> = None;
     let result = loop {
-        if dirty && last_frame.elapsed() >= FRAME {
+        if dirty && !terminal_gone && last_frame.elapsed() >= FRAME {
             if let Err(error) = terminal.draw(|frame| render(&state, frame)) {
                 break Err(error);
             }
@@ -151,6 +158,12 @@ where
                 Some(Err(error)) => break Err(error),
                 None => break Ok(()),
             },
+            Some(error) = hangup.recv(), if !terminal_gone => {
+                // Signed out as if the user had quit, with nothing drawn.
+                tracing::info!(%error, "the terminal is gone; signing out");
+                terminal_gone = true;
+                Msg::TerminalGone
+            }
             event = events.recv() => match event {
                 Some(event) => Msg::Client(event),
                 // The client is done: signed out, or gone.
@@ -196,7 +209,11 @@ where
         next_tick = Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0));
     };
 
-    leave()?;
+    // A terminal that is gone cannot be given back.
+    let left = leave();
+    if !terminal_gone {
+        left?;
+    }
     result
 }
 
@@ -258,6 +275,59 @@ fn read_terminal(forward: UnboundedSender<io::Result<TerminalEvent>>) {
         let failed = event.is_err();
         if forward.send(event).is_err() || failed {
             return;
+        }
+    }
+}
+
+/// Watches the terminal for a hang-up (its window closed, its ssh session
+/// ended) on a thread of its own, which blocks in `poll` asking for no
+/// event at all: only a hang-up or an error ends the wait, so input never
+/// wakes it. The reading thread cannot tell: at the end of its input,
+/// crossterm's `read` retries forever (crossterm-rs/crossterm#793), which
+/// a process that ignores SIGHUP (under `nohup`, say) never leaves.
+fn spawn_hangup_watch(gone: UnboundedSender<io::Error>) {
+    // crossterm reads standard input when it is a terminal, else /dev/tty.
+    let tty: Box<dyn AsFd + Send> = if io::stdin().is_terminal() {
+        Box::new(io::stdin())
+    } else {
+        match std::fs::File::open("/dev/tty") {
+            Ok(file) => Box::new(file),
+            Err(error) => {
+                return tracing::debug!(%error, "no terminal to watch for a hang-up");
+            }
+        }
+    };
+    let spawned = thread::Builder::new()
+        .name("hangup".into())
+        .stack_size(HANGUP_STACK)
+        .spawn(move || {
+            let error = wait_for_hangup(tty.as_fd());
+            let _ = gone.send(error);
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "the terminal is not watched for a hang-up");
+    }
+}
+
+/// Small: the thread only waits in `poll`.
+const HANGUP_STACK: usize = 64 * 1024;
+
+/// Blocks until `tty` hangs up or fails; returns why, as an error.
+fn wait_for_hangup(tty: BorrowedFd<'_>) -> io::Error {
+    loop {
+        let mut watched = [PollFd::from_borrowed_fd(tty, PollFlags::empty())];
+        match poll(&mut watched, None) {
+            Ok(_) => {
+                let happened = watched[0].revents();
+                if happened.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                    return io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the terminal hung up ({happened:?})"),
+                    );
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(error) => return error.into(),
         }
     }
 }

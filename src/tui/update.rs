@@ -75,6 +75,8 @@ pub enum Msg {
     Meters(MediaMeters),
     /// SIP messages traced since the last, for the trace pane.
     Trace(Vec<TraceEntry>),
+    /// The terminal hung up: sign out and quit, as the quit key does.
+    TerminalGone,
 }
 
 /// What the run loop must do after an update.
@@ -135,6 +137,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Effects {
             state.trace.push(entries);
             fx.redraw = state.trace.open;
         }
+        Msg::TerminalGone => quit(state, &mut fx),
     }
     fx
 }

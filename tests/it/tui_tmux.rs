@@ -7,7 +7,9 @@
 //! is marked delivered (✓) and answered; the help overlay opens and
 //! closes; a shrink to 80x24 redraws without a panic; `q` exits with
 //! status 0. Then the status picker sets Busy, and an IM to an offline
-//! user is marked not delivered with the 480 reason the proxy gave.
+//! user is marked not delivered with the 480 reason the proxy gave. And a
+//! confab that ignores SIGHUP exits, without spinning, when its terminal
+//! goes away.
 //!
 //! Each test has its own tmux server (`tmux -S`, its socket in the test's
 //! tempdir), server port and XDG directories, so tests run in parallel.
@@ -16,6 +18,7 @@
 //! tmux is required: a missing tmux fails the test rather than skip it.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,14 @@ struct Terminal {
 
 impl Terminal {
     fn start(server: SocketAddr) -> Terminal {
+        // The pane outlives confab so that its exit status can be read.
+        Terminal::start_with(|_| {
+            format!("'{CONFAB}' --server {server} --user vivian; echo {EXITED}$?; sleep 60")
+        })
+    }
+
+    /// Runs the shell `command` made for this test's directory in the pane.
+    fn start_with(command: impl FnOnce(&Path) -> String) -> Terminal {
         let installed = Command::new("tmux").arg("-V").output();
         assert!(
             installed.is_ok_and(|output| output.status.success()),
@@ -44,9 +55,7 @@ impl Terminal {
         let terminal = Terminal {
             dir: tempfile::tempdir().unwrap(),
         };
-        // The pane outlives confab so that its exit status can be read.
-        let command =
-            format!("'{CONFAB}' --server {server} --user vivian; echo {EXITED}$?; sleep 60");
+        let command = command(terminal.dir.path());
         let dir = terminal.dir.path().display().to_string();
         let status = terminal
             .tmux()
@@ -296,4 +305,71 @@ fn tui_adds_audio_to_an_im_invites_promotes_and_ejects_in_a_conference() {
     terminal.wait_until("the conference left", |screen| !screen.contains("people"));
     terminal.press("Escape");
     terminal.quit();
+}
+
+/// A confab that ignores SIGHUP (started under `nohup`, say) whose
+/// terminal goes away signs out and exits by itself: reading a terminal
+/// that is gone must not keep it running, a core busy, for ever.
+#[test]
+fn a_terminal_that_hangs_up_ends_confab_even_when_it_ignores_sighup() {
+    let server = ServerProcess::start_with(&["--demo-buddies"]);
+    let addr = server.addr;
+    let terminal = Terminal::start_with(|dir| {
+        let pid = dir.join("confab.pid");
+        format!(
+            "trap '' HUP; echo $$ > '{}'; exec '{CONFAB}' --server {addr} --user vivian",
+            pid.display()
+        )
+    });
+    terminal.wait_until("Signed in", |screen| {
+        status_bar(screen).contains("Signed in")
+    });
+    let pid = std::fs::read_to_string(terminal.dir.path().join("confab.pid")).unwrap();
+    let pid: u32 = pid.trim().parse().unwrap();
+    let (state, cpu_before) = process_stat(pid).expect("confab's /proc entry");
+    assert_ne!(state, 'Z', "confab {pid} is not running");
+
+    // Every pane's terminal closes with its tmux server.
+    terminal.run(&["kill-server"]);
+    let deadline = Instant::now() + WAIT;
+    let cpu_after = loop {
+        match process_stat(pid) {
+            Some(('Z', cpu)) => break Some(cpu),
+            None => break None,
+            Some(_) => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "confab {pid} still runs {WAIT:?} after its terminal hung up"
+        );
+        std::thread::sleep(POLL);
+    };
+    // Signing out takes milliseconds; a reader spinning on the dead
+    // terminal until something else ended the process would take a core
+    // for as long as it ran.
+    if let Some(cpu_after) = cpu_after {
+        let spent = cpu_after - cpu_before;
+        assert!(
+            spent < CLOCK_TICKS_PER_SECOND,
+            "confab spent {spent} ticks of CPU between the hang-up and its exit"
+        );
+    }
+}
+
+/// USER_HZ, the unit of /proc's CPU times: 100 on Linux.
+const CLOCK_TICKS_PER_SECOND: u64 = 100;
+
+/// Process `pid`'s state letter and its CPU time so far (user and system,
+/// in clock ticks): a zombie keeps both until it is reaped, after which
+/// there is nothing (`None`).
+fn process_stat(pid: u32) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields follow the command name, which is in parentheses: the
+    // state, then utime and stime as the 12th and 13th after it.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((state, utime + stime))
 }

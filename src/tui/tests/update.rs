@@ -206,6 +206,17 @@ fn q_and_ctrl_c_quit_once_and_keys_stop_working() {
 }
 
 #[test]
+fn a_terminal_that_hangs_up_signs_out_once_even_from_a_modal() {
+    let mut state = demo_state();
+    state.modal = Some(crate::tui::state::Modal::Help { scroll: 0 });
+    let fx = update(&mut state, Msg::TerminalGone);
+    assert_eq!(fx.commands, [Command::Quit]);
+    assert!(state.quitting);
+    assert!(state.modal.is_none());
+    assert!(update(&mut state, Msg::TerminalGone).commands.is_empty());
+}
+
+#[test]
 fn a_new_buddy_list_keeps_the_selection_on_its_contact() {
     let mut state = demo_state();
     update(&mut state, ch('j'));
