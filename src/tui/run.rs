@@ -312,14 +312,15 @@ fn spawn_hangup_watch(gone: UnboundedSender<io::Error>) {
 /// Small: the thread only waits in `poll`.
 const HANGUP_STACK: usize = 64 * 1024;
 
-/// Blocks until `tty` hangs up or fails; returns why, as an error.
+/// Blocks until `tty` hangs up or fails; returns why, as an error. Asked
+/// for no event, `poll` reports only HUP, ERR or NVAL: any of them ends it.
 fn wait_for_hangup(tty: BorrowedFd<'_>) -> io::Error {
     loop {
         let mut watched = [PollFd::from_borrowed_fd(tty, PollFlags::empty())];
         match poll(&mut watched, None) {
             Ok(_) => {
                 let happened = watched[0].revents();
-                if happened.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                if !happened.is_empty() {
                     return io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!("the terminal hung up ({happened:?})"),

@@ -149,12 +149,12 @@ pub(super) fn derived_tag(branch: &str) -> String {
 }
 
 /// A request received from `from`: what
-/// [`checked_request`](super::key::checked_request) makes of it,
-/// and its top Via stamped with where it really came from, as the server
-/// transport does (RFC 3261 §18.2.1 and RFC 3581 §4; see
-/// [`ViaParm::stamped`](super::via::ViaParm::stamped)), the Via read once
-/// for both. A top Via that does
-/// not parse is left as it is, and the request refused.
+/// [`checked_request`](super::key::checked_request) makes of it, and its
+/// top Via stamped with where it really came from, as the server transport
+/// does (RFC 3261 §18.2.1 and RFC 3581 §4; see
+/// [`ViaParm::stamped`](super::via::ViaParm::stamped)). The Via is read
+/// once for both. A top Via that does not parse is left as it is, and the
+/// request is refused.
 pub(super) fn receive_request(
     request: &mut Request,
     from: Peer,
