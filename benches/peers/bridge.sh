@@ -201,8 +201,10 @@ janus_start() {
 	dir=$(mktemp -d "$work/janus.XXXXXX")
 	port=$(free_ports 1 "$ADDR") || { WHY="no free port"; return 1; }
 	janus_config "$dir" "$port"
-	"${bridge_prefix[@]}" timeout 600 "$JANUS" -F "$dir" -C "$dir/janus.jcfg" \
-		</dev/null >"$dir/janus.log" 2>&1 &
+	# In its own directory: a Janus that crashes under load leaves its
+	# core there, removed with the rest, not in the checkout.
+	(cd "$dir" && exec "${bridge_prefix[@]}" timeout 600 "$JANUS" -F "$dir" -C "$dir/janus.jcfg" \
+		</dev/null >"$dir/janus.log" 2>&1) &
 	BRIDGE_PID=$!
 	raise_group "$BRIDGE_PID"
 	if ! python3 - "$ADDR" "$port" <<'PY'; then
