@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 
 use super::DigestError;
+use crate::proto::message::is_token_char;
 
 /// Room for the parameters of a usual credentials header (username,
 /// realm, nonce, uri, response, algorithm, cnonce, qop, nc, opaque).
@@ -49,7 +50,7 @@ impl<'a> DigestParams<'a> {
             }
             let name_end = rest
                 .bytes()
-                .position(|b| !is_token_byte(b))
+                .position(|b| !is_token_char(b))
                 .unwrap_or(rest.len());
             if name_end == 0 {
                 return Err(DigestError::Malformed("expected a parameter name"));
@@ -136,15 +137,6 @@ fn read_bare(input: &str) -> Result<(Cow<'_, str>, &str), DigestError> {
     }
     let (value, rest) = input.split_at(end);
     Ok((Cow::Borrowed(value), rest))
-}
-
-/// RFC 3261 §25.1 `token` characters.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
 }
 
 /// `text` after its leading ASCII bytes that `skip` says to skip.

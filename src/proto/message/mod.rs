@@ -51,7 +51,7 @@ use reply::ReplyContext;
 use scan::{HeaderKind, Scanned};
 
 pub(crate) use headers::split_address;
-pub(crate) use scan::content_length;
+pub(crate) use scan::{content_length, is_token_char};
 
 /// Why a message was refused; see [`ParseError::reply`] for what to answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -11,6 +11,8 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::proto::message::is_token_char;
+
 /// One via-parm, borrowed from its header value.
 pub(super) struct ViaParm<'a> {
     /// `SIP/2.0/UDP`, as written.
@@ -169,16 +171,9 @@ fn split_at_byte(text: &str, separator: u8) -> (&str, Option<&str>) {
     }
 }
 
-/// RFC 3261 §25.1 token characters.
+/// An RFC 3261 §25.1 token.
 fn is_token(text: &[u8]) -> bool {
-    !text.is_empty()
-        && text.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-                )
-        })
+    !text.is_empty() && text.iter().copied().all(is_token_char)
 }
 
 /// Characters of a hostname or IPv4 address (IPv6 references are refused
