@@ -140,12 +140,9 @@ pub fn to_has_tag(value: &str) -> bool {
 
 /// The `tag` parameter of a From or To header value.
 pub fn tag_of(value: &str) -> Option<&str> {
-    // Parameters after a name-addr's '>' belong to the header; without angle
-    // brackets, everything after the first ';' does (RFC 3261 §20.10).
-    let params = match value.rfind('>') {
-        Some(end) => value.get(end + 1..)?,
-        None => value.split_once(';').map(|(_, params)| params)?,
-    };
+    // The header's own parameters, not the URI's (RFC 3261 §20.10), as the
+    // message layer's one name-addr reader finds them.
+    let (_, params) = message::split_address(value)?;
     params
         .split(';')
         .filter_map(|param| param.trim().split_once('='))
