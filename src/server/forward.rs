@@ -41,6 +41,9 @@ impl Server {
             self.send_response(now, &server, trying);
         }
         let record_route = creates_dialog(&request).then(|| self.record_route(&request));
+        // A timeout or a 480 is answered from the request, which the last
+        // branch takes.
+        self.transactions.keep_request(&server, &request);
         let mut branches = Vec::new();
         let mut targets = targets.into_iter().peekable();
         let mut request = Some(request);
@@ -331,3 +334,6 @@ fn creates_dialog(request: &Request) -> bool {
         Method::Invite | Method::Subscribe | Method::Refer
     ) && !is_in_dialog(request)
 }
+
+#[cfg(test)]
+mod tests;

@@ -337,11 +337,24 @@ impl TransactionLayer {
     /// The request a live transaction was created for (as received, for a
     /// server transaction: with its top Via stamped). A transaction
     /// forgets it at its final response, except a client INVITE answered
-    /// with a 2xx, which keeps it until Timer M for further 2xx.
+    /// with a 2xx, which keeps it until Timer M for further 2xx. A server
+    /// transaction has it only for an INVITE, or once the TU has asked
+    /// with [`Self::keep_request`].
     pub fn request(&self, key: &TransactionKey) -> Option<&Request> {
         match key.role() {
             Role::Client => self.clients.get(key).and_then(|tx| tx.request()),
             Role::Server => self.servers.get(key).and_then(|tx| tx.request()),
+        }
+    }
+
+    /// Asks the server transaction `key` to keep a copy of its `request`
+    /// until its final response, for a TU that answers later from the
+    /// request and may no longer hold it (a proxy that forwarded it makes
+    /// up a timeout). An INVITE's is kept anyway; a request answered at
+    /// once, as most are, is never copied.
+    pub fn keep_request(&mut self, key: &TransactionKey, request: &Request) {
+        if let Some(tx) = self.servers.get_mut(key) {
+            tx.keep_request(request);
         }
     }
 

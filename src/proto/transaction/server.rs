@@ -30,11 +30,15 @@ pub(super) struct ServerTransaction {
     key: TransactionKey,
     state: TransactionState,
     /// The request, until a final response: what a 100 Trying of our own
-    /// or a response the TU makes up (a proxy's timeout) answers. Not kept
-    /// after: a non-INVITE waits out Timer J (32 s) by the thousand under
-    /// load, and a parsed request is a few kilobytes in dozens of pieces.
-    /// Boxed, so that a finished transaction does not carry the request's
-    /// 216 bytes.
+    /// or a response the TU makes up (a proxy's timeout) answers. An
+    /// INVITE's is kept from the start, for that 100 Trying; any other
+    /// request only once the TU asks ([`Self::keep_request`]), since most
+    /// are answered at once and a copy made for nothing is a few hundred
+    /// allocations' worth of work per second under load. Not kept after
+    /// the final: a non-INVITE waits out Timer J (32 s) by the thousand
+    /// under load, and a parsed request is a few kilobytes in dozens of
+    /// pieces. Boxed, so that a finished transaction does not carry the
+    /// request's 216 bytes.
     request: Option<Box<Request>>,
     /// An INVITE's Call-ID and CSeq number, which find the ACK to its 2xx.
     ack_id: Option<(String, u32)>,
@@ -67,7 +71,7 @@ impl ServerTransaction {
             } else {
                 TransactionState::Trying
             },
-            request: Some(Box::new(request.clone())),
+            request: invite.then(|| Box::new(request.clone())),
             ack_id: if invite { super::ack_id(request) } else { None },
             source,
             deadlines: Deadlines::default(),
@@ -95,6 +99,19 @@ impl ServerTransaction {
     /// The request, until a final response has been sent.
     pub(super) fn request(&self) -> Option<&Request> {
         self.request.as_deref()
+    }
+
+    /// Keeps a copy of `request` (the one this transaction was started
+    /// for) until the final response, unless one is kept already or the
+    /// final has been sent.
+    pub(super) fn keep_request(&mut self, request: &Request) {
+        let answered = matches!(
+            self.state,
+            TransactionState::Completed | TransactionState::Confirmed | TransactionState::Accepted
+        );
+        if self.request.is_none() && !answered {
+            self.request = Some(Box::new(request.clone()));
+        }
     }
 
     /// For an INVITE, the Call-ID and CSeq number its ACK will carry.

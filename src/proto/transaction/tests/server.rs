@@ -282,9 +282,34 @@ fn non_invite_retransmissions_are_absorbed_then_answered() {
 }
 
 #[test]
+fn only_an_invite_keeps_its_request_unless_the_tu_asks() {
+    let mut invites = layer();
+    let (invite, invite_request) = incoming(&mut invites, "INVITE", udp());
+    assert_eq!(
+        invites.request(&invite),
+        Some(&invite_request),
+        "for 100 Trying"
+    );
+
+    let mut layer = layer();
+    let (key, message) = incoming(&mut layer, "MESSAGE", udp());
+    assert_eq!(layer.request(&key), None, "most are answered at once");
+    layer.keep_request(&key, &message);
+    assert_eq!(layer.request(&key), Some(&message));
+
+    // Once answered, a transaction takes no copy.
+    layer
+        .respond(at(10), &key, response(&message, 200))
+        .unwrap();
+    layer.keep_request(&key, &message);
+    assert_eq!(layer.request(&key), None);
+}
+
+#[test]
 fn the_request_is_kept_until_a_final_response_only() {
     let mut layer = layer();
     let (key, message) = incoming(&mut layer, "MESSAGE", udp());
+    layer.keep_request(&key, &message);
     layer
         .respond(at(10), &key, response(&message, 100))
         .unwrap();
