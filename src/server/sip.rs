@@ -385,9 +385,9 @@ impl Server {
         }
         let targets: Vec<_> = self
             .registrar
-            .contacts(&aor, now)
+            .live_bindings(&aor, now)
             .into_iter()
-            .map(|binding| (Some(binding.contact), binding.source))
+            .map(|binding| (Some(binding.contact.clone()), binding.source))
             .collect();
         if targets.is_empty() {
             // RFC 3261 §10.3 / §16.5: known, but signed in nowhere.

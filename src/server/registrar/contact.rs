@@ -349,6 +349,10 @@ pub(crate) fn normalize_escapes(raw: &str) -> String {
 /// Decodes every `%XX` escape; an escape that does not decode to UTF-8
 /// leaves the input unchanged.
 pub(crate) fn unescape(raw: &str) -> String {
+    // Most user parts have no escape at all.
+    if !raw.contains('%') {
+        return raw.to_owned();
+    }
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -161,6 +161,12 @@ impl Registrar {
     /// The live bindings of `aor`, highest q first (a missing q counts as
     /// 1), then the most recently refreshed first.
     pub fn contacts(&self, aor: &Aor, now: Time) -> Vec<Binding> {
+        self.live_bindings(aor, now).into_iter().cloned().collect()
+    }
+
+    /// [`Self::contacts`] without copies, for a proxy that needs only
+    /// where each binding is.
+    pub fn live_bindings(&self, aor: &Aor, now: Time) -> Vec<&Binding> {
         let Some(entries) = self.aors.get(aor) else {
             return Vec::new();
         };
@@ -174,7 +180,7 @@ impl Registrar {
                 .then(b.binding.refreshed_at.cmp(&a.binding.refreshed_at))
                 .then(b.serial.cmp(&a.serial))
         });
-        live.into_iter().map(|e| e.binding.clone()).collect()
+        live.into_iter().map(|e| &e.binding).collect()
     }
 
     pub fn is_registered(&self, aor: &Aor, now: Time) -> bool {
