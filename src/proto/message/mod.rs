@@ -36,6 +36,7 @@ mod assemble;
 mod headers;
 mod reply;
 mod scan;
+mod write;
 
 use std::borrow::Cow;
 
@@ -52,6 +53,7 @@ use scan::{HeaderKind, Scanned};
 
 pub(crate) use headers::split_address;
 pub(crate) use scan::{content_length, is_token_char};
+pub(crate) use write::push_ip;
 
 /// Why a message was refused; see [`ParseError::reply`] for what to answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

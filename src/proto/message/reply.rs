@@ -3,14 +3,13 @@
 //! is copied byte for byte and exactly one Content-Length that matches it
 //! (§18.3, §20.14).
 
-use std::io::Write as _;
-
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Request, Response, SipMessage, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::ParseErrorKind;
 use super::scan::{HeaderKind, RawHeader};
+use super::write::push_uri;
 
 /// What a reply copies from the request (§8.2.6.2), captured as text when
 /// the request was refused.
@@ -204,7 +203,11 @@ pub fn to_bytes(message: &SipMessage) -> Vec<u8> {
 pub fn to_bytes_request(request: &Request) -> Vec<u8> {
     let mut out = Vec::with_capacity(START_LINE_ROOM + rest_len(&request.headers, &request.body));
     out.extend_from_slice(request.method.as_str().as_bytes());
-    let _ = write!(out, " {} {}\r\n", request.uri, request.version);
+    out.push(b' ');
+    push_uri(&mut out, &request.uri);
+    out.push(b' ');
+    out.extend_from_slice(version_text(&request.version).as_bytes());
+    out.extend_from_slice(b"\r\n");
     write_rest(out, &request.headers, &request.body)
 }
 
@@ -212,7 +215,8 @@ pub fn to_bytes_request(request: &Request) -> Vec<u8> {
 pub fn to_bytes_response(response: &Response) -> Vec<u8> {
     let mut out = Vec::with_capacity(START_LINE_ROOM + rest_len(&response.headers, &response.body));
     let code = response.status_code.code();
-    let _ = write!(out, "{} ", response.version);
+    out.extend_from_slice(version_text(&response.version).as_bytes());
+    out.push(b' ');
     out.extend_from_slice(itoa::Buffer::new().format(code).as_bytes());
     out.push(b' ');
     match &response.status_code {
@@ -225,6 +229,14 @@ pub fn to_bytes_response(response: &Response) -> Vec<u8> {
     }
     out.extend_from_slice(b"\r\n");
     write_rest(out, &response.headers, &response.body)
+}
+
+/// A SIP version as its `Display` prints it.
+fn version_text(version: &rsip::Version) -> &'static str {
+    match version {
+        rsip::Version::V1 => "SIP/1.0",
+        rsip::Version::V2 => "SIP/2.0",
+    }
 }
 
 /// Room for a start line, beyond which the buffer grows: a Request-URI

@@ -8,10 +8,9 @@
 //! sent-by = host [ COLON port ]. Parameter names compare without regard
 //! to case; values are kept as written.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::proto::message::is_token_char;
+use crate::proto::message::{is_token_char, push_ip};
 
 /// One via-parm, borrowed from its header value.
 pub(super) struct ViaParm<'a> {
@@ -140,25 +139,6 @@ impl<'a> ViaParm<'a> {
         stamped.push_str(";received=");
         push_ip(&mut stamped, ip);
         Some(stamped)
-    }
-}
-
-/// An address as `Display` prints it; IPv4, the usual case, without a
-/// formatter.
-fn push_ip(out: &mut String, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            for (index, octet) in v4.octets().into_iter().enumerate() {
-                if index > 0 {
-                    out.push('.');
-                }
-                out.push_str(itoa::Buffer::new().format(octet));
-            }
-        }
-        // Writing to a String cannot fail.
-        IpAddr::V6(v6) => {
-            let _ = write!(out, "{v6}");
-        }
     }
 }
 
