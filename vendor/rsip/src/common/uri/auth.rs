@@ -103,9 +103,11 @@ pub mod tokenizer {
                 take_till(|c| c == Into::<I>::into(b'.') || c == Into::<I>::into(b'@')),
                 tag("@"),
             ))(part)
-            .map_err(|_: GenericNomError<'a, T>| {
-                TokenizerError::from(("auth user", part)).into()
-            })?;
+            // confab: a URI's user part is optional (it is read with opt),
+            // and every URI without one (a Route, a Via-like contact)
+            // ends here: say so without quoting the input into a
+            // formatted message that opt throws away.
+            .map_err(|_: GenericNomError<'a, T>| TokenizerError::from("uri auth: no user part").into())?;
 
             let (user, password) = match tuple::<_, _, nom::error::VerboseError<T>, _>((
                 take_until(":"),
