@@ -145,7 +145,7 @@ pub(super) fn to_tag(message: &impl HeadersExt) -> Option<String> {
 pub(super) fn derived_tag(branch: &str) -> String {
     let mut hasher = DefaultHasher::new();
     branch.hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    crate::proto::build::lower_hex(&hasher.finish().to_be_bytes())
 }
 
 /// A request received from `from`: what

@@ -67,6 +67,11 @@ fn the_ack_to_a_stateless_non_2xx_is_absorbed() {
     let mut layer = layer();
     let key = incoming(&mut layer, request("INVITE", BRANCH));
     let tag = layer.stateless_tag(&key);
+    assert_eq!(tag.len(), 16, "{tag}");
+    assert!(
+        tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{tag}"
+    );
     let response = stateless_response(&layer, &key, 407);
     layer.respond_statelessly(&key, response).unwrap();
     transmits(&mut layer);
