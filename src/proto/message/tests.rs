@@ -539,3 +539,15 @@ fn the_torture_messages_come_out_as_rsip_reads_their_canonical_text() {
     }
     assert!(compared >= 10, "only {compared} torture messages parsed");
 }
+
+#[test]
+fn token_characters_are_rfc_3261s() {
+    let tokens: Vec<u8> = (0..=255u8).filter(|b| super::is_token_char(*b)).collect();
+    let mut expected: Vec<u8> = (b'0'..=b'9')
+        .chain(b'A'..=b'Z')
+        .chain(b'a'..=b'z')
+        .collect();
+    expected.extend_from_slice(b"-.!%*_+`'~");
+    expected.sort_unstable();
+    assert_eq!(tokens, expected);
+}
