@@ -14,13 +14,27 @@ use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use std::cell::RefCell;
+
+use nix::sys::socket::{MsgFlags, MultiHeaders, RecvMsg, SockaddrStorage, recvmmsg};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// The largest UDP datagram we accept; RFC 3261 §18.1.1 keeps UDP messages
 /// well under this, and anything bigger is not SIP we want.
 pub const MAX_DATAGRAM: usize = 65_535;
+
+/// The most datagrams one call takes.
+const MAX_SLOTS: usize = 16;
+
+thread_local! {
+    /// What `recvmmsg` fills in besides the data (sources, lengths,
+    /// flags), made once per thread and size rather than once a call
+    /// (three allocations): nix's are not `Send`, so a batch that moves
+    /// between threads with its task cannot own them.
+    static HEADERS: RefCell<Option<(usize, MultiHeaders<SockaddrStorage>)>> =
+        const { RefCell::new(None) };
+}
 
 /// Buffers for one `recvmmsg`, and what the last one received.
 pub struct ReceiveBatch {
@@ -35,9 +49,10 @@ pub struct ReceiveBatch {
 
 impl ReceiveBatch {
     /// Room for `slots` datagrams per call (at least 2: one more than the
-    /// usual one is how the call tells that the queue is empty).
+    /// usual one is how the call tells that the queue is empty; at most
+    /// [`MAX_SLOTS`]).
     pub fn new(slots: usize) -> ReceiveBatch {
-        let slots = slots.max(2);
+        let slots = slots.clamp(2, MAX_SLOTS);
         ReceiveBatch {
             buffer: vec![0u8; slots * MAX_DATAGRAM],
             received: Vec::with_capacity(slots),
@@ -93,33 +108,22 @@ impl ReceiveBatch {
     /// counting those it then dropped.
     fn take(&mut self, fd: RawFd, flags: MsgFlags) -> io::Result<usize> {
         self.received.clear();
+        let slots = self.slots();
         let received = &mut self.received;
-        let mut buffers: Vec<[IoSliceMut<'_>; 1]> = self
-            .buffer
-            .chunks_mut(MAX_DATAGRAM)
-            .map(|slot| [IoSliceMut::new(slot)])
-            .collect();
-        let slots = buffers.len();
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(slots, None);
-        let results =
-            recvmmsg(fd, &mut headers, buffers.iter_mut(), flags, None).map_err(io::Error::from)?;
-        let mut count = 0;
-        for (slot, message) in results.enumerate() {
-            count += 1;
-            if message.flags.contains(MsgFlags::MSG_TRUNC) {
-                tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
-                continue;
+        let buffer = &mut self.buffer;
+        HEADERS.with_borrow_mut(|kept| {
+            if kept.as_ref().is_some_and(|(size, _)| *size != slots) {
+                *kept = None;
             }
-            let Some(from) = message.address.as_ref().and_then(socket_addr) else {
-                tracing::debug!(
-                    bytes = message.bytes,
-                    "a datagram with no IP source, dropped"
-                );
-                continue;
-            };
-            received.push((slot, message.bytes, from));
-        }
-        Ok(count)
+            let (_, headers) =
+                kept.get_or_insert_with(|| (slots, MultiHeaders::preallocate(slots, None)));
+            let mut chunks = buffer.chunks_mut(MAX_DATAGRAM);
+            let mut buffers: [[IoSliceMut<'_>; 1]; MAX_SLOTS] =
+                std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
+            let results = recvmmsg(fd, headers, buffers.iter_mut().take(slots), flags, None)
+                .map_err(io::Error::from)?;
+            Ok(keep_received(results, received))
+        })
     }
 
     /// The datagrams the last [`Self::receive`] or [`Self::receive_waiting`]
@@ -130,6 +134,32 @@ impl ReceiveBatch {
             Some((self.buffer.get(start..start + len)?, from))
         })
     }
+}
+
+/// Notes where each datagram `recvmmsg` took came from and how long it
+/// is; a truncated one, or one with no IP source, is dropped and logged.
+/// Returns how many it took, the dropped ones included.
+fn keep_received<'a>(
+    results: impl Iterator<Item = RecvMsg<'a, 'a, SockaddrStorage>>,
+    received: &mut Vec<(usize, usize, SocketAddr)>,
+) -> usize {
+    let mut count = 0;
+    for (slot, message) in results.enumerate() {
+        count += 1;
+        if message.flags.contains(MsgFlags::MSG_TRUNC) {
+            tracing::debug!(bytes = message.bytes, "a datagram too big for SIP, dropped");
+            continue;
+        }
+        let Some(from) = message.address.as_ref().and_then(socket_addr) else {
+            tracing::debug!(
+                bytes = message.bytes,
+                "a datagram with no IP source, dropped"
+            );
+            continue;
+        };
+        received.push((slot, message.bytes, from));
+    }
+    count
 }
 
 /// An IPv4 or IPv6 source as std writes it.
@@ -190,6 +220,19 @@ mod tests {
         assert_eq!(texts(&batch), ["three"]);
         assert!(!batch.receive(&receiver).unwrap());
         assert!(texts(&batch).is_empty(), "nothing, and no error");
+    }
+
+    #[tokio::test]
+    async fn batches_of_two_sizes_on_one_thread_each_fill_their_own_slots() {
+        let (receiver, sender) = pair().await;
+        let (mut small, mut large) = (ReceiveBatch::new(2), ReceiveBatch::new(4));
+        send(&receiver, &sender, &["1", "2", "3", "4", "5", "6", "7"]).await;
+        assert!(small.receive(&receiver).unwrap());
+        assert_eq!(texts(&small), ["1", "2"]);
+        assert!(large.receive(&receiver).unwrap());
+        assert_eq!(texts(&large), ["3", "4", "5", "6"]);
+        assert!(!small.receive(&receiver).unwrap());
+        assert_eq!(texts(&small), ["7"]);
     }
 
     #[tokio::test]
