@@ -169,8 +169,8 @@ impl Directory {
         let credentials = statement
             .query_row(params![username, domain.to_ascii_lowercase()], |row| {
                 Ok(Credentials {
-                    ha1_md5: row.get(0)?,
-                    ha1_sha256: row.get(1)?,
+                    ha1_md5: row.get::<_, String>(0)?.into(),
+                    ha1_sha256: row.get::<_, String>(1)?.into(),
                 })
             })
             .optional()?;
@@ -295,8 +295,8 @@ impl Directory {
             domain,
             user.display_name,
             user.work_number,
-            credentials.ha1_md5,
-            credentials.ha1_sha256,
+            &*credentials.ha1_md5,
+            &*credentials.ha1_sha256,
         ])?;
         Ok(inserted == 1)
     }
@@ -368,8 +368,8 @@ fn user_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
         display_name: row.get(2)?,
         work_number: row.get(3)?,
         credentials: Credentials {
-            ha1_md5: row.get(4)?,
-            ha1_sha256: row.get(5)?,
+            ha1_md5: row.get::<_, String>(4)?.into(),
+            ha1_sha256: row.get::<_, String>(5)?.into(),
         },
     })
 }

@@ -33,6 +33,8 @@ mod tests;
 pub use client::DigestClient;
 pub use server::{AuthOutcome, Challenger, DEFAULT_OFFERED, RejectReason};
 
+use std::sync::Arc;
+
 use hmac::Hmac;
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -160,18 +162,20 @@ impl ChallengeKind {
 
 /// What a directory keeps per user: HA1 = H(username ":" realm ":"
 /// password) for each algorithm (RFC 7616 §3.4.2), lowercase hex. Enough
-/// to verify a response, not enough to recover the password.
+/// to verify a response, not enough to recover the password. Shared, so
+/// that a cached copy is handed out for every request checked without
+/// copying the text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
-    pub ha1_md5: String,
-    pub ha1_sha256: String,
+    pub ha1_md5: Arc<str>,
+    pub ha1_sha256: Arc<str>,
 }
 
 impl Credentials {
     pub fn from_password(username: &str, realm: &str, password: &str) -> Credentials {
         Credentials {
-            ha1_md5: ha1(Algorithm::Md5, username, realm, password),
-            ha1_sha256: ha1(Algorithm::Sha256, username, realm, password),
+            ha1_md5: ha1(Algorithm::Md5, username, realm, password).into(),
+            ha1_sha256: ha1(Algorithm::Sha256, username, realm, password).into(),
         }
     }
 
