@@ -106,10 +106,15 @@ pub mod tokenizer {
             // confab: a URI's user part is optional (it is read with opt),
             // and every URI without one (a Route, a Via-like contact)
             // ends here: say so without quoting the input into a
-            // formatted message that opt throws away.
-            .map_err(|_: GenericNomError<'a, T>| TokenizerError::from("uri auth: no user part").into())?;
+            // formatted message that opt throws away, or collecting a
+            // verbose error first.
+            .map_err(|_: nom::Err<nom::error::Error<T>>| {
+                TokenizerError::from("uri auth: no user part").into()
+            })?;
 
-            let (user, password) = match tuple::<_, _, nom::error::VerboseError<T>, _>((
+            // confab: most URIs have no password; nom's plain error, not
+            // its verbose one (a list allocated per failure), says so.
+            let (user, password) = match tuple::<_, _, nom::error::Error<T>, _>((
                 take_until(":"),
                 tag(":"),
                 rest,

@@ -210,7 +210,9 @@ pub mod tokenizer {
                         TokenizerError::from(("host with port", part)).into()
                     })?;
 
-            let (host, port) = match tuple::<_, _, nom::error::VerboseError<T>, _>((
+            // confab: nom's plain error for a host without a port, which
+            // is common, rather than its verbose one (a list allocated).
+            let (host, port) = match tuple::<_, _, nom::error::Error<T>, _>((
                 take_until(":"),
                 tag(":"),
                 rest,
