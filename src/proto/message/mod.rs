@@ -244,7 +244,7 @@ fn check(msg: &[u8], scanned: &Scanned<'_>, is_request: bool) -> Result<SipMessa
     }
 
     // Structured values: canonical layout, and URIs rsip cannot hold.
-    let mut canonical: Vec<Vec<Cow<'_, [u8]>>> = Vec::new();
+    let mut canonical: Vec<Vec<Cow<'_, [u8]>>> = Vec::with_capacity(scanned.headers.len());
     for header in &scanned.headers {
         if !(header.kind.is_list() || header.kind.is_address()) {
             continue;
