@@ -595,12 +595,12 @@ table() {
 		awk -v c="$c" -v b="$b" 'BEGIN { if (c <= b) printf "Goal RSS no more than baresip'"'"'s: met (%s MB against %s MB).\n", c, b;
 			else printf "Goal RSS no more than baresip'"'"'s: **missed** (%s MB against %s MB).\n", c, b }'
 		goal "Idle client, TUI on: memory (RSS)" "$c MB" "$b MB (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
-			"$(ratio_met "$(ratio "$c" "$b")" 1)"
+			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)"
 		c=$(med "${oncpu[confab]}") b=$(med "${oncpu[baresip]}")
 		awk -v c="$c" -v b="$b" -v w="$window" 'BEGIN { if (c <= b) printf "Goal CPU no more than baresip'"'"'s: met (%s ms against %s ms on CPU over %s s).\n", c, b, w;
 			else printf "Goal CPU no more than baresip'"'"'s: **missed** (%s ms against %s ms on CPU over %s s).\n", c, b, w }'
 		goal "Idle client, TUI on: CPU over ${window} s" "$c ms" "$b ms (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
-			"$(ratio_met "$(ratio "$c" "$b")" 1)$(floor_note)"
+			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)$(floor_note)"
 		c=$(med "${wakes[confab]}") b=$(med "${wakes[baresip]}")
 		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" ""
 		if [[ -n ${oncpu[confab-quiet]:-} ]]; then

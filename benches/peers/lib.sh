@@ -197,6 +197,13 @@ goal() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SUMMARY"
 }
 
+# exact_ratio A B: A / B to six decimals. Verdicts take this, not the two
+# or three decimals a table prints: 0.504 is not "at most 0.5" because it
+# prints as 0.50.
+exact_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a / b }'
+}
+
 # ratio_met RATIO LIMIT: "met" when RATIO <= LIMIT, "NOT met" when above,
 # "not measured" when RATIO is not a number.
 ratio_met() {
