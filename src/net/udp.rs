@@ -10,11 +10,10 @@
 //! the call raises a new epoll edge, which tokio keeps apart from the
 //! readiness cleared, so none is missed.
 
+use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
-
-use std::cell::RefCell;
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, RecvMsg, SockaddrStorage, recvmmsg};
 use tokio::io::Interest;
@@ -117,6 +116,8 @@ impl ReceiveBatch {
             }
             let (_, headers) =
                 kept.get_or_insert_with(|| (slots, MultiHeaders::preallocate(slots, None)));
+            // One slice per slot, on the stack; the array's unused end
+            // holds empty slices that are never passed.
             let mut chunks = buffer.chunks_mut(MAX_DATAGRAM);
             let mut buffers: [[IoSliceMut<'_>; 1]; MAX_SLOTS] =
                 std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);

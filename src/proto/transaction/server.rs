@@ -32,13 +32,13 @@ pub(super) struct ServerTransaction {
     /// The request, until a final response: what a 100 Trying of our own
     /// or a response the TU makes up (a proxy's timeout) answers. An
     /// INVITE's is kept from the start, for that 100 Trying; any other
-    /// request only once the TU asks ([`Self::keep_request`]), since most
-    /// are answered at once and a copy made for nothing is a few hundred
-    /// allocations' worth of work per second under load. Not kept after
-    /// the final: a non-INVITE waits out Timer J (32 s) by the thousand
-    /// under load, and a parsed request is a few kilobytes in dozens of
-    /// pieces. Boxed, so that a finished transaction does not carry the
-    /// request's 216 bytes.
+    /// request only once the TU asks ([`Self::keep_request`]): most are
+    /// answered at once (a registration, a challenge), and a copy is a
+    /// dozen allocations made only to be dropped. Not kept after the
+    /// final: a non-INVITE waits out Timer J (32 s) by the thousand under
+    /// load, and a parsed request is a few kilobytes in dozens of pieces.
+    /// Boxed, so that a finished transaction does not carry the request's
+    /// 216 bytes.
     request: Option<Box<Request>>,
     /// An INVITE's Call-ID and CSeq number, which find the ACK to its 2xx.
     ack_id: Option<(String, u32)>,
