@@ -36,15 +36,26 @@ pub use sip::{Server, ServerCommand, ServerConfig, ServerEvent, UserDirectory};
 /// A server for `confab.local` with the demo directory, in memory, at
 /// `local`: the unit tests' server.
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a test's set-up failing is a failed test
 pub(crate) fn demo_server(local: &str) -> Server {
+    demo_server_trusting(local, &[])
+}
+
+/// [`demo_server`], trusting the peers at `trusted` (`ip:port`): their
+/// requests are not challenged.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test's set-up failing is a failed test
+pub(crate) fn demo_server_trusting(local: &str, trusted: &[&str]) -> Server {
     let directory = crate::store::Directory::open_in_memory().unwrap();
     directory.seed_demo("confab.local").unwrap();
+    let trusted_peers = trusted
+        .iter()
+        .map(|peer| peer.parse::<std::net::SocketAddr>().unwrap().ip())
+        .collect();
     Server::new(
         ServerConfig {
             domain: "confab.local".into(),
             local: local.parse().unwrap(),
-            trusted_peers: Vec::new(),
+            trusted_peers,
             seed: 5,
             pstn: None,
             access_number: None,

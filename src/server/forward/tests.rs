@@ -8,8 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::proto::{Peer, SipCore, Time};
-use crate::server::{Server, ServerConfig};
-use crate::store::{Contacts, Directory};
+use crate::server::Server;
 
 const SERVER: &str = "10.0.0.1:5060";
 const AMY: &str = "10.0.0.12:5062";
@@ -18,21 +17,7 @@ const TRUNK: &str = "10.0.0.99:5060";
 /// A server that trusts Amy's device and the trunk, so that no request
 /// here is challenged.
 fn server() -> Server {
-    let directory = Directory::open_in_memory().unwrap();
-    directory.seed_demo("confab.local").unwrap();
-    let trusted = [AMY, TRUNK].map(|addr| addr.parse::<SocketAddr>().unwrap().ip());
-    Server::new(
-        ServerConfig {
-            domain: "confab.local".into(),
-            local: SERVER.parse().unwrap(),
-            trusted_peers: trusted.to_vec(),
-            seed: 3,
-            pstn: None,
-            access_number: None,
-        },
-        Box::new(directory),
-        Box::new(Contacts::open_in_memory().unwrap()),
-    )
+    crate::server::demo_server_trusting(SERVER, &[AMY, TRUNK])
 }
 
 /// What the server sent, as (destination, first line).
