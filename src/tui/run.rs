@@ -21,13 +21,13 @@
 //!   hangs up is a Quit with nothing more drawn: a thread of its own waits
 //!   for that in `poll`, which input does not wake.
 
-use std::io::{self, IsTerminal as _, Write};
+use std::io::{self, BufWriter, IsTerminal as _, Stdout, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ratatui::DefaultTerminal;
+use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     self as terminal_event, DisableBracketedPaste, EnableBracketedPaste, Event as TerminalEvent,
     KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
@@ -341,7 +341,18 @@ fn unix_ms() -> i64 {
         })
 }
 
-fn enter() -> io::Result<DefaultTerminal> {
+/// The terminal, written through a buffer that holds a whole frame.
+/// ratatui flushes once a frame, so a frame goes out in one write rather
+/// than in standard output's 1 KiB pieces, which a terminal can show
+/// half drawn.
+type Screen = ratatui::Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Room for a whole frame: a full redraw of a large terminal, styles
+/// included, is tens of kilobytes; a larger one is still written whole,
+/// in more than one write.
+const FRAME_BUFFER: usize = 64 * 1024;
+
+fn enter() -> io::Result<Screen> {
     install_panic_hook();
     enable_raw_mode()?;
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
@@ -354,7 +365,10 @@ fn enter() -> io::Result<DefaultTerminal> {
         )?;
         KEYBOARD_PUSHED.store(true, Ordering::SeqCst);
     }
-    let terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out));
+    let terminal = ratatui::Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
+        FRAME_BUFFER,
+        out,
+    )));
     if terminal.is_err() {
         let _ = leave();
     }
