@@ -42,7 +42,8 @@
 //!   conference mixer (sans-IO), and the sound devices.
 //! - [`trace`] is the SIP trace: capture, files, decoding for the pane.
 //! - [`store`] is SQLite: the server's directory and buddy lists, the
-//!   client's IM history. [`config`] reads the TOML config file.
+//!   client's IM history. [`config`] reads the TOML config file, and
+//!   [`logging`] formats the log's fields.
 //! - Front ends: [`tui`] (the terminal client: `update` and `render` over an
 //!   `AppState`), [`agent`] (`confab agent`, JSON lines), [`app`] (wiring
 //!   the TUI to a client core, history and local mode), [`local`] (the
@@ -59,6 +60,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod local;
+pub mod logging;
 pub mod media;
 pub mod net;
 pub mod proto;

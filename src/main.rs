@@ -290,7 +290,9 @@ fn doctor(args: DoctorArgs) -> Result<()> {
 fn init_logging(filter: &str, file: Option<&std::path::Path>) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("bad --log-level {filter:?}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .fmt_fields(confab::logging::Fields)
+        .with_env_filter(filter);
     match file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()

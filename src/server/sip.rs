@@ -518,7 +518,7 @@ impl SipCore for Server {
                 // Whatever is logged while this message is handled names
                 // its call.
                 let _call =
-                    tracing::info_span!("sip", call_id = %message::call_id_of(&message)).entered();
+                    tracing::info_span!("sip", call_id = message::call_id_of(&message)).entered();
                 self.transactions.handle_message(now, from, message);
                 self.drain_transaction_events(now);
                 return;

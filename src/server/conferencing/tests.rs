@@ -56,6 +56,7 @@ fn log_lines_of_a_request_name_its_call_id_and_its_conference() {
     let captured = Captured::default();
     let sink = captured.clone();
     let subscriber = tracing_subscriber::fmt()
+        .fmt_fields(crate::logging::Fields)
         .with_writer(move || sink.clone())
         .with_ansi(false)
         .finish();
