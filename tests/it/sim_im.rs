@@ -207,3 +207,38 @@ fn bad_targets_and_empty_text_are_refused_before_sending() {
         .collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
 }
+
+#[test]
+fn a_user_name_with_a_dot_signs_in_and_messages_both_ways() {
+    let mut net = Network::new(0.0);
+    net.server = server_with_users(1, &["amy.lee".into()]);
+    let [vivian, amy] = signed_in(
+        &mut net,
+        &[("10.0.0.11:5060", "vivian"), ("10.0.0.12:5060", "amy.lee")],
+    )[..] else {
+        unreachable!()
+    };
+    send(&mut net, amy, 1, "vivian", "Hello from Amy Lee");
+    send(&mut net, vivian, 2, "amy.lee", "Hello Amy Lee");
+    net.run_until(Duration::from_secs(5), |net| {
+        status_of(net, amy, 1).is_some() && status_of(net, vivian, 2).is_some()
+    });
+    // The proxy takes the From for who Amy Lee proved she is, and finds
+    // her registration under her own name.
+    assert_eq!(status_of(&net, amy, 1), Some((true, None)));
+    assert_eq!(status_of(&net, vivian, 2), Some((true, None)));
+    assert_eq!(
+        received(&net, vivian),
+        vec![(
+            "sip:amy.lee@confab.local".to_owned(),
+            "Hello from Amy Lee".to_owned()
+        )]
+    );
+    assert_eq!(
+        received(&net, amy),
+        vec![(
+            "sip:vivian@confab.local".to_owned(),
+            "Hello Amy Lee".to_owned()
+        )]
+    );
+}

@@ -171,7 +171,7 @@ pub fn is_phone_number_uri(uri: &Uri) -> Option<String> {
     (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| format!("+{digits}"))
 }
 
-/// Undoes rsip's misreading of a user part that contains `.` (or another
+/// Undoes rsip's misreading of a user part that contains `,` (or another
 /// character its userinfo tokenizer stops at): rsip then leaves `auth`
 /// empty and puts `user@host` in the host. [`super::parse`] repairs the
 /// Request-URI; call this on URIs taken from `.typed()` header fields.

@@ -27,9 +27,9 @@
 //! rsip limits that remain: `tel:` URIs and IPv6 hosts cannot be represented
 //! (they are refused with [`ParseErrorKind::UnsupportedUri`]; carry phone
 //! numbers as [`phone_number_uri`]), URI headers (`?Route=...`) are dropped
-//! by rsip and refused in the Request-URI, a user part containing `.` is read
-//! by rsip as part of the host (repaired in the Request-URI; use
-//! [`repair_uri`] on URIs of typed header fields), and bodies
+//! by rsip and refused in the Request-URI, a user part containing `,` (rare,
+//! but allowed) is read by rsip as part of the host (repaired in the
+//! Request-URI; use [`repair_uri`] on URIs of typed header fields), and bodies
 //! are binary-safe only through [`to_bytes`], not rsip's `Display`.
 
 mod assemble;

@@ -402,10 +402,19 @@ fn responses_print_rfc_reason_phrases() {
 }
 
 #[test]
-fn user_parts_with_dots_are_repaired() {
+fn user_parts_with_dots_are_read_and_with_commas_repaired() {
     let request = request(parse(&with("sip:amy@", "sip:amy.lee@")).unwrap());
     assert_eq!(request.uri.user(), Some("amy.lee"));
     assert_eq!(request.uri.host().to_string(), "confab.local");
+    let uri = rsip::Uri::try_from("sip:first.last@example.com;transport=udp").unwrap();
+    assert_eq!(uri.user(), Some("first.last"));
+    assert_eq!(uri.host().to_string(), "example.com");
+    // rsip stops a user part at a comma; repair_uri puts it back.
+    let mut uri = rsip::Uri::try_from("sip:last,first@example.com").unwrap();
+    assert_eq!(uri.user(), None);
+    repair_uri(&mut uri);
+    assert_eq!(uri.user(), Some("last,first"));
+    assert_eq!(uri.host().to_string(), "example.com");
     let mut uri = request.from_header().unwrap().typed().unwrap().uri;
     repair_uri(&mut uri);
     assert_eq!(uri.user(), Some("vivian"));

@@ -99,10 +99,18 @@ pub mod tokenizer {
                 sequence::tuple,
             };
 
-            let (rem, (auth, _)) = tuple((
-                take_till(|c| c == Into::<I>::into(b'.') || c == Into::<I>::into(b'@')),
-                tag("@"),
-            ))(part)
+            // confab: the user part ends at its `@`, and a `.` in it (as in
+            // `sip:first.last@example.com`) no longer ends it early, which
+            // left the user in the host. It still cannot run past the URI:
+            // it stops where a name-addr or a list goes on (`>`, `,`,
+            // white space). A user part with a `,` in it, which is rare
+            // but allowed, is left to confab's `repair_uri` as before.
+            let ends_user = |c: I| {
+                [b'@', b'<', b'>', b'"', b',', b' ', b'\t', b'\r', b'\n']
+                    .iter()
+                    .any(|&end| c == Into::<I>::into(end))
+            };
+            let (rem, (auth, _)) = tuple((take_till(ends_user), tag("@")))(part)
             // confab: a URI's user part is optional (it is read with opt),
             // and every URI without one (a Route, a Via-like contact)
             // ends here: say so without quoting the input into a
