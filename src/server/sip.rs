@@ -421,8 +421,7 @@ impl Server {
     }
 
     pub(super) fn aor_of_to(&self, request: &Request) -> Option<Aor> {
-        let to = build::address_uri(request.to_header().ok()?.value())?;
-        self.aor_of_uri(&to)
+        self.aor_of_address(request.to_header().ok()?.value())
     }
 
     /// Who a request says it comes from, if a user of our domain: To for a
@@ -431,8 +430,18 @@ impl Server {
         if request.method == Method::Register {
             return self.aor_of_to(request);
         }
-        let from = build::address_uri(request.from_header().ok()?.value())?;
-        self.aor_of_uri(&from)
+        self.aor_of_address(request.from_header().ok()?.value())
+    }
+
+    /// The address of record a From or To value names, if it is a user of
+    /// our domain.
+    fn aor_of_address(&self, value: &str) -> Option<Aor> {
+        let (uri, _) = message::split_address(value)?;
+        let aor = match Aor::from_plain_uri(uri) {
+            Some(aor) => aor,
+            None => Aor::from_uri(&rsip::Uri::try_from(uri).ok()?).ok()?,
+        };
+        (aor.domain() == self.domain).then_some(aor)
     }
 
     /// The address of record a URI names, if it is a user of our domain.
