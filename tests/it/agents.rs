@@ -93,12 +93,17 @@ fn an_agent_registers_again_after_the_server_restarts() {
     agent.expect("registered", WAIT);
 
     let (addr, data) = server.kill();
+    // The port stays taken while the server is down, by a socket that
+    // answers nothing: another test picking a free port meanwhile must not
+    // get it, or the restart below finds it in use.
+    let down = std::net::UdpSocket::bind(addr).unwrap();
     let failed = agent.expect("registration_failed", Duration::from_secs(15));
     assert!(
         failed["reason"].as_str().unwrap().contains("keep-alive"),
         "{failed}"
     );
 
+    drop(down);
     let _server = ServerProcess::start_at(addr, data);
     let again = agent.expect("registered", Duration::from_secs(30));
     assert_eq!(again["uri"], "sip:amy@confab.local");
