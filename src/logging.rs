@@ -1,5 +1,6 @@
 //! How log lines write their fields: as tracing-subscriber's default
-//! formatter does, except that a Call-ID is written bare and in one piece.
+//! formatter does, except that a Call-ID is written bare and in one piece;
+//! and standard error sent to the log file while the TUI has the terminal.
 //!
 //! Every datagram the server or client handles opens a span naming its
 //! Call-ID, so that every line logged while it is handled says which call
@@ -10,6 +11,11 @@
 //! written directly it is one small allocation.
 
 use std::fmt;
+use std::fs::OpenOptions;
+use std::io;
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::path::Path;
+use std::sync::{Mutex, Once, PoisonError};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -123,6 +129,60 @@ impl VisitOutput<fmt::Result> for FieldVisitor<'_> {
 impl VisitFmt for FieldVisitor<'_> {
     fn writer(&mut self) -> &mut dyn fmt::Write {
         &mut self.writer
+    }
+}
+
+/// Standard error (file descriptor 2) as it was before
+/// [`StderrToFile::redirect`], while redirected.
+static SAVED_STDERR: Mutex<Option<OwnedFd>> = Mutex::new(None);
+
+/// Standard error going to a file (the log) until this is dropped.
+///
+/// The terminal belongs to the TUI, but libraries write to standard error
+/// unasked: ALSA's, on a machine with no sound card, prints eight lines
+/// for each device it fails to open, over the screen or, left behind, on
+/// the shell after confab quits. A panic puts standard error back before
+/// its message is printed, so that the message reaches the person at the
+/// terminal.
+#[must_use = "standard error goes back when this is dropped"]
+pub struct StderrToFile(());
+
+impl StderrToFile {
+    pub fn redirect(path: &Path) -> io::Result<StderrToFile> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let saved = io::stderr().as_fd().try_clone_to_owned()?;
+        rustix::stdio::dup2_stderr(&file)?;
+        *SAVED_STDERR.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore_stderr();
+                previous(info);
+            }));
+        });
+        Ok(StderrToFile(()))
+    }
+}
+
+impl Drop for StderrToFile {
+    fn drop(&mut self) {
+        restore_stderr();
+    }
+}
+
+/// Puts standard error back where it was, if it is redirected.
+fn restore_stderr() {
+    // try_lock: a panic while the lock is held must not wait for it.
+    let saved = match SAVED_STDERR.try_lock() {
+        Ok(mut saved) => saved.take(),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    };
+    if let Some(saved) = saved {
+        // Nothing is left to tell if this fails: standard error is where
+        // it would be said.
+        let _ = rustix::stdio::dup2_stderr(&saved);
     }
 }
 

@@ -231,6 +231,12 @@ fn main() -> Result<()> {
         Some(_) => None,
     };
     init_logging(&cli.log_level, log_file.as_deref())?;
+    // Dropped at the end of main, before an error is printed.
+    let _stderr_to_log = log_file
+        .as_deref()
+        .map(confab::logging::StderrToFile::redirect)
+        .transpose()
+        .context("sending standard error to the log file")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

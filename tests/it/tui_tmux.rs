@@ -311,6 +311,29 @@ fn tui_adds_audio_to_an_im_invites_promotes_and_ejects_in_a_conference() {
 /// terminal goes away signs out and exits by itself: reading a terminal
 /// that is gone must not keep it running, a core busy, for ever.
 #[test]
+fn what_libraries_print_to_standard_error_goes_to_the_log_not_over_the_screen() {
+    let server = ServerProcess::start();
+    let addr = server.addr;
+    // ALSA's library prints its errors to standard error; a configuration
+    // it cannot read makes it fail, and say so, on any machine.
+    let terminal = Terminal::start_with(|_| {
+        format!(
+            "ALSA_CONFIG_PATH=/nonexistent/alsa.conf '{CONFAB}' --server {addr} --user vivian; \
+             echo {EXITED}$?; sleep 60"
+        )
+    });
+    terminal.wait_until("Signed in", |screen| {
+        status_bar(screen).contains("Signed in")
+    });
+    terminal.quit();
+    let screen = terminal.screen();
+    assert!(!screen.contains("ALSA"), "{screen}");
+    let log = terminal.dir.path().join("state/confab/confab.log");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("ALSA lib"), "no ALSA error in the log:\n{log}");
+}
+
+#[test]
 fn a_terminal_that_hangs_up_ends_confab_even_when_it_ignores_sighup() {
     let server = ServerProcess::start_with(&["--demo-buddies"]);
     let addr = server.addr;
