@@ -97,35 +97,6 @@ pub fn response_to(request: &Request, status_code: StatusCode, to_tag: Option<&s
     }
 }
 
-/// As much of `request` as [`response_to`] reads: its start line and the
-/// header fields a response copies, with nothing else and no body. A proxy
-/// keeps this much of a request it forwarded, to answer it itself if every
-/// branch times out.
-pub fn answerable_part(request: &Request) -> Request {
-    let headers: Vec<Header> = request
-        .headers
-        .iter()
-        .filter(|header| {
-            matches!(
-                header,
-                Header::Via(_)
-                    | Header::From(_)
-                    | Header::To(_)
-                    | Header::CallId(_)
-                    | Header::CSeq(_)
-            )
-        })
-        .cloned()
-        .collect();
-    Request {
-        method: request.method,
-        uri: request.uri.clone(),
-        version: request.version.clone(),
-        headers: headers.into(),
-        body: Vec::new(),
-    }
-}
-
 /// Room for the header list of a response made by [`response_to`].
 const RESPONSE_HEADERS: usize = 10;
 
@@ -299,28 +270,6 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Max-Forwards"), "{text}");
-    }
-
-    #[test]
-    fn the_answerable_part_of_a_request_makes_the_same_responses() {
-        let mut request = request();
-        request
-            .headers
-            .push(Header::Other("Subject".into(), "lunch".into()));
-        request
-            .headers
-            .push(Header::ContentType("text/plain".into()));
-        request.body = b"hello".to_vec();
-        let part = answerable_part(&request);
-        assert_eq!(part.headers.iter().count(), 6);
-        assert!(part.body.is_empty());
-        assert_eq!((&part.method, &part.uri), (&request.method, &request.uri));
-        for code in [100, 408, 480] {
-            assert_eq!(
-                response_to(&part, status(code), Some("t")),
-                response_to(&request, status(code), Some("t"))
-            );
-        }
     }
 
     #[test]

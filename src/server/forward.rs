@@ -42,9 +42,8 @@ impl Server {
         }
         let record_route = creates_dialog(&request).then(|| self.record_route(&request));
         // A timeout or a 480 is answered from the request, which the last
-        // branch takes: the transaction keeps what the answer is made from.
-        self.transactions
-            .keep_request(&server, build::answerable_part(&request));
+        // branch takes.
+        self.transactions.keep_request(&server, &request);
         let mut branches = Vec::new();
         let mut targets = targets.into_iter().peekable();
         let mut request = Some(request);

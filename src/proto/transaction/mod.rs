@@ -347,13 +347,12 @@ impl TransactionLayer {
         }
     }
 
-    /// Asks the server transaction `key` to keep `request` (its request, or
-    /// as much of it as the TU will read) until its final response, for a
-    /// TU that answers later from the request and may no longer hold it (a
-    /// proxy that forwarded it makes up a timeout). An INVITE's whole
-    /// request is kept anyway; a request answered at once, as most are, is
-    /// never copied.
-    pub fn keep_request(&mut self, key: &TransactionKey, request: Request) {
+    /// Asks the server transaction `key` to keep a copy of its `request`
+    /// until its final response, for a TU that answers later from the
+    /// request and may no longer hold it (a proxy that forwarded it makes
+    /// up a timeout). An INVITE's is kept anyway; a request answered at
+    /// once, as most are, is never copied.
+    pub fn keep_request(&mut self, key: &TransactionKey, request: &Request) {
         if let Some(tx) = self.servers.get_mut(key) {
             tx.keep_request(request);
         }

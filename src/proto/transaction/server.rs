@@ -101,16 +101,16 @@ impl ServerTransaction {
         self.request.as_deref()
     }
 
-    /// Keeps `request` (the one this transaction was started for, or the
-    /// part the TU needs) until the final response, unless one is kept
-    /// already or the final has been sent.
-    pub(super) fn keep_request(&mut self, request: Request) {
+    /// Keeps a copy of `request` (the one this transaction was started
+    /// for) until the final response, unless one is kept already or the
+    /// final has been sent.
+    pub(super) fn keep_request(&mut self, request: &Request) {
         let answered = matches!(
             self.state,
             TransactionState::Completed | TransactionState::Confirmed | TransactionState::Accepted
         );
         if self.request.is_none() && !answered {
-            self.request = Some(Box::new(request));
+            self.request = Some(Box::new(request.clone()));
         }
     }
 

@@ -294,14 +294,14 @@ fn only_an_invite_keeps_its_request_unless_the_tu_asks() {
     let mut layer = layer();
     let (key, message) = incoming(&mut layer, "MESSAGE", udp());
     assert_eq!(layer.request(&key), None, "most are answered at once");
-    layer.keep_request(&key, message.clone());
+    layer.keep_request(&key, &message);
     assert_eq!(layer.request(&key), Some(&message));
 
     // Once answered, a transaction takes no copy.
     layer
         .respond(at(10), &key, response(&message, 200))
         .unwrap();
-    layer.keep_request(&key, message.clone());
+    layer.keep_request(&key, &message);
     assert_eq!(layer.request(&key), None);
 }
 
@@ -309,7 +309,7 @@ fn only_an_invite_keeps_its_request_unless_the_tu_asks() {
 fn the_request_is_kept_until_a_final_response_only() {
     let mut layer = layer();
     let (key, message) = incoming(&mut layer, "MESSAGE", udp());
-    layer.keep_request(&key, message.clone());
+    layer.keep_request(&key, &message);
     layer
         .respond(at(10), &key, response(&message, 100))
         .unwrap();
