@@ -187,4 +187,4 @@ fn restore_stderr() {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

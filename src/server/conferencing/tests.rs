@@ -4,27 +4,10 @@
 // Tests may unwrap: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use crate::logging::tests::Captured;
 use crate::proto::{Peer, SipCore, Time};
 use crate::server::{Server, ServerConfig};
 use crate::store::{Contacts, Directory};
-
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn log_lines_of_a_request_name_its_call_id_and_its_conference() {
@@ -63,7 +46,7 @@ fn log_lines_of_a_request_name_its_call_id_and_its_conference() {
     tracing::subscriber::with_default(subscriber, || {
         server.handle_datagram(Time::ZERO, trunk, invite.as_bytes());
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("a conference request from no one we know"),
         "{log}"
