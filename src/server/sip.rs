@@ -437,10 +437,7 @@ impl Server {
     /// our domain.
     fn aor_of_address(&self, value: &str) -> Option<Aor> {
         let (uri, _) = message::split_address(value)?;
-        let aor = match Aor::from_plain_uri(uri) {
-            Some(aor) => aor,
-            None => Aor::from_uri(&rsip::Uri::try_from(uri).ok()?).ok()?,
-        };
+        let aor = Aor::from_uri_text(uri)?;
         (aor.domain() == self.domain).then_some(aor)
     }
 

@@ -51,9 +51,10 @@ impl Aor {
     /// most a port after it: the form of nearly every From and To. It is
     /// read here without a URI parser, which costs a proxy more than the
     /// rest of its identity check. Anything else, an escape, a parameter,
-    /// an IPv6 host or an unusual character included, is `None`: give that
-    /// to [`Aor::from_uri`], which reads every URI. What this accepts, the
-    /// two read alike (a test holds them to it).
+    /// an IPv6 host or an unusual character included, is `None`, left to
+    /// [`Aor::from_uri`], which reads every URI ([`Aor::from_uri_text`]
+    /// tries both). What this accepts, the two read alike (a test holds
+    /// them to it).
     pub fn from_plain_uri(text: &str) -> Option<Aor> {
         let rest = text
             .strip_prefix("sip:")
@@ -76,9 +77,10 @@ impl Aor {
         (!user.is_empty() && plain_user && plain_host && labels).then(|| Aor::new(user, host))
     }
 
-    /// The AOR of a URI written out, e.g. a resource name `sip:amy@example.com`.
+    /// The AOR of a URI written out, e.g. a resource name `sip:amy@example.com`:
+    /// a plain one read directly, any other by the URI parser.
     pub fn from_uri_text(text: &str) -> Option<Aor> {
-        Aor::from_uri(&rsip::Uri::try_from(text).ok()?).ok()
+        Aor::from_plain_uri(text).or_else(|| Aor::from_uri(&rsip::Uri::try_from(text).ok()?).ok())
     }
 
     pub fn user(&self) -> &str {
