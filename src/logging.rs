@@ -11,10 +11,8 @@
 //! written directly it is one small allocation.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::{AsFd as _, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Mutex, Once, PoisonError};
 
 use tracing::field::{Field, Visit};
@@ -136,7 +134,8 @@ impl VisitFmt for FieldVisitor<'_> {
 /// [`StderrToFile::redirect`], while redirected.
 static SAVED_STDERR: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
-/// Standard error going to a file (the log) until this is dropped.
+/// Standard error going to a file (the log, open already) until this is
+/// dropped.
 ///
 /// The terminal belongs to the TUI, but libraries write to standard error
 /// unasked: ALSA's, on a machine with no sound card, prints eight lines
@@ -148,10 +147,9 @@ static SAVED_STDERR: Mutex<Option<OwnedFd>> = Mutex::new(None);
 pub struct StderrToFile(());
 
 impl StderrToFile {
-    pub fn redirect(path: &Path) -> io::Result<StderrToFile> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+    pub fn redirect(file: impl AsFd) -> io::Result<StderrToFile> {
         let saved = io::stderr().as_fd().try_clone_to_owned()?;
-        rustix::stdio::dup2_stderr(&file)?;
+        rustix::stdio::dup2_stderr(file)?;
         *SAVED_STDERR.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
         static HOOK: Once = Once::new();
         HOOK.call_once(|| {

@@ -227,16 +227,16 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     // The terminal belongs to the TUI: its logs go to a file.
     let log_file = match cli.mode {
-        None | Some(Mode::Trace(_)) => Some(log_file_path()?),
+        None | Some(Mode::Trace(_)) => Some(open_log_file(&log_file_path()?)?),
         Some(_) => None,
     };
-    init_logging(&cli.log_level, log_file.as_deref())?;
     // Dropped at the end of main, before an error is printed.
     let _stderr_to_log = log_file
-        .as_deref()
+        .as_ref()
         .map(confab::logging::StderrToFile::redirect)
         .transpose()
         .context("sending standard error to the log file")?;
+    init_logging(&cli.log_level, log_file)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -293,19 +293,14 @@ fn doctor(args: DoctorArgs) -> Result<()> {
 
 /// Logs go to stderr (stdout belongs to the agent's JSON lines), or to a
 /// file under the TUI.
-fn init_logging(filter: &str, file: Option<&std::path::Path>) -> Result<()> {
+fn init_logging(filter: &str, file: Option<std::fs::File>) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("bad --log-level {filter:?}"))?;
     let builder = tracing_subscriber::fmt()
         .fmt_fields(confab::logging::Fields)
         .with_env_filter(filter);
     match file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening the log file {}", path.display()))?;
+        Some(file) => {
             builder
                 .with_ansi(false)
                 .with_writer(std::sync::Mutex::new(file))
@@ -319,6 +314,14 @@ fn init_logging(filter: &str, file: Option<&std::path::Path>) -> Result<()> {
             .init(),
     }
     Ok(())
+}
+
+fn open_log_file(path: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening the log file {}", path.display()))
 }
 
 /// The TUI's log file, in the XDG state directory.
