@@ -13,10 +13,16 @@
 //!
 //! One port pair for all legs, bound with the first leg, so that a wake-up
 //! costs the datagrams it reads and not a look at thousands of sockets:
-//! each readiness drains the socket in batches, the leg found by address
-//! in a table. Packets go out with `try_send_to`: a full socket buffer
-//! loses that frame rather than holding up the tick for everyone. The
-//! tick comes first whenever it is due.
+//! each readiness drains the socket with `recvmmsg`, the leg found by
+//! address in a table. With thousands of legs a datagram comes every few
+//! microseconds, so from [`PACED_LEGS`] legs on the task reads at most
+//! every [`DRAIN_PACE`] (a wake-up per datagram would cost more than the
+//! datagram), and always just before the tick, so that the mix has every
+//! packet that came. Fewer legs are read as their packets come, so that
+//! their arrival times, and the jitter buffers sized by them, stay exact.
+//! The tick's packets go out with `sendmmsg`, without waiting: a full
+//! socket buffer loses that frame for one leg rather than holding up the
+//! tick for everyone. The tick comes first whenever it is due.
 //!
 //! [`spawn_mcu`] runs the task on a thread of its own, so that the mix
 //! keeps its 20 ms however long the SIP core takes over a burst of
@@ -31,6 +37,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::media::{MediaSockets, wall_clock};
+use super::udp::{self, ReceiveBatch};
 use crate::media::FRAME_MS;
 use crate::media::conference_leg::ConferenceMedia;
 use crate::media::mixer::MixerConfig;
@@ -39,8 +46,17 @@ use crate::proto::{IoRequest, IoResult, Time};
 
 /// RTP and RTCP datagrams are far below this (one 20 ms Opus frame).
 const MAX_DATAGRAM: usize = 2048;
+/// Datagrams read per `recvmmsg`.
+const RECEIVE_SLOTS: usize = 16;
 /// Datagrams read per wake-up before the other branches get a turn.
 const DRAIN_BATCH: usize = 256;
+/// The least time between two reads of a socket that has more: what a
+/// packet may wait to be read (and is timed as later) between ticks. A
+/// packet waits for the next tick anyway, and the tick reads first.
+const DRAIN_PACE: Duration = Duration::from_millis(1);
+/// From this many started legs on, reads are paced: below it a conference
+/// brings a few thousand datagrams a second, whose wake-ups cost little.
+const PACED_LEGS: usize = 64;
 /// The shared sockets' kernel buffers: a 20 ms burst of a few thousand
 /// legs' packets (the kernel caps it at net.core.rmem_max/wmem_max).
 const SOCKET_BUFFER: usize = 4 << 20;
@@ -151,7 +167,8 @@ pub async fn run_mcu(
     let mut next_tick = Instant::now() + frame;
     let tick = tokio::time::sleep_until(next_tick);
     tokio::pin!(tick);
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut batch = ReceiveBatch::with_slot_size(RECEIVE_SLOTS, MAX_DATAGRAM);
+    let mut next_drain = Instant::now();
     // RFC 3550 §6.3: reports every few seconds, the first one sooner. One
     // timer, reset, rather than a new one per wake-up.
     let report_timer =
@@ -165,15 +182,17 @@ pub async fn run_mcu(
         tokio::select! {
             biased;
             () = &mut tick, if ticking => {
+                if let Some(sockets) = &sockets {
+                    for port in [Port::Rtcp, Port::Rtp] {
+                        drain(now(), &mut media, sockets, &routes, port, &mut batch);
+                    }
+                }
                 media.tick(now());
                 next_tick += frame.saturating_sub(media.tick_advance());
                 tick.as_mut().reset(next_tick);
                 if let Some(sockets) = &sockets {
-                    for (leg, to, datagram) in media.transmits() {
-                        if let Err(error) = sockets.rtp().try_send_to(datagram, to) {
-                            tracing::debug!(%error, leg, %to, "rtp send");
-                        }
-                    }
+                    let datagrams = media.transmits().map(|(_, to, datagram)| (datagram, to));
+                    udp::send_each(sockets.rtp(), datagrams);
                 }
             }
             request = requests.recv() => match request {
@@ -203,9 +222,12 @@ pub async fn run_mcu(
                     let _ = results.send(IoResult::McuLegQuality { leg, quality });
                 }
             }
-            port = readable(sockets.as_ref()) => {
+            port = readable(sockets.as_ref(), next_drain) => {
                 if let Some(sockets) = &sockets {
-                    drain(now(), &mut media, sockets, &routes, port, &mut buffer);
+                    drain(now(), &mut media, sockets, &routes, port, &mut batch);
+                }
+                if routes.legs.len() >= PACED_LEGS {
+                    next_drain = Instant::now() + DRAIN_PACE;
                 }
                 while let Some((leg, digit)) = media.poll_dtmf() {
                     tracing::debug!(leg, %digit, "key pressed on a conference leg");
@@ -332,12 +354,17 @@ impl Mcu<'_> {
     }
 }
 
-/// Waits until the RTP or RTCP socket has a datagram; forever when they
-/// are not bound (the other branches end the wait).
-async fn readable(sockets: Option<&MediaSockets>) -> Port {
+/// Waits until the RTP or RTCP socket has a datagram, and `not_before`
+/// has come; forever when they are not bound (the other branches end the
+/// wait).
+async fn readable(sockets: Option<&MediaSockets>, not_before: Instant) -> Port {
     let Some(sockets) = sockets else {
         return std::future::pending().await;
     };
+    // A deadline passed would still cost a timer's registration.
+    if Instant::now() < not_before {
+        tokio::time::sleep_until(not_before).await;
+    }
     tokio::select! {
         biased;
         Ok(()) = sockets.rtcp().readable() => Port::Rtcp,
@@ -354,16 +381,15 @@ fn drain(
     sockets: &MediaSockets,
     routes: &Routes,
     port: Port,
-    buffer: &mut [u8],
+    batch: &mut ReceiveBatch,
 ) {
     let socket = match port {
         Port::Rtp => sockets.rtp(),
         Port::Rtcp => sockets.rtcp(),
     };
-    for _ in 0..DRAIN_BATCH {
-        let (len, from) = match socket.try_recv_from(buffer) {
-            Ok(received) => received,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+    for _ in 0..DRAIN_BATCH / RECEIVE_SLOTS {
+        let more = match batch.receive(socket) {
+            Ok(more) => more,
             Err(error) => {
                 // An ICMP error queued on the socket, say: the next read
                 // goes on.
@@ -371,13 +397,17 @@ fn drain(
                 continue;
             }
         };
-        let Some(leg) = routes.leg_of(port, from) else {
-            continue;
-        };
-        let bytes = buffer.get(..len).unwrap_or_default();
-        match port {
-            Port::Rtp => media.handle_packet(now, leg, bytes),
-            Port::Rtcp => media.handle_rtcp(now, wall_clock(), leg, bytes),
+        for (bytes, from) in batch.datagrams() {
+            let Some(leg) = routes.leg_of(port, from) else {
+                continue;
+            };
+            match port {
+                Port::Rtp => media.handle_packet(now, leg, bytes),
+                Port::Rtcp => media.handle_rtcp(now, wall_clock(), leg, bytes),
+            }
+        }
+        if !more {
+            return;
         }
     }
 }
