@@ -1,7 +1,7 @@
 //! The notifier's side of RFC 4575 §4.6: the document that takes a
 //! subscriber holding one roster to the next.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     ConferenceInfo, ConferenceState, Description, DisconnectionMethod, Endpoint, EndpointStatus,
@@ -24,6 +24,36 @@ use super::{
 /// document up to `old` expects; a focus with several subscriptions gives
 /// each document the version of its subscription.
 pub fn diff(old: &Roster, new: &Roster) -> Option<ConferenceInfo> {
+    let mut entities: Vec<&String> = old
+        .users_by_entity()
+        .keys()
+        .chain(new.users_by_entity().keys())
+        .collect();
+    entities.sort();
+    entities.dedup();
+    diff_of(old, new, entities)
+}
+
+/// [`diff`], comparing only the users in `touched`: the same document when
+/// every other user is the same in both, as when `touched` is what
+/// [`Roster::take_touched`] gave since `old` was a copy of `new` (and
+/// [`Roster::catch_up`] keeps it one). It costs what changed, where
+/// [`diff`] costs the whole roster: with two thousand users joining one
+/// by one, a million comparisons.
+pub fn diff_touched(
+    old: &Roster,
+    new: &Roster,
+    touched: &BTreeSet<String>,
+) -> Option<ConferenceInfo> {
+    diff_of(old, new, touched)
+}
+
+/// [`diff`] over the users `entities`, in entity order.
+fn diff_of<'a>(
+    old: &Roster,
+    new: &Roster,
+    entities: impl IntoIterator<Item = &'a String>,
+) -> Option<ConferenceInfo> {
     let version = old.version().unwrap_or(0).saturating_add(1);
     if old.entity() != new.entity() {
         return Some(new.full_document(version));
@@ -38,7 +68,7 @@ pub fn diff(old: &Roster, new: &Roster) -> Option<ConferenceInfo> {
         Delta::Changed(state) => Some(state),
         Delta::Cleared => return Some(new.full_document(version)),
     };
-    let users = users_delta(old, new);
+    let users = users_delta(old, new, entities);
     if description.is_none() && conference_state.is_none() && users.is_empty() {
         return None;
     }
@@ -118,10 +148,14 @@ fn changed<T: Clone + PartialEq>(old: &Option<T>, new: &Option<T>) -> Option<Opt
     }
 }
 
-fn users_delta(old: &Roster, new: &Roster) -> Vec<User> {
+fn users_delta<'a>(
+    old: &Roster,
+    new: &Roster,
+    entities: impl IntoIterator<Item = &'a String>,
+) -> Vec<User> {
     let mut users = Vec::new();
-    for (entity, pair) in outer_join(old.users_by_entity(), new.users_by_entity()) {
-        match pair {
+    for entity in entities {
+        match (old.user(entity), new.user(entity)) {
             (Some(old_user), None) => users.push(deleted_user(old_user, new.departure(entity))),
             (None, Some(new_user)) => users.push(new_user.clone()),
             (Some(old_user), Some(new_user)) if old_user != new_user => {

@@ -62,7 +62,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use diff::diff;
+pub use diff::{diff, diff_touched};
 pub use quality::QUALITY_NAMESPACE;
 pub use read::parse;
 pub use roster::{Removal, Roster, RosterChange, RosterError};

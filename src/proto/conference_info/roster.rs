@@ -23,7 +23,7 @@
 //! with the same state compare equal whatever order documents listed
 //! them in); a document that would break a limit changes nothing.
 
-use std::collections::{BTreeMap, btree_map};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 
 use thiserror::Error;
 
@@ -46,6 +46,11 @@ pub struct Roster {
     users: BTreeMap<String, User>,
     /// How users removed at the focus left, for [`super::diff`] to say.
     departures: BTreeMap<String, DisconnectionMethod>,
+    /// The users [`Roster::set_user`] or [`Roster::remove_user`] changed
+    /// since [`Roster::take_touched`]: the only ones the focus needs to
+    /// compare (see [`super::diff_touched`]). A subscriber's documents
+    /// (`apply`) note nothing here: a subscriber never diffs.
+    touched: BTreeSet<String>,
 }
 
 /// What one applied document changed. Lists are in entity order.
@@ -218,6 +223,7 @@ impl Roster {
             return Err(RosterError::TooManyUsers { limit: MAX_USERS });
         }
         self.departures.remove(&user.entity);
+        self.touched.insert(user.entity.clone());
         self.users.insert(user.entity.clone(), user);
         Ok(())
     }
@@ -230,6 +236,7 @@ impl Roster {
         method: Option<DisconnectionMethod>,
     ) -> Option<User> {
         let user = self.users.remove(entity)?;
+        self.touched.insert(entity.to_owned());
         if let Some(method) = method {
             // Bounded: a note matters only until the next diff, so the
             // oldest entity's (in key order) can go.
@@ -239,6 +246,34 @@ impl Roster {
             self.departures.insert(entity.to_owned(), method);
         }
         Some(user)
+    }
+
+    /// The users set or removed since the last call (or since the roster
+    /// was made), in entity order; the next call starts afresh.
+    pub fn take_touched(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// Brings this roster, a copy of `from` as it was when `touched` was
+    /// last taken from it, up to `from`'s state: the conference's own
+    /// fields, and the users in `touched` (the others have not changed).
+    /// A notifier keeps what it last sent this way, at the cost of what
+    /// changed rather than of the whole roster.
+    pub fn catch_up(&mut self, from: &Roster, touched: &BTreeSet<String>) {
+        self.entity.clone_from(&from.entity);
+        self.version = from.version;
+        self.description.clone_from(&from.description);
+        self.conference_state.clone_from(&from.conference_state);
+        for entity in touched {
+            match from.users.get(entity) {
+                Some(user) => {
+                    self.users.insert(entity.clone(), user.clone());
+                }
+                None => {
+                    self.users.remove(entity);
+                }
+            }
+        }
     }
 
     pub fn set_description(&mut self, description: Option<Description>) {

@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -281,4 +283,56 @@ fn fifty_subscribers_and_one_lossy_one_converge_on_the_focus_roster() {
     }
     assert!(notifies > 150, "{notifies} NOTIFYs");
     assert!(focus.users().len() > 20, "the roster stayed populated");
+}
+
+/// A focus publishing document after document: comparing only the users
+/// touched since the last one gives what comparing every user gives, and
+/// the copy kept by catching up is the roster itself.
+#[test]
+fn a_diff_of_the_touched_users_is_the_whole_diff_and_the_kept_copy_catches_up() {
+    let mut documents = 0;
+    for seed in 0..300 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let population = rng.random_range(1..16);
+        let users = rng.random_range(0..population);
+        let mut roster = random_roster(&mut rng, users);
+        let mut published = roster.clone();
+        roster.take_touched();
+        for round in 0..8 {
+            for _ in 0..rng.random_range(0..4) {
+                random_edit(&mut rng, &mut roster, population);
+            }
+            let touched = roster.take_touched();
+            let whole = diff(&published, &roster);
+            assert_eq!(
+                diff_touched(&published, &roster, &touched),
+                whole,
+                "seed {seed}, round {round}"
+            );
+            documents += usize::from(whole.is_some());
+            published.catch_up(&roster, &touched);
+            assert_same(&published, &roster);
+            assert_eq!(
+                diff(&published, &roster),
+                None,
+                "seed {seed}, round {round}"
+            );
+        }
+    }
+    assert!(
+        documents > 1000,
+        "the edits changed too little: {documents}"
+    );
+}
+
+#[test]
+fn a_user_untouched_is_not_compared() {
+    let mut roster = Roster::new(FOCUS);
+    roster.set_user(User::new(user_entity(1))).unwrap();
+    let published = Roster::new(FOCUS);
+    // The user was set, so the roster says so; a caller that drops what
+    // was touched gets no document for it: only the touched are looked at.
+    assert_eq!(roster.take_touched().len(), 1);
+    assert!(diff(&published, &roster).is_some());
+    assert_eq!(diff_touched(&published, &roster, &BTreeSet::new()), None);
 }

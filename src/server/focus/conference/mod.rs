@@ -111,6 +111,7 @@ impl Conference {
         };
         conference.update_conference_state();
         conference.published = conference.roster.clone();
+        conference.roster.take_touched();
         conference
     }
 
@@ -186,10 +187,14 @@ impl Conference {
     /// The partial document of what changed since the last call, one
     /// version newer, for every subscription; `None` when nothing changed.
     pub fn notify_document(&mut self) -> Option<ConferenceInfo> {
-        let mut document = conference_info::diff(&self.published, &self.roster)?;
+        // Only the users touched since the last document are compared and
+        // copied: a roster of two thousand costs what changed.
+        let touched = self.roster.take_touched();
+        let document = conference_info::diff_touched(&self.published, &self.roster, &touched);
+        self.published.catch_up(&self.roster, &touched);
+        let mut document = document?;
         self.version = self.version.saturating_add(1);
         document.version = self.version;
-        self.published = self.roster.clone();
         Some(document)
     }
 
