@@ -24,13 +24,7 @@ use super::{
 /// document up to `old` expects; a focus with several subscriptions gives
 /// each document the version of its subscription.
 pub fn diff(old: &Roster, new: &Roster) -> Option<ConferenceInfo> {
-    let mut entities: Vec<&String> = old
-        .users_by_entity()
-        .keys()
-        .chain(new.users_by_entity().keys())
-        .collect();
-    entities.sort();
-    entities.dedup();
+    let entities = both_keys(old.users_by_entity(), new.users_by_entity());
     diff_of(old, new, entities)
 }
 
@@ -286,11 +280,17 @@ fn outer_join<'a, K: Ord, V>(
     old: &'a BTreeMap<K, V>,
     new: &'a BTreeMap<K, V>,
 ) -> impl Iterator<Item = (&'a K, (Option<&'a V>, Option<&'a V>))> + 'a {
+    both_keys(old, new)
+        .into_iter()
+        .map(move |key| (key, (old.get(key), new.get(key))))
+}
+
+/// Every key of either map, once each, in order.
+fn both_keys<'a, K: Ord, V>(old: &'a BTreeMap<K, V>, new: &'a BTreeMap<K, V>) -> Vec<&'a K> {
     let mut keys: Vec<&K> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
-    keys.into_iter()
-        .map(move |key| (key, (old.get(key), new.get(key))))
+    keys
 }
 
 #[cfg(test)]
