@@ -128,6 +128,9 @@ pub struct ConferenceLeg {
     octets_sent: u32,
     stats: LegStats,
     cname: String,
+    /// When the leg's next RTCP report is due; `None` until its timer
+    /// starts (see [`ConferenceMedia::rtcp_reports`]).
+    next_report: Option<Time>,
 }
 
 impl ConferenceLeg {
@@ -157,6 +160,7 @@ impl ConferenceLeg {
             octets_sent: 0,
             stats: LegStats::default(),
             cname: format!("confab-mcu-{:08x}", rng.random::<u32>()),
+            next_report: None,
         }
     }
 
@@ -465,6 +469,27 @@ impl ConferenceLeg {
                 }
             }
         }
+    }
+
+    /// Whether the started leg's RTCP report is due at `now`: its timer
+    /// starts the first time it is asked, with the shorter first interval,
+    /// and each report due draws the next interval (RFC 3550 §6.3).
+    fn report_due<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R) -> bool {
+        if !self.is_started() {
+            return false;
+        }
+        let due = match self.next_report {
+            None => {
+                self.next_report = Some(now + rtp::rtcp_interval(true, rng));
+                return false;
+            }
+            Some(due) => due,
+        };
+        if now < due {
+            return false;
+        }
+        self.next_report = Some(now + rtp::rtcp_interval(false, rng));
+        true
     }
 
     /// Our RTCP compound for the leg (RFC 3550 §6.1): SR while we send it

@@ -22,7 +22,11 @@
 //! their arrival times, and the jitter buffers sized by them, stay exact.
 //! The tick's packets go out with `sendmmsg`, without waiting: a full
 //! socket buffer loses that frame for one leg rather than holding up the
-//! tick for everyone. The tick comes first whenever it is due.
+//! tick for everyone. The tick comes first whenever it is due. The RTCP
+//! reports due go out with the tick too, each leg on a timer of its own
+//! ([`ConferenceMedia::rtcp_reports`]): thousands of legs send a few
+//! reports a tick, not thousands in one burst that would make the next
+//! tick late.
 //!
 //! [`spawn_mcu`] runs the task on a thread of its own, so that the mix
 //! keeps its 20 ms however long the SIP core takes over a burst of
@@ -41,7 +45,6 @@ use super::udp::{self, ReceiveBatch};
 use crate::media::FRAME_MS;
 use crate::media::conference_leg::ConferenceMedia;
 use crate::media::mixer::MixerConfig;
-use crate::proto::rtp::rtcp_interval;
 use crate::proto::{IoRequest, IoResult, Time};
 
 /// RTP and RTCP datagrams are far below this (one 20 ms Opus frame).
@@ -169,11 +172,6 @@ pub async fn run_mcu(
     tokio::pin!(tick);
     let mut batch = ReceiveBatch::with_slot_size(RECEIVE_SLOTS, MAX_DATAGRAM);
     let mut next_drain = Instant::now();
-    // RFC 3550 §6.3: reports every few seconds, the first one sooner. One
-    // timer, reset, rather than a new one per wake-up.
-    let report_timer =
-        tokio::time::sleep_until(Instant::now() + rtcp_interval(true, &mut rand::rng()));
-    tokio::pin!(report_timer);
     // Delay rather than burst: a missed report is stale, not owed.
     let mut quality_timer =
         tokio::time::interval_at(Instant::now() + QUALITY_INTERVAL, QUALITY_INTERVAL);
@@ -193,6 +191,9 @@ pub async fn run_mcu(
                 if let Some(sockets) = &sockets {
                     let datagrams = media.transmits().map(|(_, to, datagram)| (datagram, to));
                     udp::send_each(sockets.rtp(), datagrams);
+                    let reports = media.rtcp_reports(now(), wall_clock());
+                    let datagrams = reports.iter().map(|(_, to, report)| (report.as_slice(), *to));
+                    udp::send_each(sockets.rtcp(), datagrams);
                 }
             }
             request = requests.recv() => match request {
@@ -205,17 +206,6 @@ pub async fn run_mcu(
                 }
                 None => break,
             },
-            () = &mut report_timer, if ticking => {
-                let next_report = Instant::now() + rtcp_interval(false, &mut rand::rng());
-                report_timer.as_mut().reset(next_report);
-                if let Some(sockets) = &sockets {
-                    for (leg, to, report) in media.rtcp_reports(now(), wall_clock()) {
-                        if let Err(error) = sockets.rtcp().try_send_to(&report, to) {
-                            tracing::debug!(%error, leg, %to, "rtcp send");
-                        }
-                    }
-                }
-            }
             _ = quality_timer.tick(), if ticking => {
                 for (leg, quality) in media.qualities() {
                     // A core that went away is not the MCU's problem.
@@ -242,9 +232,6 @@ pub async fn run_mcu(
                 let started = Instant::now();
                 next_tick = started + frame;
                 tick.as_mut().reset(next_tick);
-                report_timer
-                    .as_mut()
-                    .reset(started + rtcp_interval(true, &mut rand::rng()));
                 quality_timer.reset();
             }
         }

@@ -37,6 +37,8 @@ pub struct ConferenceMedia {
     conferences: HashMap<String, Conference>,
     /// Keys pressed on the legs (RFC 4733), oldest first: leg, key.
     dtmf: VecDeque<(u64, char)>,
+    /// The legs whose RTCP report fell due on the last tick.
+    reports_due: Vec<u64>,
 }
 
 struct Conference {
@@ -56,6 +58,7 @@ impl ConferenceMedia {
             legs: HashMap::new(),
             conferences: HashMap::new(),
             dtmf: VecDeque::new(),
+            reports_due: Vec::new(),
         }
     }
 
@@ -260,8 +263,10 @@ impl ConferenceMedia {
 
     /// One 20 ms frame: every started leg's playout into its mixer, every
     /// mix out as one packet per listening leg, taken with
-    /// [`ConferenceMedia::transmits`].
+    /// [`ConferenceMedia::transmits`]; and the legs whose RTCP report is
+    /// due noted, for [`ConferenceMedia::rtcp_reports`].
     pub fn tick(&mut self, now: Time) {
+        self.reports_due.clear();
         for conference in self.conferences.values_mut() {
             for id in &conference.members {
                 let Some(leg) = self.legs.get_mut(id) else {
@@ -289,6 +294,11 @@ impl ConferenceMedia {
             for id in &conference.members {
                 if let Some(leg) = self.legs.get_mut(id) {
                     leg.advance();
+                    // Here, where every leg is at hand anyway, rather than
+                    // in a walk of thousands of legs of its own each tick.
+                    if leg.report_due(now, &mut self.rng) {
+                        self.reports_due.push(*id);
+                    }
                 }
             }
         }
@@ -333,13 +343,21 @@ impl ConferenceMedia {
             .filter_map(|(&id, leg)| leg.transmit().map(|(to, datagram)| (id, to, datagram)))
     }
 
-    /// An RTCP compound for every started leg: leg, destination, datagram.
+    /// The RTCP compounds that fell due on the last tick: leg, destination,
+    /// datagram (`now` and `wall`: our clocks now, monotonic and as NTP
+    /// time). Each leg is an RTP session of its own with its own report
+    /// timer (RFC 3550 §6.3), started on the first tick after the leg
+    /// starts: its first report comes 1.25-3.75 s later, then one every
+    /// 2.5-7.5 s, each interval drawn anew. So legs that join together
+    /// report apart, and a conference of thousands sends a few reports a
+    /// tick rather than thousands in one burst that holds up the mix.
     pub fn rtcp_reports(&mut self, now: Time, wall: NtpTime) -> Vec<(u64, SocketAddr, Vec<u8>)> {
-        self.legs
-            .iter_mut()
-            .filter_map(|(&id, leg)| {
-                leg.rtcp_report(now, wall)
-                    .map(|(to, datagram)| (id, to, datagram))
+        let legs = &mut self.legs;
+        self.reports_due
+            .drain(..)
+            .filter_map(|id| {
+                let (to, datagram) = legs.get_mut(&id)?.rtcp_report(now, wall)?;
+                Some((id, to, datagram))
             })
             .collect()
     }

@@ -69,7 +69,7 @@ fn every_started_leg_reports_its_codec_loss_and_round_trip() {
     // Leg 1's answer to our sender report arrives 12 ms after it went
     // out, 8 ms of which the participant held it: 4 ms on the wire.
     let wall = NtpTime::from_unix(Duration::from_secs(1_000_000));
-    media.rtcp_reports(at(100), wall);
+    assert!(!run_reporting(&mut media, &mut participants, 100, 300, wall).is_empty());
     let block = rtp::ReportBlock {
         ssrc: media.leg(1).unwrap().ssrc(),
         last_sender_report: wall.compact(),
@@ -77,14 +77,9 @@ fn every_started_leg_reports_its_codec_loss_and_round_trip() {
         delay_since_last_sender_report: 524,
         ..Default::default()
     };
-    let answer = RtcpPacket::ReceiverReport(ReceiverReport {
-        ssrc: 0x5001,
-        reports: vec![block],
-    });
-    let mut datagram = Vec::new();
-    rtp::write_compound(&[answer], &mut datagram).unwrap();
+    let datagram = answer_of_participant_1(block);
     let arrival = NtpTime::from_unix(Duration::from_millis(1_000_000_012));
-    media.handle_rtcp(at(101), arrival, 1, &datagram);
+    media.handle_rtcp(at(300), arrival, 1, &datagram);
     let round_trip = media.leg(1).unwrap().quality().round_trip_ms.unwrap();
     assert!((3.5..4.5).contains(&round_trip), "{round_trip}");
 }
