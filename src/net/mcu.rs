@@ -137,6 +137,13 @@ pub fn spawn_mcu(
     std::thread::Builder::new()
         .name("mcu".into())
         .spawn(move || {
+            match super::priority::raise_this_thread() {
+                Ok(nice) => tracing::debug!(nice, "the MCU's media thread runs above its process"),
+                Err(error) => tracing::info!(
+                    %error,
+                    "the MCU's media thread keeps its process's priority (raising it needs CAP_SYS_NICE or RLIMIT_NICE)"
+                ),
+            }
             match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

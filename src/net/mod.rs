@@ -15,6 +15,7 @@ mod mcu;
 pub mod media;
 mod outlets;
 mod port_thread;
+mod priority;
 mod sip;
 mod udp;
 
