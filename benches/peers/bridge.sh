@@ -42,7 +42,8 @@
 # every run, the spread and the ratios. The generator runs SCHED_FIFO
 # (chrt) and the bridges at nice -15 in a session whose scheduling group
 # is at nice -15 too, so that other work on this shared machine disturbs
-# the measure less.
+# the measure less. confab's media thread then raises itself to -20, five
+# steps above its process, as it does wherever it may (src/net/priority.rs).
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
 # Defaults: 2 runs (about 7 minutes); --quick: 1 run with shorter windows
@@ -398,8 +399,9 @@ if c is not None:
 print()
 sched = "SCHED_FIFO (chrt -f 10)" if generator_sched == "chrt" else "nice -15"
 print(f"{runs} run(s), each bridge and measure alternating Janus then confab; each run a fresh bridge "
-      f"process pinned to core {bridge_core} at nice -15 (its session's scheduling group too) and the generator (confab-rtpload) on core "
-      f"{generator_core} under {sched}. Participants: plain RTP/AVP Opus, 48 kHz mono, 20 ms, 32 kb/s, "
+      f"process pinned to core {bridge_core} at nice -15 (its session's scheduling group too; confab's media "
+      f"thread raises itself five steps more, to -20, as it does wherever it may) and the generator "
+      f"(confab-rtpload) on core {generator_core} under {sched}. Participants: plain RTP/AVP Opus, 48 kHz mono, 20 ms, 32 kb/s, "
       f"complexity 5, FEC, encoded once and replayed; 3 talkers (a speech-like voice each), the rest a "
       f"-60 dBov noise floor; sending phases spread evenly over the 20 ms. Capacity: participants double "
       f"from 250 (confab) or 16 (Janus), then bisection to {float(resolution):.0%}; each count settles "
