@@ -1,8 +1,8 @@
 //! The A/V MCU's media thread asks for more of its core than the rest of
 //! the process. On one core, a SIP thread with a roster of two thousand
-//! to publish runs for 20 ms at a stretch, in the scheduler's 4 ms slices
-//! between the media thread's; the tick that waits for it goes out late
-//! to every participant at once. Signalling can wait a few milliseconds;
+//! to publish runs for 20 ms at a stretch, in the scheduler's slices (4
+//! ms each here) between the media thread's; the tick that waits for it
+//! goes out late to every participant at once. Signalling can wait a few milliseconds;
 //! a mix cannot.
 //!
 //! The raise is a nice value, per thread on Linux (`setpriority` on the

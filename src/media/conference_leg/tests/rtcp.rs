@@ -37,7 +37,7 @@ fn rtcp_reports_each_leg_and_reads_its_answers() {
     assert_eq!(media.leg(1).unwrap().stats().loss_reported, Some(0.25));
 }
 
-/// A leg started with no PCMU packets yet: enough for reports.
+/// A PCMU leg, started, whose participant sends nothing: enough to report.
 fn start_quiet_leg(media: &mut ConferenceMedia, leg: u64) {
     media.open_leg("c", leg).unwrap();
     let address = SocketAddr::from(([10, 1, (leg >> 8) as u8, leg as u8], 4000));
