@@ -478,18 +478,17 @@ impl ConferenceLeg {
         if !self.is_started() {
             return false;
         }
-        let due = match self.next_report {
+        match self.next_report {
             None => {
                 self.next_report = Some(now + rtp::rtcp_interval(true, rng));
-                return false;
+                false
             }
-            Some(due) => due,
-        };
-        if now < due {
-            return false;
+            Some(due) if now < due => false,
+            Some(_) => {
+                self.next_report = Some(now + rtp::rtcp_interval(false, rng));
+                true
+            }
         }
-        self.next_report = Some(now + rtp::rtcp_interval(false, rng));
-        true
     }
 
     /// Our RTCP compound for the leg (RFC 3550 §6.1): SR while we send it

@@ -236,8 +236,7 @@ pub async fn run_mcu(
         if ticking != media.has_legs() {
             ticking = media.has_legs();
             if ticking {
-                let started = Instant::now();
-                next_tick = started + frame;
+                next_tick = Instant::now() + frame;
                 tick.as_mut().reset(next_tick);
                 quality_timer.reset();
             }
