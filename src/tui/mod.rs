@@ -19,7 +19,9 @@
 //!   used both to dispatch keys and to write the help overlay and hints,
 //!   so they cannot drift apart. Colours come from a [`Theme`].
 //! - [`history`]: the [`ConversationLog`] trait that stores IM history.
-//! - [`run`](mod@run): the terminal, the channels and the redraw throttle.
+//! - [`run`](mod@run): the channels and the redraw throttle.
+//! - `terminal`: taking the terminal and giving it back, for the run
+//!   loop and the trace viewer alike.
 //! - [`trace`]: the SIP trace pane (F9), and the viewer of trace files.
 //!
 //! Invariants: the terminal is restored on every exit, panics included;
@@ -29,6 +31,7 @@ pub mod history;
 pub mod keys;
 pub mod run;
 pub mod state;
+mod terminal;
 pub mod trace;
 pub mod update;
 pub mod view;

@@ -1,10 +1,7 @@
 //! The run loop: owns the terminal and the [`AppState`], feeds it keys,
 //! client events and ticks, carries out the [`Effects`], and redraws.
 //!
-//! - The terminal is put in raw mode on the alternate screen with
-//!   bracketed paste, and with the kitty keyboard protocol where the
-//!   terminal has it (so Shift-Enter is told apart from Enter). It is
-//!   restored on return and, through a panic hook, on panic.
+//! - The terminal is taken and given back by [`super::terminal`].
 //! - Terminal input is read by a plain thread that forwards crossterm
 //!   events into a tokio channel, which needs no extra crossterm feature.
 //!   It blocks until input comes, so an idle terminal wakes nothing, and
@@ -21,22 +18,12 @@
 //!   hangs up is a Quit with nothing more drawn: a thread of its own waits
 //!   for that in `poll`, which input does not wake.
 
-use std::io::{self, BufWriter, IsTerminal as _, Stdout, Write};
+use std::io::{self, IsTerminal as _, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{
-    self as terminal_event, DisableBracketedPaste, EnableBracketedPaste, Event as TerminalEvent,
-    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
-};
-use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
-    supports_keyboard_enhancement,
-};
+use ratatui::crossterm::event::{self as terminal_event, Event as TerminalEvent};
 use rustix::event::{PollFd, PollFlags, poll};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::{Instant, sleep_until};
@@ -46,6 +33,7 @@ use crate::trace::TraceEntry;
 
 use super::history::ConversationLog;
 use super::state::{AppState, MediaMeters, TuiConfig};
+use super::terminal::{enter, leave};
 use super::update::{Effects, Msg, next_tick_ms, update};
 use super::view::render;
 
@@ -56,11 +44,6 @@ const FRAME: Duration = Duration::from_millis(33);
 const STALE_MS: i64 = 1_000;
 /// How long to wait for the client to sign out after Quit.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
-
-/// Set while the terminal is ours, so the panic hook restores it only then.
-static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
-/// Set while the kitty keyboard flags are pushed, to pop them only then.
-static KEYBOARD_PUSHED: AtomicBool = AtomicBool::new(false);
 
 /// The SIP messages for the trace pane, and the addresses that name its
 /// lanes.
@@ -339,72 +322,6 @@ fn unix_ms() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
-}
-
-/// The terminal, written through a buffer that holds a whole frame.
-/// ratatui flushes once a frame, so a frame goes out in one write rather
-/// than in standard output's 1 KiB pieces, which a terminal can show
-/// half drawn.
-type Screen = ratatui::Terminal<CrosstermBackend<BufWriter<Stdout>>>;
-
-/// Room for a whole frame: a full redraw of a large terminal, styles
-/// included, is tens of kilobytes; a larger one is still written whole,
-/// in more than one write.
-const FRAME_BUFFER: usize = 64 * 1024;
-
-fn enter() -> io::Result<Screen> {
-    install_panic_hook();
-    enable_raw_mode()?;
-    TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-    let mut out = io::stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
-    if supports_keyboard_enhancement().unwrap_or(false) {
-        execute!(
-            out,
-            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
-        )?;
-        KEYBOARD_PUSHED.store(true, Ordering::SeqCst);
-    }
-    let terminal = ratatui::Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
-        FRAME_BUFFER,
-        out,
-    )));
-    if terminal.is_err() {
-        let _ = leave();
-    }
-    terminal
-}
-
-/// Gives the terminal back as it was; harmless when it already is.
-fn leave() -> io::Result<()> {
-    if !TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
-        return Ok(());
-    }
-    let mut out = io::stdout();
-    // Each step is tried even if one before it failed.
-    let pop = if KEYBOARD_PUSHED.swap(false, Ordering::SeqCst) {
-        execute!(out, PopKeyboardEnhancementFlags)
-    } else {
-        Ok(())
-    };
-    let paste = execute!(out, DisableBracketedPaste);
-    let screen = execute!(out, LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
-    let raw = disable_raw_mode();
-    pop.and(paste).and(screen).and(raw)
-}
-
-/// Restores the terminal before the panic message is printed, so the
-/// message is readable and the shell usable. Installed once.
-fn install_panic_hook() {
-    static INSTALLED: AtomicBool = AtomicBool::new(false);
-    if INSTALLED.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let _ = leave();
-        previous(info);
-    }));
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use ratatui::crossterm::event::{self, Event as TerminalEvent};
 use crate::trace::TraceEntry;
 
 use super::super::state::{AppState, TuiConfig};
+use super::super::terminal;
 use super::super::update::{Msg, update};
 use super::super::view::render;
 use super::TracePane;
@@ -39,7 +40,7 @@ pub fn viewer_state(title: &str, entries: Vec<TraceEntry>) -> io::Result<AppStat
 /// back on return and on panic.
 pub fn run(title: &str, entries: Vec<TraceEntry>) -> io::Result<()> {
     let mut state = viewer_state(title, entries)?;
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = terminal::enter()?;
     let result = (|| -> io::Result<()> {
         let size = terminal.size()?;
         update(
@@ -62,6 +63,6 @@ pub fn run(title: &str, entries: Vec<TraceEntry>) -> io::Result<()> {
             }
         }
     })();
-    ratatui::restore();
-    result
+    let left = terminal::leave();
+    result.and(left)
 }
