@@ -263,8 +263,14 @@ impl Viewer {
     }
 
     fn wait_for(&self, text: &str) -> String {
-        self.wait_until(text, WAIT, |screen| screen.contains(text))
-            .unwrap_or_else(|| panic!("no {text:?} on screen; last screen:\n{}", self.screen()))
+        self.wait_for_all(&format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    /// Waits for a screen `ready` accepts. A capture can catch a frame
+    /// half written, so all that a step checks goes into `ready`.
+    fn wait_for_all(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, WAIT, ready)
+            .unwrap_or_else(|| panic!("no {what} on screen; last screen:\n{}", self.screen()))
     }
 
     /// Filters the list by `text` and opens the ladder of its first dialog
@@ -294,12 +300,15 @@ impl Viewer {
     }
 
     /// Moves down the ladder until `text` shows.
-    fn down_to(&self, text: &str) -> String {
+    fn down_to(&self, text: &str) {
         for _ in 0..12 {
-            if let Some(screen) = self.wait_until(text, Duration::from_millis(400), |screen| {
-                screen.contains(text)
-            }) {
-                return screen;
+            if self
+                .wait_until(text, Duration::from_millis(400), |screen| {
+                    screen.contains(text)
+                })
+                .is_some()
+            {
+                return;
             }
             self.press("j");
         }
@@ -322,9 +331,10 @@ fn confab_trace_shows_the_escalation_a_user_looks_for() {
 
     viewer.filter("addConference");
     viewer.wait_for("C3P request addConference");
-    let screen = viewer.down_to("C3P response addConference: success");
-    assert!(screen.contains("focus factory"), "the lane: {screen}");
-    assert!(screen.contains("focus: sip:"), "{screen}");
+    viewer.down_to("C3P response addConference: success");
+    viewer.wait_for_all("the focus factory's lane and the focus", |screen| {
+        screen.contains("focus factory") && screen.contains("focus: sip:")
+    });
 
     viewer.press("Escape");
     // Escape and the filter's `/` at once would read as Alt-/.
@@ -348,13 +358,14 @@ fn confab_trace_shows_the_escalation_a_user_looks_for() {
         }
         viewer.press("m");
     }
-    let screen = viewer.wait_for("│ method INVITE");
-    assert!(
-        screen.lines().any(|line| line.contains("INVITE")
-            && line.contains("A/V MCU")
-            && line.contains("amy@confab.local")),
-        "no dial-out row:\n{screen}"
-    );
+    viewer.wait_for_all("the dial-out row", |screen| {
+        screen.contains("│ method INVITE")
+            && screen.lines().any(|line| {
+                line.contains("INVITE")
+                    && line.contains("A/V MCU")
+                    && line.contains("amy@confab.local")
+            })
+    });
 
     // A conference-info NOTIFY, decoded beside the ladder.
     viewer.press("m");
