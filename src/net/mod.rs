@@ -11,6 +11,7 @@
 //! a TCP stream into messages, and that comes from `proto::framing`.
 
 mod deadline;
+mod heap;
 mod mcu;
 pub mod media;
 mod outlets;

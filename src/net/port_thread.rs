@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::heap;
 use super::outlets::{FromConnection, Outlets, spawn_adopted};
 use super::sip::{SipDriver, UDP_SLOTS};
 use super::udp::ReceiveBatch;
@@ -111,6 +112,7 @@ where
             .name("sip".into())
             .spawn(move || {
                 let _runtime = runtime.enter();
+                heap::reserve_heap(heap::SIP_HEAP_RESERVE);
                 let _ = done_tx.send(thread.run());
             })?;
         done.await
