@@ -96,7 +96,7 @@ where
         }
     }
 
-    /// Keeps the core's deadlines on a timerfd ([`DeadlineTimer`]): one
+    /// Keeps the core's deadlines on a timerfd (`DeadlineTimer`): one
     /// wake-up per deadline however far, one system call per change of
     /// it. For a client, whose deadline moves a few times a minute; a
     /// server under load keeps tokio's timer.

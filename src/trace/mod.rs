@@ -2,7 +2,7 @@
 //! way, over what and with whom, for the trace pane of the terminal client
 //! and for trace files (`--trace FILE`, `confab trace FILE`).
 //!
-//! - [`file`]: the text form of a trace, written and read back byte-exact.
+//! - [`file`](mod@file): the text form of a trace, written and read back byte-exact.
 //! - [`pcap`]: the same messages for Wireshark, in synthetic UDP packets.
 //! - [`decode`]: what a person wants to see of a message: a one-line
 //!   summary, the dialog it belongs to, the body decoded by its type, and

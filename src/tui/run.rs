@@ -1,7 +1,7 @@
 //! The run loop: owns the terminal and the [`AppState`], feeds it keys,
 //! client events and ticks, carries out the [`Effects`], and redraws.
 //!
-//! - The terminal is taken and given back by [`super::terminal`].
+//! - The terminal is taken and given back by `tui::terminal`.
 //! - Terminal input is read by a plain thread that forwards crossterm
 //!   events into a tokio channel, which needs no extra crossterm feature.
 //!   It blocks until input comes, so an idle terminal wakes nothing, and

@@ -306,8 +306,8 @@ impl ConferenceMedia {
 
     /// How much sooner than a frame after this one the next tick may come:
     /// the least time any talker's frame, played on this tick, was held
-    /// beyond what its jitter buffer aims for, less [`PHASE_MARGIN`], at
-    /// most [`PHASE_STEP`]; zero with no talker. Ticking that much
+    /// beyond what its jitter buffer aims for, less `PHASE_MARGIN`, at
+    /// most `PHASE_STEP`; zero with no talker. Ticking that much
     /// earlier, tick after tick, brings the mix's phase to just after the
     /// talkers' frames arrive: what a talker says goes out with the next
     /// mix rather than waiting up to a frame for it. It only ever moves
