@@ -85,6 +85,7 @@ kamailio_start() {
 	if [[ $auth == on ]]; then
 		args+=(-A WITH_AUTH -A "USERS_DB_URL=\"text://$workdir/db\"")
 	fi
+	require_sip_port_free "$addr" "$port" || return 1
 	"$KAMAILIO" "${args[@]}" >"$workdir/kamailio.log" 2>&1 &
 	KAMAILIO_PID=$!
 	if ! wait_for_sip "$addr" "$port" 10; then
@@ -189,6 +190,19 @@ sys.exit(1)
 PY
 }
 
+# require_sip_port_free ADDR PORT: false, saying why (also in WHY), when
+# something already answers OPTIONS on ADDR:PORT. A server left running by
+# an earlier run would answer for the one being started, which then fails
+# to bind and exits: the load would go to the old one and the new one
+# would be measured at no CPU.
+# shellcheck disable=SC2034 # WHY is the caller's
+require_sip_port_free() {
+	wait_for_sip "$1" "$2" 0.2 || return 0
+	WHY="something already answers SIP on $1:$2 (a server left running?)"
+	echo "$WHY" >&2
+	return 1
+}
+
 # goal WHAT CONFAB PEER RATIO GOAL MET: one row of the summary table at the
 # top of docs/BENCHMARKS.md, appended to the file BENCH_SUMMARY names
 # (benches/peers/run sets it; run alone, a script writes none).
@@ -239,6 +253,7 @@ stat_counts() {
 spawn_sip_server() {
 	local log=$1 addr=$2 port=$3 name=$4
 	shift 4
+	require_sip_port_free "$addr" "$port" || return 1
 	"$@" </dev/null >"$log" 2>&1 &
 	SPAWNED_PID=$!
 	wait_for_sip "$addr" "$port" 10 && return 0
