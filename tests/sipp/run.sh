@@ -85,10 +85,10 @@ for csv in "$here"/*.csv; do
 	sed "s/;confab\.local/;$domain/" "$csv" >"$logs/$(basename "$csv")"
 done
 
-failures=0
+failed_checks=0
 report() { # report STATUS NAME [DETAIL]
 	printf '%-4s  %s%s\n' "$1" "$2" "${3:+  ($3)}"
-	[[ $1 != FAIL ]] || failures=$((failures + 1))
+	[[ $1 != FAIL ]] || failed_checks=$((failed_checks + 1))
 }
 
 # The file name stem of a check.
@@ -221,8 +221,8 @@ fi
 # Still serving real requests after the garbage.
 check "register_ok after garbage" 5280 register_ok.xml amy.csv -auth_uri "$domain"
 
-if ((failures)); then
-	echo "$failures check(s) failed; logs in $logs"
+if ((failed_checks)); then
+	echo "$failed_checks check(s) failed; logs in $logs"
 	exit 1
 fi
 echo "all checks passed"
