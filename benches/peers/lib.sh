@@ -85,7 +85,10 @@ kamailio_start() {
 	if [[ $auth == on ]]; then
 		args+=(-A WITH_AUTH -A "USERS_DB_URL=\"text://$workdir/db\"")
 	fi
-	require_sip_port_free "$addr" "$port" || return 1
+	if ! require_sip_port_free "$addr" "$port"; then
+		echo "$WHY" >&2
+		return 1
+	fi
 	"$KAMAILIO" "${args[@]}" >"$workdir/kamailio.log" 2>&1 &
 	KAMAILIO_PID=$!
 	if ! wait_for_sip "$addr" "$port" 10; then
@@ -190,7 +193,7 @@ sys.exit(1)
 PY
 }
 
-# require_sip_port_free ADDR PORT: false, saying why (also in WHY), when
+# require_sip_port_free ADDR PORT: false, with the reason in WHY, when
 # something already answers OPTIONS on ADDR:PORT. A server left running by
 # an earlier run would answer for the one being started, which then fails
 # to bind and exits: the load would go to the old one and the new one
@@ -199,7 +202,6 @@ PY
 require_sip_port_free() {
 	wait_for_sip "$1" "$2" 0.2 || return 0
 	WHY="something already answers SIP on $1:$2 (a server left running?)"
-	echo "$WHY" >&2
 	return 1
 }
 
