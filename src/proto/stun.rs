@@ -139,8 +139,18 @@ pub fn read_binding_answer(datagram: &[u8]) -> Result<BindingAnswer, StunError> 
 /// RFC 6223 §4.1: the request's top Via offers keep-alives with a bare
 /// `keep` (a value there means somebody else set it).
 pub fn offers_keep(request: &rsip::Request) -> bool {
-    top_via(&request.headers)
-        .is_some_and(|via| via_params(via).any(|(name, value, _)| is_keep(name) && value.is_none()))
+    top_via(&request.headers).is_some_and(|via| {
+        // Most requests offer nothing: a scan for the name is cheaper than
+        // reading the parameters.
+        mentions_keep(via)
+            && via_params(via).any(|(name, value, _)| is_keep(name) && value.is_none())
+    })
+}
+
+fn mentions_keep(via: &str) -> bool {
+    via.as_bytes()
+        .windows(4)
+        .any(|window| window.eq_ignore_ascii_case(b"keep"))
 }
 
 /// RFC 6223 §4.3: the top Via of our response to a request that offered
@@ -371,9 +381,14 @@ mod tests {
         );
         assert_eq!(granted_keep(&response), Some(Duration::from_secs(30)));
 
+        // A name is case-insensitive; the word elsewhere is no parameter.
+        assert!(offers_keep(&register_with_via(
+            "SIP/2.0/UDP 10.0.0.11:5062;branch=z9hG4bKa;KEEP"
+        )));
         for via in [
             "SIP/2.0/UDP 10.0.0.11:5062;branch=z9hG4bKa;rport",
             "SIP/2.0/UDP 10.0.0.11:5062;branch=z9hG4bKa;keep=15",
+            "SIP/2.0/UDP 10.0.0.11:5062;branch=z9hG4bKkeep;received=keep",
         ] {
             let request = register_with_via(via);
             assert!(!offers_keep(&request), "{via}");
