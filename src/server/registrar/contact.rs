@@ -28,6 +28,8 @@ pub(crate) enum ContactValue {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ContactAddress {
     pub uri: rsip::Uri,
+    /// The addr-spec as the request wrote it, which a 200 repeats.
+    pub text: String,
     pub expires: Option<DeltaSeconds>,
     /// The qvalue in thousandths (RFC 3261 §25.1: at most three decimals).
     pub q: Option<u16>,
@@ -93,6 +95,7 @@ fn parse_contact_value(element: &str) -> Result<ContactValue, RegistrarError> {
     }
     let mut address = ContactAddress {
         uri: parse_uri(uri)?,
+        text: uri.trim().to_owned(),
         expires: None,
         q: None,
         instance: None,
@@ -170,8 +173,7 @@ pub(crate) struct ContactKey {
     /// Case-sensitive, with escapes of unreserved characters decoded.
     user: Option<String>,
     password: Option<String>,
-    /// Case-insensitive: lowercased.
-    host: String,
+    host: ContactHost,
     port: Option<u16>,
     transport: Option<String>,
     user_param: Option<String>,
@@ -189,7 +191,7 @@ impl ContactKey {
                 .auth
                 .as_ref()
                 .and_then(|auth| auth.password.as_deref().map(normalize_escapes)),
-            host: normalize_escapes(&uri.host().to_string()).to_ascii_lowercase(),
+            host: ContactHost::of(uri.host()),
             port: uri.port().map(|port| *port.value()),
             transport: None,
             user_param: None,
@@ -210,6 +212,28 @@ impl ContactKey {
             }
         }
         key
+    }
+}
+
+/// The host of a contact URI as §19.1.4 compares it: a name without
+/// regard to case, an address by its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ContactHost {
+    /// Lowercased, with escapes of unreserved characters decoded.
+    Name(String),
+    Address(std::net::IpAddr),
+}
+
+impl ContactHost {
+    fn of(host: &rsip::Host) -> ContactHost {
+        match host {
+            rsip::Host::Domain(name) => {
+                let mut name = normalize_escapes(name.value());
+                name.make_ascii_lowercase();
+                ContactHost::Name(name)
+            }
+            rsip::Host::IpAddr(address) => ContactHost::Address(*address),
+        }
     }
 }
 

@@ -24,17 +24,17 @@
 
 mod aor;
 mod contact;
+mod edit;
 mod error;
 mod outcome;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::Duration;
 
 use rsip::headers::{ToTypedHeader, UntypedHeader};
 use tracing::debug;
 
 use crate::proto::{Peer, Time};
-use contact::{ContactAddress, ContactKey, ContactValue, DeltaSeconds};
+use contact::{ContactKey, ContactValue};
 
 pub use aor::Aor;
 pub use error::RegistrarError;
@@ -93,18 +93,6 @@ pub struct Registrar {
     next_serial: u64,
 }
 
-/// The request fields every binding records (§10.3 step 7).
-struct RequestIds<'a> {
-    call_id: &'a str,
-    cseq: u32,
-}
-
-/// One contact of a REGISTER and the expiry granted to it (0 removes).
-struct ContactUpdate {
-    address: ContactAddress,
-    seconds: u32,
-}
-
 impl Registrar {
     pub fn new(config: RegistrarConfig) -> Registrar {
         Registrar {
@@ -120,17 +108,6 @@ impl Registrar {
     /// Whether a stored binding was last registered from `flow`.
     pub fn has_flow(&self, flow: Peer) -> bool {
         self.flows.contains_key(&flow)
-    }
-
-    fn count_flow(&mut self, flow: Peer, added: bool) {
-        if added {
-            *self.flows.entry(flow).or_default() += 1;
-        } else if let Some(count) = self.flows.get_mut(&flow) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.flows.remove(&flow);
-            }
-        }
     }
 
     pub fn config(&self) -> &RegistrarConfig {
@@ -216,7 +193,7 @@ impl Registrar {
             }
             let now_empty = entries.is_empty();
             if let Some(flow) = expired_flow {
-                self.count_flow(flow, false);
+                edit::count_flow(&mut self.flows, flow, false);
             }
             if now_empty {
                 self.aors.remove(&aor);
@@ -233,227 +210,6 @@ impl Registrar {
     pub fn poll_event(&mut self) -> Option<RegistrarEvent> {
         self.events.pop_front()
     }
-
-    fn register(
-        &mut self,
-        now: Time,
-        source: Peer,
-        request: &rsip::Request,
-        aor: &Aor,
-    ) -> Result<(), RegistrarError> {
-        let ids = RequestIds {
-            call_id: call_id(request)?,
-            cseq: cseq(request)?,
-        };
-        let expires_header = request.headers.iter().find_map(|header| match header {
-            rsip::Header::Expires(expires) => Some(DeltaSeconds::parse(expires.value())),
-            _ => None,
-        });
-        let contacts = contact_values(request)?;
-        if contacts.is_empty() {
-            return Ok(());
-        }
-        let old = self.aors.get(aor).cloned().unwrap_or_default();
-
-        if contacts.contains(&ContactValue::Star) {
-            // RFC 3261 §10.3 step 6.
-            if contacts.len() != 1 {
-                return Err(RegistrarError::WildcardNotAlone);
-            }
-            if expires_header != Some(DeltaSeconds::Seconds(0)) {
-                return Err(RegistrarError::WildcardWithoutZeroExpires);
-            }
-            for entry in &old {
-                check_order(entry, &ids)?;
-            }
-            self.commit(aor, old, Vec::new());
-            return Ok(());
-        }
-
-        // Every expiry is checked before any binding changes, so a 423 for
-        // one contact leaves the others untouched.
-        let mut requested = Vec::with_capacity(contacts.len());
-        for value in contacts {
-            let ContactValue::Address(address) = value else {
-                return Err(RegistrarError::WildcardNotAlone);
-            };
-            let seconds = self.granted_expiry(address.expires.or(expires_header))?;
-            requested.push((*address, seconds));
-        }
-
-        let mut working = old.clone();
-        let mut written = Vec::new();
-        for (address, seconds) in requested {
-            let contact = ContactUpdate { address, seconds };
-            self.apply(&mut working, &mut written, now, source, &ids, contact)?;
-        }
-        let max = self.config.max_contacts;
-        if working.len() > max && working.len() > old.len() {
-            return Err(RegistrarError::TooManyContacts { max });
-        }
-        self.commit(aor, old, working);
-        Ok(())
-    }
-
-    /// RFC 3261 §10.3 step 7: the expiry granted to one contact; 0 removes.
-    fn granted_expiry(&self, asked: Option<DeltaSeconds>) -> Result<u32, RegistrarError> {
-        let config = &self.config;
-        let requested = match asked {
-            Some(DeltaSeconds::Seconds(seconds)) => seconds,
-            Some(DeltaSeconds::Malformed) | None => config.default_expires,
-        };
-        if requested == 0 {
-            return Ok(0);
-        }
-        if requested < config.min_expires {
-            return Err(RegistrarError::IntervalTooBrief {
-                requested,
-                min_expires: config.min_expires,
-            });
-        }
-        Ok(requested.min(config.max_expires))
-    }
-
-    /// Adds, refreshes or removes the binding of one contact in the working
-    /// copy of an AOR's bindings (RFC 3261 §10.3 step 7). `written` holds the
-    /// serials this request has already set: a contact listed twice meets
-    /// its own Call-ID and CSeq, which is no sign of an out-of-order request.
-    fn apply(
-        &mut self,
-        working: &mut Vec<Entry>,
-        written: &mut Vec<u64>,
-        now: Time,
-        source: Peer,
-        ids: &RequestIds<'_>,
-        ContactUpdate { address, seconds }: ContactUpdate,
-    ) -> Result<(), RegistrarError> {
-        let key = ContactKey::of(&address.uri);
-        // RFC 5626 §6: the same instance and reg-id is the same binding,
-        // whatever its contact URI; otherwise §19.1.4 URI equality decides.
-        let same_flow = |e: &Entry| match (&address.instance, address.reg_id) {
-            (Some(instance), Some(reg_id)) => {
-                e.binding.reg_id == Some(reg_id)
-                    && e.binding
-                        .instance
-                        .as_deref()
-                        .is_some_and(|i| i.eq_ignore_ascii_case(instance))
-            }
-            _ => false,
-        };
-        let found = working
-            .iter()
-            .position(same_flow)
-            .or_else(|| working.iter().position(|e| e.key == key));
-
-        let serial = match found {
-            Some(position) => {
-                let existing = &working[position];
-                if !written.contains(&existing.serial) {
-                    check_order(existing, ids)?;
-                }
-                if seconds == 0 {
-                    working.remove(position);
-                    return Ok(());
-                }
-                let serial = if existing.key == key {
-                    existing.serial
-                } else {
-                    self.fresh_serial()
-                };
-                working.remove(position);
-                serial
-            }
-            None if seconds == 0 => return Ok(()),
-            None => self.fresh_serial(),
-        };
-        // A flow that moved onto the URI of another binding absorbs it, so
-        // that contact keys stay unique.
-        working.retain(|e| e.key != key);
-        written.push(serial);
-        working.push(Entry {
-            serial,
-            key,
-            q: address.q,
-            binding: Binding {
-                contact: address.uri,
-                expires_at: now + Duration::from_secs(u64::from(seconds)),
-                q: address.q.map(|q| f32::from(q) / 1000.0),
-                call_id: ids.call_id.to_owned(),
-                cseq: ids.cseq,
-                instance: address.instance,
-                reg_id: address.reg_id,
-                source,
-                refreshed_at: now,
-            },
-        });
-        Ok(())
-    }
-
-    fn fresh_serial(&mut self) -> u64 {
-        self.next_serial += 1;
-        self.next_serial
-    }
-
-    /// Makes `new` the bindings of `aor`, keeping the expiry index in step
-    /// and reporting the difference from `old` as events.
-    fn commit(&mut self, aor: &Aor, old: Vec<Entry>, new: Vec<Entry>) {
-        for entry in &old {
-            self.count_flow(entry.binding.source, false);
-        }
-        for entry in &new {
-            self.count_flow(entry.binding.source, true);
-        }
-        if old.is_empty() && !new.is_empty() {
-            self.events
-                .push_back(RegistrarEvent::AorOnline { aor: aor.clone() });
-        }
-        for gone in old
-            .iter()
-            .filter(|o| !new.iter().any(|n| n.serial == o.serial))
-        {
-            self.expiries
-                .remove(&(gone.binding.expires_at, gone.serial));
-            self.events.push_back(RegistrarEvent::Unregistered {
-                aor: aor.clone(),
-                contact: gone.binding.contact.clone(),
-            });
-        }
-        for entry in &new {
-            match old.iter().find(|o| o.serial == entry.serial) {
-                Some(before) => {
-                    self.expiries
-                        .remove(&(before.binding.expires_at, before.serial));
-                }
-                None => self.events.push_back(RegistrarEvent::Registered {
-                    aor: aor.clone(),
-                    contact: entry.binding.contact.clone(),
-                }),
-            }
-            self.expiries
-                .insert((entry.binding.expires_at, entry.serial), aor.clone());
-        }
-        if new.is_empty() {
-            if self.aors.remove(aor).is_some() {
-                self.events
-                    .push_back(RegistrarEvent::AorOffline { aor: aor.clone() });
-            }
-        } else {
-            self.aors.insert(aor.clone(), new);
-        }
-    }
-}
-
-/// RFC 3261 §10.3 step 7: same Call-ID needs a higher CSeq.
-fn check_order(entry: &Entry, ids: &RequestIds<'_>) -> Result<(), RegistrarError> {
-    let binding = &entry.binding;
-    if binding.call_id == ids.call_id && ids.cseq <= binding.cseq {
-        return Err(RegistrarError::OutOfOrder {
-            call_id: binding.call_id.clone(),
-            stored: binding.cseq,
-            received: ids.cseq,
-        });
-    }
-    Ok(())
 }
 
 /// The Call-ID, also under its compact name `i` (RFC 3261 §7.3.3) in case

@@ -11,6 +11,9 @@ use rsip::headers::UntypedHeader;
 pub struct Binding {
     /// The contact URI as registered, with its URI parameters.
     pub contact: rsip::Uri,
+    /// The same URI as its REGISTER wrote it: what the 200 lists, so that
+    /// a client that looks for its own contact there by text finds it.
+    pub contact_text: String,
     pub expires_at: Time,
     /// The `q` parameter; ordering reads a missing one as 1.
     pub q: Option<f32>,
@@ -96,8 +99,11 @@ impl RegisterOutcome {
             .bindings
             .iter()
             .map(|binding| {
-                let mut value =
-                    format!("<{}>;expires={}", binding.contact, binding.expires_in(now));
+                let mut value = format!(
+                    "<{}>;expires={}",
+                    binding.contact_text,
+                    binding.expires_in(now)
+                );
                 if let Some(q) = binding.q {
                     let thousandths = (q * 1000.0).round().clamp(0.0, 1000.0) as u16;
                     value.push_str(&format!(";q={}", contact::format_qvalue(thousandths)));

@@ -59,18 +59,6 @@ fn anything_unusual_is_left_to_the_uri_parser() {
     assert_eq!(parsed("sip:%61my@confab.local;transport=tcp"), Some(amy()));
 }
 
-/// A small deterministic generator: the same strings every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 /// Appends one to `most` pieces, each picked at random.
 fn push_some(random: &mut XorShift, pieces: &[&str], most: usize, text: &mut String) {
     for _ in 0..random.below(most) + 1 {

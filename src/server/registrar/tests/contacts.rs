@@ -125,6 +125,10 @@ fn contact_uris_match_by_rfc_3261_equality() {
             false,
         ),
         ("sip:amy@host.example", "sips:amy@host.example", false),
+        ("sip:amy@192.0.2.1", "sip:amy@192.0.2.1", true),
+        ("sip:amy@192.0.2.1", "sip:amy@192.0.2.10", false),
+        ("sip:amy@192.0.2.1:5062", "sip:amy@192.0.2.1:5063", false),
+        ("sip:amy@192.0.2.1", "sip:amy@host.example", false),
         (
             "sip:amy@host.example;maddr=192.0.2.1",
             "sip:amy@host.example",
@@ -150,6 +154,24 @@ fn contact_uris_match_by_rfc_3261_equality() {
         let expected = if same { 1 } else { 2 };
         assert_eq!(registrar.binding_count(), expected, "{first} vs {second}");
     }
+}
+
+#[test]
+fn the_200_lists_a_contact_as_its_register_wrote_it() {
+    // A client may look for its own contact in the 200 by text; printed
+    // again from its parsed form, this one would say `transport=UDP`.
+    let written = "sip:amy@192.0.2.1:5062;transport=udp;rinstance=ab12;ob";
+    let mut registrar = Registrar::new(RegistrarConfig::default());
+    let line = format!("Contact: \"Amy\" <{written}>;expires=600");
+
+    let outcome =
+        registrar.handle_register(at(0), peer(5062), &register("c1", 1, &[&line]), &amy());
+
+    assert_eq!(
+        printed(&outcome.response_headers(at(0))),
+        [format!("Contact: <{written}>;expires=600")]
+    );
+    assert_eq!(outcome.bindings[0].contact, uri(written));
 }
 
 #[test]

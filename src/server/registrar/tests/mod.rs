@@ -5,6 +5,7 @@
 
 mod aor;
 mod bindings;
+mod consistency;
 mod contacts;
 mod expiry;
 mod requests;
@@ -49,6 +50,18 @@ fn register(call_id: &str, cseq: u32, extra: &[&str]) -> rsip::Request {
     }
     text.push_str("Content-Length: 0\r\n\r\n");
     rsip::Request::try_from(text.as_str()).unwrap()
+}
+
+/// A small deterministic generator: the same sequence every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
 }
 
 fn uri(text: &str) -> rsip::Uri {
