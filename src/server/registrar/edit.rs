@@ -10,12 +10,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::contact::{ContactAddress, ContactKey, ContactValue, DeltaSeconds};
-use super::{
-    Aor, Binding, Entry, Registrar, RegistrarError, RegistrarEvent, call_id, contact_values, cseq,
-};
+use rsip::headers::{ToTypedHeader, UntypedHeader};
+
+use super::contact::{self, ContactAddress, ContactKey, ContactValue, DeltaSeconds};
+use super::{Aor, Binding, Entry, Registrar, RegistrarError, RegistrarEvent};
 use crate::proto::{Peer, Time};
-use rsip::headers::UntypedHeader;
 
 /// What every binding a request writes records of it (§10.3 step 7).
 pub(super) struct RequestFacts<'a> {
@@ -302,6 +301,51 @@ fn check_order(entry: &Entry, facts: &RequestFacts<'_>) -> Result<(), RegistrarE
         });
     }
     Ok(())
+}
+
+/// The Call-ID, also under its compact name `i` (RFC 3261 §7.3.3) in case
+/// the message layer has not expanded it.
+fn call_id(request: &rsip::Request) -> Result<&str, RegistrarError> {
+    request
+        .headers
+        .iter()
+        .find_map(|header| match header {
+            rsip::Header::CallId(call_id) => Some(call_id.value()),
+            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("i") => {
+                Some(value.as_str())
+            }
+            _ => None,
+        })
+        .map(str::trim)
+        .filter(|call_id| !call_id.is_empty())
+        .ok_or(RegistrarError::MissingCallId)
+}
+
+fn cseq(request: &rsip::Request) -> Result<u32, RegistrarError> {
+    request
+        .headers
+        .iter()
+        .find_map(|header| match header {
+            rsip::Header::CSeq(cseq) => Some(cseq.typed().map(|typed| typed.seq)),
+            _ => None,
+        })
+        .and_then(Result::ok)
+        .ok_or(RegistrarError::MalformedCseq)
+}
+
+/// Every Contact value of the request, in order, also under the compact
+/// name `m`.
+fn contact_values(request: &rsip::Request) -> Result<Vec<ContactValue>, RegistrarError> {
+    let mut values = Vec::new();
+    for header in request.headers.iter() {
+        let raw = match header {
+            rsip::Header::Contact(contact) => contact.value(),
+            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("m") => value.as_str(),
+            _ => continue,
+        };
+        values.extend(contact::parse_contact_header(raw)?);
+    }
+    Ok(values)
 }
 
 /// Counts a binding in or out of the flow it was last registered from.

@@ -8,7 +8,8 @@
 //! [`RegisterOutcome`] that the server core turns into the response. Bindings
 //! expire in virtual time: [`Registrar::poll_timeout`] says when the next one
 //! does, [`Registrar::handle_timeout`] removes it, and every change of the
-//! location service comes out of [`Registrar::poll_event`].
+//! location service comes out of [`Registrar::poll_event`]. How one
+//! REGISTER changes an AOR's bindings is in `edit.rs`.
 //!
 //! Of RFC 5626 the registrar keeps `+sip.instance` and `reg-id`, matches a
 //! binding by (instance, reg-id) before its contact URI, so a client that
@@ -30,11 +31,10 @@ mod outcome;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use rsip::headers::{ToTypedHeader, UntypedHeader};
 use tracing::debug;
 
 use crate::proto::{Peer, Time};
-use contact::{ContactKey, ContactValue};
+use contact::ContactKey;
 
 pub use aor::Aor;
 pub use error::RegistrarError;
@@ -210,51 +210,6 @@ impl Registrar {
     pub fn poll_event(&mut self) -> Option<RegistrarEvent> {
         self.events.pop_front()
     }
-}
-
-/// The Call-ID, also under its compact name `i` (RFC 3261 §7.3.3) in case
-/// the message layer has not expanded it.
-fn call_id(request: &rsip::Request) -> Result<&str, RegistrarError> {
-    request
-        .headers
-        .iter()
-        .find_map(|header| match header {
-            rsip::Header::CallId(call_id) => Some(call_id.value()),
-            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("i") => {
-                Some(value.as_str())
-            }
-            _ => None,
-        })
-        .map(str::trim)
-        .filter(|call_id| !call_id.is_empty())
-        .ok_or(RegistrarError::MissingCallId)
-}
-
-fn cseq(request: &rsip::Request) -> Result<u32, RegistrarError> {
-    request
-        .headers
-        .iter()
-        .find_map(|header| match header {
-            rsip::Header::CSeq(cseq) => Some(cseq.typed().map(|typed| typed.seq)),
-            _ => None,
-        })
-        .and_then(Result::ok)
-        .ok_or(RegistrarError::MalformedCseq)
-}
-
-/// Every Contact value of the request, in order, also under the compact
-/// name `m`.
-fn contact_values(request: &rsip::Request) -> Result<Vec<ContactValue>, RegistrarError> {
-    let mut values = Vec::new();
-    for header in request.headers.iter() {
-        let raw = match header {
-            rsip::Header::Contact(contact) => contact.value(),
-            rsip::Header::Other(name, value) if name.eq_ignore_ascii_case("m") => value.as_str(),
-            _ => continue,
-        };
-        values.extend(contact::parse_contact_header(raw)?);
-    }
-    Ok(values)
 }
 
 #[cfg(test)]
