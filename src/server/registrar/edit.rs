@@ -17,11 +17,11 @@ use super::{Aor, Binding, Entry, Registrar, RegistrarError, RegistrarEvent};
 use crate::proto::{Peer, Time};
 
 /// What every binding a request writes records of it (§10.3 step 7).
-pub(super) struct RequestFacts<'a> {
-    pub(super) call_id: &'a str,
-    pub(super) cseq: u32,
-    pub(super) source: Peer,
-    pub(super) now: Time,
+struct RequestFacts<'a> {
+    call_id: &'a str,
+    cseq: u32,
+    source: Peer,
+    now: Time,
 }
 
 /// One contact of a REGISTER and the expiry granted to it (0 removes).
