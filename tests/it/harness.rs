@@ -26,8 +26,9 @@ pub fn audio_call_turn() -> std::sync::MutexGuard<'static, ()> {
 }
 pub const DOMAIN: &str = "confab.local";
 
-/// A free loopback port for UDP and TCP (bound then released; the window
-/// for a clash is tiny and a clash fails loudly at bind).
+/// A free loopback port for UDP and TCP (bound then released, so another
+/// socket may take it before its user binds it: see
+/// [`ServerProcess::start_with`]).
 pub fn free_port() -> u16 {
     loop {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
@@ -54,18 +55,34 @@ impl ServerProcess {
         Self::start_with(&["--demo"])
     }
 
-    /// With other serve flags than `--demo` (e.g. `--demo-buddies`).
+    /// With other serve flags than `--demo` (e.g. `--demo-buddies`). Tests
+    /// run side by side, so a port found free may be taken by another
+    /// test's socket before the server binds it; the server then exits,
+    /// and it starts again on another port.
     pub fn start_with(flags: &[&str]) -> ServerProcess {
-        let data = tempfile::tempdir().expect("tempdir");
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        Self::launch(addr, data, flags)
+        let mut exits = Vec::new();
+        for _ in 0..5 {
+            let data = tempfile::tempdir().expect("tempdir");
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            match Self::launch(addr, data, flags) {
+                Ok(server) => return server,
+                Err(exit) => exits.push(format!("{addr}: {exit}")),
+            }
+        }
+        panic!("confab serve exited at every start: {exits:?}");
     }
 
     pub fn start_at(addr: SocketAddr, data: tempfile::TempDir) -> ServerProcess {
         Self::launch(addr, data, &["--demo"])
+            .unwrap_or_else(|exit| panic!("confab serve on {addr} exited: {exit}"))
     }
 
-    fn launch(addr: SocketAddr, data: tempfile::TempDir, flags: &[&str]) -> ServerProcess {
+    /// The server once it answers, or how it exited before it did.
+    fn launch(
+        addr: SocketAddr,
+        data: tempfile::TempDir,
+        flags: &[&str],
+    ) -> Result<ServerProcess, std::process::ExitStatus> {
         let child = Command::new(CONFAB)
             .arg("serve")
             .args(flags)
@@ -78,13 +95,13 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn confab serve");
-        let server = ServerProcess {
+        let mut server = ServerProcess {
             child,
             addr,
             data: Some(data),
         };
-        server.wait_until_answering();
-        server
+        server.wait_until_answering()?;
+        Ok(server)
     }
 
     /// The server's data directory.
@@ -95,8 +112,9 @@ impl ServerProcess {
             .expect("data directory kept until kill")
     }
 
-    /// Sends OPTIONS keep-alives until one is answered.
-    fn wait_until_answering(&self) {
+    /// Sends OPTIONS keep-alives until one is answered; how the server
+    /// exited if it did first.
+    fn wait_until_answering(&mut self) -> Result<(), std::process::ExitStatus> {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
@@ -106,6 +124,9 @@ impl ServerProcess {
         let mut buffer = [0u8; 4096];
         let mut attempt = 0;
         while Instant::now() < deadline {
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                return Err(exit);
+            }
             attempt += 1;
             let options = format!(
                 "OPTIONS sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKready{attempt}\r\n\
@@ -115,7 +136,7 @@ impl ServerProcess {
             socket.send_to(options.as_bytes(), self.addr).unwrap();
             if let Ok((len, _)) = socket.recv_from(&mut buffer) {
                 if buffer[..len].starts_with(b"SIP/2.0 200") {
-                    return;
+                    return Ok(());
                 }
             }
         }
@@ -307,4 +328,17 @@ fn goertzel(samples: &[i16], rate: u32, hz: f64, window: impl Fn(usize) -> f64) 
     }
     let power = previous * previous + before * before - coefficient * previous * before;
     power.max(0.0).sqrt() / samples.len() as f64
+}
+
+#[test]
+fn a_server_that_cannot_bind_its_port_is_reported_by_its_exit() {
+    let taken = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let data = tempfile::tempdir().expect("tempdir");
+
+    let exit = ServerProcess::launch(addr, data, &["--demo"])
+        .err()
+        .expect("the port is taken");
+
+    assert!(!exit.success(), "{exit}");
 }
