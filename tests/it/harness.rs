@@ -27,8 +27,8 @@ pub fn audio_call_turn() -> std::sync::MutexGuard<'static, ()> {
 pub const DOMAIN: &str = "confab.local";
 
 /// A free loopback port for UDP and TCP (bound then released, so another
-/// socket may take it before its user binds it: see
-/// [`ServerProcess::start_with`]).
+/// socket may take it before its user binds it; [`ServerProcess::start_with`]
+/// then starts again on another port).
 pub fn free_port() -> u16 {
     loop {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
@@ -100,7 +100,7 @@ impl ServerProcess {
             addr,
             data: Some(data),
         };
-        server.wait_until_answering()?;
+        wait_until_answering(&mut server.child, addr, &format!("sip:{DOMAIN}"))?;
         Ok(server)
     }
 
@@ -110,37 +110,6 @@ impl ServerProcess {
             .as_ref()
             .map(|data| data.path())
             .expect("data directory kept until kill")
-    }
-
-    /// Sends OPTIONS keep-alives until one is answered; how the server
-    /// exited if it did first.
-    fn wait_until_answering(&mut self) -> Result<(), std::process::ExitStatus> {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let local = socket.local_addr().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut buffer = [0u8; 4096];
-        let mut attempt = 0;
-        while Instant::now() < deadline {
-            if let Ok(Some(exit)) = self.child.try_wait() {
-                return Err(exit);
-            }
-            attempt += 1;
-            let options = format!(
-                "OPTIONS sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKready{attempt}\r\n\
-                 Max-Forwards: 70\r\nFrom: <sip:probe@{DOMAIN}>;tag=p\r\nTo: <sip:{DOMAIN}>\r\n\
-                 Call-ID: ready{attempt}@probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-            );
-            socket.send_to(options.as_bytes(), self.addr).unwrap();
-            if let Ok((len, _)) = socket.recv_from(&mut buffer) {
-                if buffer[..len].starts_with(b"SIP/2.0 200") {
-                    return Ok(());
-                }
-            }
-        }
-        panic!("confab serve on {} never answered OPTIONS", self.addr);
     }
 
     /// Stops the server, keeping its data directory for a restart.
@@ -157,6 +126,42 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends OPTIONS for `request_uri` to the server `child` listens on at
+/// `addr` until one is answered 200; how the server exited if it did
+/// first. Panics when 10 s pass with neither.
+pub fn wait_until_answering(
+    child: &mut Child,
+    addr: SocketAddr,
+    request_uri: &str,
+) -> Result<(), std::process::ExitStatus> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let local = socket.local_addr().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buffer = [0u8; 4096];
+    let mut attempt = 0;
+    while Instant::now() < deadline {
+        if let Ok(Some(exit)) = child.try_wait() {
+            return Err(exit);
+        }
+        attempt += 1;
+        let options = format!(
+            "OPTIONS {request_uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKready{attempt}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:probe@{DOMAIN}>;tag=p\r\nTo: <{request_uri}>\r\n\
+             Call-ID: ready{attempt}@probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        socket.send_to(options.as_bytes(), addr).unwrap();
+        if let Ok((len, _)) = socket.recv_from(&mut buffer) {
+            if buffer[..len].starts_with(b"SIP/2.0 200") {
+                return Ok(());
+            }
+        }
+    }
+    panic!("the server on {addr} never answered OPTIONS");
 }
 
 /// A `confab agent` whose events arrive on a channel.

@@ -10,15 +10,15 @@
 //! Kamailio runs in its own process group and the whole group is killed when
 //! the guard drops, also on a failed assertion; its log goes to stderr then.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{AgentProcess, DOMAIN, free_port, repo_path};
+use crate::harness::{AgentProcess, free_port, repo_path, wait_until_answering};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// The directory Kamailio authenticates against: password = user name.
@@ -78,42 +78,12 @@ impl Kamailio {
             .spawn()
             .expect("spawn kamailio");
         let mut kamailio = Kamailio { child, addr, dir };
-        kamailio.wait_until_answering();
-        kamailio
-    }
-
-    /// OPTIONS to the server itself until it answers 200 (the config's
-    /// keep-alive route), failing early if Kamailio exits.
-    fn wait_until_answering(&mut self) {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let local = socket.local_addr().unwrap();
-        let deadline = Instant::now() + WAIT;
-        let mut buffer = [0u8; 4096];
-        for attempt in 1.. {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("kamailio exited ({status}) before answering");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "kamailio on {} never answered OPTIONS",
-                self.addr
-            );
-            let options = format!(
-                "OPTIONS sip:{addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKkam{attempt}\r\n\
-                 Max-Forwards: 70\r\nFrom: <sip:probe@{DOMAIN}>;tag=p\r\nTo: <sip:{addr}>\r\n\
-                 Call-ID: kam{attempt}@probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-                addr = self.addr
-            );
-            socket.send_to(options.as_bytes(), self.addr).unwrap();
-            if let Ok((len, _)) = socket.recv_from(&mut buffer) {
-                if buffer[..len].starts_with(b"SIP/2.0 200") {
-                    return;
-                }
-            }
+        // OPTIONS to the server itself: the config's keep-alive route.
+        let to_itself = format!("sip:{addr}");
+        if let Err(status) = wait_until_answering(&mut kamailio.child, addr, &to_itself) {
+            panic!("kamailio exited ({status}) before answering");
         }
+        kamailio
     }
 
     /// An agent for `user` (password = user name), once it has registered.
