@@ -157,8 +157,8 @@ impl Registrar {
             }
         }
         let (stored, written) = entries.split_at(stored_count);
-        let left = kept.iter().filter(|&&k| k).count() + written.len();
-        if stored.is_empty() && left > 0 {
+        // With nothing stored, nothing is kept: what was written is all.
+        if stored.is_empty() && !written.is_empty() {
             events.push_back(RegistrarEvent::AorOnline { aor: aor.clone() });
         }
         for (gone, _) in stored.iter().zip(&kept).filter(|(_, kept)| !**kept) {
