@@ -309,6 +309,23 @@ def load(name):
 def median(values):
     return statistics.median(values) if values else None
 
+def ratio_range(confab, peer, places=2, prefix=""):
+    """lib.sh's ratio_range: the lowest and highest ratio of a confab run to
+    the peer run alternated with it, or the extremes when a run is missing."""
+    if not confab or not peer:
+        return ""
+    if len(confab) == len(peer):
+        ratios = [c / p for c, p in zip(confab, peer) if p]
+        if not ratios:
+            return ""
+        n = len(ratios)
+        return (f"ratio {prefix}{min(ratios):.{places}f} – {prefix}{max(ratios):.{places}f} "
+                f"over {n} run pair{'' if n == 1 else 's'}")
+    if not min(peer):
+        return ""
+    return (f"ratio {prefix}{min(confab) / max(peer):.{places}f} – {prefix}{max(confab) / min(peer):.{places}f} "
+            f"(extremes: {len(confab)} and {len(peer)} runs)")
+
 def fmt(value, digits=1):
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -352,7 +369,9 @@ if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     verdict = "met" if ratio >= 10 else ("not met" if not at_max else "not shown: confab's ramp stopped at its maximum first")
     print(f"confab / Janus, participants per core: {prefix}{ratio:.1f} (goal: at least 10; {verdict})")
     goal("Conference capacity on one core, no late frames", f"{prefix}{c:,.0f}", f"{j:,.0f} (Janus)",
-         f"{prefix}{ratio:.1f}", "≥ 10", "met" if ratio >= 10 else "NOT met")
+         f"{prefix}{ratio:.1f}", "≥ 10", "met" if ratio >= 10 else "NOT met",
+         ratio_range([r["capacity"] for r in capacity["confab"][1]],
+                     [r["capacity"] for r in capacity["janus"][1]], 1, prefix))
 else:
     print("confab / Janus, participants per core: not measured")
     goal("Conference capacity on one core, no late frames", "not measured", "", "", "≥ 10", "not measured")
@@ -360,12 +379,13 @@ if "confab" in capacity:
     c = capacity["confab"][0]
     print(f"confab, {max_participants:,} participants on this machine: {'met' if c >= max_participants else 'not met'} (median {c:,.0f}, on one core)")
     goal(f"Conference of {max_participants:,} participants on this machine", f"{c:,.0f} on one core", "", "",
-         f"{max_participants:,}", "met" if c >= max_participants else "NOT met")
+         f"{max_participants:,}", "met" if c >= max_participants else "NOT met",
+         "runs: " + ", ".join(f"{r['capacity']:,}" for r in capacity["confab"][1]))
 print()
 
 print("| bridge | jitter | transit delay, median of every impulse (ms) | p10 – p90 (ms) | each run's median (ms) | impulses heard |")
 print("|---|---:|---:|---|---|---:|")
-delays = {}
+delays, run_delays = {}, {}
 for jitter in ("0", "20"):
     for bridge in ("janus", "confab"):
         results = [load(f"delay.{bridge}.{jitter}.{i}.json") for i in range(1, runs + 1)]
@@ -379,6 +399,7 @@ for jitter in ("0", "20"):
         heard = sum(r["heard"] for r in good)
         sent = sum(r["impulses"] for r in good)
         delays[(bridge, jitter)] = median(every)
+        run_delays[(bridge, jitter)] = [r["median_ms"] for r in good]
         runs_shown = ", ".join(fmt(r["median_ms"]) for r in good)
         print(f"| {label[bridge]} | {jitter} ms | {fmt(median(every))} | {fmt(q[0])} – {fmt(q[-1])} | {runs_shown} | {heard} of {sent} |")
 print()
@@ -389,7 +410,8 @@ for jitter in ("0", "20"):
         print(f"confab / Janus, transit delay with {jitter} ms of jitter: {c / j:.2f} (goal: at most 0.25; {verdict})")
         goal(f"Bridge transit delay, {jitter} ms of jitter", f"{c:.1f} ms", f"{j:.1f} ms (Janus)", f"{c / j:.2f}",
              "≤ 0.25" + (", ≤ 15 ms" if jitter == "0" else ""),
-             "met" if c / j <= 0.25 and (jitter != "0" or c <= 15) else "NOT met")
+             "met" if c / j <= 0.25 and (jitter != "0" or c <= 15) else "NOT met",
+             ratio_range(run_delays[("confab", jitter)], run_delays[("janus", jitter)]))
     else:
         print(f"confab / Janus, transit delay with {jitter} ms of jitter: not measured")
         goal(f"Bridge transit delay, {jitter} ms of jitter", "not measured", "", "", "≤ 0.25", "not measured")

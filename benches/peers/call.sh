@@ -320,7 +320,8 @@ table() {
 		ratio=$(awk -v c="$confab" -v b="$baresip" 'BEGIN { printf "%.2f", c / b }')
 		echo "confab / baresip: $ratio (below 1: confab uses less CPU); goal at most 1: **$(ratio_met "$(exact_ratio "$confab" "$baresip")" 1)**"
 		goal "Client in a one-to-one Opus call: CPU per second" "$confab ms" "$baresip ms (baresip)" \
-			"$ratio" "≤ 1" "$(ratio_met "$(exact_ratio "$confab" "$baresip")" 1)"
+			"$ratio" "≤ 1" "$(ratio_met "$(exact_ratio "$confab" "$baresip")" 1)" \
+			"$(ratio_range "${values[confab]}" "${values[baresip]}")"
 	else
 		echo "confab / baresip: not measured"
 		goal "Client in a one-to-one Opus call: CPU per second" "not measured" "" "" "≤ 1" "not measured"

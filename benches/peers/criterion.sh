@@ -79,6 +79,24 @@ cell() {
 
 median_of() { local median _; read -r median _ < <(estimate "$1") || true; echo "${median:-}"; }
 
+# interval DIR: "95% CI 495–520 µs", the summary's noise for DIR.
+interval() {
+	local _ low high
+	read -r _ low high < <(estimate "$1") || true
+	[[ -n ${low:-} ]] && echo "95% CI $(human "$low" | sed 's/ .*//')–$(human "$high")"
+}
+
+# ratio_interval A B: A / B at the ends of the two 95% intervals, lowest
+# A over highest B to highest A over lowest B ("ratio 20.1 – 22.3").
+ratio_interval() {
+	local _ a_low a_high b_low b_high
+	read -r _ a_low a_high < <(estimate "$1") || true
+	read -r _ b_low b_high < <(estimate "$2") || true
+	[[ -n ${a_low:-} && -n ${b_low:-} ]] || return 0
+	awk -v al="$a_low" -v ah="$a_high" -v bl="$b_low" -v bh="$b_high" \
+		'BEGIN { printf "ratio %.2f – %.2f (95%% CIs)\n", al / bh, ah / bl }'
+}
+
 ratio() { # ratio A B: A/B to two figures, or "–"
 	if [[ -n $1 && -n $2 ]]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo "–"; fi
 }
@@ -134,7 +152,8 @@ mixer_section() {
 	echo "naive and within 1.2 times the floor: **$met** ($(ratio "$naive" "$mixer")× and"
 	echo "$(ratio "$mixer" "$floor")×)."
 	goal "Mixer, 100 participants: naive / mixer" "$(human "$mixer")" "$(human "$naive")" \
-		"$(ratio "$naive" "$mixer")" "≥ 10, mixer ≤ 1.2 × floor" "$met"
+		"$(ratio "$naive" "$mixer")" "≥ 10, mixer ≤ 1.2 × floor" "$met" \
+		"$(ratio_interval mixer_100/naive mixer_100/mixer)"
 }
 
 tui_section() {
@@ -178,7 +197,8 @@ tui_section() {
 	echo "No redraw when nothing changes: the run loop draws only after an update that asks"
 	echo "for it (\`tui::tests::redraw\`, \`tui::tests::call_stats\`); the bench's last figure"
 	echo "above says whether a meter report equal to the last asks for a frame."
-	goal "TUI frame at 120x40 (render)" "$(human "${render:-0}")" "" "" "< 100 µs" "$met"
+	goal "TUI frame at 120x40 (render)" "$(human "${render:-0}")" "" "" "< 100 µs" "$met" \
+		"$(interval tui_120x40/render)"
 }
 
 {

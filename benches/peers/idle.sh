@@ -595,14 +595,15 @@ table() {
 		awk -v c="$c" -v b="$b" 'BEGIN { if (c <= b) printf "Goal RSS no more than baresip'"'"'s: met (%s MB against %s MB).\n", c, b;
 			else printf "Goal RSS no more than baresip'"'"'s: **missed** (%s MB against %s MB).\n", c, b }'
 		goal "Idle client, TUI on: memory (RSS)" "$c MB" "$b MB (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
-			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)"
+			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)" "$(ratio_range "${rss_end[confab]}" "${rss_end[baresip]}" 3)"
 		c=$(med "${oncpu[confab]}") b=$(med "${oncpu[baresip]}")
 		awk -v c="$c" -v b="$b" -v w="$window" 'BEGIN { if (c <= b) printf "Goal CPU no more than baresip'"'"'s: met (%s ms against %s ms on CPU over %s s).\n", c, b, w;
 			else printf "Goal CPU no more than baresip'"'"'s: **missed** (%s ms against %s ms on CPU over %s s).\n", c, b, w }'
 		goal "Idle client, TUI on: CPU over ${window} s" "$c ms" "$b ms (baresip)" "$(ratio "$c" "$b")" "≤ 1" \
-			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)$(floor_note)"
+			"$(ratio_met "$(exact_ratio "$c" "$b")" 1)$(floor_note)" "$(ratio_range "${oncpu[confab]}" "${oncpu[baresip]}" 3)"
 		c=$(med "${wakes[confab]}") b=$(med "${wakes[baresip]}")
-		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" ""
+		goal "Idle client, TUI on: wake-ups per second" "$c" "$b (baresip)" "$(ratio "$c" "$b")" "" "" \
+			"$(ratio_range "${wakes[confab]}" "${wakes[baresip]}")"
 		if [[ -n ${oncpu[confab-quiet]:-} ]]; then
 			c=$(med "${oncpu[confab-quiet]}") b=$(med "${oncpu[baresip]}")
 			echo "Without keep-alives (--keepalive 0; baresip's default sends none): confab $c ms on CPU against baresip's $b ms ($(ratio "$c" "$b")), $(med "${wakes[confab-quiet]}") wake-ups/s. The only difference from the row with defaults is the keep-alive (a STUN Binding request every 24-30 s, as the server grants)."
@@ -618,7 +619,8 @@ table() {
 			else printf "Goal start-up under 50 ms: **missed** (median %s ms).\n", c }'
 		b=$(med "${starts_ms[baresip]:-}")
 		goal "Client start-up to registered" "$c ms" "${b:+$b ms (baresip)}" \
-			"$(ratio "$c" "$b")" "< 50 ms" "$(awk -v c="$c" 'BEGIN { print (c < 50) ? "met" : "NOT met" }')"
+			"$(ratio "$c" "$b")" "< 50 ms" "$(awk -v c="$c" 'BEGIN { print (c < 50) ? "met" : "NOT met" }')" \
+			"$(ratio_range "${starts_ms[confab]}" "${starts_ms[baresip]:-}" 3)"
 	fi
 	if ((${#frames[@]})); then
 		local f before=0 text=

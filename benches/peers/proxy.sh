@@ -288,7 +288,8 @@ table() {
 				r=$(awk -v c="$c" -v k="$k" 'BEGIN { printf "%.2f", c / k }')
 				echo "confab / Kamailio, $(load_label "$load"), digest $auth: $r (goal: at most $GOAL; $(ratio_met "$(exact_ratio "$c" "$k")" "$GOAL"))"
 				goal "Proxy CPU per $(load_label "$load"), digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ $GOAL" \
-					"$(met_against_floor "$(exact_ratio "$c" "$k")" "$GOAL" "$(median <<<"${values[floor.$auth.$load]:-}")" "$k")"
+					"$(met_against_floor "$(exact_ratio "$c" "$k")" "$GOAL" "$(median <<<"${values[floor.$auth.$load]:-}")" "$k")" \
+					"$(ratio_range "${values[confab.$auth.$load]}" "${values[kamailio.$auth.$load]}")"
 			elif [[ -z ${values[confab.$auth.$load]:-} ]]; then
 				echo "confab, $(load_label "$load"), digest $auth: not measured (${skipped[confab.$auth.$load]:-no run})"
 			else

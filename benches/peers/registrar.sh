@@ -162,7 +162,8 @@ table() {
 			r=$(awk -v c="$c" -v k="$k" 'BEGIN { printf "%.2f", c / k }')
 			echo "confab / Kamailio, digest $auth: $r (below 1: confab uses less CPU; goal: at most $GOAL, $(ratio_met "$(exact_ratio "$c" "$k")" "$GOAL"))"
 			goal "Registrar CPU per REGISTER, digest $auth" "$c µs" "$k µs (Kamailio)" "$r" "≤ $GOAL" \
-				"$(met_against_floor "$(exact_ratio "$c" "$k")" "$GOAL" "$(median <<<"${values[floor.$auth]:-}")" "$k")"
+				"$(met_against_floor "$(exact_ratio "$c" "$k")" "$GOAL" "$(median <<<"${values[floor.$auth]:-}")" "$k")" \
+				"$(ratio_range "${values[confab.$auth]}" "${values[kamailio.$auth]}")"
 		elif [[ -z ${values[confab.$auth]:-} ]]; then
 			[[ $auth == on ]] && prefix="confab" || prefix="confab, digest off"
 			echo "$prefix: not measured (${skipped[confab.$auth]:-no run})"
