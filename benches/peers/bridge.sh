@@ -310,21 +310,12 @@ def median(values):
     return statistics.median(values) if values else None
 
 def ratio_range(confab, peer, places=2, prefix=""):
-    """lib.sh's ratio_range: the lowest and highest ratio of a confab run to
-    the peer run alternated with it, or the extremes when a run is missing."""
-    if not confab or not peer:
+    """lib.sh's ratio_range: from confab's lowest run over the peer's highest
+    to confab's highest over the peer's lowest."""
+    if not confab or not peer or not min(peer):
         return ""
-    if len(confab) == len(peer):
-        ratios = [c / p for c, p in zip(confab, peer) if p]
-        if not ratios:
-            return ""
-        n = len(ratios)
-        return (f"ratio {prefix}{min(ratios):.{places}f} – {prefix}{max(ratios):.{places}f} "
-                f"over {n} run pair{'' if n == 1 else 's'}")
-    if not min(peer):
-        return ""
-    return (f"ratio {prefix}{min(confab) / max(peer):.{places}f} – {prefix}{max(confab) / min(peer):.{places}f} "
-            f"(extremes: {len(confab)} and {len(peer)} runs)")
+    return (f"{prefix}{min(confab) / max(peer):.{places}f} – {prefix}{max(confab) / min(peer):.{places}f} "
+            f"({len(confab)} and {len(peer)} runs)")
 
 def fmt(value, digits=1):
     return "-" if value is None else f"{value:,.{digits}f}"

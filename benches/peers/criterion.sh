@@ -87,14 +87,14 @@ interval() {
 }
 
 # ratio_interval A B: A / B at the ends of the two 95% intervals, lowest
-# A over highest B to highest A over lowest B ("ratio 20.1 – 22.3").
+# A over highest B to highest A over lowest B ("20.1 – 22.3 (95% CIs)").
 ratio_interval() {
 	local _ a_low a_high b_low b_high
 	read -r _ a_low a_high < <(estimate "$1") || true
 	read -r _ b_low b_high < <(estimate "$2") || true
 	[[ -n ${a_low:-} && -n ${b_low:-} ]] || return 0
 	awk -v al="$a_low" -v ah="$a_high" -v bl="$b_low" -v bh="$b_high" \
-		'BEGIN { printf "ratio %.2f – %.2f (95%% CIs)\n", al / bh, ah / bl }'
+		'BEGIN { printf "%.2f – %.2f (95%% CIs)\n", al / bh, ah / bl }'
 }
 
 ratio() { # ratio A B: A/B to two figures, or "–"

@@ -215,28 +215,16 @@ goal() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}" >>"$BENCH_SUMMARY"
 }
 
-# ratio_range "C1 C2 ..." "P1 P2 ..." [PLACES]: the lowest and highest
-# ratio of a confab run to the peer run alternated with it (C1 / P1, C2 /
-# P2, ...), to PLACES decimals (default 2): the noise a rerun's ratio is to
-# be read against. With one run skipped on either side the runs no longer
-# pair, and the range is the extremes, lowest C / highest P to highest C /
-# lowest P. Nothing when either side has no run.
+# ratio_range "C1 C2 ..." "P1 P2 ..." [PLACES]: the ratios the runs allow,
+# from confab's lowest run over the peer's highest to confab's highest over
+# the peer's lowest, to PLACES decimals (default 2): the noise a rerun's
+# ratio is to be read against. Each side's runs move with the machine, and
+# not always together, so no run is paired with the one beside it. Nothing
+# when either side has no run (or the peer's lowest is 0).
 ratio_range() {
 	awk -v c="$1" -v p="$2" -v d="${3:-2}" 'BEGIN {
 		nc = split(c, cv, " "); np = split(p, pv, " ")
 		if (nc == 0 || np == 0) exit
-		if (nc == np) {
-			n = 0
-			for (i = 1; i <= nc; i++) {
-				if (pv[i] + 0 == 0) continue
-				r = cv[i] / pv[i]; n++
-				if (n == 1 || r < lo) lo = r
-				if (n == 1 || r > hi) hi = r
-			}
-			if (n == 0) exit
-			printf "ratio %.*f – %.*f over %d run pair%s\n", d, lo, d, hi, n, n == 1 ? "" : "s"
-			exit
-		}
 		for (i = 1; i <= nc; i++) {
 			if (i == 1 || cv[i] + 0 < cmin) cmin = cv[i] + 0
 			if (i == 1 || cv[i] + 0 > cmax) cmax = cv[i] + 0
@@ -246,7 +234,7 @@ ratio_range() {
 			if (i == 1 || pv[i] + 0 > pmax) pmax = pv[i] + 0
 		}
 		if (pmin == 0) exit
-		printf "ratio %.*f – %.*f (extremes: %d and %d runs)\n", d, cmin / pmax, d, cmax / pmin, nc, np
+		printf "%.*f – %.*f (%d and %d runs)\n", d, cmin / pmax, d, cmax / pmin, nc, np
 	}'
 }
 

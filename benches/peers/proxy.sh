@@ -48,7 +48,7 @@
 #     Skipped with a reason when the binary is missing.
 #
 # Output: a markdown table on stdout and, with --out, in FILE.
-# Defaults: 3 runs; 5000 MESSAGEs at 500/s; 2000 calls at 200/s. --quick:
+# Defaults: 5 runs; 5000 MESSAGEs at 500/s; 2000 calls at 200/s. --quick:
 # 1 run of 2000 MESSAGEs and 1000 calls. Every sipp run is cut off after
 # 60 s, every server start after 10 s.
 #
@@ -84,7 +84,7 @@ CALLER=user0000
 MESSAGE_CALLEE=user0001
 CALL_CALLEE=user0002
 
-runs=3 messages=5000 message_rate=500 calls=2000 call_rate=200 out=
+runs=5 messages=5000 message_rate=500 calls=2000 call_rate=200 out=
 servers="kamailio confab floor" instructions=
 while (($#)); do
 	case "$1" in

@@ -29,7 +29,7 @@
 #     when the binary is missing.
 #
 # Output: a markdown table on stdout and, with --out, in FILE.
-# Defaults: 3 runs, 20000 registrations at 1000/s over 1000 users;
+# Defaults: 5 runs, 20000 registrations at 1000/s over 1000 users;
 # --quick: 1 run of 5000. Each sipp run is cut off after 60 s.
 set -euo pipefail
 
@@ -47,7 +47,7 @@ SIPP_PORT=${BENCH_SIPP_PORT:-5190}
 DOMAIN=confab.local
 CHILDREN=2
 
-runs=3 count=20000 rate=1000 users=1000 out=
+runs=5 count=20000 rate=1000 users=1000 out=
 while (($#)); do
 	case "$1" in
 	--quick) runs=1 count=5000; shift ;;
