@@ -59,6 +59,9 @@
 # Defaults: 3 runs of a 60 s window, 10 starts per client; --quick: 1 run
 # of 10 s and 3 starts. Every wait is bounded (10 s); every process runs
 # under timeout and is stopped by the trap.
+# Environment: BENCH_KEEP=DIR keeps the work directory (the server's pcap
+# and log, each client's files and logs) as DIR/idle.TIME rather than
+# deleting it, to look into a start or a window that stands out.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -112,6 +115,10 @@ cleanup() {
 	done
 	tmux_cmd kill-server >/dev/null 2>&1 || true
 	stop_pid "$SERVER_PID"
+	if [[ -n ${BENCH_KEEP:-} ]] && mkdir -p "$BENCH_KEEP" &&
+		mv "$work" "$BENCH_KEEP/idle.$(date -u +%Y%m%dT%H%M%S)"; then
+		return
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
