@@ -66,7 +66,10 @@ human() {
 		else printf "%.1f µs", ns / 1e3 }'
 }
 
-# cell DIR: "507 µs (495–520)" from the median and its interval.
+# span LOW HIGH: "495–520 µs", the unit said once.
+span() { echo "$(human "$1" | sed 's/ .*//')–$(human "$2")"; }
+
+# cell DIR: "507 µs (495–520 µs)" from the median and its interval.
 cell() {
 	local median low high
 	read -r median low high < <(estimate "$1") || true
@@ -74,7 +77,7 @@ cell() {
 		echo "not measured"
 		return
 	fi
-	echo "$(human "$median") ($(human "$low" | sed 's/ .*//')–$(human "$high"))"
+	echo "$(human "$median") ($(span "$low" "$high"))"
 }
 
 median_of() { local median _; read -r median _ < <(estimate "$1") || true; echo "${median:-}"; }
@@ -83,7 +86,7 @@ median_of() { local median _; read -r median _ < <(estimate "$1") || true; echo 
 interval() {
 	local _ low high
 	read -r _ low high < <(estimate "$1") || true
-	[[ -n ${low:-} ]] && echo "95% CI $(human "$low" | sed 's/ .*//')–$(human "$high")"
+	[[ -n ${low:-} ]] && echo "95% CI $(span "$low" "$high")"
 }
 
 # ratio_interval A B: A / B at the ends of the two 95% intervals, lowest
