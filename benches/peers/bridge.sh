@@ -4,7 +4,7 @@
 # of an impulse through the bridge, confab's A/V MCU against Janus
 # AudioBridge, both driven by our load generator (confab-rtpload).
 #
-#   benches/peers/bridge.sh [--quick] [--out FILE] [--runs N]
+#   benches/peers/bridge.sh [--quick] [--out FILE] [--runs N] [--delay-runs N]
 #
 # The bridge runs pinned to core 1 (taskset -c 1), the generator on core 0.
 # Each participant is a UDP socket of the generator sending 20 ms Opus
@@ -46,8 +46,11 @@
 # steps above its process, as it does wherever it may (src/net/priority.rs).
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
-# Defaults: 2 runs (about 7 minutes); --quick: 1 run with shorter windows
-# (under 2 minutes). Every process runs under timeout.
+# Defaults: 2 capacity runs and 5 delay runs (about 9 minutes); --quick: 1
+# of each with shorter windows (under 2 minutes). A delay run is short
+# (four measures of about 15 s), so it is repeated more: its noise is the
+# range of the runs' medians.
+# Every process runs under timeout.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,17 +66,20 @@ ADDR=127.0.0.1
 DOMAIN=confab.local
 MAX_PARTICIPANTS=2000
 
-runs=2 quick=no out=
+runs=2 delay_runs=5 quick=no out=
 while (($#)); do
 	case "$1" in
-	--quick) runs=1 quick=yes; shift ;;
+	--quick) runs=1 delay_runs=1 quick=yes; shift ;;
 	--out) out=${2:?}; shift 2 ;;
 	--runs) runs=${2:?}; shift 2 ;;
+	--delay-runs) delay_runs=${2:?}; shift 2 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $runs" >&2; exit 2; }
+for n in "$runs" "$delay_runs"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
+done
 require_loopback "$ADDR"
 
 if [[ $quick == yes ]]; then
@@ -261,9 +267,10 @@ if [[ ! -x $RTPLOAD ]]; then
 	echo "no load generator at $RTPLOAD (cargo build --release builds it)" >&2
 fi
 
-echo "bridge benchmark: $runs run(s), bridge on core $bridge_core, generator on core $generator_core" >&2
-for ((i = 1; i <= runs; i++)); do
+echo "bridge benchmark: $runs capacity and $delay_runs delay run(s), bridge on core $bridge_core, generator on core $generator_core" >&2
+for ((i = 1; i <= (runs > delay_runs ? runs : delay_runs); i++)); do
 	for bridge in janus confab; do
+		((i <= runs)) || break
 		if [[ $bridge == confab ]]; then start=250 max=$MAX_PARTICIPANTS; else start=16 max=1024; fi
 		measure "$bridge" capacity "$work/capacity.$bridge.$i.json" --start "$start" --max "$max" \
 			--settle "$settle" --window "$window" --resolution "$resolution" --tolerance "$tolerance" \
@@ -272,6 +279,7 @@ for ((i = 1; i <= runs; i++)); do
 	done
 	for jitter in 0 20; do
 		for bridge in janus confab; do
+			((i <= delay_runs)) || break 2
 			measure "$bridge" delay "$work/delay.$bridge.$jitter.$i.json" --participants 20 \
 				--jitter-ms "$jitter" --seconds "$delay_seconds" --settle "$settle"
 			echo "  run $i $bridge delay, jitter $jitter ms: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("skip") or d["median_ms"])' "$work/delay.$bridge.$jitter.$i.json") ms" >&2
@@ -282,7 +290,7 @@ done
 confab_version=$("$CONFAB" --version 2>/dev/null | head -n 1 || true)
 janus_version=$(dpkg-query -W -f='${Version}' janus 2>/dev/null || true)
 
-python3 - "$work" "$runs" "${confab_version:-confab}" "${janus_version:-unknown}" \
+python3 - "$work" "$runs" "$delay_runs" "${confab_version:-confab}" "${janus_version:-unknown}" \
 	"$tolerance" "$MAX_PARTICIPANTS" "$settle" "$window" "$resolution" "$delay_seconds" \
 	"$bridge_core" "$generator_core" "${generator_prefix[0]}" <<'PY' | tee "${out:-/dev/null}"
 import json, os, statistics, sys
@@ -295,9 +303,9 @@ def goal(*cells):
         with open(summary, "a") as f:
             f.write("\t".join(str(c) for c in cells) + "\n")
 
-(work, runs, confab_version, janus_version, tolerance, max_participants, settle,
+(work, runs, delay_runs, confab_version, janus_version, tolerance, max_participants, settle,
  window, resolution, delay_seconds, bridge_core, generator_core, generator_sched) = sys.argv[1:]
-work, runs, max_participants = Path(work), int(runs), int(max_participants)
+work, runs, delay_runs, max_participants = Path(work), int(runs), int(delay_runs), int(max_participants)
 label = {"janus": f"Janus AudioBridge {janus_version}", "confab": f"{confab_version} A/V MCU"}
 
 def load(name):
@@ -379,7 +387,7 @@ print("|---|---:|---:|---|---|---:|")
 delays, run_delays = {}, {}
 for jitter in ("0", "20"):
     for bridge in ("janus", "confab"):
-        results = [load(f"delay.{bridge}.{jitter}.{i}.json") for i in range(1, runs + 1)]
+        results = [load(f"delay.{bridge}.{jitter}.{i}.json") for i in range(1, delay_runs + 1)]
         good = [r for r in results if "skip" not in r and r.get("median_ms") is not None]
         if not good:
             skips = sorted({r.get("skip", "no impulse heard") for r in results})
@@ -411,7 +419,7 @@ if c is not None:
     print(f"confab, transit delay with no jitter: {c:.1f} ms (goal: at most 15 ms; {'met' if c <= 15 else 'not met'})")
 print()
 sched = "SCHED_FIFO (chrt -f 10)" if generator_sched == "chrt" else "nice -15"
-print(f"{runs} run(s), each bridge and measure alternating Janus then confab; each run a fresh bridge "
+print(f"{runs} capacity run(s) and {delay_runs} delay run(s), each bridge and measure alternating Janus then confab; each run a fresh bridge "
       f"process pinned to core {bridge_core} at nice -15 (its session's scheduling group too; confab's media "
       f"thread raises itself five steps more, to -20, as it does wherever it may) and the generator "
       f"(confab-rtpload) on core {generator_core} under {sched}. Participants: plain RTP/AVP Opus, 48 kHz mono, 20 ms, 32 kb/s, "

@@ -28,7 +28,7 @@
 # defaults (src/media/codec/opus.rs), set in baresip's config.
 #
 # Output: a markdown table on stdout and, with --out, in FILE.
-# Defaults: 3 runs of a 20 s window; --quick: 1 run of 10 s. Every step
+# Defaults: 5 runs of a 20 s window; --quick: 1 run of 10 s. Every step
 # waits 10 s at most; baresip quits by itself after the window plus 60 s.
 set -euo pipefail
 
@@ -44,7 +44,7 @@ DOMAIN=confab.local
 SETTLE=2
 WAIT=10
 
-runs=3 window=20 out=
+runs=5 window=20 out=
 while (($#)); do
 	case "$1" in
 	--quick) runs=1 window=10; shift ;;

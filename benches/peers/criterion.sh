@@ -3,13 +3,21 @@
 # the conference mixer against a naive mixer and the codec floor
 # (benches/mixer.rs), and the terminal UI's frame (benches/tui.rs).
 #
-#   benches/peers/criterion.sh [--quick] [--out FILE]
+#   benches/peers/criterion.sh [--quick] [--out FILE] [--save DIR]
+#                              [--earlier DIR]
 #
 # Runs `cargo bench --bench mixer` and `--bench tui`, reads criterion's
 # estimates (the median of the samples, and its 95% confidence interval
 # as the spread) and writes the markdown, and a summary row per goal
 # (lib.sh's `goal`).
 # --quick shortens criterion's measurement times (noisier figures).
+# --save DIR runs the benches and keeps their estimates in DIR, writing
+# nothing else: a first pass. --earlier DIR takes such a pass into the
+# goals' noise: from the lower of the two passes' lower bounds to the
+# higher of their upper bounds. A confidence interval says how well one
+# pass knows its median, not how far the machine moves between passes:
+# benches/peers/run makes its first pass before the other benchmarks and
+# its second after them, an hour apart.
 # Environment: CARGO (default cargo), CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -20,11 +28,13 @@ source "$here/lib.sh"
 CARGO=${CARGO:-cargo}
 criterion_dir=${CARGO_TARGET_DIR:-$root/target}/criterion
 
-quick=0 out=
+quick=0 out='' save='' earlier=''
 while (($#)); do
 	case "$1" in
 	--quick) quick=1; shift ;;
 	--out) out=${2:?}; shift 2 ;;
+	--save) save=${2:?}; shift 2 ;;
+	--earlier) earlier=${2:?}; shift 2 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -45,10 +55,11 @@ bench() { # bench NAME: runs it, its stderr kept in $work/NAME.err
 	fi
 }
 
-# estimate DIR: "MEDIAN LOW HIGH" in nanoseconds from criterion's
-# estimates.json, or nothing when the benchmark did not run.
+# estimate DIR [ROOT]: "MEDIAN LOW HIGH" in nanoseconds from criterion's
+# estimates.json under ROOT (default this pass's, criterion's own
+# directory), or nothing when the benchmark did not run.
 estimate() {
-	local file=$criterion_dir/$1/new/estimates.json
+	local file=${2:-$criterion_dir}/$1/new/estimates.json
 	[[ -s $file ]] || return 0
 	python3 - "$file" <<-'EOF'
 		import json, sys
@@ -69,10 +80,10 @@ human() {
 # span LOW HIGH: "495–520 µs", the unit said once.
 span() { echo "$(human "$1" | sed 's/ .*//')–$(human "$2")"; }
 
-# cell DIR: "507 µs (495–520 µs)" from the median and its interval.
+# cell DIR [ROOT]: "507 µs (495–520 µs)" from the median and its interval.
 cell() {
 	local median low high
-	read -r median low high < <(estimate "$1") || true
+	read -r median low high < <(estimate "$@") || true
 	if [[ -z ${median:-} ]]; then
 		echo "not measured"
 		return
@@ -80,24 +91,44 @@ cell() {
 	echo "$(human "$median") ($(span "$low" "$high"))"
 }
 
-median_of() { local median _; read -r median _ < <(estimate "$1") || true; echo "${median:-}"; }
+# median_of DIR [ROOT]: the median alone, of this pass or of ROOT's.
+median_of() { local median _; read -r median _ < <(estimate "$@") || true; echo "${median:-}"; }
 
-# interval DIR: "95% CI 495–520 µs", the summary's noise for DIR.
-interval() {
-	local _ low high
-	read -r _ low high < <(estimate "$1") || true
-	[[ -n ${low:-} ]] && echo "95% CI $(span "$low" "$high")"
+# The passes the goals' noise spans: this one, and the earlier one if any.
+passes=("$criterion_dir")
+[[ -n $earlier ]] && passes+=("$earlier")
+# passes_said N: how the noise of N passes is named.
+passes_said() { (($1 > 1)) && echo "95% CIs of $1 passes" || echo "95% CI"; }
+
+# bounds DIR: "LOW HIGH N", the lowest lower bound and the highest upper
+# bound of DIR's intervals over the N passes that measured it; nothing if
+# none did.
+bounds() {
+	local pass _ low high
+	for pass in "${passes[@]}"; do
+		read -r _ low high < <(estimate "$1" "$pass") || continue
+		echo "$low $high"
+	done | awk 'NR == 1 || $1 < low { low = $1 } NR == 1 || $2 > high { high = $2 }
+		END { if (NR) print low, high, NR }'
 }
 
-# ratio_interval A B: A / B at the ends of the two 95% intervals, lowest
-# A over highest B to highest A over lowest B ("20.1 – 22.3 (95% CIs)").
+# interval DIR: "495–520 µs (95% CIs of 2 passes)", the summary's noise.
+interval() {
+	local low high n
+	read -r low high n < <(bounds "$1") || true
+	[[ -n ${low:-} ]] && echo "$(span "$low" "$high") ($(passes_said "$n"))"
+}
+
+# ratio_interval A B: A / B at the ends of the intervals, lowest A over
+# highest B to highest A over lowest B ("20.1 – 22.3 (95% CIs)").
 ratio_interval() {
-	local _ a_low a_high b_low b_high
-	read -r _ a_low a_high < <(estimate "$1") || true
-	read -r _ b_low b_high < <(estimate "$2") || true
+	local a_low a_high a_n b_low b_high b_n
+	read -r a_low a_high a_n < <(bounds "$1") || true
+	read -r b_low b_high b_n < <(bounds "$2") || true
 	[[ -n ${a_low:-} && -n ${b_low:-} ]] || return 0
 	awk -v al="$a_low" -v ah="$a_high" -v bl="$b_low" -v bh="$b_high" \
-		'BEGIN { printf "%.2f – %.2f (95%% CIs)\n", al / bh, ah / bl }'
+		-v said="$(passes_said $((a_n < b_n ? a_n : b_n)))" \
+		'BEGIN { printf "%.2f – %.2f (%s)\n", al / bh, ah / bl, said }'
 }
 
 ratio() { # ratio A B: A/B to two figures, or "–"
@@ -108,6 +139,13 @@ rm -rf "$criterion_dir"/mixer_* "$criterion_dir"/tui_*
 mixer_ok=1 tui_ok=1
 bench mixer || mixer_ok=0
 bench tui || tui_ok=0
+if [[ -n $save ]]; then
+	# Only the estimates: what estimate reads.
+	rm -rf "$save"
+	mkdir -p "$save"
+	(cd "$criterion_dir" && find mixer_* tui_* -path '*/new/estimates.json' -exec cp --parents {} "$save" \;) 2>/dev/null || true
+	exit 0
+fi
 
 mixer_section() {
 	echo "## Conference mixer: CPU per 20 ms frame"
@@ -128,6 +166,7 @@ mixer_section() {
 	echo
 	echo "Each cell is criterion's median with its 95% confidence interval; 20 ms of audio a"
 	echo "frame, so 200 µs is 1% of a core."
+	[[ -n $earlier ]] && echo "The tables of this section are from the second pass, after the other benchmarks."
 	echo
 	if ((!mixer_ok)); then
 		echo "Not measured: \`cargo bench --bench mixer\` failed ($(tail -n 1 "$work/mixer.err"))."
@@ -154,6 +193,11 @@ mixer_section() {
 	echo "Goal (the conferencing issue): at 100 participants at least 10 times cheaper than"
 	echo "naive and within 1.2 times the floor: **$met** ($(ratio "$naive" "$mixer")× and"
 	echo "$(ratio "$mixer" "$floor")×)."
+	if [[ -n $earlier && -n $(median_of mixer_100/mixer "$earlier") ]]; then
+		echo
+		echo "The first pass, before the other benchmarks: at 100 participants naive / mixer"
+		echo "$(ratio "$(median_of mixer_100/naive "$earlier")" "$(median_of mixer_100/mixer "$earlier")"), the mixer $(human "$(median_of mixer_100/mixer "$earlier")")."
+	fi
 	goal "Mixer, 100 participants: naive / mixer" "$(human "$mixer")" "$(human "$naive")" \
 		"$(ratio "$naive" "$mixer")" "≥ 10, mixer ≤ 1.2 × floor" "$met" \
 		"$(ratio_interval mixer_100/naive mixer_100/mixer)"
@@ -200,6 +244,10 @@ tui_section() {
 	echo "No redraw when nothing changes: the run loop draws only after an update that asks"
 	echo "for it (\`tui::tests::redraw\`, \`tui::tests::call_stats\`); the bench's last figure"
 	echo "above says whether a meter report equal to the last asks for a frame."
+	if [[ -n $earlier && -n $(median_of tui_120x40/render "$earlier") ]]; then
+		echo
+		echo "The first pass, before the other benchmarks: render $(cell tui_120x40/render "$earlier")."
+	fi
 	goal "TUI frame at 120x40 (render)" "$(human "${render:-0}")" "" "" "< 100 µs" "$met" \
 		"$(interval tui_120x40/render)"
 }

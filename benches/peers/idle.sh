@@ -56,7 +56,7 @@
 #     confab does pays on this machine. Not in the start-up table.
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
-# Defaults: 3 runs of a 60 s window, 10 starts per client; --quick: 1 run
+# Defaults: 5 runs of a 60 s window, 10 starts per client; --quick: 1 run
 # of 10 s and 3 starts. Every wait is bounded (10 s); every process runs
 # under timeout and is stopped by the trap.
 # Environment: BENCH_KEEP=DIR keeps the work directory (the server's pcap
@@ -87,7 +87,7 @@ ROWS=40
 # floor: the keep-alive alone (see above), for the CPU goal's context.
 CLIENTS=(baresip linphonec confab confab-quiet floor)
 
-runs=3 window=60 starts=10 out=
+runs=5 window=60 starts=10 out=
 while (($#)); do
 	case "$1" in
 	--quick) runs=1 window=10 starts=3; shift ;;
@@ -182,7 +182,7 @@ server_start() {
 	port=$(free_ports 1 "$ADDR" "$BARESIP_ADDR") || return 1
 	SERVER="$ADDR:$port"
 	spawn_sip_server "$work/server.log" "$ADDR" "$port" "confab serve" \
-		timeout $((runs * 3 * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
+		timeout $((runs * ${#CLIENTS[@]} * (window + SETTLE + 40) + starts * 3 * 30 + 600)) \
 		"$CONFAB" serve --demo --listen "$SERVER" --domain "$DOMAIN" --data "$work/server" \
 		--digest-algorithms md5 --trace-pcap "$work/server.pcap" --log-level warn || return 1
 	SERVER_PID=$SPAWNED_PID
