@@ -46,7 +46,7 @@
 # steps above its process, as it does wherever it may (src/net/priority.rs).
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
-# Defaults: 2 capacity runs and 5 delay runs (about 9 minutes); --quick: 1
+# Defaults: 2 capacity runs and 5 delay runs (about 10 minutes); --quick: 1
 # of each with shorter windows (under 2 minutes). A delay run is short
 # (four measures of about 15 s), so it is repeated more: its noise is the
 # range of the runs' medians.
@@ -317,14 +317,15 @@ def load(name):
 def median(values):
     return statistics.median(values) if values else None
 
-def ratio_range(confab, peer, places=2, prefix="", peer_high=None):
+def ratio_range(confab, peer, places=2, prefix="", confab_high=None, peer_high=None):
     """lib.sh's ratio_range: from confab's lowest run over the peer's highest
-    to confab's highest over the peer's lowest. peer_high, when given, are
-    the peer's runs' upper ends (where a run knows its figure only within
-    a range), in place of the runs' own figures at that end."""
+    to confab's highest over the peer's lowest. confab_high and peer_high,
+    when given, are the runs' upper ends (where a run knows its figure only
+    within a range), in place of the runs' own figures at that end."""
     if not confab or not peer or not min(peer):
         return ""
-    return (f"{prefix}{min(confab) / max(peer_high or peer):.{places}f} – {prefix}{max(confab) / min(peer):.{places}f} "
+    return (f"{prefix}{min(confab) / max(peer_high or peer):.{places}f} – "
+            f"{prefix}{max(confab_high or confab) / min(peer):.{places}f} "
             f"({len(confab)} and {len(peer)} runs)")
 
 def fmt(value, digits=1):
@@ -372,10 +373,9 @@ if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     goal("Conference capacity on one core, no late frames", f"{prefix}{c:,.0f}", f"{j:,.0f} (Janus)",
          f"{prefix}{ratio:.1f}", "≥ 10", "met" if ratio >= 10 else "NOT met",
          # A ramp knows a capacity to its bisection's resolution: at least
-         # the count that passed, less than the first that failed.
-         ratio_range([r["capacity"] for r in capacity["confab"][1]],
-                     [r["capacity"] for r in capacity["janus"][1]], 1, prefix,
-                     [r["first_failing"] or r["capacity"] for r in capacity["janus"][1]]))
+         # the count that passed, less than the first that failed (if any).
+         ratio_range(*([r["capacity"] for r in capacity[b][1]] for b in ("confab", "janus")), 1, prefix,
+                     *([r["first_failing"] or r["capacity"] for r in capacity[b][1]] for b in ("confab", "janus"))))
 else:
     print("confab / Janus, participants per core: not measured")
     goal("Conference capacity on one core, no late frames", "not measured", "", "", "≥ 10", "not measured")
@@ -431,8 +431,8 @@ print(f"{runs} capacity run(s) and {delay_runs} delay run(s), each bridge and me
       f"complexity 5, FEC, encoded once and replayed; 3 talkers (a speech-like voice each), the rest a "
       f"-60 dBov noise floor; sending phases spread evenly over the 20 ms. Capacity: participants double "
       f"from 250 (confab) or 16 (Janus), then bisection to {float(resolution):.0%}, so a ramp knows a "
-      f"capacity only to within that step (the goals' noise for capacity takes Janus's first failing "
-      f"counts as its runs' upper ends); each count settles "
+      f"capacity only to within that step (the goals' noise for capacity takes each ramp's first "
+      f"failing count as its run's upper end); each count settles "
       f"{settle} s, then a {window} s window; a window passes with at most {float(tolerance):.1%} of frames "
       f"late (more than 20 ms behind the schedule of the stream's RTP timestamps from its earliest "
       f"packet, or never arrived). confab's ramp ends at {max_participants:,}, the most users a roster "
