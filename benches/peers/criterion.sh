@@ -39,6 +39,17 @@ while (($#)); do
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
+if [[ -n $save ]]; then
+	mkdir -p "$save"
+	save=$(cd "$save" && pwd)
+	case "$save/" in
+	"$(realpath -m "$criterion_dir")"/*)
+		echo "--save $save: not inside criterion's own directory, which each pass clears" >&2
+		exit 2 ;;
+	esac
+fi
+# An earlier pass that measured nothing (it failed) is no pass.
+[[ -n $earlier && -n $(find "$earlier" -name estimates.json -print -quit 2>/dev/null) ]] || earlier=''
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/confab-bench-criterion.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -97,8 +108,9 @@ median_of() { local median _; read -r median _ < <(estimate "$@") || true; echo 
 # The passes the goals' noise spans: this one, and the earlier one if any.
 passes=("$criterion_dir")
 [[ -n $earlier ]] && passes+=("$earlier")
-# passes_said N: how the noise of N passes is named.
-passes_said() { (($1 > 1)) && echo "95% CIs of $1 passes" || echo "95% CI"; }
+# passes_said N [CIS]: how the noise of N passes is named; CIS is the
+# word for one pass's (default "CI").
+passes_said() { (($1 > 1)) && echo "95% CIs of $1 passes" || echo "95% ${2:-CI}"; }
 
 # bounds DIR: "LOW HIGH N", the lowest lower bound and the highest upper
 # bound of DIR's intervals over the N passes that measured it; nothing if
@@ -127,7 +139,7 @@ ratio_interval() {
 	read -r b_low b_high b_n < <(bounds "$2") || true
 	[[ -n ${a_low:-} && -n ${b_low:-} ]] || return 0
 	awk -v al="$a_low" -v ah="$a_high" -v bl="$b_low" -v bh="$b_high" \
-		-v said="$(passes_said $((a_n < b_n ? a_n : b_n)))" \
+		-v said="$(passes_said $((a_n < b_n ? a_n : b_n)) CIs)" \
 		'BEGIN { printf "%.2f – %.2f (%s)\n", al / bh, ah / bl, said }'
 }
 
@@ -140,12 +152,16 @@ mixer_ok=1 tui_ok=1
 bench mixer || mixer_ok=0
 bench tui || tui_ok=0
 if [[ -n $save ]]; then
-	# Only the estimates: what estimate reads.
-	rm -rf "$save"
-	mkdir -p "$save"
+	# Only the estimates: what estimate reads. A failed bench fails the pass.
+	(cd "$save" && rm -rf mixer_* tui_*)
 	(cd "$criterion_dir" && find mixer_* tui_* -path '*/new/estimates.json' -exec cp --parents {} "$save" \;) 2>/dev/null || true
-	exit 0
+	((mixer_ok && tui_ok))
+	exit
 fi
+
+second_pass_said() {
+	[[ -z $earlier ]] || echo "The tables of this section are from the second pass, after the other benchmarks."
+}
 
 mixer_section() {
 	echo "## Conference mixer: CPU per 20 ms frame"
@@ -166,7 +182,7 @@ mixer_section() {
 	echo
 	echo "Each cell is criterion's median with its 95% confidence interval; 20 ms of audio a"
 	echo "frame, so 200 µs is 1% of a core."
-	[[ -n $earlier ]] && echo "The tables of this section are from the second pass, after the other benchmarks."
+	second_pass_said
 	echo
 	if ((!mixer_ok)); then
 		echo "Not measured: \`cargo bench --bench mixer\` failed ($(tail -n 1 "$work/mixer.err"))."
@@ -219,6 +235,7 @@ tui_section() {
 	echo "  discarding backend;"
 	echo "- **draw, meter update, crossterm**: the same over ratatui's crossterm backend writing"
 	echo "  to a byte counter, so the escape sequences are encoded too."
+	second_pass_said
 	echo
 	if ((!tui_ok)); then
 		echo "Not measured: \`cargo bench --bench tui\` failed ($(tail -n 1 "$work/tui.err"))."

@@ -9,7 +9,8 @@
 #
 # Every client runs in a 120x40 tmux pane (a tmux server of this script's
 # own): confab's TUI draws real frames, baresip's stdio and linphonec's
-# prompt have a tty. Runs alternate clients (baresip, linphonec, confab).
+# prompt have a tty. Runs alternate clients (baresip, linphonec, confab,
+# confab-quiet, floor).
 #
 # Idle: a client starts, registers, is left alone for SETTLE seconds
 # (sign-in traffic), then over a WINDOW-second window:
