@@ -46,7 +46,7 @@
 # steps above its process, as it does wherever it may (src/net/priority.rs).
 #
 # Output: a markdown section on stdout and, with --out, in FILE.
-# Defaults: 2 capacity runs and 5 delay runs (about 10 minutes); --quick: 1
+# Defaults: 3 capacity runs and 5 delay runs (about 9 minutes); --quick: 1
 # of each with shorter windows (under 2 minutes). A delay run is short
 # (four measures of about 15 s), so it is repeated more: its noise is the
 # range of the runs' medians.
@@ -66,7 +66,7 @@ ADDR=127.0.0.1
 DOMAIN=confab.local
 MAX_PARTICIPANTS=2000
 
-runs=2 delay_runs=5 quick=no out=
+runs=3 delay_runs=5 quick=no out=
 while (($#)); do
 	case "$1" in
 	--quick) runs=1 delay_runs=1 quick=yes; shift ;;
