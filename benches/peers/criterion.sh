@@ -57,23 +57,13 @@ trap 'rm -rf "$work"' EXIT
 args=(--noplot)
 ((quick)) && args+=(--warm-up-time 0.5 --measurement-time 1)
 
-# bench NAME: runs it, its stderr kept in $work/NAME.err. cargo bench
-# builds the package's binaries in its own profile, without the link order
-# of release builds (their symbols' names differ), and leaves them in
-# target/release in place of the release ones; `cargo build --release`
-# puts those back (already built, it only links them there), so that the
-# benchmarks run after this one measure what a release build ships.
-bench() {
-	local failed=0
+bench() { # bench NAME: runs it, its stderr kept in $work/NAME.err
 	echo "cargo bench --bench $1" >&2
 	if ! (cd "$root" && timeout 900 "$CARGO" bench --quiet --bench "$1" -- "${args[@]}") \
 		>"$work/$1.out" 2>"$work/$1.err"; then
 		echo "cargo bench --bench $1 failed: $(tail -n 1 "$work/$1.err")" >&2
-		failed=1
+		return 1
 	fi
-	(cd "$root" && "$CARGO" build --release --quiet) >>"$work/$1.err" 2>&1 ||
-		echo "cargo build --release after the bench failed: $(tail -n 1 "$work/$1.err")" >&2
-	return "$failed"
 }
 
 # estimate DIR [ROOT]: "MEDIAN LOW HIGH" in nanoseconds from criterion's
@@ -161,6 +151,13 @@ rm -rf "$criterion_dir"/mixer_* "$criterion_dir"/tui_*
 mixer_ok=1 tui_ok=1
 bench mixer || mixer_ok=0
 bench tui || tui_ok=0
+# cargo bench builds the package's binaries in its own profile, without
+# the link order of release builds (their symbols' names differ), and
+# leaves them in target/release in place of the release ones. `cargo build
+# --release` puts those back (already built, it only links them there),
+# so that benchmarks run after this pass measure what a release build ships.
+(cd "$root" && "$CARGO" build --release --quiet) >"$work/release.err" 2>&1 ||
+	echo "cargo build --release after the benches failed: $(tail -n 1 "$work/release.err")" >&2
 if [[ -n $save ]]; then
 	# Only the estimates: what estimate reads. A failed bench fails the pass.
 	(cd "$save" && rm -rf mixer_* tui_*)
@@ -219,10 +216,12 @@ mixer_section() {
 	echo "Goal (the conferencing issue): at 100 participants at least 10 times cheaper than"
 	echo "naive and within 1.2 times the floor: **$met** ($(ratio "$naive" "$mixer")× and"
 	echo "$(ratio "$mixer" "$floor")×)."
-	if [[ -n $earlier && -n $(median_of mixer_100/mixer "$earlier") ]]; then
+	local first_mixer
+	first_mixer=$([[ -z $earlier ]] || median_of mixer_100/mixer "$earlier")
+	if [[ -n $first_mixer ]]; then
 		echo
 		echo "The first pass, before the other benchmarks: at 100 participants naive / mixer"
-		echo "$(ratio "$(median_of mixer_100/naive "$earlier")" "$(median_of mixer_100/mixer "$earlier")"), the mixer $(human "$(median_of mixer_100/mixer "$earlier")")."
+		echo "$(ratio "$(median_of mixer_100/naive "$earlier")" "$first_mixer"), the mixer $(human "$first_mixer")."
 	fi
 	goal "Mixer, 100 participants: naive / mixer" "$(human "$mixer")" "$(human "$naive")" \
 		"$(ratio "$naive" "$mixer")" "≥ 10, mixer ≤ 1.2 × floor" "$met" \
