@@ -363,6 +363,14 @@ for bridge in ("janus", "confab"):
         cpus.append("-" if cpu is None else f"{cpu[0]:.0%} ({cpu[1]:.1f})")
     print(f"| {label[bridge]} | {shown} | {', '.join(map(str, values))} | {failing} | {', '.join(cpus)} | {why} |")
 print()
+# A ramp knows a capacity to its bisection's resolution: at least the count
+# that passed, less than the first that failed (if one did).
+def passed(bridge):
+    return [r["capacity"] for r in capacity[bridge][1]]
+
+def upper_ends(bridge):
+    return [r["first_failing"] or r["capacity"] for r in capacity[bridge][1]]
+
 if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     c, j = capacity["confab"][0], capacity["janus"][0]
     at_max = all(r["first_failing"] is None for r in capacity["confab"][1])
@@ -372,10 +380,7 @@ if "confab" in capacity and "janus" in capacity and capacity["janus"][0]:
     print(f"confab / Janus, participants per core: {prefix}{ratio:.1f} (goal: at least 10; {verdict})")
     goal("Conference capacity on one core, no late frames", f"{prefix}{c:,.0f}", f"{j:,.0f} (Janus)",
          f"{prefix}{ratio:.1f}", "≥ 10", "met" if ratio >= 10 else "NOT met",
-         # A ramp knows a capacity to its bisection's resolution: at least
-         # the count that passed, less than the first that failed (if any).
-         ratio_range(*([r["capacity"] for r in capacity[b][1]] for b in ("confab", "janus")), 1, prefix,
-                     *([r["first_failing"] or r["capacity"] for r in capacity[b][1]] for b in ("confab", "janus"))))
+         ratio_range(passed("confab"), passed("janus"), 1, prefix, upper_ends("confab"), upper_ends("janus")))
 else:
     print("confab / Janus, participants per core: not measured")
     goal("Conference capacity on one core, no late frames", "not measured", "", "", "≥ 10", "not measured")
