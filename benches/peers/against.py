@@ -1,12 +1,14 @@
-"""The goals of this run against those of the table it replaces.
+"""The goals of one run against those of another.
 
-    python3 benches/peers/against.py PREVIOUS.md SUMMARY.tsv
+    python3 benches/peers/against.py PREVIOUS.md THIS.md
 
-PREVIOUS.md is the docs/BENCHMARKS.md a run is about to overwrite;
-SUMMARY.tsv is this run's goals (lib.sh's `goal`: what, confab, peer,
-ratio, goal, verdict, noise). Prints a markdown section: for each goal
-both runs have, the previous figure (its ratio, or confab's figure where a
-goal has none) and whether it lies within the noise this run states. The
+Each file is a docs/BENCHMARKS.md, or anything holding its "## Goals"
+table (what, confab, peer, ratio, noise, goal, verdict). `run` passes the
+table it is about to overwrite and this run's goals; by hand, pass the
+committed table and a rerun's (BENCHMARKS_MD=elsewhere benches/peers/run).
+Prints a markdown section: for each goal both runs have, both figures (the
+ratio, or confab's figure where a goal has none), whether this run's figure
+lies within the noise the previous table states, and the reverse. The
 noise of one run cannot show how far the machine drifts between runs hours
 apart; this puts that drift on record, run after run. Prints nothing when
 there is no previous table.
@@ -18,8 +20,9 @@ NUMBER = r"[\d][\d,]*(?:\.\d+)?"
 
 
 def number(text):
-    match = re.search(NUMBER, text or "")
-    return float(match.group().replace(",", "")) if match else None
+    """The figure a cell starts with: '0.71', '≥ 31.2', '83 µs'; not 'n/a (0.00 against 0)'."""
+    match = re.match(rf"\s*≥?\s*({NUMBER})", text or "")
+    return float(match.group(1).replace(",", "")) if match else None
 
 
 def noise_range(text):
@@ -30,14 +33,14 @@ def noise_range(text):
     return tuple(float(g.replace(",", "")) for g in match.groups())
 
 
-def previous_goals(path):
-    """what -> (figure, started) from the previous table's goals."""
+def goals(path):
+    """what -> (shown, figure, noise) from a table's goals; and when it started."""
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError:
         return {}, None
     started = next((m.group(1) for l in lines if (m := re.search(r"started (.+? UTC)", l))), None)
-    goals, inside = {}, False
+    rows, inside = {}, False
     for line in lines:
         if line.startswith("## "):
             inside = line == "## Goals"
@@ -45,42 +48,47 @@ def previous_goals(path):
         if not inside or not line.startswith("| ") or line.startswith("| what "):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 6:
+        if len(cells) < 7:
             continue
-        what, confab, _peer, ratio = cells[:4]
-        goals[what] = (ratio or confab, number(ratio) if ratio else number(confab))
-    return goals, started
+        what, confab, _peer, ratio, noise = cells[:5]
+        shown = ratio or confab
+        rows[what] = (shown, number(shown), noise)
+    return rows, started
 
 
-def main(previous_path, summary_path):
-    goals, started = previous_goals(previous_path)
-    if not goals:
-        return
+def within(figure, noise):
+    span = noise_range(noise)
+    if figure is None:
+        return "no figure"
+    if span is None:
+        return "no range to read it against"
+    return "within" if span[0] <= figure <= span[1] else "**outside**"
+
+
+def main(previous_path, this_path):
+    previous, started = goals(previous_path)
+    this, _ = goals(this_path)
     rows = []
-    for line in open(summary_path, encoding="utf-8"):
-        cells = line.rstrip("\n").split("\t")
-        if len(cells) < 7 or cells[0] not in goals:
+    for what, (shown, figure, noise) in this.items():
+        if what not in previous:
             continue
-        what, confab, _peer, ratio, _goal, _verdict, noise = cells[:7]
-        shown, figure = goals[what]
-        span = noise_range(noise)
-        if figure is None or span is None:
-            verdict = "no range to read it against"
-        elif span[0] <= figure <= span[1]:
-            verdict = "within"
-        else:
-            verdict = "**outside**"
-        rows.append(f"| {what} | {shown} | {ratio or confab} | {noise} | {verdict} |")
+        earlier_shown, earlier, earlier_noise = previous[what]
+        rows.append(
+            f"| {what} | {earlier_shown} | {earlier_noise} | {shown} | {noise} "
+            f"| {within(figure, earlier_noise)} | {within(earlier, noise)} |"
+        )
     if not rows:
         return
     print("## Against the previous table")
     print()
     print(f"The table this run replaced{f' (started {started})' if started else ''}: each goal's figure")
-    print("then, and whether it lies within the noise this run states. A figure outside says the")
+    print("and noise then and now; whether this run's figure lies within the noise the previous")
+    print("table states, and the previous figure within this run's. A figure outside says the")
     print("machine, or the code, moved between the two runs by more than one run's spread shows.")
     print()
-    print("| what | previous | this run | this run's noise | previous within it |")
-    print("|---|---:|---:|---|---|")
+    print("| what | previous | its noise | this run | this run's noise "
+          "| this run within the previous noise | the previous within this run's |")
+    print("|---|---:|---|---:|---|---|---|")
     print("\n".join(rows))
 
 
